@@ -1,0 +1,61 @@
+package org.diskplan.app.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code diskplan}: info, plan, resize, recover. Messages and exit statuses follow
+ * qemu-img 7.2 with the prefix {@code diskplan: }; usage errors exit 2.
+ */
+@Command(name = "diskplan", mixinStandardHelpOptions = true, version = "diskplan 0.1.0",
+        description = "Inspect virtual disk images and resize them with a visible, crash-safe plan.",
+        footer = {"", "Without a command, or with just a FILE, diskplan opens its window."})
+public final class DiskPlanCli implements Runnable {
+    public static final int USAGE = 2;
+
+    private DiskPlanCli() {
+    }
+
+    @Override
+    public void run() {
+        // `diskplan` alone opens the window (see Main); reaching here means no subcommand.
+    }
+
+    /** Runs the command line; returns the exit status. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        Console console = new Console(out, err);
+        String[] parsed = args;
+        String size = null;
+        if (args.length > 0 && (args[0].equals("resize") || args[0].equals("plan"))
+                && Arrays.stream(args).noneMatch(a -> a.equals("--help") || a.equals("-h"))) {
+            // Like qemu-img, take the size off the end before parsing options, so that
+            // a negative size is never mistaken for an option.
+            if (args.length < 3) {
+                console.error("Expecting image file name and size");
+                err.println("Try 'diskplan --help' for more information");
+                return USAGE;
+            }
+            size = args[args.length - 1];
+            parsed = Arrays.copyOf(args, args.length - 1);
+        }
+        CommandLine cl = new CommandLine(new DiskPlanCli())
+                .addSubcommand("info", new InfoCommand(console))
+                .addSubcommand("plan", new PlanCommand(console, size))
+                .addSubcommand("resize", new ResizeCommand(console, size))
+                .addSubcommand("recover", new RecoverCommand(console));
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setParameterExceptionHandler((ex, a) -> {
+            console.error(ex.getMessage());
+            err.println("Try 'diskplan --help' for more information");
+            return USAGE;
+        });
+        int status = cl.execute(parsed);
+        out.flush();
+        err.flush();
+        return status;
+    }
+}

@@ -1,0 +1,4 @@
+package org.diskplan.app.cli;
+
+/** --output values. */
+enum OutputFormat { human, json }

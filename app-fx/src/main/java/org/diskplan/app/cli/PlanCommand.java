@@ -1,0 +1,107 @@
+package org.diskplan.app.cli;
+
+import java.io.IOException;
+import java.util.concurrent.Callable;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.Planners;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePatch;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.planner.SizeArgument;
+import org.diskplan.planner.apply.UndoJournal;
+import org.diskplan.probe.FileImageReader;
+import org.diskplan.probe.ImageProber;
+import org.diskplan.probe.ProbeException;
+import org.diskplan.probe.ProbedImage;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code diskplan plan}: the dry run. The file is opened read-only; nothing is written. */
+@Command(name = "plan", description = "Show the exact patches a resize would make, without writing anything.",
+        customSynopsis = "diskplan plan [-f FMT] [--shrink] [--preallocation=MODE] [--output=human|json] "
+                + "[--with-data] FILE [+|-]SIZE")
+final class PlanCommand implements Callable<Integer> {
+    private final Console console;
+    private final String sizeArgument;
+
+    @Mixin
+    ImageOptions image;
+
+    @Option(names = "--shrink", description = "allow a smaller size (deletes data past the new end)")
+    boolean shrink;
+
+    @Option(names = "--preallocation", paramLabel = "MODE", description = "off, metadata, falloc or full")
+    String preallocation;
+
+    @Option(names = "--output", paramLabel = "FMT", description = "human (default) or json")
+    OutputFormat output = OutputFormat.human;
+
+    @Option(names = "--with-data", description = "with --output=json: the bytes of every write/append, base64")
+    boolean withData;
+
+    PlanCommand(Console console, String sizeArgument) {
+        this.console = console;
+        this.sizeArgument = sizeArgument;
+    }
+
+    @Override
+    public Integer call() {
+        try {
+            Preallocation mode = ImageOptions.preallocation(preallocation);
+            SizeArgument size = ImageOptions.size(sizeArgument, console);
+            image.driver();
+            UndoJournal.refuseIfPresent(image.file);
+            try (FileImageReader reader = ImageProber.openReader(image.file)) {
+                ProbedImage probed = image.probe(reader, console);
+                ResizeRequest request = new ResizeRequest(size.resolve(probed.virtualSize()), shrink, mode);
+                ResizePlan plan = Planners.plan(probed, reader, request);
+                if (output == OutputFormat.json) {
+                    console.out().println(Json.plan(image.name(), plan, withData));
+                } else {
+                    printHuman(plan);
+                }
+                return 0;
+            } catch (ProbeException e) {
+                throw image.probeFailure(e);
+            } catch (IOException e) {
+                return 0; // closing a read-only file; the plan was already printed
+            }
+        } catch (CliFailure f) {
+            console.fail(f);
+            return f.exitCode;
+        } catch (ResizeError e) {
+            console.fail(ImageOptions.failure(e, console));
+            return 1;
+        }
+    }
+
+    private void printHuman(ResizePlan plan) {
+        var out = console.out();
+        out.printf("Plan for '%s' (%s): %s%n", image.name(), plan.format().qemuName(), plan.action().jsonName());
+        out.printf("  virtual size  %,d -> %,d bytes%n", plan.oldVirtualSize(), plan.newVirtualSize());
+        if (plan.newVirtualSize() != plan.request().newSize()) {
+            out.printf("  you asked for %,d bytes; the image will be %,d bytes%n", plan.request().newSize(),
+                    plan.newVirtualSize());
+        }
+        out.printf("  file length   %,d -> %,d bytes%n", plan.oldFileSize(), plan.newFileSize());
+        out.printf("  %d patch%s, %,d bytes written; the image shows the new size after step %d%n",
+                plan.patches().size(), plan.patches().size() == 1 ? "" : "es", plan.bytesWritten(),
+                plan.commitIndex());
+        out.printf("%n  %5s  %-6s  %20s  %20s  %s%n", "step", "kind", "offset", "length", "label");
+        for (int i = 0; i < plan.patches().size(); i++) {
+            ResizePatch p = plan.patches().get(i);
+            out.printf("  %5d  %-6s  %20d  %20d  %s%s%n", i, p.kind(), p.offset(), p.length(), p.label(),
+                    marker(plan, i));
+        }
+        out.printf("  %5d  %-6s  %20d  %20s  %s%s%n", plan.finalStep(), "length", plan.newFileSize(), "",
+                "set the file length", marker(plan, plan.finalStep()));
+        plan.notes().forEach(n -> out.println("  note: " + n));
+        out.println("Nothing was written.");
+    }
+
+    private static String marker(ResizePlan plan, int step) {
+        return step == plan.commitIndex() ? "   <- commit" : "";
+    }
+}

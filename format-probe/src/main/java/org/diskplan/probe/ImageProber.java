@@ -1,0 +1,98 @@
+package org.diskplan.probe;
+
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.abi.ImageFormat;
+
+/**
+ * The entry point of the probe module: open a file read-only, detect its format
+ * (or check the one the user named), and parse it with that format's probe.
+ */
+public final class ImageProber {
+    private static final Map<ImageFormat, FormatProbe> PROBES = loadProbes();
+
+    private ImageProber() {
+    }
+
+    private static Map<ImageFormat, FormatProbe> loadProbes() {
+        Map<ImageFormat, FormatProbe> map = new EnumMap<>(ImageFormat.class);
+        for (FormatProbe probe : ServiceLoader.load(FormatProbe.class, ImageProber.class.getClassLoader())) {
+            map.put(probe.format(), probe);
+        }
+        return map;
+    }
+
+    /**
+     * Probes {@code path}.
+     *
+     * @param driver the qemu driver name the user asked for ({@code -f}), or empty to detect
+     */
+    public static ProbedImage probe(Path path, Optional<String> driver) throws ProbeException {
+        try (FileImageReader reader = openReader(path)) {
+            return probe(path, reader, driver);
+        } catch (IOException e) {
+            throw ProbeException.io(describe(e));
+        }
+    }
+
+    /** Probes through an already open reader (the applier's locked file, a byte array). */
+    public static ProbedImage probe(Path path, ImageReader reader, Optional<String> driver) throws ProbeException {
+        Detection detection = detect(reader, driver);
+        FormatProbe probe = PROBES.get(detection.format());
+        if (probe == null) {
+            throw new ProbeException(ErrorCode.UNSUPPORTED_FORMAT, "format", 0,
+                    "the image is " + detection.format().displayName() + " (" + detection.evidence()
+                            + "); DiskPlan does not parse " + detection.format().displayName() + " headers yet");
+        }
+        return probe.probe(path, reader);
+    }
+
+    /** Detects the format and checks it against the requested driver, if any. */
+    public static Detection detect(ImageReader reader, Optional<String> driver) throws ProbeException {
+        Detection detection = FormatDetector.detect(reader);
+        if (driver.isEmpty() || driver.get().equals(detection.format().qemuName())) {
+            return detection;
+        }
+        if (driver.get().equals(ImageFormat.RAW.qemuName())) {
+            // qemu would treat any file as raw when told to; growing a fixed VHD or a
+            // qcow2 file as raw destroys it, so DiskPlan refuses and says why.
+            throw new ProbeException(ErrorCode.HEADER_MISMATCH, "format", 0,
+                    "the file is " + detection.format().displayName() + ", not raw (" + detection.evidence()
+                            + "); use -f " + detection.format().qemuName() + " or omit -f");
+        }
+        throw new ProbeException(ErrorCode.HEADER_MISMATCH, "format", 0,
+                "Image is not in " + driver.get() + " format");
+    }
+
+    /** Opens {@code path} read-only, turning I/O errors into the strerror-like words qemu prints. */
+    public static FileImageReader openReader(Path path) throws ProbeException {
+        try {
+            if (Files.isDirectory(path)) {
+                throw ProbeException.io("Is a directory");
+            }
+            return FileImageReader.open(path);
+        } catch (IOException e) {
+            throw ProbeException.io(describe(e));
+        }
+    }
+
+    /** The OS error text qemu shows for an I/O failure. */
+    public static String describe(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "No such file or directory";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "Permission denied";
+        }
+        String message = e.getMessage();
+        return message == null ? e.getClass().getSimpleName() : message;
+    }
+}

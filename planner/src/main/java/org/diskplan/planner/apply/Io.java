@@ -1,0 +1,43 @@
+package org.diskplan.planner.apply;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** Small positional I/O helpers shared by the applier and the journal. */
+final class Io {
+    static final int CHUNK = 1 << 20;
+
+    private Io() {
+    }
+
+    static void readFully(FileChannel ch, long offset, byte[] into, int length) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(into, 0, length);
+        long pos = offset;
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos);
+            if (n < 0) {
+                throw new IOException("unexpected end of file at offset " + pos);
+            }
+            pos += n;
+        }
+    }
+
+    static void writeFully(FileChannel ch, long offset, ByteBuffer buf) throws IOException {
+        long pos = offset;
+        while (buf.hasRemaining()) {
+            pos += ch.write(buf, pos);
+        }
+    }
+
+    /** fsync of a directory, so a rename or a delete in it is durable. */
+    static void syncDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | UnsupportedOperationException ignored) {
+            // not every platform can open a directory; the data itself was synced
+        }
+    }
+}

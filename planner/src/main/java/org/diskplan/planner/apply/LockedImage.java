@@ -1,0 +1,126 @@
+package org.diskplan.planner.apply;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.probe.ImageProber;
+import org.diskplan.probe.ImageReader;
+
+/**
+ * An image opened read-write under an exclusive whole-file lock, as qemu-img
+ * opens it for a resize. The POSIX record lock conflicts with the OFD byte-range
+ * locks qemu holds while a VM, qemu-nbd or qemu-img uses the image, in both
+ * directions. Everything that changes an image goes through one of these.
+ */
+public final class LockedImage implements AutoCloseable {
+    private final Path path;
+    private final RandomAccessFile file;
+    private final FileLock lock;
+
+    private LockedImage(Path path, RandomAccessFile file, FileLock lock) {
+        this.path = path;
+        this.file = file;
+        this.lock = lock;
+    }
+
+    /**
+     * Opens and locks {@code path}. Refuses when an undo journal lies beside it
+     * (unless {@code forRecovery}) or when another process holds a lock.
+     */
+    public static LockedImage open(Path path, boolean forRecovery) throws ResizeError {
+        if (!forRecovery) {
+            UndoJournal.refuseIfPresent(path);
+        }
+        String name = path.toString();
+        if (Files.isDirectory(path)) {
+            throw new ResizeError(ErrorCode.READ_FAILED,
+                    "Could not open '" + name + "': Could not open '" + name + "': Is a directory");
+        }
+        if (!Files.exists(path)) {
+            throw new ResizeError(ErrorCode.READ_FAILED,
+                    "Could not open '" + name + "': Could not open '" + name + "': No such file or directory");
+        }
+        RandomAccessFile raf;
+        try {
+            raf = new RandomAccessFile(path.toFile(), "rw");
+        } catch (IOException e) {
+            String reason = Files.isWritable(path) ? ImageProber.describe(e) : "Permission denied";
+            throw new ResizeError(ErrorCode.READ_FAILED,
+                    "Could not open '" + name + "': Could not open '" + name + "': " + reason);
+        }
+        FileLock lock;
+        try {
+            lock = raf.getChannel().tryLock(0, Long.MAX_VALUE, false);
+        } catch (OverlappingFileLockException e) {
+            lock = null; // this JVM already holds it (another window or thread)
+        } catch (IOException e) {
+            closeQuietly(raf);
+            throw new ResizeError(ErrorCode.IMAGE_LOCKED,
+                    "Could not open '" + name + "': Failed to lock the image: " + ImageProber.describe(e));
+        }
+        if (lock == null) {
+            closeQuietly(raf);
+            throw new ResizeError(ErrorCode.IMAGE_LOCKED, "Could not open '" + name
+                    + "': Failed to get \"resize\" lock\nIs another process using the image [" + name + "]?");
+        }
+        return new LockedImage(path, raf, lock);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    RandomAccessFile file() {
+        return file;
+    }
+
+    public FileChannel channel() {
+        return file.getChannel();
+    }
+
+    /** A read-only view for probing and planning through the same open file. */
+    public ImageReader reader() throws ResizeError {
+        long size;
+        try {
+            size = channel().size();
+        } catch (IOException e) {
+            throw new ResizeError(ErrorCode.READ_FAILED, "Could not read '" + path + "': " + e.getMessage());
+        }
+        FileChannel ch = channel();
+        return new ImageReader() {
+            @Override
+            public long size() {
+                return size;
+            }
+
+            @Override
+            public void readFullyUnchecked(long offset, byte[] into, int length) throws IOException {
+                Io.readFully(ch, offset, into, length);
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        try {
+            lock.release();
+        } catch (IOException ignored) {
+            // closing the file releases it anyway
+        }
+        closeQuietly(file);
+    }
+
+    private static void closeQuietly(RandomAccessFile f) {
+        try {
+            f.close();
+        } catch (IOException ignored) {
+            // nothing useful to do
+        }
+    }
+}
