@@ -1,0 +1,232 @@
+package org.diskplan.planner.apply;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.abi.ImageFormat;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.abi.ResizeAction;
+import org.diskplan.abi.ResizeResult;
+import org.diskplan.planner.ExpectedBytes;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePatch;
+import org.diskplan.planner.ResizePatch.Append;
+import org.diskplan.planner.ResizePatch.Write;
+import org.diskplan.planner.ResizePatch.ZeroFill;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.planner.TestImages;
+import org.diskplan.probe.RegionKind;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class PlanApplierTest {
+    private static final long LENGTH = 256 << 10;
+
+    @TempDir
+    Path dir;
+
+    /** Thrown by the step hook: the applier stops dead, as if the process had been killed. */
+    private static final class SimulatedCrash extends Error {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /** A plan that overwrites, appends, zero-fills inside the old file and writes into appended space. */
+    private static ResizePlan mixedPlan(long newLength) {
+        List<ResizePatch> patches = new ArrayList<>();
+        patches.add(new Append(LENGTH, bytes(4096, 0x11), "new table at the end", RegionKind.TABLE));
+        patches.add(new Write(LENGTH + 100, bytes(10, 0x22), "fix-up inside the new table", RegionKind.TABLE));
+        patches.add(new Write(0, bytes(512, 0x33), "header (commit)", RegionKind.HEADER));
+        patches.add(new ZeroFill(8192, 8192, ZeroFill.Mode.WRITE_ZEROS, "release old table", RegionKind.FREE));
+        patches.add(new Write(LENGTH - 10, bytes(20, 0x44), "straddles the old end", RegionKind.DATA));
+        return new ResizePlan(ImageFormat.RAW, ResizeAction.GROW, LENGTH, newLength,
+                new ResizeRequest(newLength, false, Preallocation.OFF), LENGTH, newLength, patches, 2,
+                new TreeSet<>(List.of(0, 1)), List.of(), List.of());
+    }
+
+    private static byte[] bytes(int n, int value) {
+        byte[] b = new byte[n];
+        java.util.Arrays.fill(b, (byte) value);
+        return b;
+    }
+
+    @Test
+    void appliesEveryPatchThenTheLengthAndRemovesTheJournal() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        ResizeResult r = PlanApplier.apply(image, mixedPlan(LENGTH + 8192), ApplyOptions.DEFAULT);
+        byte[] after = Files.readAllBytes(image);
+        assertThat(after).hasSize((int) LENGTH + 8192);
+        assertThat(after[0]).isEqualTo((byte) 0x33);
+        assertThat(after[8192]).isZero();
+        assertThat(after[(int) LENGTH + 100]).isEqualTo((byte) 0x22);
+        assertThat(after[(int) LENGTH + 9]).isEqualTo((byte) 0x44);
+        assertThat(after[(int) LENGTH + 10]).isEqualTo((byte) 0x11);
+        assertThat(r.error()).isEqualTo(ErrorCode.OK);
+        assertThat(r.fileSizeAfter()).isEqualTo(LENGTH + 8192);
+        assertThat(UndoJournal.pathFor(image)).doesNotExist();
+    }
+
+    @ParameterizedTest(name = "crash after step {0}")
+    @ValueSource(ints = {-1, 0, 1, 2, 3, 4, 5})
+    void everyCrashPointRecoversToTheOriginalBytes(int crashAfter) throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        byte[] original = Files.readAllBytes(image);
+        assertThatThrownBy(() -> PlanApplier.apply(image, mixedPlan(LENGTH + 8192),
+                ApplyOptions.DEFAULT.withAfterStep(k -> {
+                    if (k == crashAfter) {
+                        throw new SimulatedCrash();
+                    }
+                }))).isInstanceOf(SimulatedCrash.class);
+        assertThat(UndoJournal.pathFor(image)).exists();
+        assertThatThrownBy(() -> PlanApplier.apply(image, mixedPlan(LENGTH + 8192), ApplyOptions.DEFAULT))
+                .isInstanceOf(ResizeError.class).hasMessageContaining("diskplan recover")
+                .satisfies(e -> assertThat(((ResizeError) e).code()).isEqualTo(ErrorCode.INTERRUPTED_RESIZE));
+
+        Recovery.Result result = Recovery.recover(image);
+
+        assertThat(result.outcome()).isEqualTo(Recovery.Outcome.ROLLED_BACK);
+        assertThat(Files.readAllBytes(image)).isEqualTo(original);
+        assertThat(UndoJournal.pathFor(image)).doesNotExist();
+    }
+
+    @Test
+    void shrinkCutShortIsKeptBecauseTheCutBytesAreGone() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        ResizePlan shrink = new ResizePlan(ImageFormat.RAW, ResizeAction.SHRINK, LENGTH, 4096,
+                new ResizeRequest(4096, true, Preallocation.OFF), LENGTH, 4096, List.of(), 0, new TreeSet<>(),
+                List.of(), List.of());
+        assertThatThrownBy(() -> PlanApplier.apply(image, shrink, ApplyOptions.DEFAULT.withAfterStep(k -> {
+            if (k == 0) {
+                throw new SimulatedCrash();
+            }
+        }))).isInstanceOf(SimulatedCrash.class);
+        assertThat(Recovery.recover(image).outcome()).isEqualTo(Recovery.Outcome.ROLLED_FORWARD);
+        assertThat(Files.size(image)).isEqualTo(4096);
+    }
+
+    @Test
+    void refusesAPlanForAFileThatChanged() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        ResizePlan plan = mixedPlan(LENGTH);
+        try (RandomAccessFile raf = new RandomAccessFile(image.toFile(), "rw")) {
+            raf.setLength(LENGTH + 1);
+        }
+        byte[] before = Files.readAllBytes(image);
+        assertThatThrownBy(() -> PlanApplier.apply(image, plan, ApplyOptions.DEFAULT))
+                .isInstanceOf(ResizeError.class).hasMessageContaining("changed since it was planned")
+                .satisfies(e -> assertThat(((ResizeError) e).code()).isEqualTo(ErrorCode.HEADER_MISMATCH));
+        assertThat(Files.readAllBytes(image)).isEqualTo(before);
+    }
+
+    @Test
+    void refusesWhenBytesThePlanWasBuiltFromDiffer() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        ResizePlan base = mixedPlan(LENGTH);
+        ResizePlan plan = new ResizePlan(base.format(), base.action(), base.oldVirtualSize(), base.newVirtualSize(),
+                base.request(), base.oldFileSize(), base.newFileSize(), base.patches(), base.commitIndex(),
+                base.barriersAfter(), List.of(new ExpectedBytes(0, bytes(4, 0x7f), "magic")), List.of());
+        byte[] before = Files.readAllBytes(image);
+        assertThatThrownBy(() -> PlanApplier.apply(image, plan, ApplyOptions.DEFAULT))
+                .hasMessageContaining("magic at offset 0 differs");
+        assertThat(Files.readAllBytes(image)).isEqualTo(before);
+    }
+
+    @Test
+    void refusesAnAppendThatDoesNotStartAtTheEnd() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        ResizePlan bad = new ResizePlan(ImageFormat.RAW, ResizeAction.GROW, LENGTH, LENGTH + 8192,
+                new ResizeRequest(LENGTH + 8192, false, Preallocation.OFF), LENGTH, LENGTH + 8192,
+                List.of(new Append(LENGTH + 512, bytes(512, 1), "gap", RegionKind.DATA)), 0, new TreeSet<>(),
+                List.of(), List.of());
+        byte[] before = Files.readAllBytes(image);
+        assertThatThrownBy(() -> PlanApplier.apply(image, bad, ApplyOptions.DEFAULT))
+                .hasMessageContaining("plan step 0");
+        assertThat(Files.readAllBytes(image)).isEqualTo(before);
+        assertThat(UndoJournal.pathFor(image)).doesNotExist();
+    }
+
+    @Test
+    void cancelBeforeTheCommitRollsBack() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        byte[] before = Files.readAllBytes(image);
+        int[] steps = {0};
+        ApplyOptions cancelAtStep2 = ApplyOptions.DEFAULT.withListener(new ApplyListener() {
+            @Override
+            public void step(int index, int total, String label) {
+                steps[0] = index;
+            }
+        }).withCancel(() -> steps[0] >= 1);
+        assertThatThrownBy(() -> PlanApplier.apply(image, mixedPlan(LENGTH + 8192), cancelAtStep2))
+                .isInstanceOf(ResizeCancelled.class);
+        assertThat(Files.readAllBytes(image)).isEqualTo(before);
+        assertThat(UndoJournal.pathFor(image)).doesNotExist();
+    }
+
+    @Test
+    void aDamagedJournalIsRefusedAndTheImageLeftAlone() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        assertThatThrownBy(() -> PlanApplier.apply(image, mixedPlan(LENGTH + 8192),
+                ApplyOptions.DEFAULT.withAfterStep(k -> {
+                    if (k == 2) {
+                        throw new SimulatedCrash();
+                    }
+                }))).isInstanceOf(SimulatedCrash.class);
+        Path journal = UndoJournal.pathFor(image);
+        byte[] j = Files.readAllBytes(journal);
+        j[UndoJournal.HEADER_LENGTH + 20] ^= 1;
+        Files.write(journal, j);
+        byte[] crashed = Files.readAllBytes(image);
+        assertThatThrownBy(() -> Recovery.recover(image)).hasMessageContaining("is damaged")
+                .satisfies(e -> assertThat(((ResizeError) e).code()).isEqualTo(ErrorCode.PARSE_FAILED));
+        assertThat(Files.readAllBytes(image)).isEqualTo(crashed);
+        assertThat(journal).exists();
+    }
+
+    @Test
+    void recoverWithoutAJournalSaysSo() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        assertThatThrownBy(() -> Recovery.recover(image)).hasMessageContaining("nothing to recover");
+    }
+
+    @Test
+    void journalRangesAreMergedAndLimitedToTheOldFile() throws Exception {
+        List<UndoJournal.Range> ranges = PlanApplier.journalRanges(mixedPlan(LENGTH + 8192));
+        assertThat(ranges).containsExactly(new UndoJournal.Range(0, 512), new UndoJournal.Range(8192, 8192),
+                new UndoJournal.Range(LENGTH - 10, 10));
+    }
+
+    @Test
+    void reserveAllocatesBlocks() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", 0);
+        try (RandomAccessFile raf = new RandomAccessFile(image.toFile(), "rw")) {
+            assertThat(Fallocate.reserve(raf, 0, 1 << 20)).as("posix_fallocate through JNA").isTrue();
+        }
+        assertThat(Files.size(image)).isEqualTo(1 << 20);
+        assertThat(FileFacts.allocatedBytes(image)).hasValue(1 << 20);
+    }
+
+    @Test
+    void aLockHeldElsewhereIsRefusedWithQemusWords() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        // A lock held through another channel in this JVM stands in for another process
+        // (the e2e suite does it with qemu-nbd).
+        try (FileChannel ch = FileChannel.open(image, StandardOpenOption.WRITE);
+             FileLock ignored = ch.lock()) {
+            assertThatThrownBy(() -> LockedImage.open(image, false)).isInstanceOf(ResizeError.class)
+                    .hasMessage("Could not open '" + image + "': Failed to get \"resize\" lock\n"
+                            + "Is another process using the image [" + image + "]?");
+        }
+    }
+}
