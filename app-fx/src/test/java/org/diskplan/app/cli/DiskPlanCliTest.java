@@ -1,0 +1,116 @@
+package org.diskplan.app.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line in process; the qemu-img comparison lives in the e2e module. */
+class DiskPlanCliTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = DiskPlanCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private Path raw(long length) throws Exception {
+        Path f = dir.resolve("a.raw");
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.setLength(length);
+        }
+        return f;
+    }
+
+    @Test
+    void resizeGrowsAndSaysSo() throws Exception {
+        Path f = raw(1 << 20);
+        Run r = run("resize", "-f", "raw", f.toString(), "+1M");
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).isEqualTo("Image resized.\n");
+        assertThat(r.err()).isEmpty();
+        assertThat(Files.size(f)).isEqualTo(2 << 20);
+    }
+
+    @Test
+    void negativeSizeNeedsNoDoubleDash() throws Exception {
+        Path f = raw(2 << 20);
+        Run r = run("resize", "-q", "--shrink", "-f", "raw", f.toString(), "-1M");
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).isEmpty();
+        assertThat(Files.size(f)).isEqualTo(1 << 20);
+    }
+
+    @Test
+    void usageErrorsExitTwo() throws Exception {
+        assertThat(run("resize", "a.raw").status()).isEqualTo(2);
+        assertThat(run("resize", "a.raw").err()).startsWith("diskplan: Expecting image file name and size");
+        Path f = raw(1 << 20);
+        assertThat(run("resize", "--bogus", f.toString(), "1G").status()).isEqualTo(2);
+        assertThat(run("resize", f.toString(), "extra", "1G").status()).isEqualTo(2);
+    }
+
+    @Test
+    void badPreallocationComesBeforeABadSize() throws Exception {
+        Path f = raw(1 << 20);
+        Run r = run("resize", "-f", "raw", "--preallocation=bogus", f.toString(), "1.1");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("diskplan: Invalid preallocation mode 'bogus'\n");
+    }
+
+    @Test
+    void unknownDriver() throws Exception {
+        Path f = raw(1 << 20);
+        Run r = run("resize", "-f", "foo", f.toString(), "2M");
+        assertThat(r.err()).isEqualTo("diskplan: Could not open '" + f + "': Unknown driver 'foo'\n");
+        assertThat(r.status()).isEqualTo(1);
+    }
+
+    @Test
+    void planWritesNothingAndMarksTheCommit() throws Exception {
+        Path f = raw(1 << 20);
+        byte[] before = Files.readAllBytes(f);
+        Run r = run("plan", "-f", "raw", "--preallocation=full", f.toString(), "2M");
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).contains("zero", "<- commit", "Nothing was written.");
+        assertThat(Files.readAllBytes(f)).isEqualTo(before);
+    }
+
+    @Test
+    void infoJsonCarriesQemusKeys() throws Exception {
+        Path f = raw(1000);
+        Run r = run("info", "--output=json", "-f", "raw", f.toString());
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).contains("\"virtual-size\" : 1024", "\"format\" : \"raw\"", "\"file-size\" : 1000");
+    }
+
+    @Test
+    void aFixedVhdIsNeverResizedAsRaw() throws Exception {
+        Path f = raw(1 << 20);
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.seek((1 << 20) - 512);
+            raf.write("conectix".getBytes(StandardCharsets.US_ASCII));
+        }
+        byte[] before = Files.readAllBytes(f);
+        Run asRaw = run("resize", "-f", "raw", f.toString(), "+1M");
+        assertThat(asRaw.status()).isEqualTo(1);
+        assertThat(asRaw.err()).contains("VHD", "not raw", "conectix");
+        Run detected = run("resize", f.toString(), "+1M");
+        assertThat(detected.status()).isEqualTo(1);
+        assertThat(detected.err()).contains("VHD", "conectix");
+        assertThat(Files.readAllBytes(f)).isEqualTo(before);
+    }
+}
