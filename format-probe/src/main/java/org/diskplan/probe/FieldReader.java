@@ -1,0 +1,142 @@
+package org.diskplan.probe;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.LongFunction;
+
+/**
+ * Reads the fields of one on-disk structure and records each as a
+ * {@link HeaderField} (group, name, absolute offset, raw bytes, decoded value,
+ * meaning). Offsets passed in are relative to the structure; the recorded ones
+ * are absolute. Endianness is explicit per structure.
+ *
+ * <pre>{@code
+ * FieldReader h = new FieldReader("qcow2 header", 0, bytes, ByteOrder.BIG_ENDIAN, fields);
+ * long size = h.u64("size", 24, "virtual disk size in bytes");
+ * }</pre>
+ */
+public final class FieldReader {
+    private final String group;
+    private final long base;
+    private final ByteBuffer buf;
+    private final List<HeaderField> sink;
+
+    public FieldReader(String group, long base, byte[] bytes, ByteOrder order, List<HeaderField> sink) {
+        this.group = Objects.requireNonNull(group, "group");
+        this.base = base;
+        this.buf = ByteBuffer.wrap(bytes).order(order);
+        this.sink = Objects.requireNonNull(sink, "sink");
+    }
+
+    public String group() {
+        return group;
+    }
+
+    /** Absolute file offset of relative offset {@code rel}. */
+    public long at(int rel) {
+        return base + rel;
+    }
+
+    public int length() {
+        return buf.capacity();
+    }
+
+    public long u8(String name, int rel, String meaning) {
+        return record(name, rel, 1, Byte.toUnsignedLong(buf.get(rel)), FieldReader::decimal, meaning);
+    }
+
+    public long u16(String name, int rel, String meaning) {
+        return record(name, rel, 2, Short.toUnsignedLong(buf.getShort(rel)), FieldReader::decimal, meaning);
+    }
+
+    public long u32(String name, int rel, String meaning) {
+        return u32(name, rel, meaning, FieldReader::decimalAndHex);
+    }
+
+    public long u32(String name, int rel, String meaning, LongFunction<String> render) {
+        return record(name, rel, 4, Integer.toUnsignedLong(buf.getInt(rel)), render, meaning);
+    }
+
+    /** An unsigned 64-bit field; values ≥ 2^63 come back negative and render unsigned. */
+    public long u64(String name, int rel, String meaning) {
+        return u64(name, rel, meaning, FieldReader::decimalAndHex);
+    }
+
+    public long u64(String name, int rel, String meaning, LongFunction<String> render) {
+        return record(name, rel, 8, buf.getLong(rel), render, meaning);
+    }
+
+    /** Raw bytes with a caller-decoded value. */
+    public byte[] bytes(String name, int rel, int len, String value, String meaning) {
+        byte[] raw = slice(rel, len);
+        sink.add(new HeaderField(group, name, base + rel, len, raw, value, meaning));
+        return raw;
+    }
+
+    /** ASCII text, shown with non-printable bytes escaped; trailing NULs trimmed from the value. */
+    public String ascii(String name, int rel, int len, String meaning) {
+        byte[] raw = slice(rel, len);
+        String text = printable(raw);
+        sink.add(new HeaderField(group, name, base + rel, len, raw, "'" + text + "'", meaning));
+        return new String(raw, StandardCharsets.ISO_8859_1);
+    }
+
+    /** A GUID in Microsoft's mixed-endian layout (VHD, VHDX), rendered as text. */
+    public String guid(String name, int rel, String meaning) {
+        byte[] raw = slice(rel, 16);
+        String text = guidText(raw);
+        sink.add(new HeaderField(group, name, base + rel, 16, raw, text, meaning));
+        return text;
+    }
+
+    /** Records a field whose value the caller already decoded. */
+    public long record(String name, int rel, int len, long value, LongFunction<String> render, String meaning) {
+        sink.add(new HeaderField(group, name, base + rel, len, slice(rel, len), render.apply(value), meaning));
+        return value;
+    }
+
+    private byte[] slice(int rel, int len) {
+        return Arrays.copyOfRange(buf.array(), rel, rel + len);
+    }
+
+    public static String decimal(long v) {
+        return Long.toUnsignedString(v);
+    }
+
+    public static String decimalAndHex(long v) {
+        return Long.toUnsignedString(v) + " (0x" + Long.toHexString(v) + ")";
+    }
+
+    public static String hex(long v) {
+        return "0x" + Long.toHexString(v);
+    }
+
+    /** Bytes as text with anything outside printable ASCII escaped as \xNN; trailing NULs dropped. */
+    public static String printable(byte[] raw) {
+        int end = raw.length;
+        while (end > 0 && raw[end - 1] == 0) {
+            end--;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < end; i++) {
+            int c = raw[i] & 0xff;
+            if (c >= 0x20 && c < 0x7f && c != '\\') {
+                sb.append((char) c);
+            } else {
+                sb.append(String.format("\\x%02x", c));
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Microsoft GUID text: the first three groups little-endian, the rest as stored. */
+    public static String guidText(byte[] g) {
+        ByteBuffer b = ByteBuffer.wrap(g).order(ByteOrder.LITTLE_ENDIAN);
+        return String.format("%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", b.getInt(0),
+                b.getShort(4) & 0xffff, b.getShort(6) & 0xffff, g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+    }
+}
