@@ -213,7 +213,9 @@ public final class UndoJournal {
                 }
             }
         }
-        file.setLength(contents.originalLength());
+        if (image.size() != contents.originalLength()) {
+            file.setLength(contents.originalLength()); // an unneeded ftruncate would touch the mtime
+        }
         image.force(true);
     }
 
