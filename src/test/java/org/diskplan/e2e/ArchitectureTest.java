@@ -1,0 +1,78 @@
+package org.diskplan.e2e;
+
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchRule;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The module boundaries of architecture.md, checked on the production classes (this
+ * module depends on app-fx, which depends on all the others, so they are all on the
+ * test classpath). Every rule fails if the packages it constrains are empty, so a
+ * rule can never pass by checking nothing.
+ */
+class ArchitectureTest {
+
+    private static JavaClasses classes;
+
+    @BeforeAll
+    static void importProductionClasses() {
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("org.diskplan");
+    }
+
+    @ParameterizedTest(name = "{0} has classes on the classpath")
+    @ValueSource(strings = {"org.diskplan.abi", "org.diskplan.probe", "org.diskplan.planner", "org.diskplan.app",
+            "org.diskplan.app.cli"})
+    void packagesAreImported(String pkg) {
+        assertThat(classes.stream().filter(c -> c.getPackageName().equals(pkg)
+                || c.getPackageName().startsWith(pkg + ".")).count())
+                .as("classes imported from %s (is the module on the test classpath?)", pkg)
+                .isPositive();
+    }
+
+    @Test
+    void coreModulesDoNotDependOnUiOrCli() {
+        check(noClasses().that().resideInAnyPackage("org.diskplan.abi..", "org.diskplan.probe..", "org.diskplan.planner..")
+                .should().dependOnClassesThat().resideInAnyPackage("javafx..", "org.controlsfx..", "picocli..",
+                        "org.diskplan.app..")
+                .because("abi, format-probe and planner are headless libraries; the UI and CLI build on them"));
+    }
+
+    @Test
+    void abiDependsOnNothingElseOfDiskplan() {
+        check(noClasses().that().resideInAPackage("org.diskplan.abi..")
+                .should().dependOnClassesThat(resideInAPackage("org.diskplan..")
+                        .and(not(resideInAPackage("org.diskplan.abi.."))))
+                .because("diskplan-abi depends on nothing"));
+    }
+
+    @Test
+    void probeDoesNotDependOnPlanner() {
+        check(noClasses().that().resideInAPackage("org.diskplan.probe..")
+                .should().dependOnClassesThat().resideInAPackage("org.diskplan.planner..")
+                .because("format-probe is read-only and sits below the planner"));
+    }
+
+    @Test
+    void cliDoesNotDependOnJavaFx() {
+        check(noClasses().that().resideInAPackage("org.diskplan.app.cli..")
+                .should().dependOnClassesThat(resideInAnyPackage("javafx..", "org.controlsfx.."))
+                .because("the command line must run on a machine with no display"));
+    }
+
+    private static void check(ArchRule rule) {
+        rule.allowEmptyShould(false).check(classes);
+    }
+}
