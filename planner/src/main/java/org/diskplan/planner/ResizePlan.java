@@ -14,6 +14,7 @@ import org.diskplan.abi.ResizeAction;
  * <p>Steps are numbered {@code 0..patches.size()}: step {@code i < patches.size()} is
  * patch {@code i}, step {@code patches.size()} sets the final file length.
  *
+ * @param options       the format parameters the plan was made for
  * @param commitIndex   the step after which the image shows the new size (for raw,
  *                      whose size is its length, that is the final-length step)
  * @param barriersAfter steps after which the applier must {@code force(true)}; it
@@ -22,12 +23,13 @@ import org.diskplan.abi.ResizeAction;
  * @param request       what the user asked for (the size before any rounding)
  * @param notes         remarks for the user ("rounded up to whole grains")
  */
-public record ResizePlan(ImageFormat format, ResizeAction action, long oldVirtualSize, long newVirtualSize,
+public record ResizePlan(ImageFormat format, FormatOptions options, ResizeAction action, long oldVirtualSize, long newVirtualSize,
                          ResizeRequest request, long oldFileSize, long newFileSize, List<ResizePatch> patches,
                          int commitIndex, SortedSet<Integer> barriersAfter, List<ExpectedBytes> expected,
                          List<String> notes) {
     public ResizePlan {
         Objects.requireNonNull(format, "format");
+        Objects.requireNonNull(options, "options");
         Objects.requireNonNull(action, "action");
         Objects.requireNonNull(request, "request");
         patches = List.copyOf(patches);

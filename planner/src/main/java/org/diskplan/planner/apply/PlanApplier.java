@@ -45,8 +45,8 @@ public final class PlanApplier {
         FileChannel ch = image.channel();
         checkUnchanged(image, plan);
         List<UndoJournal.Range> saved = journalRanges(plan);
-        ResizeConfig config = ResizeConfig.of(plan.format(), plan.oldVirtualSize(), plan.newVirtualSize(),
-                        plan.oldFileSize())
+        ResizeConfig config = plan.options().applyTo(ResizeConfig.of(plan.format(), plan.oldVirtualSize(),
+                        plan.newVirtualSize(), plan.oldFileSize()))
                 .withShrink(plan.action() == ResizeAction.SHRINK)
                 .withPreallocation(plan.request().preallocation())
                 .withQuiet(false);

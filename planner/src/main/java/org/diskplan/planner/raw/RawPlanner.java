@@ -6,6 +6,7 @@ import java.util.TreeSet;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.FormatOptions;
 import org.diskplan.planner.FormatPlanner;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
@@ -61,7 +62,7 @@ public final class RawPlanner implements FormatPlanner {
         // Without preallocation the size changes at the final-length step; with it,
         // the first patch already takes the file to its new length.
         int commit = mode == Preallocation.OFF ? patches.size() : 0;
-        return new ResizePlan(ImageFormat.RAW, Planners.actionFor(image.virtualSize(), newSize),
+        return new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), Planners.actionFor(image.virtualSize(), newSize),
                 image.virtualSize(), RawProbe.virtualSize(newLength), request, oldLength, newLength, patches, commit,
                 new TreeSet<>(), List.of(), List.of());
     }

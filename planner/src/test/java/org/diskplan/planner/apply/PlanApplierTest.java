@@ -18,6 +18,7 @@ import org.diskplan.abi.Preallocation;
 import org.diskplan.abi.ResizeAction;
 import org.diskplan.abi.ResizeResult;
 import org.diskplan.planner.ExpectedBytes;
+import org.diskplan.planner.FormatOptions;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePatch;
 import org.diskplan.planner.ResizePatch.Append;
@@ -51,7 +52,7 @@ class PlanApplierTest {
         patches.add(new Write(0, bytes(512, 0x33), "header (commit)", RegionKind.HEADER));
         patches.add(new ZeroFill(8192, 8192, ZeroFill.Mode.WRITE_ZEROS, "release old table", RegionKind.FREE));
         patches.add(new Write(LENGTH - 10, bytes(20, 0x44), "straddles the old end", RegionKind.DATA));
-        return new ResizePlan(ImageFormat.RAW, ResizeAction.GROW, LENGTH, newLength,
+        return new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), ResizeAction.GROW, LENGTH, newLength,
                 new ResizeRequest(newLength, false, Preallocation.OFF), LENGTH, newLength, patches, 2,
                 new TreeSet<>(List.of(0, 1)), List.of(), List.of());
     }
@@ -104,7 +105,7 @@ class PlanApplierTest {
     @Test
     void shrinkCutShortIsKeptBecauseTheCutBytesAreGone() throws Exception {
         Path image = TestImages.raw(dir, "a.img", LENGTH);
-        ResizePlan shrink = new ResizePlan(ImageFormat.RAW, ResizeAction.SHRINK, LENGTH, 4096,
+        ResizePlan shrink = new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), ResizeAction.SHRINK, LENGTH, 4096,
                 new ResizeRequest(4096, true, Preallocation.OFF), LENGTH, 4096, List.of(), 0, new TreeSet<>(),
                 List.of(), List.of());
         assertThatThrownBy(() -> PlanApplier.apply(image, shrink, ApplyOptions.DEFAULT.withAfterStep(k -> {
@@ -134,7 +135,7 @@ class PlanApplierTest {
     void refusesWhenBytesThePlanWasBuiltFromDiffer() throws Exception {
         Path image = TestImages.raw(dir, "a.img", LENGTH);
         ResizePlan base = mixedPlan(LENGTH);
-        ResizePlan plan = new ResizePlan(base.format(), base.action(), base.oldVirtualSize(), base.newVirtualSize(),
+        ResizePlan plan = new ResizePlan(base.format(), base.options(), base.action(), base.oldVirtualSize(), base.newVirtualSize(),
                 base.request(), base.oldFileSize(), base.newFileSize(), base.patches(), base.commitIndex(),
                 base.barriersAfter(), List.of(new ExpectedBytes(0, bytes(4, 0x7f), "magic")), List.of());
         byte[] before = Files.readAllBytes(image);
@@ -146,7 +147,7 @@ class PlanApplierTest {
     @Test
     void refusesAnAppendThatDoesNotStartAtTheEnd() throws Exception {
         Path image = TestImages.raw(dir, "a.img", LENGTH);
-        ResizePlan bad = new ResizePlan(ImageFormat.RAW, ResizeAction.GROW, LENGTH, LENGTH + 8192,
+        ResizePlan bad = new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), ResizeAction.GROW, LENGTH, LENGTH + 8192,
                 new ResizeRequest(LENGTH + 8192, false, Preallocation.OFF), LENGTH, LENGTH + 8192,
                 List.of(new Append(LENGTH + 512, bytes(512, 1), "gap", RegionKind.DATA)), 0, new TreeSet<>(),
                 List.of(), List.of());
