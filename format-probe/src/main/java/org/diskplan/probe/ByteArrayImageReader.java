@@ -7,7 +7,16 @@ public final class ByteArrayImageReader implements ImageReader {
     private final byte[] bytes;
 
     public ByteArrayImageReader(byte[] bytes) {
-        this.bytes = bytes.clone();
+        this(bytes.clone(), true);
+    }
+
+    private ByteArrayImageReader(byte[] bytes, boolean owned) {
+        this.bytes = bytes;
+    }
+
+    /** Reads {@code bytes} without copying them; the caller must not change them while reading. */
+    public static ByteArrayImageReader wrap(byte[] bytes) {
+        return new ByteArrayImageReader(bytes, true);
     }
 
     @Override

@@ -85,7 +85,7 @@ public final class FieldReader {
         return new String(raw, StandardCharsets.ISO_8859_1);
     }
 
-    /** A GUID in Microsoft's mixed-endian layout (VHD, VHDX), rendered as text. */
+    /** A GUID in Microsoft's mixed-endian layout (VHDX; VHD stores its GUIDs big-endian), rendered as text. */
     public String guid(String name, int rel, String meaning) {
         byte[] raw = slice(rel, 16);
         String text = guidText(raw);

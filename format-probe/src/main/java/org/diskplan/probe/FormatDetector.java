@@ -67,12 +67,15 @@ public final class FormatDetector {
                 return new Detection(ImageFormat.ISO, "volume descriptor 'CD001' at offset 32769");
             }
         }
-        if (size >= VHD_FOOTER_SIZE) {
-            long footer = size - VHD_FOOTER_SIZE;
-            byte[] cookie = reader.read(footer, VHD_COOKIE.length, "VHD footer cookie");
-            if (Arrays.equals(cookie, VHD_COOKIE)) {
-                return new Detection(ImageFormat.VHD, "footer cookie 'conectix' at offset " + footer
-                        + " (the last 512 bytes): a fixed VHD");
+        // The footer is the last 512 bytes; images from old tools end in a 511-byte one.
+        for (int footerSize : new int[] {VHD_FOOTER_SIZE, VHD_FOOTER_SIZE - 1}) {
+            if (size >= footerSize) {
+                long footer = size - footerSize;
+                byte[] cookie = reader.read(footer, VHD_COOKIE.length, "VHD footer cookie");
+                if (Arrays.equals(cookie, VHD_COOKIE)) {
+                    return new Detection(ImageFormat.VHD, "footer cookie 'conectix' at offset " + footer
+                            + " (the last " + footerSize + " bytes): a fixed VHD");
+                }
             }
         }
         if (looksLikeVmdkDescriptor(head)) {

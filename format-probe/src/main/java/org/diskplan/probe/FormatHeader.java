@@ -6,4 +6,12 @@ package org.diskplan.probe;
  * record implementing this interface.
  */
 public interface FormatHeader {
+
+    /**
+     * Files besides the probed one that hold the image's data (a VMDK descriptor's
+     * extents), already resolved inside the image's folder. Empty for one-file formats.
+     */
+    default java.util.List<java.nio.file.Path> extentFiles() {
+        return java.util.List.of();
+    }
 }

@@ -44,7 +44,7 @@ final class InfoCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new CliFailure("Could not read '" + image.name() + "': " + ImageProber.describe(e));
             }
-            long actual = FileFacts.allocatedBytes(image.file).orElse(-1);
+            long actual = allocated(probed);
             if (output == OutputFormat.json) {
                 console.out().println(Json.info(image.name(), probed, actual));
             } else {
@@ -58,6 +58,20 @@ final class InfoCommand implements Callable<Integer> {
             console.fail(ImageOptions.failure(e, console));
             return 1;
         }
+    }
+
+    /** Allocated bytes of the image and of its extent files, as qemu-img's actual-size; -1 if unknown. */
+    private static long allocated(ProbedImage probed) {
+        long sum = 0;
+        for (java.nio.file.Path f : java.util.stream.Stream.concat(java.util.stream.Stream.of(probed.path()),
+                probed.header().extentFiles().stream()).toList()) {
+            java.util.OptionalLong a = FileFacts.allocatedBytes(f);
+            if (a.isEmpty()) {
+                return -1;
+            }
+            sum += a.getAsLong();
+        }
+        return sum;
     }
 
     private void printHuman(ProbedImage p, long actual) {
