@@ -1,0 +1,195 @@
+package org.diskplan.probe.qcow2;
+
+import java.util.List;
+import java.util.Optional;
+import org.diskplan.probe.FormatHeader;
+
+/**
+ * The parsed qcow2 header (big-endian), with everything a resize planner needs to
+ * patch it in place: the header fields at their offsets, the extension list with
+ * the offset of every extension (so the planner can keep them byte for byte),
+ * the backing file name location, the snapshot list and table summaries.
+ *
+ * @param version                 2 (compat 0.10, 72-byte header) or 3 (compat 1.1)
+ * @param headerLength            72 for v2; the header_length field (offset 100) for v3
+ * @param backingFileOffset       offset 8: where the backing file name is, 0 if none
+ * @param backingFileSize         offset 16: length of the backing file name
+ * @param clusterBits             offset 20: log2 of the cluster size (9..21)
+ * @param size                    offset 24: virtual size in bytes, as stored
+ * @param cryptMethod             offset 32: 0 none, 1 AES-CBC, 2 LUKS
+ * @param l1Size                  offset 36: entries in the active L1 table
+ * @param l1TableOffset           offset 40: file offset of the active L1 table
+ * @param refcountTableOffset     offset 48: file offset of the refcount table
+ * @param refcountTableClusters   offset 56: clusters the refcount table occupies
+ * @param nbSnapshots             offset 60: number of internal snapshots
+ * @param snapshotsOffset         offset 64: file offset of the snapshot table
+ * @param incompatibleFeatures    offset 72 (v3; 0 for v2)
+ * @param compatibleFeatures      offset 80 (v3; 0 for v2)
+ * @param autoclearFeatures       offset 88 (v3; 0 for v2)
+ * @param refcountOrder           offset 96 (v3; 4 for v2): refcount bits = 1 &lt;&lt; order
+ * @param compressionType         offset 104 when header_length &gt; 104: 0 zlib, 1 zstd
+ * @param extensionsEnd           file offset just past the end-of-extensions marker (or the area end)
+ * @param extensions              header extensions in file order (end marker included when present)
+ * @param backingFile             the backing file name, empty if none
+ * @param backingFormat           the backing format extension's value, empty if none
+ * @param dataFile                the external data file extension's value, empty if none
+ * @param snapshots               the snapshot table entries
+ * @param bitmaps                 the persistent bitmap directory entries
+ * @param l1AllocatedEntries      active L1 entries pointing at an L2 table
+ * @param l1EntriesNeeded         L1 entries needed to map {@code size}
+ * @param refcountTableAllocated  refcount table entries pointing at a refcount block
+ */
+public record Qcow2Header(
+        long version,
+        long headerLength,
+        long backingFileOffset,
+        long backingFileSize,
+        int clusterBits,
+        long size,
+        long cryptMethod,
+        long l1Size,
+        long l1TableOffset,
+        long refcountTableOffset,
+        long refcountTableClusters,
+        long nbSnapshots,
+        long snapshotsOffset,
+        long incompatibleFeatures,
+        long compatibleFeatures,
+        long autoclearFeatures,
+        int refcountOrder,
+        int compressionType,
+        long extensionsEnd,
+        List<Extension> extensions,
+        String backingFile,
+        String backingFormat,
+        String dataFile,
+        List<Snapshot> snapshots,
+        List<Bitmap> bitmaps,
+        long l1AllocatedEntries,
+        long l1EntriesNeeded,
+        long refcountTableAllocated) implements FormatHeader {
+
+    public static final long INCOMPAT_DIRTY = 1L;
+    public static final long INCOMPAT_CORRUPT = 1L << 1;
+    public static final long INCOMPAT_DATA_FILE = 1L << 2;
+    public static final long INCOMPAT_COMPRESSION = 1L << 3;
+    public static final long INCOMPAT_EXTL2 = 1L << 4;
+    public static final long COMPAT_LAZY_REFCOUNTS = 1L;
+    public static final long AUTOCLEAR_BITMAPS = 1L;
+    public static final long AUTOCLEAR_DATA_FILE_RAW = 1L << 1;
+
+    public Qcow2Header {
+        extensions = List.copyOf(extensions);
+        snapshots = List.copyOf(snapshots);
+        bitmaps = List.copyOf(bitmaps);
+    }
+
+    public long clusterSize() {
+        return 1L << clusterBits;
+    }
+
+    public int refcountBits() {
+        return 1 << refcountOrder;
+    }
+
+    public boolean extendedL2() {
+        return (incompatibleFeatures & INCOMPAT_EXTL2) != 0;
+    }
+
+    /** Bytes per L2 entry: 8, or 16 with extended L2. */
+    public int l2EntrySize() {
+        return extendedL2() ? 16 : 8;
+    }
+
+    /** Entries in one L2 table. */
+    public long l2Entries() {
+        return clusterSize() / l2EntrySize();
+    }
+
+    /** L1 entries needed to map {@code virtualSize} bytes. */
+    public long l1EntriesFor(long virtualSize) {
+        long span = clusterSize() * l2Entries();
+        return virtualSize / span + (virtualSize % span == 0 ? 0 : 1);
+    }
+
+    /** Refcount entries in one refcount block. */
+    public long refcountBlockEntries() {
+        return clusterSize() * 8 / refcountBits();
+    }
+
+    public boolean dirty() {
+        return (incompatibleFeatures & INCOMPAT_DIRTY) != 0;
+    }
+
+    public boolean corrupt() {
+        return (incompatibleFeatures & INCOMPAT_CORRUPT) != 0;
+    }
+
+    public boolean lazyRefcounts() {
+        return (compatibleFeatures & COMPAT_LAZY_REFCOUNTS) != 0;
+    }
+
+    public boolean hasBitmaps() {
+        return (autoclearFeatures & AUTOCLEAR_BITMAPS) != 0;
+    }
+
+    /** The extension of this type, if present. */
+    public Optional<Extension> extension(long type) {
+        return extensions.stream().filter(e -> e.type() == type).findFirst();
+    }
+
+    /**
+     * One header extension.
+     *
+     * @param type   the u32 type code (0 = end of extensions)
+     * @param offset file offset of the 8-byte extension header (type, length)
+     * @param length the data length (not including the 8-byte header or the padding to 8)
+     * @param name   what the type means ("feature name table", "unknown", ...)
+     */
+    public record Extension(long type, long offset, long length, String name) {
+        /** Offset just past the data and its padding to a multiple of 8. */
+        public long end() {
+            return offset + 8 + ((length + 7) & ~7L);
+        }
+    }
+
+    /**
+     * One internal snapshot table entry.
+     *
+     * @param offset          file offset of the entry
+     * @param entryLength     bytes the entry occupies, padding included
+     * @param l1TableOffset   the snapshot's L1 table
+     * @param l1Size          its entry count
+     * @param id              the id string
+     * @param name            the name
+     * @param dateSeconds     creation time, seconds since the epoch
+     * @param dateNanos       nanoseconds part
+     * @param vmClockNanos    guest clock at the snapshot
+     * @param vmStateSize     VM state size (the 64-bit one from extra data when present)
+     * @param extraDataSize   bytes of extra data
+     * @param diskSize        the virtual size at the snapshot (extra data, v3), -1 when absent
+     * @param icount          instruction count (extra data), -1 when absent
+     */
+    public record Snapshot(long offset, long entryLength, long l1TableOffset, long l1Size, String id, String name,
+                           long dateSeconds, long dateNanos, long vmClockNanos, long vmStateSize,
+                           long extraDataSize, long diskSize, long icount) {
+    }
+
+    /**
+     * One persistent dirty bitmap (bitmap directory entry).
+     *
+     * @param offset           file offset of the directory entry
+     * @param tableOffset      the bitmap table
+     * @param tableSize        its entry count
+     * @param flags            bit 0 in use, bit 1 auto, bit 2 extra data compatible
+     * @param type             1 = dirty tracking bitmap
+     * @param granularityBits  log2 of the bytes one bit covers
+     * @param name             the bitmap's name
+     */
+    public record Bitmap(long offset, long tableOffset, long tableSize, long flags, int type, int granularityBits,
+                         String name) {
+        public boolean inUse() {
+            return (flags & 1) != 0;
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package org.diskplan.probe.qed;
+
+import org.diskplan.probe.FormatHeader;
+
+/**
+ * The QED header (little-endian, 64 bytes at offset 0).
+ *
+ * @param clusterSize            offset 4: bytes per cluster (4 KiB..64 MiB, a power of two)
+ * @param tableSize              offset 8: clusters per L1/L2 table (1..16, a power of two)
+ * @param headerSize             offset 12: clusters the header occupies
+ * @param features               offset 16: bit 0 backing file, bit 1 needs check, bit 2 backing format raw (no probe)
+ * @param compatFeatures         offset 24
+ * @param autoclearFeatures      offset 32
+ * @param l1TableOffset          offset 40
+ * @param imageSize              offset 48: virtual size in bytes
+ * @param backingFilenameOffset  offset 56
+ * @param backingFilenameSize    offset 60
+ * @param backingFile            the backing file name, empty if none
+ * @param l1AllocatedEntries     L1 entries pointing at an L2 table
+ */
+public record QedHeader(long clusterSize, long tableSize, long headerSize, long features, long compatFeatures,
+                        long autoclearFeatures, long l1TableOffset, long imageSize, long backingFilenameOffset,
+                        long backingFilenameSize, String backingFile, long l1AllocatedEntries) implements FormatHeader {
+    public static final long F_BACKING_FILE = 1;
+    public static final long F_NEED_CHECK = 2;
+    public static final long F_BACKING_FORMAT_NO_PROBE = 4;
+
+    /** Entries in one L1 or L2 table. */
+    public long tableEntries() {
+        return tableSize * clusterSize / 8;
+    }
+}
