@@ -45,7 +45,8 @@ public final class DiskPlanCli implements Runnable {
                 .addSubcommand("info", new InfoCommand(console))
                 .addSubcommand("plan", new PlanCommand(console, size))
                 .addSubcommand("resize", new ResizeCommand(console, size))
-                .addSubcommand("recover", new RecoverCommand(console));
+                .addSubcommand("recover", new RecoverCommand(console))
+                .addSubcommand("sample", new SampleCommand(console));
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, a) -> {
