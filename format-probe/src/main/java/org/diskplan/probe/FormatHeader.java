@@ -14,4 +14,17 @@ public interface FormatHeader {
     default java.util.List<java.nio.file.Path> extentFiles() {
         return java.util.List.of();
     }
+
+    /**
+     * The keys {@code qemu-img info --output=json} reports for this image beyond the
+     * common ones ({@code format-specific}, {@code snapshots}, {@code backing-filename},
+     * {@code encrypted}, ...), with qemu's names and values: maps, lists, strings,
+     * numbers and booleans only, ready for a JSON writer. Empty when qemu reports none.
+     *
+     * @param filename the image's name as the user gave it: qemu resolves relative names
+     *                 (full-backing-filename, extent files) against it
+     */
+    default java.util.Map<String, Object> qemuInfo(String filename) {
+        return java.util.Map.of();
+    }
 }

@@ -79,6 +79,7 @@ final class Json {
         if (image.allocationUnit() > 0) {
             root.put("cluster-size", image.allocationUnit());
         }
+        root.setAll((ObjectNode) MAPPER.valueToTree(image.header().qemuInfo(filename)));
         root.put("subformat", image.subformat());
         root.put("file-size", image.fileSize());
         ArrayNode flags = root.putArray("flags");

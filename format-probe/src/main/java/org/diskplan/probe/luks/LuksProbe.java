@@ -92,7 +92,7 @@ public final class LuksProbe implements FormatProbe {
         long keyBytes = f.u32("key_bytes", OFF_KEY_BYTES, "master key length in bytes", FieldReader::decimal);
         f.bytes("mk_digest", OFF_MK_DIGEST, 20, hex(h, OFF_MK_DIGEST, 20), "PBKDF2 digest of the master key");
         f.bytes("mk_digest_salt", OFF_MK_DIGEST_SALT, 32, hex(h, OFF_MK_DIGEST_SALT, 32), "salt of that digest");
-        f.u32("mk_digest_iter", OFF_MK_DIGEST_ITER, "PBKDF2 iterations of the digest", FieldReader::decimal);
+        long mkIter = f.u32("mk_digest_iter", OFF_MK_DIGEST_ITER, "PBKDF2 iterations of the digest", FieldReader::decimal);
         String uuid = text(f.ascii("uuid", OFF_UUID, 40, "UUID of the volume"));
 
         long payloadBytes = payload * SECTOR;
@@ -193,10 +193,12 @@ public final class LuksProbe implements FormatProbe {
             flags.add("corrupt: " + p + " (qemu refuses to open the image)");
         }
         return new ProbedImage(path, ImageFormat.LUKS, "LUKS1", fileSize - payloadBytes, fileSize, 0, flags, fields,
-                regions, new LuksHeader((int) version, cipher, mode, hash, payload, keyBytes, uuid, slots));
+                regions, new LuksHeader((int) version, cipher, mode, hash, payload, keyBytes, mkIter, uuid,
+                        slots));
     }
 
-    static String text(String raw) {
+    /** A fixed-width header string as shown: up to its first NUL, non-printables escaped. */
+    public static String text(String raw) {
         return FieldReader.printable(raw.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
     }
 

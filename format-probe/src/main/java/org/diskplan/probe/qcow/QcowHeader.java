@@ -20,6 +20,17 @@ import org.diskplan.probe.FormatHeader;
 public record QcowHeader(long backingFileOffset, long backingFileSize, long mtime, long size, int clusterBits,
                          int l2Bits, long cryptMethod, long l1TableOffset, long l1Size, String backingFile,
                          long l1AllocatedEntries) implements FormatHeader {
+    /** qemu-img info's backing keys (qcow v1 names no backing format), and encryption. */
+    @Override
+    public java.util.Map<String, Object> qemuInfo(String filename) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>(
+                org.diskplan.probe.QemuNames.backing(filename, backingFile, ""));
+        if (cryptMethod != 0) {
+            m.put("encrypted", true);
+        }
+        return m;
+    }
+
     public long clusterSize() {
         return 1L << clusterBits;
     }

@@ -1,8 +1,13 @@
 package org.diskplan.probe.qcow2;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.diskplan.probe.FormatHeader;
+import org.diskplan.probe.QemuNames;
+import org.diskplan.probe.luks.LuksHeader;
 
 /**
  * The parsed qcow2 header (big-endian), with everything a resize planner needs to
@@ -38,6 +43,7 @@ import org.diskplan.probe.FormatHeader;
  * @param l1AllocatedEntries      active L1 entries pointing at an L2 table
  * @param l1EntriesNeeded         L1 entries needed to map {@code size}
  * @param refcountTableAllocated  refcount table entries pointing at a refcount block
+ * @param luks                    the LUKS header the encryption extension points at, when readable
  */
 public record Qcow2Header(
         long version,
@@ -67,7 +73,8 @@ public record Qcow2Header(
         List<Bitmap> bitmaps,
         long l1AllocatedEntries,
         long l1EntriesNeeded,
-        long refcountTableAllocated) implements FormatHeader {
+        long refcountTableAllocated,
+        Optional<LuksHeader> luks) implements FormatHeader {
 
     public static final long INCOMPAT_DIRTY = 1L;
     public static final long INCOMPAT_CORRUPT = 1L << 1;
@@ -77,11 +84,87 @@ public record Qcow2Header(
     public static final long COMPAT_LAZY_REFCOUNTS = 1L;
     public static final long AUTOCLEAR_BITMAPS = 1L;
     public static final long AUTOCLEAR_DATA_FILE_RAW = 1L << 1;
+    private static final long NANOS = 1_000_000_000L;
 
     public Qcow2Header {
         extensions = List.copyOf(extensions);
         snapshots = List.copyOf(snapshots);
         bitmaps = List.copyOf(bitmaps);
+    }
+
+    /**
+     * qemu-img info's keys for qcow2: backing file, snapshots, encryption and the
+     * format-specific block (compat, compression type, refcount bits, feature bits,
+     * bitmaps, data file, LUKS parameters), as {@code qcow2_get_specific_info} reports them.
+     */
+    @Override
+    public Map<String, Object> qemuInfo(String filename) {
+        Map<String, Object> m = new LinkedHashMap<>(QemuNames.backing(filename, backingFile, backingFormat));
+        if (!snapshots.isEmpty()) {
+            List<Map<String, Object>> list = new ArrayList<>();
+            for (Snapshot s : snapshots) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("id", s.id());
+                e.put("name", s.name());
+                e.put("vm-state-size", s.vmStateSize());
+                e.put("date-sec", s.dateSeconds());
+                e.put("date-nsec", s.dateNanos());
+                e.put("vm-clock-sec", Long.divideUnsigned(s.vmClockNanos(), NANOS));
+                e.put("vm-clock-nsec", Long.remainderUnsigned(s.vmClockNanos(), NANOS));
+                if (s.icount() != -1) {
+                    e.put("icount", s.icount());
+                }
+                list.add(e);
+            }
+            m.put("snapshots", list);
+        }
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("compat", version == 2 ? "0.10" : "1.1");
+        data.put("compression-type", compressionType == 1 ? "zstd" : "zlib");
+        data.put("refcount-bits", refcountBits());
+        if (version >= 3) {
+            data.put("lazy-refcounts", lazyRefcounts());
+            data.put("corrupt", corrupt());
+            data.put("extended-l2", extendedL2());
+            if (!bitmaps.isEmpty()) {
+                List<Map<String, Object>> list = new ArrayList<>();
+                for (Bitmap b : bitmaps) {
+                    Map<String, Object> e = new LinkedHashMap<>();
+                    e.put("name", b.name());
+                    e.put("granularity", 1L << b.granularityBits());
+                    List<String> flags = new ArrayList<>();
+                    if (b.inUse()) {
+                        flags.add("in-use");
+                    }
+                    if ((b.flags() & 2) != 0) {
+                        flags.add("auto");
+                    }
+                    e.put("flags", flags);
+                    list.add(e);
+                }
+                data.put("bitmaps", list);
+            }
+            if ((incompatibleFeatures & INCOMPAT_DATA_FILE) != 0) {
+                if (!dataFile.isEmpty()) {
+                    data.put("data-file", dataFile);
+                }
+                data.put("data-file-raw", (autoclearFeatures & AUTOCLEAR_DATA_FILE_RAW) != 0);
+            }
+        }
+        if (cryptMethod != 0) {
+            luks.ifPresent(l -> {
+                Map<String, Object> crypt = new LinkedHashMap<>();
+                crypt.put("format", "luks");
+                crypt.putAll(l.qemuCryptoInfo());
+                data.put("encrypt", crypt);
+            });
+            if (cryptMethod == 1) {
+                data.put("encrypt", Map.of("format", "aes"));
+            }
+            m.put("encrypted", true);
+        }
+        m.put("format-specific", QemuNames.formatSpecific("qcow2", data));
+        return m;
     }
 
     public long clusterSize() {

@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
@@ -22,6 +23,8 @@ import org.diskplan.probe.LayoutRegion;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.luks.LuksHeader;
+import org.diskplan.probe.luks.LuksProbe;
 
 /**
  * qcow2 (QEMU copy-on-write v2 and v3), big-endian. Parses the header, every header
@@ -278,6 +281,7 @@ public final class Qcow2Probe implements FormatProbe {
         long cryptoOffset = -1;
         long cryptoLength;
         String luksCipher = "";
+        Optional<LuksHeader> luks = Optional.empty();
         int luksSlots;
         long bitmapDirOffset;
         long bitmapDirSize;
@@ -329,7 +333,7 @@ public final class Qcow2Probe implements FormatProbe {
                     clusterBits, size, cryptMethod, l1Size, l1TableOffset, refcountTableOffset,
                     refcountTableClusters, nbSnapshots, snapshotsOffset, incompatible, compatible, autoclear,
                     refcountOrder, compressionType, extensionsEnd, extensions, backingFile, backingFormat,
-                    dataFile, snapshots, bitmaps, l1Allocated, l1Needed, refTableAllocated);
+                    dataFile, snapshots, bitmaps, l1Allocated, l1Needed, refTableAllocated, luks);
             List<HeaderField> fields = new ArrayList<>(headerFields);
             fields.addAll(extFields);
             fields.addAll(otherFields);
@@ -631,17 +635,18 @@ public final class Qcow2Probe implements FormatProbe {
             }
             FieldReader f = new FieldReader("LUKS header (qcow2 encryption)", cryptoOffset, p, ORDER, otherFields);
             f.bytes("magic", 0, 6, "'LUKS\\xba\\xbe'", "identifies a LUKS header");
-            f.u16("version", 6, "LUKS header version");
+            long luksVersion = f.u16("version", 6, "LUKS header version");
             String cipher = f.ascii("cipher_name", 8, 32, "cipher algorithm");
             String mode = f.ascii("cipher_mode", 40, 32, "cipher mode");
-            f.ascii("hash_spec", 72, 32, "hash used by PBKDF2 and the AF splitter");
-            f.u32("payload_offset", 104, "size of the LUKS area in 512-byte sectors (inside qcow2 the data lives in clusters)", FieldReader::decimal);
-            f.u32("key_bytes", 108, "master key length in bytes", FieldReader::decimal);
+            String hash = f.ascii("hash_spec", 72, 32, "hash used by PBKDF2 and the AF splitter");
+            long payload = f.u32("payload_offset", 104, "size of the LUKS area in 512-byte sectors (inside qcow2 the data lives in clusters)", FieldReader::decimal);
+            long keyBytes = f.u32("key_bytes", 108, "master key length in bytes", FieldReader::decimal);
             f.bytes("mk_digest", 112, 20, hexPreview(p, 112, 132), "PBKDF2 digest of the master key");
             f.bytes("mk_digest_salt", 132, 32, hexPreview(p, 132, 164), "salt of that digest");
-            f.u32("mk_digest_iter", 164, "PBKDF2 iterations of the digest", FieldReader::decimal);
-            f.ascii("uuid", 168, 40, "UUID of the encrypted volume");
+            long mkIter = f.u32("mk_digest_iter", 164, "PBKDF2 iterations of the digest", FieldReader::decimal);
+            String uuid = f.ascii("uuid", 168, 40, "UUID of the encrypted volume");
             int enabled = 0;
+            List<LuksHeader.KeySlot> slots = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 int rel = 208 + 48 * i;
                 long active = f.u32("key slot " + i + " active", rel, "0x00AC71F3 enabled, 0x0000DEAD disabled",
@@ -650,15 +655,19 @@ public final class Qcow2Probe implements FormatProbe {
                 if (active == 0x00AC71F3L) {
                     enabled++;
                 }
-                f.u32("key slot " + i + " iterations", rel + 4, "PBKDF2 iterations", FieldReader::decimal);
+                long iter = f.u32("key slot " + i + " iterations", rel + 4, "PBKDF2 iterations", FieldReader::decimal);
                 f.bytes("key slot " + i + " salt", rel + 8, 32, hexPreview(p, rel + 8, rel + 40), "PBKDF2 salt");
-                f.u32("key slot " + i + " key_material_offset", rel + 40,
+                long km = f.u32("key slot " + i + " key_material_offset", rel + 40,
                         "sector of the key material, relative to the LUKS header", FieldReader::decimal);
-                f.u32("key slot " + i + " stripes", rel + 44, "anti-forensic stripes", FieldReader::decimal);
+                long stripes = f.u32("key slot " + i + " stripes", rel + 44, "anti-forensic stripes",
+                        FieldReader::decimal);
+                slots.add(new LuksHeader.KeySlot(active, iter, km, stripes));
             }
             luksCipher = FieldReader.printable(cipher.getBytes(StandardCharsets.ISO_8859_1)) + "-"
                     + FieldReader.printable(mode.getBytes(StandardCharsets.ISO_8859_1));
             luksSlots = enabled;
+            luks = Optional.of(new LuksHeader((int) luksVersion, LuksProbe.text(cipher), LuksProbe.text(mode),
+                    LuksProbe.text(hash), payload, keyBytes, mkIter, LuksProbe.text(uuid), slots));
         }
 
         // ------------------------------------------------------------------ tables

@@ -25,6 +25,13 @@ public record QedHeader(long clusterSize, long tableSize, long headerSize, long 
     public static final long F_NEED_CHECK = 2;
     public static final long F_BACKING_FORMAT_NO_PROBE = 4;
 
+    /** qemu-img info's backing keys; a "no probe" backing file is raw. */
+    @Override
+    public java.util.Map<String, Object> qemuInfo(String filename) {
+        return org.diskplan.probe.QemuNames.backing(filename, backingFile,
+                (features & F_BACKING_FORMAT_NO_PROBE) != 0 ? "raw" : "");
+    }
+
     /** Entries in one L1 or L2 table. */
     public long tableEntries() {
         return tableSize * clusterSize / 8;

@@ -24,4 +24,46 @@ public record VmdkDescriptor(long offset, String text, String version, String ci
         extents = List.copyOf(extents);
         ddb = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(ddb));
     }
+
+    /**
+     * qemu-img info's VMDK block around {@code extents}: cid, parent-cid (hex in the
+     * text, numbers in qemu's JSON) and create-type; plus the backing keys for a
+     * parentFileNameHint (qemu takes the parent as a VMDK).
+     */
+    Map<String, Object> qemuInfo(String filename, List<Map<String, Object>> extentInfo) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        parentFileNameHint.ifPresent(p -> m.putAll(org.diskplan.probe.QemuNames.backing(filename, p, "vmdk")));
+        Map<String, Object> data = new java.util.LinkedHashMap<>();
+        hex(cid).ifPresent(v -> data.put("cid", v));
+        hex(parentCid).ifPresent(v -> data.put("parent-cid", v));
+        if (!createType.isEmpty()) {
+            data.put("create-type", createType);
+        }
+        data.put("extents", extentInfo);
+        m.put("format-specific", org.diskplan.probe.QemuNames.formatSpecific("vmdk", data));
+        return m;
+    }
+
+    /** One extent as qemu-img info lists it. */
+    static Map<String, Object> extentInfo(String filename, String type, long sectors, Optional<VmdkHeader> sparse) {
+        Map<String, Object> e = new java.util.LinkedHashMap<>();
+        e.put("filename", filename);
+        e.put("format", type);
+        e.put("virtual-size", sectors * 512);
+        sparse.ifPresent(h -> {
+            e.put("cluster-size", h.grainBytes());
+            if (h.compressAlgorithm() == VmdkHeader.COMPRESSION_DEFLATE) {
+                e.put("compressed", true);
+            }
+        });
+        return e;
+    }
+
+    private static Optional<Long> hex(String text) {
+        try {
+            return text.isEmpty() ? Optional.empty() : Optional.of(Long.parseUnsignedLong(text.trim(), 16) & 0xffffffffL);
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
 }

@@ -16,6 +16,17 @@ public record VmdkDescriptorHeader(VmdkDescriptor descriptor, List<VmdkExtentFil
         extents = List.copyOf(extents);
     }
 
+    /** qemu-img info's VMDK block: every extent line with the file it names and its size. */
+    @Override
+    public java.util.Map<String, Object> qemuInfo(String filename) {
+        List<java.util.Map<String, Object>> list = new java.util.ArrayList<>();
+        for (VmdkExtentFile e : extents) {
+            list.add(VmdkDescriptor.extentInfo(org.diskplan.probe.QemuNames.combine(filename, e.extent().fileName()),
+                    e.extent().type(), e.sectors(), e.sparseHeader()));
+        }
+        return descriptor.qemuInfo(filename, list);
+    }
+
     @Override
     public List<java.nio.file.Path> extentFiles() {
         return extents.stream().filter(VmdkExtentFile::exists).flatMap(e -> e.file().stream()).distinct().toList();

@@ -54,6 +54,13 @@ public record VmdkHeader(long version, long flags, long capacity, long grainSize
         return newlineChars.clone();
     }
 
+    /** qemu-img info's VMDK block for a sparse file opened directly (one extent, no type). */
+    @Override
+    public java.util.Map<String, Object> qemuInfo(String filename) {
+        java.util.Map<String, Object> extent = VmdkDescriptor.extentInfo(filename, "", capacity, Optional.of(this));
+        return descriptor.map(d -> d.qemuInfo(filename, java.util.List.of(extent))).orElse(java.util.Map.of());
+    }
+
     public long grainBytes() {
         return grainSize * 512;
     }
