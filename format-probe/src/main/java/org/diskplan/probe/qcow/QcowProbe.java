@@ -18,6 +18,7 @@ import org.diskplan.probe.LayoutRegion;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.RunLayout;
 
 /**
  * qcow version 1 (the original QEMU copy-on-write format), big-endian: a 48-byte
@@ -142,7 +143,7 @@ public final class QcowProbe implements FormatProbe {
 
         long cs = 1L << cb;
         long l2Bytes = 8L << l2b;
-        Layout layout = new Layout(fileSize);
+        RunLayout layout = new RunLayout(fileSize);
         layout.add(0, HEADER_SIZE, RegionKind.HEADER, "qcow header");
         if (bfOff != 0) {
             layout.add(bfOff, bfSize, RegionKind.HEADER, "backing file name");

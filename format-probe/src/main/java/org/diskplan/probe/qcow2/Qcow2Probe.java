@@ -23,6 +23,7 @@ import org.diskplan.probe.LayoutRegion;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.RunLayout;
 import org.diskplan.probe.luks.LuksHeader;
 import org.diskplan.probe.luks.LuksProbe;
 
@@ -110,7 +111,6 @@ public final class Qcow2Probe implements FormatProbe {
     static final long TABLE_READ_BUDGET = 256L << 20;
     static final int MAX_INTERVALS = 1_000_000;
     static final long REFCOUNT_SCAN_BUDGET = 64L << 20;
-    static final int MAX_REGIONS = 10_000;
     static final int MAX_FLAG_EXAMPLES = 5;
 
     @Override
@@ -1156,7 +1156,7 @@ public final class Qcow2Probe implements FormatProbe {
                 if (s > pos) {
                     gap(out, pos, s, rc);
                 }
-                append(out, new LayoutRegion(iv.kind(), s, e - s, iv.label()));
+                RunLayout.append(out, new LayoutRegion(iv.kind(), s, e - s, iv.label()));
                 pos = e;
             }
             if (pos < fileSize) {
@@ -1180,7 +1180,7 @@ public final class Qcow2Probe implements FormatProbe {
             if (intervalsTruncated) {
                 flags.add("layout map: more than " + MAX_INTERVALS + " runs; the rest is shown by refcount only");
             }
-            return coalesce(out);
+            return RunLayout.coalesce(out, fileSize, clusterSize);
         }
 
         /** Whether every table was walked, so that an unreferenced allocated cluster is really leaked. */
@@ -1191,21 +1191,6 @@ public final class Qcow2Probe implements FormatProbe {
         /** Overlaps within the same kind (shared clusters, packed compressed data) are normal. */
         static boolean sameFamily(Iv iv, List<LayoutRegion> out) {
             return !out.isEmpty() && out.get(out.size() - 1).kind() == iv.kind();
-        }
-
-        static void append(List<LayoutRegion> out, LayoutRegion r) {
-            if (r.length() == 0) {
-                return;
-            }
-            if (!out.isEmpty()) {
-                LayoutRegion last = out.get(out.size() - 1);
-                if (last.end() == r.offset() && last.kind() == r.kind() && last.label().equals(r.label())) {
-                    out.set(out.size() - 1, new LayoutRegion(r.kind(), last.offset(), last.length() + r.length(),
-                            r.label()));
-                    return;
-                }
-            }
-            out.add(r);
         }
 
         /** Labels unreferenced space by its refcount. */
@@ -1242,64 +1227,15 @@ public final class Qcow2Probe implements FormatProbe {
                     label = "unused bytes in an allocated cluster";
                 }
                 if (runLabel != null && !runLabel.equals(label)) {
-                    append(out, new LayoutRegion(RegionKind.FREE, runStart, pos - runStart, runLabel));
+                    RunLayout.append(out, new LayoutRegion(RegionKind.FREE, runStart, pos - runStart, runLabel));
                     runStart = pos;
                 }
                 runLabel = label;
                 pos = runEnd;
             }
             if (runLabel != null) {
-                append(out, new LayoutRegion(RegionKind.FREE, runStart, to - runStart, runLabel));
+                RunLayout.append(out, new LayoutRegion(RegionKind.FREE, runStart, to - runStart, runLabel));
             }
-        }
-
-        /** Merges runs of small regions until at most about MAX_REGIONS remain. */
-        List<LayoutRegion> coalesce(List<LayoutRegion> in) {
-            if (in.size() <= MAX_REGIONS) {
-                return in;
-            }
-            long granule = Math.max(clusterSize, fileSize / (MAX_REGIONS / 2) + 1);
-            List<LayoutRegion> out = new ArrayList<>();
-            int i = 0;
-            while (i < in.size()) {
-                LayoutRegion r = in.get(i);
-                if (r.length() >= granule) {
-                    out.add(r);
-                    i++;
-                    continue;
-                }
-                long start = r.offset();
-                long[] byKind = new long[RegionKind.values().length];
-                long end = start;
-                int n = 0;
-                while (i < in.size() && in.get(i).length() < granule && end - start < granule) {
-                    LayoutRegion x = in.get(i);
-                    byKind[x.kind().ordinal()] += x.length();
-                    end = x.end();
-                    n++;
-                    i++;
-                }
-                if (n == 1) {
-                    out.add(r);
-                    continue;
-                }
-                int best = 0;
-                StringBuilder label = new StringBuilder("mixed: ");
-                boolean first = true;
-                for (RegionKind k : RegionKind.values()) {
-                    long b = byKind[k.ordinal()];
-                    if (b > byKind[best]) {
-                        best = k.ordinal();
-                    }
-                    if (b > 0) {
-                        label.append(first ? "" : ", ").append(k.jsonName()).append(' ').append(b);
-                        first = false;
-                    }
-                }
-                out.add(new LayoutRegion(RegionKind.values()[best], start, end - start,
-                        label.append(" bytes").toString()));
-            }
-            return out;
         }
 
         /** Refcount lookups by host cluster index, one cached refcount block at a time. */

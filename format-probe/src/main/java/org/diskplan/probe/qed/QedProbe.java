@@ -17,6 +17,7 @@ import org.diskplan.probe.LayoutRegion;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.RunLayout;
 
 /**
  * QED (QEMU Enhanced Disk), little-endian: a header, an L1 table of
@@ -151,7 +152,7 @@ public final class QedProbe implements FormatProbe {
             backing = FieldReader.printable(name);
         }
 
-        Layout layout = new Layout(fileSize);
+        RunLayout layout = new RunLayout(fileSize);
         layout.add(0, HEADER_SIZE, RegionKind.HEADER, "QED header");
         long unusedFrom = HEADER_SIZE;
         if (!backing.isEmpty() && bfOff >= HEADER_SIZE && bfSize > 0) {

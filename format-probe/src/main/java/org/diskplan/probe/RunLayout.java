@@ -1,19 +1,18 @@
-package org.diskplan.probe.qcow;
+package org.diskplan.probe;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.diskplan.probe.LayoutRegion;
-import org.diskplan.probe.RegionKind;
 
 /**
  * Collects the structures found in a file and turns them into a layout map that
  * covers the whole file: sorted, overlaps clipped (first come wins at the same
  * start), gaps labelled, adjacent runs merged, and at most about
- * {@link #MAX_REGIONS} regions.
+ * {@link #MAX_REGIONS} regions. Used by the cluster formats (qcow, QED, qcow2), whose
+ * probes add one run per table or cluster class as they walk the tables.
  */
-final class Layout {
-    static final int MAX_REGIONS = 10_000;
-    static final int MAX_RUNS = 1_000_000;
+public final class RunLayout {
+    public static final int MAX_REGIONS = 10_000;
+    public static final int MAX_RUNS = 1_000_000;
 
     private final long fileSize;
     private final List<long[]> runs = new ArrayList<>();
@@ -22,20 +21,20 @@ final class Layout {
     private boolean truncated;
     private long overlaps;
 
-    Layout(long fileSize) {
+    public RunLayout(long fileSize) {
         this.fileSize = fileSize;
     }
 
-    boolean truncated() {
+    public boolean truncated() {
         return truncated;
     }
 
-    long overlaps() {
+    public long overlaps() {
         return overlaps;
     }
 
     /** Adds {@code [start, start + len)}, clipped to the file, merged with the previous run when adjacent. */
-    void add(long start, long len, RegionKind kind, String label) {
+    public void add(long start, long len, RegionKind kind, String label) {
         if (len <= 0 || start < 0 || start >= fileSize) {
             return;
         }
@@ -54,7 +53,7 @@ final class Layout {
         labels.add(label);
     }
 
-    List<LayoutRegion> build(RegionKind gapKind, String gapLabel) {
+    public List<LayoutRegion> build(RegionKind gapKind, String gapLabel) {
         List<long[]> sorted = new ArrayList<>(runs);
         sorted.sort((a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[2], b[2]));
         List<LayoutRegion> out = new ArrayList<>();
@@ -81,10 +80,14 @@ final class Layout {
         if (pos < fileSize) {
             append(out, new LayoutRegion(gapKind, pos, fileSize - pos, gapLabel));
         }
-        return coalesce(out, fileSize);
+        return coalesce(out, fileSize, 1);
     }
 
-    static void append(List<LayoutRegion> out, LayoutRegion r) {
+    /** Adds {@code r} to a sorted map, merged into the last region when it continues it (same kind and label). */
+    public static void append(List<LayoutRegion> out, LayoutRegion r) {
+        if (r.length() == 0) {
+            return;
+        }
         if (!out.isEmpty()) {
             LayoutRegion last = out.get(out.size() - 1);
             if (last.end() == r.offset() && last.kind() == r.kind() && last.label().equals(r.label())) {
@@ -96,12 +99,16 @@ final class Layout {
         out.add(r);
     }
 
-    /** Merges runs of small regions until at most about MAX_REGIONS remain. */
-    static List<LayoutRegion> coalesce(List<LayoutRegion> in, long fileSize) {
+    /**
+     * Merges runs of small regions until at most about MAX_REGIONS remain; a merged
+     * region is at least {@code minGranule} bytes (a cluster, say) and takes the kind
+     * that holds most of its bytes.
+     */
+    public static List<LayoutRegion> coalesce(List<LayoutRegion> in, long fileSize, long minGranule) {
         if (in.size() <= MAX_REGIONS) {
             return in;
         }
-        long granule = fileSize / (MAX_REGIONS / 2) + 1;
+        long granule = Math.max(minGranule, fileSize / (MAX_REGIONS / 2) + 1);
         List<LayoutRegion> out = new ArrayList<>();
         int i = 0;
         while (i < in.size()) {
