@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import org.diskplan.probe.SampleFiles;
 import org.diskplan.probe.SampleOptions;
 import org.diskplan.probe.SampleWriter;
 
@@ -58,7 +59,7 @@ public final class VhdxSampleWriter implements SampleWriter {
                   long payloadOffset) {
         static Layout of(long virtualSize, long blockSize, long logLength) {
             long chunkRatio = VhdxProbe.SECTORS_PER_BITMAP * LOGICAL_SECTOR / blockSize;
-            long payload = ceilDiv(virtualSize, blockSize);
+            long payload = SampleFiles.ceilDiv(virtualSize, blockSize);
             // qemu's vhdx_calc_bat_entries: a sector bitmap entry after every chunk ratio payload entries
             long entries = payload + (payload - 1) / chunkRatio;
             long logOffset = MIB;
@@ -116,22 +117,20 @@ public final class VhdxSampleWriter implements SampleWriter {
 
         Files.createFile(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            write(ch, VhdxProbe.FILE_ID_OFFSET, fileIdentifier());
+            SampleFiles.write(ch, VhdxProbe.FILE_ID_OFFSET, fileIdentifier());
             UUID fileWrite = UUID.randomUUID();
             UUID dataWrite = UUID.randomUUID();
-            write(ch, VhdxProbe.HEADER1_OFFSET, header(l, 1, fileWrite, dataWrite));
-            write(ch, VhdxProbe.HEADER2_OFFSET, header(l, 2, fileWrite, dataWrite));
+            SampleFiles.write(ch, VhdxProbe.HEADER1_OFFSET, header(l, 1, fileWrite, dataWrite));
+            SampleFiles.write(ch, VhdxProbe.HEADER2_OFFSET, header(l, 2, fileWrite, dataWrite));
             byte[] regions = regionTable(l);
-            write(ch, VhdxProbe.REGION_TABLE1_OFFSET, regions);
-            write(ch, VhdxProbe.REGION_TABLE2_OFFSET, regions);
-            write(ch, l.metadataOffset(), metadata(l, fixed));
+            SampleFiles.write(ch, VhdxProbe.REGION_TABLE1_OFFSET, regions);
+            SampleFiles.write(ch, VhdxProbe.REGION_TABLE2_OFFSET, regions);
+            SampleFiles.write(ch, l.metadataOffset(), metadata(l, fixed));
             if (state != VhdxProbe.STATE_NOT_PRESENT) {
                 writeBat(ch, l, state);
             }
             long end = fixed ? l.payloadOffset() + virtual : l.payloadOffset();
-            if (ch.size() < end) {
-                ch.write(ByteBuffer.allocate(1), end - 1);
-            }
+            SampleFiles.extend(ch, end);
         }
         return virtual;
     }
@@ -221,7 +220,7 @@ public final class VhdxSampleWriter implements SampleWriter {
         for (long block = 0; block < l.payloadBlocks(); block++) {
             long index = l.batIndex(block);
             if (index - written >= BAT_WRITE_ENTRIES) {
-                write(ch, l.batOffset() + 8 * written, chunk.array());
+                SampleFiles.write(ch, l.batOffset() + 8 * written, chunk.array());
                 java.util.Arrays.fill(chunk.array(), (byte) 0);
                 written += BAT_WRITE_ENTRIES;
             }
@@ -232,7 +231,7 @@ public final class VhdxSampleWriter implements SampleWriter {
             chunk.putLong((int) (8 * (index - written)), entry);
         }
         long rest = l.batEntries() - written;
-        write(ch, l.batOffset() + 8 * written, java.util.Arrays.copyOf(chunk.array(), (int) (8 * rest)));
+        SampleFiles.write(ch, l.batOffset() + 8 * written, java.util.Arrays.copyOf(chunk.array(), (int) (8 * rest)));
     }
 
     /** A GUID in the Microsoft mixed-endian layout (first three groups little-endian). */
@@ -252,18 +251,7 @@ public final class VhdxSampleWriter implements SampleWriter {
         return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    private static void write(FileChannel ch, long at, byte[] bytes) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        while (b.hasRemaining()) {
-            ch.write(b, at + b.position());
-        }
-    }
-
     private static long roundUp(long a, long b) {
-        return ceilDiv(a, b) * b;
-    }
-
-    private static long ceilDiv(long a, long b) {
-        return (a + b - 1) / b;
+        return SampleFiles.ceilDiv(a, b) * b;
     }
 }
