@@ -7,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
@@ -115,23 +114,24 @@ public final class VhdxSampleWriter implements SampleWriter {
                 : o.bool("block_state_zero", true) ? VhdxProbe.STATE_ZERO : VhdxProbe.STATE_NOT_PRESENT;
         Layout l = Layout.of(virtual, blockSize, logLength);
 
-        Files.createFile(file);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            SampleFiles.write(ch, VhdxProbe.FILE_ID_OFFSET, fileIdentifier());
-            UUID fileWrite = UUID.randomUUID();
-            UUID dataWrite = UUID.randomUUID();
-            SampleFiles.write(ch, VhdxProbe.HEADER1_OFFSET, header(l, 1, fileWrite, dataWrite));
-            SampleFiles.write(ch, VhdxProbe.HEADER2_OFFSET, header(l, 2, fileWrite, dataWrite));
-            byte[] regions = regionTable(l);
-            SampleFiles.write(ch, VhdxProbe.REGION_TABLE1_OFFSET, regions);
-            SampleFiles.write(ch, VhdxProbe.REGION_TABLE2_OFFSET, regions);
-            SampleFiles.write(ch, l.metadataOffset(), metadata(l, fixed));
-            if (state != VhdxProbe.STATE_NOT_PRESENT) {
-                writeBat(ch, l, state);
+        SampleFiles.creating(files -> {
+            try (FileChannel ch = FileChannel.open(files.create(file), StandardOpenOption.WRITE)) {
+                SampleFiles.write(ch, VhdxProbe.FILE_ID_OFFSET, fileIdentifier());
+                UUID fileWrite = UUID.randomUUID();
+                UUID dataWrite = UUID.randomUUID();
+                SampleFiles.write(ch, VhdxProbe.HEADER1_OFFSET, header(l, 1, fileWrite, dataWrite));
+                SampleFiles.write(ch, VhdxProbe.HEADER2_OFFSET, header(l, 2, fileWrite, dataWrite));
+                byte[] regions = regionTable(l);
+                SampleFiles.write(ch, VhdxProbe.REGION_TABLE1_OFFSET, regions);
+                SampleFiles.write(ch, VhdxProbe.REGION_TABLE2_OFFSET, regions);
+                SampleFiles.write(ch, l.metadataOffset(), metadata(l, fixed));
+                if (state != VhdxProbe.STATE_NOT_PRESENT) {
+                    writeBat(ch, l, state);
+                }
+                long end = fixed ? l.payloadOffset() + virtual : l.payloadOffset();
+                SampleFiles.extend(ch, end);
             }
-            long end = fixed ? l.payloadOffset() + virtual : l.payloadOffset();
-            SampleFiles.extend(ch, end);
-        }
+        });
         return virtual;
     }
 

@@ -124,34 +124,24 @@ public final class VmdkSampleWriter implements SampleWriter {
                 | (compressed ? VmdkHeader.FLAG_COMPRESSED | VmdkHeader.FLAG_MARKERS : 0)
                 | (zeroedGrain ? VmdkHeader.FLAG_ZEROED_GRAIN_GTE : 0);
 
-        Files.createFile(file);
-        List<Path> made = new ArrayList<>(List.of(file));
-        boolean done = false;
-        try {
+        SampleFiles.creating(files -> {
+            files.create(file);
             if (!flat && !split) {
                 writeSparse(file, SparseLayout.of(sectors), version, flags, compressed, descriptor);
-            } else {
-                Files.writeString(file, descriptor, StandardCharsets.US_ASCII);
-                for (Extent e : extents) {
-                    Path p = Files.createFile(dir.resolve(e.name()));
-                    made.add(p);
-                    if (flat) {
-                        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-                            SampleFiles.extend(ch, e.sectors() * SECTOR);
-                        }
-                    } else {
-                        writeSparse(p, SparseLayout.of(e.sectors()), version, flags, compressed, null);
+                return;
+            }
+            Files.writeString(file, descriptor, StandardCharsets.US_ASCII);
+            for (Extent e : extents) {
+                Path p = files.create(dir.resolve(e.name()));
+                if (flat) {
+                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                        SampleFiles.extend(ch, e.sectors() * SECTOR);
                     }
+                } else {
+                    writeSparse(p, SparseLayout.of(e.sectors()), version, flags, compressed, null);
                 }
             }
-            done = true;
-        } finally {
-            if (!done) {
-                for (Path p : made) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
+        });
         return sectors * SECTOR;
     }
 
