@@ -5,12 +5,12 @@ import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.diskplan.probe.SampleFiles;
+import org.diskplan.probe.SampleOptions;
 import org.diskplan.probe.SampleWriter;
 
 /**
@@ -40,40 +40,22 @@ public final class Qcow2SampleWriter implements SampleWriter {
     record Options(int version, int clusterBits, int refcountOrder, boolean extendedL2, boolean zstd,
             boolean lazyRefcounts) {
         static Options parse(Map<String, String> raw) {
-            for (String key : raw.keySet()) {
-                if (!KEYS.contains(key)) {
-                    throw new IllegalArgumentException("qcow2 takes " + String.join(", ", KEYS.stream().sorted()
-                            .toList()) + "; not '" + key + "'");
-                }
-            }
-            Map<String, String> o = new LinkedHashMap<>(raw);
-            String compat = o.getOrDefault("compat", switch (o.getOrDefault("subformat", "v3")) {
-                case "v3" -> "1.1";
-                case "v2" -> "0.10";
-                default -> throw new IllegalArgumentException("qcow2 subformat is v3 or v2, not '"
-                        + o.get("subformat") + "'");
-            });
-            int version = switch (compat) {
-                case "1.1", "v3" -> 3;
-                case "0.10", "v2" -> 2;
-                default -> throw new IllegalArgumentException("Invalid parameter '" + compat + "'");
-            };
-            long clusterSize = number(o.getOrDefault("cluster_size", "65536"), "cluster_size");
+            SampleOptions o = SampleOptions.of("qcow2", raw, KEYS);
+            String compat = o.has("compat") ? o.choice("compat", List.of("1.1", "0.10", "v3", "v2"))
+                    : o.choice("subformat", List.of("v3", "v2"));
+            int version = compat.equals("1.1") || compat.equals("v3") ? 3 : 2;
+            long clusterSize = o.size("cluster_size", 65536);
             if (clusterSize < 512 || clusterSize > (2 << 20) || Long.bitCount(clusterSize) != 1) {
                 throw new IllegalArgumentException("Cluster size must be a power of two between 512 and 2048k");
             }
-            long refcountBits = number(o.getOrDefault("refcount_bits", "16"), "refcount_bits");
+            long refcountBits = o.size("refcount_bits", 16);
             if (refcountBits < 1 || refcountBits > 64 || Long.bitCount(refcountBits) != 1) {
                 throw new IllegalArgumentException("Refcount width must be a power of two and may not exceed "
                         + "64 bits");
             }
-            boolean extL2 = flag(o, "extended_l2");
-            boolean lazy = flag(o, "lazy_refcounts");
-            String compression = o.getOrDefault("compression_type", "zlib");
-            if (!compression.equals("zlib") && !compression.equals("zstd")) {
-                throw new IllegalArgumentException("Invalid parameter '" + compression + "'");
-            }
-            boolean zstd = compression.equals("zstd");
+            boolean extL2 = o.bool("extended_l2", false);
+            boolean lazy = o.bool("lazy_refcounts", false);
+            boolean zstd = o.choice("compression_type", List.of("zlib", "zstd")).equals("zstd");
             if (version == 2) {
                 if (refcountBits != 16) {
                     throw new IllegalArgumentException("Different refcount widths than 16 bits require "
@@ -100,24 +82,6 @@ public final class Qcow2SampleWriter implements SampleWriter {
         /** Guest bytes one L2 table maps. */
         long l2Coverage() {
             return (long) clusterSize() * (clusterSize() / (extendedL2 ? 16 : 8));
-        }
-
-        private static long number(String text, String key) {
-            try {
-                String t = text.trim().toLowerCase(java.util.Locale.ROOT);
-                long unit = t.endsWith("k") ? 1024 : t.endsWith("m") ? 1 << 20 : 1;
-                return Long.parseLong(unit == 1 ? t : t.substring(0, t.length() - 1)) * unit;
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("Parameter '" + key + "' expects a size, not '" + text + "'");
-            }
-        }
-
-        private static boolean flag(Map<String, String> o, String key) {
-            return switch (o.getOrDefault(key, "off")) {
-                case "on" -> true;
-                case "off" -> false;
-                default -> throw new IllegalArgumentException("Parameter '" + key + "' expects 'on' or 'off'");
-            };
         }
     }
 
@@ -181,22 +145,27 @@ public final class Qcow2SampleWriter implements SampleWriter {
         }
         long virtual = (size + 511) & ~511L;
         Layout layout = Layout.of(o, virtual);
-        int cs = o.clusterSize();
-        Files.createFile(file);
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-            raf.write(header(o, layout));
-            long table = layout.refTableCluster() * cs;
-            ByteBuffer entries = ByteBuffer.allocate(Math.toIntExact(layout.refBlocks() * 8));
-            for (long i = 0; i < layout.refBlocks(); i++) {
-                entries.putLong((layout.firstRefBlock() + i) * cs);
+        SampleFiles.creating(files -> {
+            try (RandomAccessFile raf = new RandomAccessFile(files.create(file).toFile(), "rw")) {
+                writeImage(raf, o, layout);
             }
-            raf.seek(table);
-            raf.write(entries.array());
-            writeRefcounts(raf, o, layout);
-            long l1End = layout.l1Cluster() * cs + layout.l1Entries() * 8;
-            raf.setLength(l1End);
-        }
+        });
         return virtual;
+    }
+
+    private static void writeImage(RandomAccessFile raf, Options o, Layout layout) throws IOException {
+        int cs = o.clusterSize();
+        raf.write(header(o, layout));
+        long table = layout.refTableCluster() * cs;
+        ByteBuffer entries = ByteBuffer.allocate(Math.toIntExact(layout.refBlocks() * 8));
+        for (long i = 0; i < layout.refBlocks(); i++) {
+            entries.putLong((layout.firstRefBlock() + i) * cs);
+        }
+        raf.seek(table);
+        raf.write(entries.array());
+        writeRefcounts(raf, o, layout);
+        long l1End = layout.l1Cluster() * cs + layout.l1Entries() * 8;
+        raf.setLength(l1End);
     }
 
     /** Refcount 1 for every cluster in use, packed as qemu packs the chosen width. */

@@ -5,11 +5,12 @@ import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.diskplan.probe.SampleFiles;
+import org.diskplan.probe.SampleOptions;
 import org.diskplan.probe.SampleWriter;
 
 /**
@@ -48,46 +49,36 @@ public final class VdiSampleWriter implements SampleWriter {
         }
         long mapBytes = (blocks * 4 + 511) & ~511L;
         long dataOffset = MAP_OFFSET + mapBytes;
-        Files.createFile(file);
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-            raf.write(header(virtual, blocks, dataOffset, fixed));
-            // the block map, in chunks: free (0xffffffff) or, for static images, block i at i
-            int chunkEntries = 1 << 20;
-            ByteBuffer chunk = ByteBuffer.allocate(chunkEntries * 4).order(ByteOrder.LITTLE_ENDIAN);
-            raf.seek(MAP_OFFSET);
-            for (long first = 0; first < blocks; first += chunkEntries) {
-                int n = (int) Math.min(chunkEntries, blocks - first);
-                chunk.clear();
-                for (int i = 0; i < n; i++) {
-                    chunk.putInt(fixed ? (int) (first + i) : (int) VdiProbe.BLOCK_FREE);
-                }
-                raf.write(chunk.array(), 0, n * 4);
+        SampleFiles.creating(files -> {
+            try (RandomAccessFile raf = new RandomAccessFile(files.create(file).toFile(), "rw")) {
+                writeImage(raf, virtual, blocks, dataOffset, fixed);
             }
-            raf.setLength(fixed ? dataOffset + blocks * VdiProbe.QEMU_BLOCK_SIZE : dataOffset);
-        }
+        });
         return virtual;
     }
 
-    private static boolean isStatic(Map<String, String> options) {
-        boolean fixed = false;
-        for (Map.Entry<String, String> e : options.entrySet()) {
-            switch (e.getKey()) {
-                case "subformat" -> fixed = switch (e.getValue()) {
-                    case "dynamic" -> false;
-                    case "static", "fixed" -> true;
-                    default -> throw new IllegalArgumentException("vdi subformat is dynamic or static, not '"
-                            + e.getValue() + "'");
-                };
-                case "static" -> fixed = switch (e.getValue()) {
-                    case "on" -> true;
-                    case "off" -> false;
-                    default -> throw new IllegalArgumentException("Parameter 'static' expects 'on' or 'off'");
-                };
-                default -> throw new IllegalArgumentException("vdi takes subformat=dynamic|static or static=on|off"
-                        + ", not '" + e.getKey() + "'");
+    private static void writeImage(RandomAccessFile raf, long virtual, long blocks, long dataOffset, boolean fixed)
+            throws IOException {
+        raf.write(header(virtual, blocks, dataOffset, fixed));
+        // the block map, in chunks: free (0xffffffff) or, for static images, block i at i
+        int chunkEntries = 1 << 20;
+        ByteBuffer chunk = ByteBuffer.allocate(chunkEntries * 4).order(ByteOrder.LITTLE_ENDIAN);
+        raf.seek(MAP_OFFSET);
+        for (long first = 0; first < blocks; first += chunkEntries) {
+            int n = (int) Math.min(chunkEntries, blocks - first);
+            chunk.clear();
+            for (int i = 0; i < n; i++) {
+                chunk.putInt(fixed ? (int) (first + i) : (int) VdiProbe.BLOCK_FREE);
             }
+            raf.write(chunk.array(), 0, n * 4);
         }
-        return fixed;
+        raf.setLength(fixed ? dataOffset + blocks * VdiProbe.QEMU_BLOCK_SIZE : dataOffset);
+    }
+
+    private static boolean isStatic(Map<String, String> options) {
+        SampleOptions o = SampleOptions.of("vdi", options, java.util.Set.of("subformat", "static"));
+        return o.has("static") ? o.bool("static", false)
+                : o.choice("subformat", List.of("dynamic", "static")).equals("static");
     }
 
     private static byte[] header(long virtual, long blocks, long dataOffset, boolean fixed) {
