@@ -430,67 +430,20 @@ public final class Qcow2Planner implements FormatPlanner {
             long newL1 = g.l1EntriesFor(newSize);
             long[] l1 = readL1();
             long firstTable = cutCluster / e;
-            // L2 tables to visit, read in offset order
-            List<long[]> visit = new ArrayList<>();
-            for (long i = firstTable; i < l1.length; i++) {
-                long off = l1[(int) i] & Qcow2Geometry.L1E_OFFSET_MASK;
-                if (off != 0) {
-                    visit.add(new long[] {off, i});
-                }
-            }
-            visit.sort((x, y) -> Long.compare(x[0], y[0]));
-            boolean l1TailUsed = false;
-            for (long[] v : visit) {
-                long off = v[0];
-                int i = (int) v[1];
-                byte[] l2 = readL2(off);
-                ByteBuffer b = ByteBuffer.wrap(l2);
-                boolean whole = i >= newL1 || i * e >= cutCluster;
-                int first = whole ? 0 : (int) (cutCluster - i * e);
-                boolean any = false;
-                for (int j = first; j < e; j++) {
-                    long entry = b.getLong(j * es);
-                    if (entry == 0 && (es == 8 || b.getLong(j * es + 8) == 0)) {
-                        continue;
-                    }
-                    any = true;
-                    releaseEntry(entry, i, j);
-                }
-                if (whole) {
-                    l1TailUsed = true;
-                    decrements.add(new long[] {off / cs, off / cs});
-                } else if (any) {
-                    if ((l1[i] & Qcow2Geometry.OFLAG_COPIED) != 0) {
-                        removals.add(new Write(off + (long) first * es, new byte[(int) ((e - first) * es)],
-                                "L2 table " + i + ": clear the entries past the new end", RegionKind.TABLE));
-                    } else {
-                        // shared with a snapshot: copy it, as qemu's copy-on-write of L2 tables does
-                        long copy = model.allocate(1, false);
-                        byte[] content = l2.clone();
-                        java.util.Arrays.fill(content, first * es, content.length, (byte) 0);
-                        fresh.add(new Write(copy, content, "copy of L2 table " + i + " (shared with a snapshot) "
-                                + "without the entries past the new end", RegionKind.TABLE));
-                        removals.add(new Write(h.l1TableOffset() + i * 8L,
-                                ByteBuffer.allocate(8).putLong(copy | Qcow2Geometry.OFLAG_COPIED).array(),
-                                "L1 entry " + i + ": the copied L2 table", RegionKind.TABLE));
-                        decrements.add(new long[] {off / cs, off / cs});
-                    }
-                }
-            }
-            if (l1TailUsed) {
-                long from = Math.max(newL1, firstTable);
-                int lo = -1;
-                int hi = -1;
-                for (int i = (int) from; i < l1.length; i++) {
-                    if (l1[i] != 0) {
-                        lo = lo < 0 ? i : lo;
-                        hi = i;
-                    }
-                }
-                if (lo >= 0) {
-                    removals.add(new Write(h.l1TableOffset() + lo * 8L, new byte[(hi - lo + 1) * 8],
-                            "L1 entries " + lo + ".." + hi + ": drop the L2 tables past the new end",
-                            RegionKind.TABLE));
+            // At most one L2 table is cut part-way: the one holding the first cluster past the end.
+            // If a snapshot shares it, it is copied first (the only allocation of a shrink).
+            int partial = -1;
+            byte[] partialTable = null;
+            int partialFirst = 0;
+            long partialCopy = 0;
+            if (firstTable < newL1 && firstTable < l1.length && firstTable * e < cutCluster
+                    && (l1[(int) firstTable] & Qcow2Geometry.L1E_OFFSET_MASK) != 0) {
+                partial = (int) firstTable;
+                partialTable = readL2(l1[partial] & Qcow2Geometry.L1E_OFFSET_MASK);
+                partialFirst = (int) (cutCluster - firstTable * e);
+                if ((l1[partial] & Qcow2Geometry.OFLAG_COPIED) == 0
+                        && !isZero(partialTable, partialFirst * es, partialTable.length)) {
+                    partialCopy = model.allocate(1, false);
                 }
             }
             boolean tableGrows = model.tableTooSmall();
@@ -505,11 +458,69 @@ public final class Qcow2Planner implements FormatPlanner {
                 fresh.add(new Write(newTableOffset, model.tableBytes(newTableClusters), "new refcount table",
                         RegionKind.REFCOUNT));
             }
-            emitFresh();
-            emitPhase(model.dirtyWrites("refcount increments for the L2 table copies"));
-            if (!tableGrows) {
-                emitPhase(tableLinks());
+            if (partialCopy != 0) {
+                byte[] content = partialTable.clone();
+                java.util.Arrays.fill(content, partialFirst * es, content.length, (byte) 0);
+                fresh.add(new Write(partialCopy, content, "copy of L2 table " + partial + " (shared with a snapshot) "
+                        + "without the entries past the new end", RegionKind.TABLE));
             }
+            List<Write> increments = model.dirtyWrites("refcount increments for the L2 table copy");
+            List<ResizePatch> links = tableGrows ? List.of() : tableLinks();
+
+            // Everything below only goes away, after the commit: decrement as we read.
+            if (partial >= 0 && !isZero(partialTable, partialFirst * es, partialTable.length)) {
+                long off = l1[partial] & Qcow2Geometry.L1E_OFFSET_MASK;
+                releaseEntries(partialTable, partialFirst, partial);
+                if (partialCopy == 0) {
+                    removals.add(new Write(off + (long) partialFirst * es, new byte[(int) ((e - partialFirst) * es)],
+                            "L2 table " + partial + ": clear the entries past the new end", RegionKind.TABLE));
+                } else {
+                    removals.add(new Write(h.l1TableOffset() + partial * 8L,
+                            ByteBuffer.allocate(8).putLong(partialCopy | Qcow2Geometry.OFLAG_COPIED).array(),
+                            "L1 entry " + partial + ": the copied L2 table", RegionKind.TABLE));
+                    model.add(off / cs, -1);
+                }
+            }
+            // L2 tables wholly past the end, read in offset order: every cluster they map and
+            // the table itself lose the active image's reference.
+            long from = partial >= 0 ? partial + 1 : firstTable;
+            int count = 0;
+            long[] sorted = new long[(int) Math.max(0, l1.length - from)];
+            for (long i = from; i < l1.length; i++) {
+                long off = l1[(int) i] & Qcow2Geometry.L1E_OFFSET_MASK;
+                if (off != 0) {
+                    sorted[count++] = (off >>> g.clusterBits() << 23) | i; // L1 index < 2^22
+                }
+            }
+            java.util.Arrays.sort(sorted, 0, count);
+            for (int k = 0; k < count; k++) {
+                long off = (sorted[k] >>> 23) << g.clusterBits();
+                int i = (int) (sorted[k] & ((1 << 23) - 1));
+                releaseEntries(readL2(off), 0, i);
+                model.add(off / cs, -1);
+            }
+            int lo = -1;
+            int hi = -1;
+            for (int i = (int) from; i < l1.length; i++) {
+                if (l1[i] != 0) {
+                    lo = lo < 0 ? i : lo;
+                    hi = i;
+                }
+            }
+            if (lo >= 0) {
+                removals.add(new Write(h.l1TableOffset() + lo * 8L, new byte[(hi - lo + 1) * 8],
+                        "L1 entries " + lo + ".." + hi + ": drop the L2 tables past the new end", RegionKind.TABLE));
+            }
+            if (tableGrows) {
+                for (long c = h.refcountTableOffset() / cs; c < h.refcountTableOffset() / cs
+                        + h.refcountTableClusters(); c++) {
+                    model.add(c, -1);
+                }
+            }
+
+            emitFresh();
+            emitPhase(increments);
+            emitPhase(links);
             ByteBuffer hb = ByteBuffer.wrap(header.clone());
             hb.putLong(OFF_SIZE, newSize);
             int end = OFF_SIZE + 8;
@@ -517,15 +528,13 @@ public final class Qcow2Planner implements FormatPlanner {
                 hb.putLong(OFF_REFTABLE_OFFSET, newTableOffset);
                 hb.putInt(OFF_REFTABLE_CLUSTERS, (int) newTableClusters);
                 end = OFF_REFTABLE_CLUSTERS + 4;
-                decrements.add(new long[] {h.refcountTableOffset() / cs,
-                        h.refcountTableOffset() / cs + h.refcountTableClusters() - 1});
             }
             int commit = patches.size();
             patches.add(new Write(OFF_SIZE, java.util.Arrays.copyOfRange(hb.array(), OFF_SIZE, end),
-                    "qcow2 header: size (commit)", RegionKind.HEADER));
+                    "qcow2 header: size" + (tableGrows ? ", refcount_table_offset, refcount_table_clusters" : "")
+                            + " (commit)", RegionKind.HEADER));
             barriers.add(commit);
             emitPhase(removals);
-            applyDecrements();
             emitPhase(model.dirtyWrites("refcount decrements for the released clusters"));
             if (!tableGrows) {
                 shrinkRefcountTable();
@@ -536,26 +545,51 @@ public final class Qcow2Planner implements FormatPlanner {
             return finish(ResizeAction.SHRINK, oldSize, newSize, newFileSize, commit);
         }
 
-        /** Records the host clusters an L2 entry past the new end holds, to decrement. */
-        void releaseEntry(long entry, int table, int index) throws ResizeError {
-            if ((entry & Qcow2Geometry.OFLAG_COMPRESSED) != 0) {
-                long firstHost = g.compressedFirstCluster(entry);
-                long lastHost = g.compressedLastCluster(entry);
-                if (lastHost >= g.clustersFor(fileSize) || firstHost == 0) {
-                    throw corrupt("compressed L2 entry " + table + "/" + index + " points outside the file");
+        static boolean isZero(byte[] b, int from, int to) {
+            for (int i = from; i < to; i++) {
+                if (b[i] != 0) {
+                    return false;
                 }
-                decrements.add(new long[] {firstHost, lastHost});
-                return;
             }
-            long off = entry & Qcow2Geometry.L2E_OFFSET_MASK;
-            if (off == 0) {
-                return; // unallocated or a zero cluster without a host cluster: nothing to release
+            return true;
+        }
+
+        /** Decrements every host cluster the entries {@code first..} of an L2 table hold. */
+        void releaseEntries(byte[] l2, int first, int table) throws ResizeError {
+            int es = g.l2EntrySize();
+            long fileClusters = g.clustersFor(fileSize);
+            for (int j = first, at = first * es; at < l2.length; j++, at += es) {
+                long entry = getLong(l2, at);
+                if (entry == 0) {
+                    continue;
+                }
+                if ((entry & Qcow2Geometry.OFLAG_COMPRESSED) != 0) {
+                    long firstHost = g.compressedFirstCluster(entry);
+                    long lastHost = g.compressedLastCluster(entry);
+                    if (lastHost >= fileClusters || firstHost == 0) {
+                        throw corrupt("compressed L2 entry " + table + "/" + j + " points outside the file");
+                    }
+                    for (long c = firstHost; c <= lastHost; c++) {
+                        model.add(c, -1);
+                    }
+                    continue;
+                }
+                long off = entry & Qcow2Geometry.L2E_OFFSET_MASK;
+                if (off == 0) {
+                    continue; // a zero cluster without a host cluster: nothing to release
+                }
+                if ((off & (cs - 1)) != 0 || off > fileSize - 1) {
+                    throw corrupt("L2 entry " + table + "/" + j + " (" + Long.toHexString(entry)
+                            + ") is unaligned or points past the end of the file");
+                }
+                model.add(off >>> g.clusterBits(), -1);
             }
-            if ((off & (cs - 1)) != 0 || off > fileSize - 1) {
-                throw corrupt("L2 entry " + table + "/" + index + " (" + Long.toHexString(entry)
-                        + ") is unaligned or points past the end of the file");
-            }
-            decrements.add(new long[] {off / cs, off / cs});
+        }
+
+        static long getLong(byte[] b, int at) {
+            return ((long) (b[at] & 0xff) << 56) | ((long) (b[at + 1] & 0xff) << 48) | ((long) (b[at + 2] & 0xff) << 40)
+                    | ((long) (b[at + 3] & 0xff) << 32) | ((long) (b[at + 4] & 0xff) << 24) | ((b[at + 5] & 0xff) << 16)
+                    | ((b[at + 6] & 0xff) << 8) | (b[at + 7] & 0xff);
         }
 
         void applyDecrements() throws ResizeError {
