@@ -94,6 +94,9 @@ class Qcow2ResizeOracleTest {
         for (String mode : List.of("metadata", "falloc", "full")) {
             c.add(new Case("preallocation=" + mode + " 64M -> 200M", new Recipe("", "64M", DATA, false),
                     List.of("--preallocation=" + mode), "200M", true));
+            c.add(new Case("preallocation=" + mode + " needing a bigger L1 table (4 KiB clusters, 64M -> 70M)",
+                    new Recipe("cluster_size=4096", "64M", DATA, false), List.of("--preallocation=" + mode), "70M",
+                    false));
             c.add(new Case("preallocation=" + mode + ", extended L2", new Recipe("extended_l2=on", "64M", DATA, false),
                     List.of("--preallocation=" + mode), "200M", true));
         }

@@ -247,6 +247,31 @@ public final class Qcow2Planner implements FormatPlanner {
                 newL1Offset = model.allocate(l1Clusters, false);
                 newL1Entries = java.util.Arrays.copyOf(l1, (int) newL1);
             }
+            // With preallocation, switch to the bigger L1 table first, in a header write of its
+            // own that leaves the size alone (as qemu's qcow2_grow_l1_table does before it
+            // preallocates), so the old table's clusters are free again for the new L2 tables.
+            boolean staged = l1Grows && mode != Preallocation.OFF && !model.tableTooSmall();
+            long l1LinkBase = h.l1TableOffset();
+            if (staged) {
+                fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
+                        + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
+                fresh.addAll(model.newBlockWrites());
+                emitFresh();
+                fresh.clear();
+                emitPhase(model.dirtyWrites("refcount increments for the new L1 table"));
+                emitPhase(tableLinks());
+                model.markNewBlocksWritten();
+                ByteBuffer l1h = ByteBuffer.allocate(12).putInt((int) newL1).putLong(newL1Offset);
+                emitPhase(List.of(new Write(OFF_L1_SIZE, l1h.array(), "qcow2 header: l1_size, l1_table_offset "
+                        + "(the bigger L1 table; the size is unchanged)", RegionKind.HEADER)));
+                if (h.l1Size() > 0) {
+                    for (long c = h.l1TableOffset() / cs; c <= (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs; c++) {
+                        model.add(c, -1);
+                    }
+                }
+                emitPhase(model.dirtyWrites("refcount decrements for the old L1 table"));
+                l1LinkBase = newL1Offset;
+            }
             List<Write> l2Links = new ArrayList<>();
             long[] l1Before = newL1Entries.clone();
             if (mode != Preallocation.OFF) {
@@ -268,12 +293,12 @@ public final class Qcow2Planner implements FormatPlanner {
                             "Failed to grow the refcount table: File too large");
                 }
             }
-            if (l1Grows) {
+            if (l1Grows && !staged) {
                 // qemu writes exactly l1_size entries, not the whole clusters
                 fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
                         + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
             } else {
-                addL1Links(l1Before, newL1Entries);
+                addL1Links(l1Before, newL1Entries, l1LinkBase);
             }
             references.addAll(l2Links);
             fresh.addAll(model.newBlockWrites());
@@ -285,27 +310,30 @@ public final class Qcow2Planner implements FormatPlanner {
             emitPhase(model.dirtyWrites("refcount increments for the new clusters"));
             if (!tableGrows) {
                 emitPhase(tableLinks());
+            } else {
+                // The bigger refcount table goes live before any new reference does (preallocated
+                // L2 tables are linked before the commit): its own header write, size unchanged.
+                ByteBuffer rt = ByteBuffer.allocate(12).putLong(newTableOffset).putInt((int) newTableClusters);
+                emitPhase(List.of(new Write(OFF_REFTABLE_OFFSET, rt.array(), "qcow2 header: refcount_table_offset, "
+                        + "refcount_table_clusters (the bigger refcount table; the size is unchanged)",
+                        RegionKind.HEADER)));
             }
             emitPhase(references);
             // the commit: size, and the L1 and refcount table switches, in one header write
-            int end = tableGrows ? OFF_REFTABLE_CLUSTERS + 4 : l1Grows ? OFF_L1_OFFSET + 8 : OFF_SIZE + 8;
+            boolean l1InCommit = l1Grows && !staged;
+            int end = l1InCommit ? OFF_L1_OFFSET + 8 : OFF_SIZE + 8;
             ByteBuffer hb = ByteBuffer.wrap(header.clone());
             hb.putLong(OFF_SIZE, newSize);
             if (l1Grows) {
                 hb.putInt(OFF_L1_SIZE, (int) newL1);
                 hb.putLong(OFF_L1_OFFSET, newL1Offset);
             }
-            if (tableGrows) {
-                hb.putLong(OFF_REFTABLE_OFFSET, newTableOffset);
-                hb.putInt(OFF_REFTABLE_CLUSTERS, (int) newTableClusters);
-            }
             int commit = patches.size();
             patches.add(new Write(OFF_SIZE, java.util.Arrays.copyOfRange(hb.array(), OFF_SIZE, end),
-                    "qcow2 header: size" + (l1Grows ? ", l1_size, l1_table_offset" : "")
-                            + (tableGrows ? ", refcount_table_offset, refcount_table_clusters" : "")
-                            + " (commit)", RegionKind.HEADER));
+                    "qcow2 header: size" + (l1InCommit ? ", l1_size, l1_table_offset" : "") + " (commit)",
+                    RegionKind.HEADER));
             barriers.add(commit);
-            if (l1Grows && h.l1Size() > 0) {
+            if (l1InCommit && h.l1Size() > 0) {
                 decrements.add(new long[] {h.l1TableOffset() / cs,
                         (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs});
             }
@@ -327,7 +355,7 @@ public final class Qcow2Planner implements FormatPlanner {
             return g.clustersFor((entries + extra) * 8);
         }
 
-        void addL1Links(long[] before, long[] after) {
+        void addL1Links(long[] before, long[] after, long tableOffset) {
             int lo = -1;
             int hi = -1;
             for (int i = 0; i < after.length; i++) {
@@ -337,7 +365,7 @@ public final class Qcow2Planner implements FormatPlanner {
                 }
             }
             if (lo >= 0) {
-                references.add(new Write(h.l1TableOffset() + lo * 8L, entriesBytes(
+                references.add(new Write(tableOffset + lo * 8L, entriesBytes(
                         java.util.Arrays.copyOfRange(after, lo, hi + 1), (hi - lo + 1) * 8L),
                         "L1 entries " + lo + ".." + hi + ": new L2 tables", RegionKind.TABLE));
             }
@@ -649,7 +677,7 @@ public final class Qcow2Planner implements FormatPlanner {
         void emitFresh() {
             fresh.sort((x, y) -> Long.compare(x.offset(), y.offset()));
             List<ResizePatch> out = new ArrayList<>();
-            long length = fileSize;
+            long length = Math.max(fileSize, freshEnd);
             for (ResizePatch p : fresh) {
                 if (p.offset() > length) {
                     out.add(new ZeroFill(length, p.offset() - length, ZeroFill.Mode.EXTEND,
