@@ -47,6 +47,8 @@ public final class DiskPlanCli implements Runnable {
                 .addSubcommand("resize", new ResizeCommand(console, size))
                 .addSubcommand("recover", new RecoverCommand(console))
                 .addSubcommand("sample", new SampleCommand(console));
+        // every command answers -h/--help with its own usage (and -V with the version)
+        cl.getSubcommands().values().forEach(c -> c.getCommandSpec().mixinStandardHelpOptions(true));
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, a) -> {

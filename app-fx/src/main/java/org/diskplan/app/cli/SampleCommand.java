@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 final class SampleCommand implements Callable<Integer> {
     private final Console console;
 
-    @Parameters(index = "0", paramLabel = "FORMAT", description = "raw, vpc (vhd), ...")
+    @Parameters(index = "0", paramLabel = "FORMAT", description = "raw, qcow2, vmdk, vpc (or vhd), vhdx, vdi")
     String format;
 
     @Parameters(index = "1", paramLabel = "FILE", description = "the image to create (must not exist)")

@@ -138,12 +138,7 @@ class VhdxProbeTest {
 
     /** A GUID in the Microsoft mixed-endian layout. */
     static byte[] guid(String text) {
-        UUID u = UUID.fromString(text);
-        ByteBuffer b = ByteBuffer.allocate(16);
-        b.putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits());
-        byte[] be = b.array();
-        return new byte[] {be[3], be[2], be[1], be[0], be[5], be[4], be[7], be[6], be[8], be[9], be[10], be[11],
-            be[12], be[13], be[14], be[15]};
+        return VhdxSampleWriter.guidBytes(UUID.fromString(text));
     }
 
     static ProbedImage probe(byte[] img) throws ProbeException {
