@@ -18,7 +18,8 @@ import org.diskplan.app.fx.model.Workers;
  * bytes highlighted, and the same image with a plan on the timeline.
  *
  * <p>{@code java -cp diskplan.jar:test-classes org.diskplan.app.fx.Screenshots OUT_DIR [INSPECTED PLANNED SIZE]}
- * (formats as qemu driver names; qcow2 where a writer exists, else vpc and raw; size +10G)
+ * (qemu driver names; by default qcow2 in the inspector and the built-in sample, qcow2 once it is
+ * resizable, else raw, with a plan of +10G)
  */
 public final class Screenshots {
     private Screenshots() {
@@ -47,7 +48,7 @@ public final class Screenshots {
     private static void run(String[] args) throws Exception {
         Path out = Path.of(args.length > 0 ? args[0] : "docs/screenshots");
         Samples inspected = sample(args.length > 1 ? args[1] : "qcow2", "vpc");
-        Samples planned = sample(args.length > 2 ? args[2] : "qcow2", "raw");
+        Samples planned = args.length > 2 ? sample(args[2], "raw") : Samples.builtIn();
         String size = args.length > 3 ? args[3] : "+10G";
         Path config = Files.createTempDirectory("diskplan-shots");
         CompletableFuture<MainWindow> started = new CompletableFuture<>();

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
+import org.diskplan.abi.ImageFormat;
+import org.diskplan.planner.Planners;
 import org.diskplan.probe.SampleWriter;
 
 /**
@@ -62,10 +64,10 @@ public record Samples(String format, String subformat) {
         return file;
     }
 
-    /** The sample opened when the window starts with no file: qcow2 if there is a writer, else raw. */
+    /** The sample opened when the window starts with no file: qcow2 once DiskPlan resizes it, else raw. */
     public static Samples builtIn() {
         List<Samples> all = available();
-        return all.stream().filter(s -> s.format.equals("qcow2")).findFirst()
+        return all.stream().filter(s -> s.format.equals("qcow2") && Planners.canResize(ImageFormat.QCOW2)).findFirst()
                 .or(() -> all.stream().filter(s -> s.format.equals("raw")).findFirst())
                 .orElse(all.isEmpty() ? new Samples("raw", "") : all.get(0));
     }
