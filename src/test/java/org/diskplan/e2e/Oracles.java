@@ -34,7 +34,10 @@ public final class Oracles {
             "qemu-nbd", "qemu-utils",
             "vhdiinfo", "libvhdi-utils",
             "vmdkinfo", "libvmdk-utils",
-            "qcowinfo", "libqcow-utils");
+            "qcowinfo", "libqcow-utils",
+            "xvfb-run", "xvfb",
+            "xwininfo", "x11-utils",
+            "xprop", "x11-utils");
 
     private Oracles() {
     }

@@ -1,67 +1,59 @@
 package org.diskplan.app.fx;
 
-import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
+import java.util.Objects;
 import javafx.application.Application;
-import javafx.concurrent.Task;
-import javafx.geometry.Insets;
+import javafx.application.Platform;
 import javafx.scene.Scene;
-import javafx.scene.control.Label;
-import javafx.scene.layout.VBox;
 import javafx.stage.Stage;
-import org.diskplan.probe.ImageProber;
-import org.diskplan.probe.ProbeException;
-import org.diskplan.probe.ProbedImage;
+import org.diskplan.app.fx.model.ImageModel;
+import org.diskplan.app.fx.model.RecentFiles;
+import org.diskplan.app.fx.model.Samples;
+import org.diskplan.app.fx.model.Workers;
 
 /**
- * The window (placeholder until the real one lands): it probes the file given on
- * the command line, or a built-in raw sample, off the FX thread and shows a summary.
+ * The window: opens the file named on the command line, or a freshly written
+ * sample image when there is none. Title: "DiskPlan — file name".
  */
 public final class DiskPlanApp extends Application {
-    static final String TITLE = "DiskPlan";
+    /** Test hook: print the window title on stdout once it is shown with the image open. */
+    public static final String PRINT_TITLE_PROPERTY = "diskplan.printTitleAfterShown";
 
     @Override
     public void start(Stage stage) {
         List<String> args = getParameters().getRaw();
-        Label status = new Label("Opening…");
-        status.setWrapText(true);
-        VBox root = new VBox(12, new Label("DiskPlan: look inside a disk image before you resize it."), status);
-        root.setPadding(new Insets(24));
-        stage.setScene(new Scene(root, 720, 360));
-        stage.setTitle(TITLE);
-        stage.show();
-
-        Task<String> probe = new Task<>() {
-            @Override
-            protected String call() throws IOException, ProbeException {
-                Path file = args.isEmpty() ? sample() : Path.of(args.get(0));
-                javafx.application.Platform.runLater(() -> stage.setTitle(TITLE + " — " + file.getFileName()));
-                ProbedImage p = ImageProber.probe(file, Optional.empty());
-                return String.format("%s%nformat: %s%nvirtual size: %,d bytes%nfile size: %,d bytes%n%d regions, "
-                                + "%d header fields", file, p.format().displayName(), p.virtualSize(), p.fileSize(),
-                        p.regions().size(), p.fields().size());
-            }
-        };
-        probe.setOnSucceeded(e -> status.setText(probe.getValue()));
-        probe.setOnFailed(e -> status.setText("Cannot open the image: " + probe.getException().getMessage()));
-        Thread worker = new Thread(probe, "diskplan-probe");
-        worker.setDaemon(true);
-        worker.start();
+        MainWindow window = show(stage, new Workers(Workers.daemonPool(), Platform::runLater),
+                RecentFiles.defaultStore());
+        if (args.isEmpty()) {
+            window.image().openSample(Samples.builtIn());
+        } else {
+            window.open(Path.of(args.get(0)));
+        }
+        if (Boolean.getBoolean(PRINT_TITLE_PROPERTY)) {
+            window.image().imageProperty().addListener((o, a, b) -> {
+                if (b != null) {
+                    System.out.println("title: " + stage.getTitle());
+                    System.out.flush();
+                }
+            });
+        }
     }
 
-    /** A small sparse raw image with a little data, in a fresh temporary folder. */
-    static Path sample() throws IOException {
-        Path dir = Files.createTempDirectory("diskplan-samples");
-        Path file = dir.resolve("sample.raw");
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-            raf.setLength(64L << 20);
-            raf.seek(0);
-            raf.write("DiskPlan sample raw image".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        }
-        return file;
+    /** Builds the window on {@code stage} and shows it (the tests call this too). */
+    public static MainWindow show(Stage stage, Workers workers, Path recentStore) {
+        RecentFiles recent = new RecentFiles(recentStore, workers);
+        ImageModel image = new ImageModel(workers, recent);
+        MainWindow window = new MainWindow(stage, workers, image);
+        Scene scene = new Scene(window.root(), 1360, 860);
+        scene.getStylesheets().add(Objects.requireNonNull(
+                DiskPlanApp.class.getResource("diskplan.css")).toExternalForm());
+        stage.setScene(scene);
+        stage.titleProperty().bind(image.titleProperty());
+        stage.setMinWidth(900);
+        stage.setMinHeight(600);
+        stage.show();
+        recent.load();
+        return window;
     }
 }

@@ -1,0 +1,43 @@
+package org.diskplan.app.fx;
+
+import javafx.scene.canvas.Canvas;
+import javafx.scene.canvas.GraphicsContext;
+import javafx.scene.layout.Region;
+
+/** A region holding one canvas that follows its size and is redrawn on demand. */
+abstract class CanvasPane extends Region {
+    protected final Canvas canvas = new Canvas();
+
+    CanvasPane() {
+        getChildren().add(canvas);
+    }
+
+    @Override
+    protected void layoutChildren() {
+        double w = snapSizeX(getWidth());
+        double h = snapSizeY(getHeight());
+        if (canvas.getWidth() != w || canvas.getHeight() != h) {
+            canvas.setWidth(w);
+            canvas.setHeight(h);
+            resized(w, h);
+        }
+        draw();
+    }
+
+    /** The canvas took a new size (before the redraw). */
+    protected void resized(double w, double h) {
+    }
+
+    /** Draws the whole canvas. */
+    final void draw() {
+        GraphicsContext g = canvas.getGraphicsContext2D();
+        g.clearRect(0, 0, canvas.getWidth(), canvas.getHeight());
+        paint(g, canvas.getWidth(), canvas.getHeight());
+    }
+
+    protected abstract void paint(GraphicsContext g, double w, double h);
+
+    Canvas canvas() {
+        return canvas;
+    }
+}

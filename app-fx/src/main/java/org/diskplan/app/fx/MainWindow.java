@@ -1,0 +1,594 @@
+package org.diskplan.app.fx;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.List;
+import javafx.beans.binding.Bindings;
+import javafx.collections.ListChangeListener;
+import javafx.collections.SetChangeListener;
+import javafx.css.PseudoClass;
+import javafx.geometry.Insets;
+import javafx.geometry.Orientation;
+import javafx.geometry.Pos;
+import javafx.scene.Parent;
+import javafx.scene.control.Alert;
+import javafx.scene.control.Button;
+import javafx.scene.control.ButtonBar;
+import javafx.scene.control.ButtonType;
+import javafx.scene.control.CheckBox;
+import javafx.scene.control.ChoiceBox;
+import javafx.scene.control.Label;
+import javafx.scene.control.Menu;
+import javafx.scene.control.MenuBar;
+import javafx.scene.control.MenuItem;
+import javafx.scene.control.ProgressBar;
+import javafx.scene.control.ScrollPane;
+import javafx.scene.control.SeparatorMenuItem;
+import javafx.scene.control.Slider;
+import javafx.scene.control.SplitPane;
+import javafx.scene.control.Tab;
+import javafx.scene.control.TabPane;
+import javafx.scene.control.TextField;
+import javafx.scene.control.Tooltip;
+import javafx.scene.control.TreeItem;
+import javafx.scene.control.TreeTableColumn;
+import javafx.scene.control.TreeTableRow;
+import javafx.scene.control.TreeTableView;
+import javafx.scene.input.KeyCode;
+import javafx.scene.input.KeyCodeCombination;
+import javafx.scene.input.KeyCombination;
+import javafx.scene.input.TransferMode;
+import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.GridPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.Region;
+import javafx.scene.layout.VBox;
+import javafx.stage.FileChooser;
+import javafx.stage.Stage;
+import javafx.util.StringConverter;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.app.fx.model.ApplyModel;
+import org.diskplan.app.fx.model.ImageModel;
+import org.diskplan.app.fx.model.PatchDiff;
+import org.diskplan.app.fx.model.ResizeModel;
+import org.diskplan.app.fx.model.Samples;
+import org.diskplan.app.fx.model.SizeText;
+import org.diskplan.app.fx.model.TimelineModel;
+import org.diskplan.app.fx.model.Workers;
+import org.diskplan.planner.Planners;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.probe.HeaderField;
+import org.diskplan.probe.ProbedImage;
+
+/**
+ * The window's scene graph, bound to the view models: menus, the summary card,
+ * the resize panel, the header inspector with its hex view, the plan timeline with
+ * its hex diff, the layout map and the message area. Node ids (#sizeField, #plan…)
+ * are what the TestFX suite looks up.
+ */
+public final class MainWindow {
+    private static final PseudoClass CHANGED = PseudoClass.getPseudoClass("changed");
+    private static final PseudoClass GROUP = PseudoClass.getPseudoClass("group");
+
+    private final Stage stage;
+    private final Workers workers;
+    private final ImageModel image;
+    private final ResizeModel resize;
+    private final TimelineModel timeline = new TimelineModel();
+    private final ApplyModel apply;
+    private final Workers.Generation diffGeneration = new Workers.Generation();
+    private final BorderPane root = new BorderPane();
+    private final TabPane tabs = new TabPane();
+    private final TreeTableView<Row> inspector = new TreeTableView<>();
+    private final HexView hex = new HexView(Palette.MARK);
+    private final HexView before = new HexView(Palette.DIFF);
+    private final HexView after = new HexView(Palette.DIFF);
+    private final TimelineView timelineView = new TimelineView(timeline);
+    private final TextField sizeField = new TextField();
+    private final Menu recentMenu = new Menu("Open _Recent");
+
+    /** A row of the inspector: a group (field == null) or a field. */
+    record Row(String group, HeaderField field) {
+        String name() {
+            return field == null ? group : field.name();
+        }
+    }
+
+    public MainWindow(Stage stage, Workers workers, ImageModel image) {
+        this.stage = stage;
+        this.workers = workers;
+        this.image = image;
+        this.resize = new ResizeModel(workers);
+        this.apply = new ApplyModel(workers, image);
+        build();
+        image.imageProperty().addListener((o, a, b) -> imageChanged(b));
+        resize.planProperty().addListener((o, a, p) -> timeline.planProperty().set(p));
+        timeline.selectedProperty().addListener((o, a, b) -> readDiff(b.intValue()));
+    }
+
+    public Parent root() {
+        return root;
+    }
+
+    public ImageModel image() {
+        return image;
+    }
+
+    public ResizeModel resize() {
+        return resize;
+    }
+
+    public ApplyModel apply() {
+        return apply;
+    }
+
+    public TimelineModel timeline() {
+        return timeline;
+    }
+
+    TimelineView timelineView() {
+        return timelineView;
+    }
+
+    HexView hexView() {
+        return hex;
+    }
+
+    public void open(Path path) {
+        image.open(path);
+    }
+
+    private void build() {
+        root.getStyleClass().add("diskplan");
+        root.setTop(new VBox(menus(), journalBanner()));
+        VBox left = new VBox(12, summaryCard(), resizePanel());
+        left.setPadding(new Insets(10));
+        left.setPrefWidth(360);
+        left.setMinWidth(320);
+        ScrollPane leftScroll = new ScrollPane(left);
+        leftScroll.setFitToWidth(true);
+        leftScroll.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
+        leftScroll.setMinWidth(340);
+        Tab inspectorTab = new Tab("Header inspector", inspectorPane());
+        Tab planTab = new Tab("Plan", planPane());
+        inspectorTab.setId("inspectorTab");
+        planTab.setId("planTab");
+        tabs.getTabs().addAll(inspectorTab, planTab);
+        tabs.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
+        LayoutMapView map = new LayoutMapView();
+        map.setId("layoutMap");
+        map.imageProperty().bind(image.imageProperty());
+        VBox center = new VBox(tabs, map);
+        VBox.setVgrow(tabs, Priority.ALWAYS);
+        SplitPane split = new SplitPane(leftScroll, center);
+        split.setDividerPositions(0.27);
+        SplitPane.setResizableWithParent(leftScroll, false);
+        root.setCenter(split);
+        root.setBottom(statusBar());
+        root.setOnDragOver(e -> {
+            if (e.getDragboard().hasFiles()) {
+                e.acceptTransferModes(TransferMode.COPY, TransferMode.LINK);
+            }
+            e.consume();
+        });
+        root.setOnDragDropped(e -> {
+            List<File> files = e.getDragboard().getFiles();
+            boolean ok = files != null && !files.isEmpty();
+            if (ok) {
+                open(files.get(0).toPath());
+            }
+            e.setDropCompleted(ok);
+            e.consume();
+        });
+        image.recent().items().addListener((ListChangeListener<Path>) c -> rebuildRecent());
+        rebuildRecent();
+    }
+
+    private MenuBar menus() {
+        MenuItem open = new MenuItem("_Open…");
+        open.setId("openItem");
+        open.setAccelerator(new KeyCodeCombination(KeyCode.O, KeyCombination.SHORTCUT_DOWN));
+        open.setOnAction(e -> chooseFile());
+        MenuItem reload = new MenuItem("Re_load");
+        reload.setId("reloadItem");
+        reload.setAccelerator(new KeyCodeCombination(KeyCode.R, KeyCombination.SHORTCUT_DOWN));
+        reload.setOnAction(e -> image.reload());
+        reload.disableProperty().bind(image.fileProperty().isNull());
+        MenuItem quit = new MenuItem("_Quit");
+        quit.setAccelerator(new KeyCodeCombination(KeyCode.Q, KeyCombination.SHORTCUT_DOWN));
+        quit.setOnAction(e -> stage.close());
+        Menu file = new Menu("_File", null, open, recentMenu, reload, new SeparatorMenuItem(), quit);
+        Menu samples = new Menu("_Samples");
+        samples.setId("samplesMenu");
+        for (Samples s : Samples.available()) {
+            MenuItem item = new MenuItem(s.label());
+            item.setId("sample-" + s.fileName());
+            item.setMnemonicParsing(false);
+            item.setOnAction(e -> image.openSample(s));
+            samples.getItems().add(item);
+        }
+        MenuItem about = new MenuItem("_About DiskPlan");
+        about.setAccelerator(new KeyCodeCombination(KeyCode.F1));
+        about.setOnAction(e -> about());
+        Menu help = new Menu("_Help", null, about);
+        MenuBar bar = new MenuBar(file, samples, help);
+        bar.setUseSystemMenuBar(true);
+        return bar;
+    }
+
+    private void rebuildRecent() {
+        recentMenu.getItems().clear();
+        int i = 1;
+        for (Path p : image.recent().items()) {
+            MenuItem item = new MenuItem((i <= 9 ? "_" + i + " " : "") + p.getFileName() + "  —  " + p.getParent());
+            item.setOnAction(e -> open(p));
+            recentMenu.getItems().add(item);
+            i++;
+        }
+        recentMenu.setDisable(recentMenu.getItems().isEmpty());
+    }
+
+    private void chooseFile() {
+        FileChooser chooser = new FileChooser();
+        chooser.setTitle("Open a disk image");
+        Path current = image.fileProperty().get();
+        if (current != null && current.getParent() != null) {
+            chooser.setInitialDirectory(current.getParent().toFile());
+        }
+        File f = chooser.showOpenDialog(stage);
+        if (f != null) {
+            open(f.toPath());
+        }
+    }
+
+    private void about() {
+        Alert a = new Alert(Alert.AlertType.INFORMATION);
+        a.initOwner(stage);
+        a.setTitle("About DiskPlan");
+        a.setHeaderText("DiskPlan");
+        a.setContentText("Look inside a virtual disk image and resize it with a visible, crash-safe plan.\n\n"
+                + "Opens files read-only until you apply; every resize is journalled and can be rolled back "
+                + "(diskplan recover).\nJava " + System.getProperty("java.version") + ", JavaFX "
+                + System.getProperty("javafx.runtime.version", "?"));
+        a.showAndWait();
+    }
+
+    private HBox journalBanner() {
+        Label text = new Label();
+        text.textProperty().bind(Bindings.createStringBinding(() -> image.fileProperty().get() == null ? ""
+                : "An interrupted resize left an undo journal beside "
+                + image.fileProperty().get().getFileName() + ". Roll it back to the original image?",
+                image.fileProperty()));
+        Button recover = new Button("_Recover");
+        recover.setId("recoverButton");
+        recover.setTooltip(new Tooltip("Write back the saved bytes and the original length (diskplan recover)"));
+        recover.setOnAction(e -> image.recover());
+        HBox banner = new HBox(10, text, recover);
+        banner.setId("journalBanner");
+        banner.getStyleClass().add("banner");
+        banner.setAlignment(Pos.CENTER_LEFT);
+        banner.setPadding(new Insets(6, 10, 6, 10));
+        banner.visibleProperty().bind(image.journalPresentProperty());
+        banner.managedProperty().bind(banner.visibleProperty());
+        return banner;
+    }
+
+    private VBox summaryCard() {
+        Label title = new Label();
+        title.getStyleClass().add("card-title");
+        title.setId("summaryTitle");
+        title.textProperty().bind(Bindings.createStringBinding(() -> image.fileProperty().get() == null
+                ? "No image" : image.fileProperty().get().getFileName().toString(), image.fileProperty()));
+        GridPane grid = new GridPane();
+        grid.setHgap(12);
+        grid.setVgap(4);
+        grid.setId("summary");
+        image.summary().addListener((ListChangeListener<ImageModel.SummaryRow>) c -> {
+            grid.getChildren().clear();
+            int r = 0;
+            for (ImageModel.SummaryRow row : image.summary()) {
+                Label k = new Label(row.label());
+                k.getStyleClass().add("key");
+                k.setMinWidth(Region.USE_PREF_SIZE);
+                Label v = new Label(row.value());
+                v.setId("summary-" + row.label().replace(' ', '-').toLowerCase(java.util.Locale.ROOT));
+                v.setWrapText(true);
+                if (!row.detail().isEmpty()) {
+                    v.setTooltip(new Tooltip(row.detail()));
+                }
+                grid.addRow(r++, k, v);
+            }
+        });
+        VBox card = new VBox(8, title, grid);
+        card.getStyleClass().add("card");
+        return card;
+    }
+
+    private VBox resizePanel() {
+        Label title = new Label("Resize");
+        title.getStyleClass().add("card-title");
+        Label sizeLabel = new Label("_New size");
+        sizeLabel.setMnemonicParsing(true);
+        sizeLabel.setLabelFor(sizeField);
+        sizeField.setId("sizeField");
+        sizeField.setPromptText("20G, +5G, 10737418240");
+        sizeField.setTooltip(new Tooltip("As qemu-img resize: [+|-]N[b|k|M|G|T|P|E], powers of 1024; "
+                + "+ and - are relative to the current size. Enter shows the plan."));
+        sizeField.textProperty().bindBidirectional(resize.sizeTextProperty());
+        sizeField.setOnAction(e -> tabs.getSelectionModel().select(1));
+        Slider slider = new Slider();
+        slider.setId("sizeSlider");
+        slider.maxProperty().bind(resize.sliderMaxProperty());
+        slider.blockIncrementProperty().bind(resize.sliderStepProperty());
+        slider.valueProperty().bindBidirectional(resize.sliderValueProperty());
+        slider.setTooltip(new Tooltip("Drag or use the arrow keys: whole GiB (whole MiB below 1 GiB)"));
+        Button plus1 = quick("+1 GiB", "Add 1 GiB to the size", () -> resize.add(1L << 30));
+        plus1.setId("plus1G");
+        Button plus10 = quick("+10 GiB", "Add 10 GiB to the size", () -> resize.add(10L << 30));
+        plus10.setId("plus10G");
+        Button twice = quick("×2", "Double the size", resize::twice);
+        twice.setId("twice");
+        HBox quick = new HBox(6, plus1, plus10, twice);
+        ChoiceBox<Preallocation> prealloc = new ChoiceBox<>();
+        prealloc.setId("preallocation");
+        prealloc.getItems().addAll(Preallocation.values());
+        prealloc.setConverter(new StringConverter<>() {
+            @Override
+            public String toString(Preallocation p) {
+                return p == null ? "" : p.qemuName();
+            }
+
+            @Override
+            public Preallocation fromString(String s) {
+                return Preallocation.fromQemuName(s).orElse(Preallocation.OFF);
+            }
+        });
+        prealloc.valueProperty().bindBidirectional(resize.preallocationProperty());
+        prealloc.setTooltip(new Tooltip("off: sparse · metadata: tables only (qcow2) · falloc: reserve blocks · "
+                + "full: write zeros"));
+        Label preallocLabel = new Label("Pre_allocation");
+        preallocLabel.setLabelFor(prealloc);
+        HBox preallocRow = new HBox(8, preallocLabel, prealloc);
+        preallocRow.setAlignment(Pos.CENTER_LEFT);
+        CheckBox shrink = new CheckBox("_Shrink: delete data past the new end");
+        shrink.setId("shrinkBox");
+        shrink.selectedProperty().bindBidirectional(resize.shrinkProperty());
+        shrink.setTooltip(new Tooltip("Required before a smaller size can be planned (--shrink)"));
+        Label error = messageLabel("error", resize.errorProperty());
+        error.setId("sizeError");
+        Label hint = messageLabel("hint", resize.hintProperty());
+        hint.setId("sizeHint");
+        Label note = messageLabel("note", resize.noteProperty());
+        note.setId("roundingNote");
+        Label planSummary = new Label();
+        planSummary.setId("planSummary");
+        planSummary.setWrapText(true);
+        planSummary.textProperty().bind(Bindings.createStringBinding(() -> {
+            ResizePlan p = resize.planProperty().get();
+            if (p == null) {
+                return resize.planningProperty().get() ? "Planning…" : "";
+            }
+            return p.patches().size() + " patch" + (p.patches().size() == 1 ? "" : "es") + ", commit at step "
+                    + p.commitIndex() + "; virtual size " + SizeText.human(p.oldVirtualSize()) + " → "
+                    + SizeText.human(p.newVirtualSize()) + ", file " + SizeText.human(p.oldFileSize()) + " → "
+                    + SizeText.human(p.newFileSize());
+        }, resize.planProperty(), resize.planningProperty()));
+        Button applyButton = new Button("_Apply…");
+        applyButton.setId("applyButton");
+        applyButton.setDefaultButton(false);
+        applyButton.setTooltip(new Tooltip("Write the plan to the image (asks first)"));
+        applyButton.disableProperty().bind(resize.planProperty().isNull().or(apply.runningProperty())
+                .or(image.journalPresentProperty()));
+        applyButton.setOnAction(e -> confirmAndApply());
+        Button cancel = new Button("_Cancel");
+        cancel.setId("cancelButton");
+        cancel.setTooltip(new Tooltip("Stop and roll back (possible until the commit point)"));
+        cancel.disableProperty().bind(apply.cancellableProperty().not());
+        cancel.setOnAction(e -> apply.cancel());
+        ProgressBar progress = new ProgressBar();
+        progress.setId("applyProgress");
+        progress.progressProperty().bind(apply.progressProperty());
+        progress.visibleProperty().bind(apply.runningProperty());
+        progress.setMaxWidth(Double.MAX_VALUE);
+        HBox.setHgrow(progress, Priority.ALWAYS);
+        HBox actions = new HBox(8, applyButton, cancel, progress);
+        actions.setAlignment(Pos.CENTER_LEFT);
+        VBox panel = new VBox(8, title, sizeLabel, sizeField, slider, quick, preallocRow, shrink, error, hint, note,
+                planSummary, actions);
+        panel.getStyleClass().add("card");
+        panel.disableProperty().bind(image.imageProperty().isNull().or(Bindings.createBooleanBinding(() ->
+                image.image() != null && !Planners.canResize(image.image().format()), image.imageProperty())));
+        return panel;
+    }
+
+    private static Button quick(String text, String tip, Runnable action) {
+        Button b = new Button(text);
+        b.setMnemonicParsing(false);
+        b.setTooltip(new Tooltip(tip));
+        b.setOnAction(e -> action.run());
+        return b;
+    }
+
+    private static Label messageLabel(String style, javafx.beans.value.ObservableValue<String> text) {
+        Label l = new Label();
+        l.getStyleClass().add(style);
+        l.setWrapText(true);
+        l.textProperty().bind(text);
+        l.visibleProperty().bind(l.textProperty().isNotEmpty());
+        l.managedProperty().bind(l.visibleProperty());
+        return l;
+    }
+
+    private Parent inspectorPane() {
+        inspector.setId("inspector");
+        inspector.setShowRoot(false);
+        Label empty = new Label();
+        empty.setWrapText(true);
+        empty.textProperty().bind(Bindings.createStringBinding(() -> image.image() == null ? "No image open."
+                : image.image().format().displayName() + " images have no header: every byte of the file is "
+                + "guest data (see the layout below).", image.imageProperty()));
+        inspector.setPlaceholder(empty);
+        inspector.setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
+        inspector.getColumns().add(column("Name", 210, Row::name));
+        inspector.getColumns().add(column("Offset", 80, r -> r.field() == null ? ""
+                : SizeText.hex(r.field().offset())));
+        inspector.getColumns().add(column("Size", 50, r -> r.field() == null ? "" : Integer.toString(r.field().length())));
+        inspector.getColumns().add(column("Value", 200, r -> r.field() == null ? "" : r.field().value()));
+        inspector.getColumns().add(column("Meaning", 420, r -> r.field() == null ? "" : r.field().meaning()));
+        inspector.setRowFactory(t -> new TreeTableRow<>() {
+            @Override
+            protected void updateItem(Row item, boolean empty) {
+                super.updateItem(item, empty);
+                pseudoClassStateChanged(GROUP, !empty && item != null && item.field() == null);
+                pseudoClassStateChanged(CHANGED, !empty && item != null && item.field() != null
+                        && image.changedFields().contains(ImageModel.key(item.field())));
+            }
+        });
+        image.changedFields().addListener((SetChangeListener<String>) c -> inspector.refresh());
+        inspector.getSelectionModel().selectedItemProperty().addListener((o, a, b) ->
+                image.selectedFieldProperty().set(b == null || b.getValue().field() == null ? null
+                        : b.getValue().field()));
+        hex.windowProperty().bind(image.hexProperty());
+        hex.setId("hexView");
+        Label hexTitle = new Label();
+        hexTitle.getStyleClass().add("section-title");
+        hexTitle.textProperty().bind(Bindings.createStringBinding(() -> {
+            HeaderField f = image.selectedFieldProperty().get();
+            return f == null ? "Bytes: select a field" : "Bytes of " + f.name() + " at " + SizeText.hex(f.offset())
+                    + " (" + f.length() + " bytes)";
+        }, image.selectedFieldProperty()));
+        ScrollPane hexScroll = new ScrollPane(hex);
+        hexScroll.setFitToWidth(true);
+        VBox hexBox = new VBox(6, hexTitle, hexScroll);
+        VBox.setVgrow(hexScroll, Priority.ALWAYS);
+        hexBox.setPadding(new Insets(6));
+        SplitPane split = new SplitPane(inspector, hexBox);
+        split.setOrientation(Orientation.VERTICAL);
+        split.setDividerPositions(0.64);
+        return split;
+    }
+
+    private static TreeTableColumn<Row, String> column(String name, double width,
+                                                       java.util.function.Function<Row, String> text) {
+        TreeTableColumn<Row, String> c = new TreeTableColumn<>(name);
+        c.setPrefWidth(width);
+        c.setMinWidth(Math.min(width, 60));
+        c.setCellValueFactory(f -> new javafx.beans.property.ReadOnlyStringWrapper(
+                f.getValue() == null || f.getValue().getValue() == null ? "" : text.apply(f.getValue().getValue())));
+        return c;
+    }
+
+    private Parent planPane() {
+        Label summary = new Label();
+        summary.setId("timelineSummary");
+        summary.getStyleClass().add("section-title");
+        summary.textProperty().bind(Bindings.createStringBinding(() -> TimelineView.summary(timeline),
+                timeline.planProperty()));
+        Label detail = new Label();
+        detail.setId("stepDetail");
+        detail.setWrapText(true);
+        detail.textProperty().bind(Bindings.createStringBinding(() -> {
+            int s = timeline.hoverProperty().get() >= 0 ? timeline.hoverProperty().get()
+                    : timeline.selectedProperty().get();
+            return s < 0 ? (timeline.steps() == 0 ? "" : "Click a step or use ←/→ to see its bytes.")
+                    : timeline.describe(s);
+        }, timeline.hoverProperty(), timeline.selectedProperty(), timeline.planProperty()));
+        HBox legend = new HBox(14);
+        for (TimelineModel.Kind k : TimelineModel.Kind.values()) {
+            javafx.scene.shape.Rectangle sw = new javafx.scene.shape.Rectangle(12, 12, Palette.of(k));
+            legend.getChildren().add(new Label(k == TimelineModel.Kind.LENGTH ? "set length"
+                    : k.name().toLowerCase(java.util.Locale.ROOT), sw));
+        }
+        javafx.scene.shape.Rectangle commitSw = new javafx.scene.shape.Rectangle(3, 12, Palette.COMMIT);
+        legend.getChildren().add(new Label("commit point", commitSw));
+        before.windowProperty().set(org.diskplan.app.fx.model.HexWindow.EMPTY);
+        before.setId("diffBefore");
+        after.setId("diffAfter");
+        VBox beforeBox = new VBox(4, sectionLabel("Before (the file now)"), before);
+        VBox afterBox = new VBox(4, sectionLabel("After (what the step writes)"), after);
+        HBox diff = new HBox(12, beforeBox, afterBox);
+        ScrollPane diffScroll = new ScrollPane(diff);
+        diffScroll.setFitToWidth(true);
+        VBox box = new VBox(8, summary, legend, timelineView, detail, diffScroll);
+        VBox.setVgrow(diffScroll, Priority.ALWAYS);
+        box.setPadding(new Insets(8));
+        return box;
+    }
+
+    private static Label sectionLabel(String text) {
+        Label l = new Label(text);
+        l.getStyleClass().add("section-title");
+        return l;
+    }
+
+    private HBox statusBar() {
+        Label message = new Label();
+        message.setId("message");
+        message.setWrapText(true);
+        message.textProperty().bind(Bindings.createStringBinding(() -> apply.runningProperty().get()
+                        ? apply.statusProperty().get() : image.messageProperty().get(),
+                apply.runningProperty(), apply.statusProperty(), image.messageProperty()));
+        HBox bar = new HBox(message);
+        bar.getStyleClass().add("status-bar");
+        bar.setPadding(new Insets(4, 10, 4, 10));
+        HBox.setHgrow(message, Priority.ALWAYS);
+        message.setMaxWidth(Double.MAX_VALUE);
+        bar.setMinHeight(Region.USE_PREF_SIZE);
+        return bar;
+    }
+
+    private void imageChanged(ProbedImage p) {
+        TreeItem<Row> rootItem = new TreeItem<>(new Row("", null));
+        if (p != null) {
+            TreeItem<Row> group = null;
+            for (HeaderField f : p.fields()) {
+                if (group == null || !group.getValue().group().equals(f.group())) {
+                    group = new TreeItem<>(new Row(f.group(), null));
+                    group.setExpanded(true);
+                    rootItem.getChildren().add(group);
+                }
+                group.getChildren().add(new TreeItem<>(new Row(f.group(), f)));
+            }
+        }
+        inspector.setRoot(rootItem);
+        resize.setImage(p);
+    }
+
+    private void confirmAndApply() {
+        ResizePlan plan = resize.planProperty().get();
+        if (plan == null) {
+            return;
+        }
+        Alert a = new Alert(Alert.AlertType.CONFIRMATION);
+        a.initOwner(stage);
+        a.setTitle("Apply the plan?");
+        a.setHeaderText("Resize " + image.fileProperty().get().getFileName());
+        a.setContentText(ApplyModel.confirmation(image.fileProperty().get(), plan));
+        ButtonType go = new ButtonType("Apply", ButtonBar.ButtonData.OK_DONE);
+        a.getButtonTypes().setAll(go, ButtonType.CANCEL);
+        a.getDialogPane().setId("confirmDialog");
+        a.getDialogPane().lookupButton(go).setId("confirmApply");
+        if (a.showAndWait().filter(go::equals).isPresent()) {
+            apply.apply(plan);
+        }
+    }
+
+    private void readDiff(int step) {
+        long g = diffGeneration.next();
+        ResizePlan plan = timeline.planProperty().get();
+        ProbedImage img = image.image();
+        if (plan == null || img == null || step < 0 || step >= plan.patches().size()) {
+            before.windowProperty().set(org.diskplan.app.fx.model.HexWindow.EMPTY);
+            after.windowProperty().set(org.diskplan.app.fx.model.HexWindow.EMPTY);
+            return;
+        }
+        Path path = img.path();
+        workers.run(() -> PatchDiff.read(path, plan.patches().get(step)), d -> {
+            if (diffGeneration.isCurrent(g)) {
+                before.windowProperty().set(d.before());
+                after.windowProperty().set(d.after());
+            }
+        }, e -> image.setMessage("Could not read the bytes under step " + step + ": " + e.getMessage()));
+    }
+}

@@ -1,0 +1,325 @@
+package org.diskplan.app.fx.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyBooleanWrapper;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.ReadOnlyStringProperty;
+import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.beans.property.SimpleObjectProperty;
+import javafx.collections.FXCollections;
+import javafx.collections.ObservableList;
+import javafx.collections.ObservableSet;
+import org.diskplan.abi.ImageFormat;
+import org.diskplan.planner.Planners;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.apply.Recovery;
+import org.diskplan.probe.FileImageReader;
+import org.diskplan.probe.HeaderField;
+import org.diskplan.probe.ImageProber;
+import org.diskplan.probe.LayoutRegion;
+import org.diskplan.probe.ProbeException;
+import org.diskplan.probe.ProbedImage;
+import org.diskplan.probe.RegionKind;
+
+/**
+ * The open image: which file, what the probe found, the field selected in the
+ * inspector with its bytes, the fields an apply changed, and the offer to recover
+ * an interrupted resize. Probing and reading run through {@link Workers}.
+ */
+public final class ImageModel {
+    public static final String APP = "DiskPlan";
+    static final int HEX_MAX = 1024;
+
+    private final Workers workers;
+    private final Workers.Generation openGeneration = new Workers.Generation();
+    private final Workers.Generation hexGeneration = new Workers.Generation();
+    private final ReadOnlyObjectWrapper<Path> file = new ReadOnlyObjectWrapper<>(this, "file");
+    private final ReadOnlyObjectWrapper<ProbedImage> image = new ReadOnlyObjectWrapper<>(this, "image");
+    private final ReadOnlyStringWrapper title = new ReadOnlyStringWrapper(this, "title", APP);
+    private final ReadOnlyStringWrapper message = new ReadOnlyStringWrapper(this, "message", "");
+    private final ReadOnlyBooleanWrapper journalPresent = new ReadOnlyBooleanWrapper(this, "journalPresent");
+    private final ReadOnlyBooleanWrapper busy = new ReadOnlyBooleanWrapper(this, "busy");
+    private final ObjectProperty<HeaderField> selectedField = new SimpleObjectProperty<>(this, "selectedField");
+    private final ReadOnlyObjectWrapper<HexWindow> hex = new ReadOnlyObjectWrapper<>(this, "hex", HexWindow.EMPTY);
+    private final ObservableList<SummaryRow> summary = FXCollections.observableArrayList();
+    private final ObservableSet<String> changedFields = FXCollections.observableSet();
+    private final RecentFiles recent;
+
+    /** One line of the summary card; {@code detail} is the tooltip (exact bytes). */
+    public record SummaryRow(String label, String value, String detail) {
+    }
+
+    public ImageModel(Workers workers, RecentFiles recent) {
+        this.workers = workers;
+        this.recent = recent;
+        selectedField.addListener((o, was, now) -> readHex(now));
+    }
+
+    public Workers workers() {
+        return workers;
+    }
+
+    public RecentFiles recent() {
+        return recent;
+    }
+
+    public ReadOnlyObjectProperty<Path> fileProperty() {
+        return file.getReadOnlyProperty();
+    }
+
+    public ReadOnlyObjectProperty<ProbedImage> imageProperty() {
+        return image.getReadOnlyProperty();
+    }
+
+    public ProbedImage image() {
+        return image.get();
+    }
+
+    public ReadOnlyStringProperty titleProperty() {
+        return title.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty messageProperty() {
+        return message.getReadOnlyProperty();
+    }
+
+    public ReadOnlyBooleanProperty journalPresentProperty() {
+        return journalPresent.getReadOnlyProperty();
+    }
+
+    public ReadOnlyBooleanProperty busyProperty() {
+        return busy.getReadOnlyProperty();
+    }
+
+    public ObjectProperty<HeaderField> selectedFieldProperty() {
+        return selectedField;
+    }
+
+    public ReadOnlyObjectProperty<HexWindow> hexProperty() {
+        return hex.getReadOnlyProperty();
+    }
+
+    public ObservableList<SummaryRow> summary() {
+        return summary;
+    }
+
+    /** Keys ({@link #key}) of the fields whose value the last apply changed. */
+    public ObservableSet<String> changedFields() {
+        return changedFields;
+    }
+
+    public static String key(HeaderField f) {
+        return f.group() + "\u0000" + f.name();
+    }
+
+    public void setMessage(String text) {
+        message.set(text);
+    }
+
+    /** Opens {@code path}: probes it in the background; a later open wins. */
+    public void open(Path path) {
+        load(path, null);
+    }
+
+    /** Probes the current file again. */
+    public void reload() {
+        if (file.get() != null) {
+            load(file.get(), null);
+        }
+    }
+
+    /** Re-probes after an apply and marks the fields whose value changed. */
+    public void reloadAfterApply(ProbedImage before) {
+        load(file.get(), before);
+    }
+
+    /** Writes a sample and opens it. */
+    public void openSample(Samples sample) {
+        long g = openGeneration.next();
+        busy.set(true);
+        message.set("Writing a " + sample.label() + " sample…");
+        workers.run(sample::write, path -> {
+            if (openGeneration.isCurrent(g)) {
+                open(path);
+            }
+        }, e -> {
+            if (openGeneration.isCurrent(g)) {
+                busy.set(false);
+                message.set("Could not write a " + sample.label() + " sample: " + e.getMessage());
+            }
+        });
+    }
+
+    private record Opened(ProbedImage image, ProbeException error, boolean journal) {
+    }
+
+    private static Opened opened(Path path) {
+        boolean journal = Recovery.hasJournal(path);
+        try {
+            return new Opened(probe(path), null, journal);
+        } catch (ProbeException e) {
+            return new Opened(null, e, journal);
+        }
+    }
+
+    private void load(Path path, ProbedImage before) {
+        long g = openGeneration.next();
+        file.set(path);
+        title.set(APP + " — " + path.getFileName());
+        busy.set(true);
+        message.set("Opening " + path + "…");
+        workers.run(() -> opened(path), opened -> {
+            if (!openGeneration.isCurrent(g)) {
+                return;
+            }
+            busy.set(false);
+            selectedField.set(null);
+            hex.set(HexWindow.EMPTY);
+            changedFields.clear();
+            journalPresent.set(opened.journal);
+            if (opened.error != null) {
+                image.set(null);
+                summary.clear();
+                message.set("Could not open '" + path + "': " + opened.error.getMessage()
+                        + (opened.journal ? " An undo journal lies beside it: recover it." : ""));
+                return;
+            }
+            if (before != null) {
+                changedFields.addAll(changed(before, opened.image));
+            }
+            image.set(opened.image);
+            summary.setAll(summaryOf(opened.image));
+            message.set(opened.journal ? "An interrupted resize left an undo journal beside this image: "
+                    + "recover it before resizing." : before != null ? "Image resized." : "");
+            if (before == null) {
+                recent.add(path);
+            }
+        }, e -> {
+            if (openGeneration.isCurrent(g)) {
+                busy.set(false);
+                message.set("Could not open '" + path + "': " + e);
+            }
+        });
+    }
+
+    private static ProbedImage probe(Path path) throws ProbeException {
+        if (!Files.exists(path)) {
+            throw ProbeException.io("No such file or directory");
+        }
+        return ImageProber.probe(path, Optional.empty());
+    }
+
+    /** Rolls back the interrupted resize, then reloads. */
+    public void recover() {
+        Path path = file.get();
+        if (path == null) {
+            return;
+        }
+        busy.set(true);
+        workers.run(() -> Recovery.recover(path), r -> {
+            load(path, null);
+            message.set(r.outcome() == Recovery.Outcome.ROLLED_BACK
+                    ? "Rolled back '" + path.getFileName() + "' to its original " + r.originalLength() + " bytes."
+                    : "The resize had already completed; kept the new state and removed the journal.");
+        }, e -> {
+            busy.set(false);
+            message.set(e instanceof ResizeError ? e.getMessage() : "Recovery failed: " + e);
+        });
+    }
+
+    /** The fields whose value differs (by group and name) between two probes. */
+    static Set<String> changed(ProbedImage before, ProbedImage after) {
+        Set<String> old = new HashSet<>();
+        before.fields().forEach(f -> old.add(key(f) + "\u0000" + f.value()));
+        Set<String> out = new HashSet<>();
+        for (HeaderField f : after.fields()) {
+            if (!old.contains(key(f) + "\u0000" + f.value())) {
+                out.add(key(f));
+            }
+        }
+        return out;
+    }
+
+    private void readHex(HeaderField field) {
+        long g = hexGeneration.next();
+        ProbedImage img = image.get();
+        if (field == null || img == null) {
+            hex.set(HexWindow.EMPTY);
+            return;
+        }
+        Path path = img.path();
+        workers.run(() -> readWindow(path, field.offset(), field.length()), w -> {
+            if (hexGeneration.isCurrent(g)) {
+                hex.set(w);
+            }
+        }, e -> {
+            if (hexGeneration.isCurrent(g)) {
+                hex.set(HexWindow.EMPTY);
+                message.set("Could not read the bytes of " + field.name() + ": " + e.getMessage());
+            }
+        });
+    }
+
+    /** Reads the bytes around {@code [start, start + length)} (blocking). */
+    static HexWindow readWindow(Path path, long start, long length) throws IOException {
+        try (FileImageReader reader = FileImageReader.open(path)) {
+            long[] range = HexWindow.around(start, length, reader.size(), HEX_MAX);
+            return read(reader, range[0], (int) range[1], start, length);
+        }
+    }
+
+    /** Reads {@code count} bytes at {@code from} (those past the end are "missing"), marking a range. */
+    static HexWindow read(FileImageReader reader, long from, int count, long markStart, long markLength)
+            throws IOException {
+        int present = (int) Math.max(0, Math.min(count, reader.size() - from));
+        byte[] bytes = new byte[present];
+        reader.readFullyUnchecked(from, bytes, present);
+        return HexWindow.of(from, bytes, markStart, markLength, count - present);
+    }
+
+    static List<SummaryRow> summaryOf(ProbedImage p) {
+        List<SummaryRow> rows = new ArrayList<>();
+        String fmt = p.format().displayName() + (p.subformat().isEmpty() ? "" : " · " + p.subformat());
+        rows.add(new SummaryRow("Format", fmt, "qemu driver: " + p.format().qemuName()));
+        rows.add(new SummaryRow("Virtual size", SizeText.human(p.virtualSize()), SizeText.exact(p.virtualSize())));
+        rows.add(new SummaryRow("File size", SizeText.human(p.fileSize()), SizeText.exact(p.fileSize())));
+        long data = 0;
+        for (LayoutRegion r : p.regions()) {
+            if (r.kind() == RegionKind.DATA) {
+                data += r.length();
+            }
+        }
+        double share = p.virtualSize() == 0 ? 0 : 100.0 * data / p.virtualSize();
+        rows.add(new SummaryRow("Allocated", String.format(Locale.ROOT, "%s (%.1f %%)", SizeText.human(data), share),
+                SizeText.exact(data) + " in data regions of the file"));
+        if (p.allocationUnit() > 0) {
+            rows.add(new SummaryRow(unitName(p.format()), SizeText.human(p.allocationUnit()),
+                    SizeText.exact(p.allocationUnit())));
+        }
+        rows.add(new SummaryRow("Flags", p.flags().isEmpty() ? "none" : String.join(", ", p.flags()),
+                String.join("\n", p.flags())));
+        rows.add(new SummaryRow("Resize", Planners.canResize(p.format()) ? "supported" : "not yet supported",
+                Planners.canResize(p.format()) ? "DiskPlan can plan a resize of this format"
+                        : "DiskPlan cannot resize " + p.format().displayName() + " images yet"));
+        return rows;
+    }
+
+    private static String unitName(ImageFormat f) {
+        return switch (f) {
+            case QCOW2, QCOW1, QED -> "Cluster size";
+            case VMDK4, VMDK3, VMDK_DESCRIPTOR -> "Grain size";
+            default -> "Block size";
+        };
+    }
+}

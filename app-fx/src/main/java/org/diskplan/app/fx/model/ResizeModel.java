@@ -1,0 +1,234 @@
+package org.diskplan.app.fx.model;
+
+import java.nio.file.Path;
+import javafx.beans.property.BooleanProperty;
+import javafx.beans.property.DoubleProperty;
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyBooleanWrapper;
+import javafx.beans.property.ReadOnlyDoubleProperty;
+import javafx.beans.property.ReadOnlyDoubleWrapper;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.ReadOnlyStringProperty;
+import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.beans.property.SimpleBooleanProperty;
+import javafx.beans.property.SimpleDoubleProperty;
+import javafx.beans.property.SimpleObjectProperty;
+import javafx.beans.property.SimpleStringProperty;
+import javafx.beans.property.StringProperty;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.Planners;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.planner.SizeArgument;
+import org.diskplan.planner.SizeSyntaxException;
+import org.diskplan.planner.apply.UndoJournal;
+import org.diskplan.probe.FileImageReader;
+import org.diskplan.probe.ImageProber;
+import org.diskplan.probe.ProbedImage;
+
+/**
+ * The resize panel: the size as typed (the CLI's grammar), the shrink box, the
+ * preallocation mode, and what they give: the CLI's error words, or a plan made
+ * by the same planner the CLI calls. Every edit plans again in the background; a
+ * late plan for an older edit is dropped.
+ */
+public final class ResizeModel {
+    private final Workers workers;
+    private final Workers.Generation generation = new Workers.Generation();
+    private final ReadOnlyObjectWrapper<ProbedImage> image = new ReadOnlyObjectWrapper<>(this, "image");
+    private final StringProperty sizeText = new SimpleStringProperty(this, "sizeText", "");
+    private final BooleanProperty shrink = new SimpleBooleanProperty(this, "shrink");
+    private final ObjectProperty<Preallocation> preallocation =
+            new SimpleObjectProperty<>(this, "preallocation", Preallocation.OFF);
+    private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error", "");
+    private final ReadOnlyStringWrapper hint = new ReadOnlyStringWrapper(this, "hint", "");
+    private final ReadOnlyStringWrapper note = new ReadOnlyStringWrapper(this, "note", "");
+    private final ReadOnlyObjectWrapper<ResizePlan> plan = new ReadOnlyObjectWrapper<>(this, "plan");
+    private final ReadOnlyBooleanWrapper planning = new ReadOnlyBooleanWrapper(this, "planning");
+    private final ReadOnlyDoubleWrapper sliderMax = new ReadOnlyDoubleWrapper(this, "sliderMax", 1);
+    private final ReadOnlyDoubleWrapper sliderStep = new ReadOnlyDoubleWrapper(this, "sliderStep", 1);
+    private final DoubleProperty sliderValue = new SimpleDoubleProperty(this, "sliderValue");
+    private boolean syncing;
+    private Runnable planShown = () -> { };
+
+    public ResizeModel(Workers workers) {
+        this.workers = workers;
+        sizeText.addListener((o, a, b) -> replan());
+        shrink.addListener((o, a, b) -> replan());
+        preallocation.addListener((o, a, b) -> replan());
+        sliderValue.addListener((o, a, b) -> {
+            if (!syncing) {
+                long step = (long) sliderStep.get();
+                long bytes = Math.max(step, Math.round(b.doubleValue() / step) * step);
+                sizeText.set(SizeText.grammar(bytes));
+            }
+        });
+    }
+
+    /** A new image: clears the request and sets the slider's range. */
+    public void setImage(ProbedImage img) {
+        image.set(img);
+        long current = img == null ? 0 : img.virtualSize();
+        long unit = current >= 1L << 30 ? 1L << 30 : 1L << 20;
+        sliderStep.set(unit);
+        sliderMax.set(Math.max(4.0 * current, current + 64.0 * unit));
+        syncing = true;
+        sliderValue.set(current);
+        syncing = false;
+        if (sizeText.get().isEmpty()) {
+            replan();
+        } else {
+            sizeText.set("");
+        }
+    }
+
+    public ReadOnlyObjectProperty<ProbedImage> imageProperty() {
+        return image.getReadOnlyProperty();
+    }
+
+    public StringProperty sizeTextProperty() {
+        return sizeText;
+    }
+
+    public BooleanProperty shrinkProperty() {
+        return shrink;
+    }
+
+    public ObjectProperty<Preallocation> preallocationProperty() {
+        return preallocation;
+    }
+
+    /** The CLI's message for the current input, or empty. */
+    public ReadOnlyStringProperty errorProperty() {
+        return error.getReadOnlyProperty();
+    }
+
+    /** Lines the CLI prints after the message (the suffix help, the shrink warning). */
+    public ReadOnlyStringProperty hintProperty() {
+        return hint.getReadOnlyProperty();
+    }
+
+    /** "You asked for X; the image will be Y" when the format rounds. */
+    public ReadOnlyStringProperty noteProperty() {
+        return note.getReadOnlyProperty();
+    }
+
+    public ReadOnlyObjectProperty<ResizePlan> planProperty() {
+        return plan.getReadOnlyProperty();
+    }
+
+    public ReadOnlyBooleanProperty planningProperty() {
+        return planning.getReadOnlyProperty();
+    }
+
+    public ReadOnlyDoubleProperty sliderMaxProperty() {
+        return sliderMax.getReadOnlyProperty();
+    }
+
+    public ReadOnlyDoubleProperty sliderStepProperty() {
+        return sliderStep.getReadOnlyProperty();
+    }
+
+    public DoubleProperty sliderValueProperty() {
+        return sliderValue;
+    }
+
+    /** Called (on the UI thread) each time a new plan is shown; the benchmark times it. */
+    public void setOnPlanShown(Runnable r) {
+        planShown = r;
+    }
+
+    /** The size the current text asks for, or the current size when it does not parse. */
+    public long requestedOrCurrent() {
+        ProbedImage img = image.get();
+        long current = img == null ? 0 : img.virtualSize();
+        try {
+            long asked = SizeArgument.parse(sizeText.get().strip()).resolve(current);
+            return asked > 0 ? asked : current;
+        } catch (SizeSyntaxException e) {
+            return current;
+        }
+    }
+
+    /** Quick button: adds {@code bytes} to the size asked for (or the current size). */
+    public void add(long bytes) {
+        sizeText.set(SizeText.grammar(requestedOrCurrent() + bytes));
+    }
+
+    /** Quick button ×2. */
+    public void twice() {
+        sizeText.set(SizeText.grammar(requestedOrCurrent() * 2));
+    }
+
+    /** Plans again for the current input. */
+    public void replan() {
+        long g = generation.next();
+        plan.set(null);
+        note.set("");
+        ProbedImage img = image.get();
+        String text = sizeText.get() == null ? "" : sizeText.get().strip();
+        if (img == null || text.isEmpty()) {
+            error.set("");
+            hint.set("");
+            planning.set(false);
+            return;
+        }
+        ResizeRequest request;
+        try {
+            SizeArgument size = SizeArgument.parse(text);
+            request = new ResizeRequest(size.resolve(img.virtualSize()), shrink.get(), preallocation.get());
+            Planners.checkCommon(img.virtualSize(), request);
+            hint.set(String.join("\n", size.warnings()));
+        } catch (SizeSyntaxException e) {
+            fail(e.getMessage(), e.hint());
+            return;
+        } catch (ResizeError e) {
+            fail(e.getMessage(), String.join("\n", e.warnings()));
+            return;
+        }
+        syncing = true;
+        sliderValue.set(request.newSize());
+        syncing = false;
+        error.set("");
+        planning.set(true);
+        Path path = img.path();
+        workers.run(() -> plan(img, path, request), p -> {
+            if (!generation.isCurrent(g)) {
+                return;
+            }
+            planning.set(false);
+            plan.set(p);
+            hint.set(request.newSize() < img.virtualSize() ? Planners.SHRINK_WARNING : "");
+            note.set(p.newVirtualSize() != request.newSize()
+                    ? "You asked for " + SizeText.exact(request.newSize()) + "; the image will be "
+                    + SizeText.exact(p.newVirtualSize()) + "." : "");
+            planShown.run();
+        }, e -> {
+            if (generation.isCurrent(g)) {
+                planning.set(false);
+                if (e instanceof ResizeError r) {
+                    fail(r.getMessage(), String.join("\n", r.warnings()));
+                } else {
+                    fail("Could not plan: " + e.getMessage(), "");
+                }
+            }
+        });
+    }
+
+    private void fail(String message, String extra) {
+        planning.set(false);
+        error.set(message);
+        hint.set(extra);
+    }
+
+    /** Plans as `diskplan plan` does (blocking: reads the file). */
+    static ResizePlan plan(ProbedImage img, Path path, ResizeRequest request) throws Exception {
+        UndoJournal.refuseIfPresent(path);
+        try (FileImageReader reader = ImageProber.openReader(path)) {
+            return Planners.plan(img, reader, request);
+        }
+    }
+}

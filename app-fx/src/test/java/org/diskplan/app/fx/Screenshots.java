@@ -1,0 +1,147 @@
+package org.diskplan.app.fx;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import javafx.application.Platform;
+import javafx.scene.control.TreeItem;
+import javafx.stage.Stage;
+import org.diskplan.app.fx.model.Samples;
+import org.diskplan.app.fx.model.Workers;
+
+/**
+ * The README's screenshots from the real window (run under Xvfb by
+ * bench/screenshots.sh): a sample open in the header inspector with a field's
+ * bytes highlighted, and the same image with a plan on the timeline.
+ *
+ * <p>{@code java -cp diskplan.jar:test-classes org.diskplan.app.fx.Screenshots OUT_DIR [INSPECTED PLANNED SIZE]}
+ * (qemu driver names; by default qcow2 in the inspector and the built-in sample, qcow2 once it is
+ * resizable, else raw, with a plan of +10G)
+ */
+public final class Screenshots {
+    private Screenshots() {
+    }
+
+    public static void main(String[] args) {
+        int status = 1;
+        try {
+            run(args);
+            status = 0;
+        } catch (Exception | Error e) {
+            e.printStackTrace();
+        } finally {
+            Platform.exit();
+            System.exit(status);
+        }
+    }
+
+    /** The sample of {@code preferred} if a writer makes it, else of {@code fallback}. */
+    private static Samples sample(String preferred, String fallback) {
+        return Samples.available().stream().filter(s -> s.format().equals(preferred)).findFirst()
+                .or(() -> Samples.available().stream().filter(s -> s.format().equals(fallback)).findFirst())
+                .orElseThrow();
+    }
+
+    private static void run(String[] args) throws Exception {
+        Path out = Path.of(args.length > 0 ? args[0] : "docs/screenshots");
+        Samples inspected = sample(args.length > 1 ? args[1] : "qcow2", "vpc");
+        Samples planned = args.length > 2 ? sample(args[2], "raw") : Samples.builtIn();
+        String size = args.length > 3 ? args[3] : "+10G";
+        Path config = Files.createTempDirectory("diskplan-shots");
+        CompletableFuture<MainWindow> started = new CompletableFuture<>();
+        Platform.startup(() -> {
+            Stage stage = new Stage();
+            started.complete(DiskPlanApp.show(stage, new Workers(Workers.daemonPool(), Platform::runLater),
+                    config.resolve("recent-files")));
+        });
+        MainWindow w = started.get(30, TimeUnit.SECONDS);
+        fx(() -> w.image().openSample(inspected));
+        waitFor(() -> fx(() -> w.image().image() != null));
+        // Inspector: select the field that holds the virtual size (or the third one).
+        fx(() -> {
+            var tree = (javafx.scene.control.TreeTableView<?>) w.root().lookup("#inspector");
+            int row = pickRow(tree);
+            tree.getSelectionModel().select(row);
+            tree.scrollTo(Math.max(0, row - 3));
+            tree.requestFocus();
+            return null;
+        });
+        waitFor(() -> fx(() -> w.hexView().window().size() > 0));
+        pause(600);
+        shot(w, out.resolve("window-inspector.png"));
+        if (!planned.equals(inspected)) {
+            fx(() -> w.image().openSample(planned));
+            waitFor(() -> fx(() -> w.image().image() != null
+                    && w.image().image().path().getFileName().toString().equals(planned.fileName())));
+        }
+        fx(() -> {
+            w.resize().sizeTextProperty().set(size);
+            ((javafx.scene.control.TabPane) w.root().lookup(".tab-pane")).getSelectionModel().select(1);
+            return null;
+        });
+        waitFor(() -> fx(() -> w.resize().planProperty().get() != null));
+        fx(() -> {
+            w.timeline().select(0);
+            return null;
+        });
+        pause(800);
+        shot(w, out.resolve("window-plan.png"));
+    }
+
+    private static int pickRow(javafx.scene.control.TreeTableView<?> tree) {
+        for (int i = 0; i < tree.getExpandedItemCount(); i++) {
+            TreeItem<?> item = tree.getTreeItem(i);
+            if (item != null && item.getValue() instanceof MainWindow.Row r && r.field() != null
+                    && r.field().name().toLowerCase(java.util.Locale.ROOT).contains("size")) {
+                return i;
+            }
+        }
+        return Math.min(3, tree.getExpandedItemCount() - 1);
+    }
+
+    private static void shot(MainWindow w, Path file) throws Exception {
+        javafx.scene.image.WritableImage img = fx(() -> w.root().getScene().snapshot(null));
+        Png.write(img, file);
+        System.out.println("wrote " + file + " (" + (int) img.getWidth() + "x" + (int) img.getHeight() + ")");
+    }
+
+    static <T> T fx(Supplier<T> s) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Platform.runLater(() -> {
+            try {
+                f.complete(s.get());
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        try {
+            return f.get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void fx(Runnable r) {
+        fx(() -> {
+            r.run();
+            return null;
+        });
+    }
+
+    private static void waitFor(BooleanSupplier condition) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new IllegalStateException("timed out");
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static void pause(long ms) throws InterruptedException {
+        Thread.sleep(ms);
+    }
+}
