@@ -83,6 +83,21 @@ class Qcow2ResizeOracleTest {
         backed.addAll(List.of("w 40M 2M", "w 63M 1M"));
         c.add(grow("backing file: grow", "", "64M", backed, "1G"));
         c.add(shrink("backing file: shrink", "", "64M", backed, "20M"));
+        List<String> longer = List.of("backing128", "w 40M 2M");
+        c.add(grow("backing file longer than the image: grow hides it with zero clusters", "", "64M", longer, "1G"));
+        c.add(grow("backing file longer than the image: grow, extended L2", "extended_l2=on", "64M", longer, "1G"));
+        c.add(grow("backing file longer than the image: grow, 512 B clusters, bigger L1", "cluster_size=512", "64M",
+                longer, "200M"));
+        c.add(grow("backing file longer than the image, compat 0.10: refused", "compat=0.10", "64M", longer, "1G"));
+        c.add(new Case("backing file longer than the image: preallocation=metadata",
+                new Recipe("", "64M", longer, false), List.of("--preallocation=metadata"), "200M", false));
+        c.add(new Case("backing file longer than the image: preallocation=metadata, extended L2",
+                new Recipe("extended_l2=on", "64M", longer, false), List.of("--preallocation=metadata"), "200M",
+                false));
+        c.add(new Case("backing file longer than the image: preallocation=falloc",
+                new Recipe("", "64M", longer, false), List.of("--preallocation=falloc"), "200M", false));
+        c.add(new Case("backing file longer than the image: preallocation=full, extended L2",
+                new Recipe("extended_l2=on", "64M", longer, false), List.of("--preallocation=full"), "200M", false));
         c.add(grow("lazy refcounts: grow", "lazy_refcounts=on", "64M", DATA, "3G"));
         c.add(shrink("lazy refcounts: shrink", "lazy_refcounts=on", "64M", DATA, "33M"));
         c.add(new Case("LUKS: grow", new Recipe("", "64M", DATA, true), List.of(), "1G", false));

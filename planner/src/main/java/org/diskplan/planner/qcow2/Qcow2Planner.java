@@ -112,19 +112,17 @@ public final class Qcow2Planner implements FormatPlanner {
             return new ResizePlan(ImageFormat.QCOW2, options, ResizeAction.NOOP, oldSize, newSize, request,
                     image.fileSize(), image.fileSize(), List.of(), 0, new TreeSet<>(), List.of(), List.of());
         }
-        if (newSize > oldSize) {
-            checkBacking(image, h, oldSize);
-        }
-        return new Resize(image, reader, request, h, g, options).run();
+        boolean zeroNewRange = newSize > oldSize && backingLongerThan(image, h, oldSize);
+        return new Resize(image, reader, request, h, g, options, zeroNewRange).run();
     }
 
     /**
-     * qemu zeroes the new range when the backing file is longer than the old size (so its
-     * data does not show through); DiskPlan does not write zero clusters yet and refuses.
+     * Whether the backing file is longer than the old size: then qemu (bdrv_co_truncate)
+     * zeroes the new range, so that the backing file's data does not show through.
      */
-    private static void checkBacking(ProbedImage image, Qcow2Header h, long oldSize) throws ResizeError {
+    private static boolean backingLongerThan(ProbedImage image, Qcow2Header h, long oldSize) throws ResizeError {
         if (h.backingFile().isEmpty()) {
-            return;
+            return false;
         }
         Path backing = image.path().toAbsolutePath().resolveSibling(h.backingFile());
         if (Path.of(h.backingFile()).isAbsolute()) {
@@ -138,11 +136,7 @@ public final class Qcow2Planner implements FormatPlanner {
             throw new ResizeError(ErrorCode.READ_FAILED, "Could not open backing file '" + h.backingFile() + "': "
                     + e.getMessage());
         }
-        if (backingSize > oldSize) {
-            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "the backing file '" + h.backingFile() + "' ("
-                    + backingSize + " bytes) is longer than the image (" + oldSize + "): growing needs the new range "
-                    + "written as zero clusters, which DiskPlan does not do yet; use qemu-img resize");
-        }
+        return backingSize > oldSize;
     }
 
     static ResizeError corrupt(String what) {
@@ -173,6 +167,8 @@ public final class Qcow2Planner implements FormatPlanner {
         final byte[] header;
         final List<ExpectedBytes> expected = new ArrayList<>();
         final List<ResizePatch> patches = new ArrayList<>();
+        /** The new guest range must read as zeros over a longer backing file: zero-flag entries. */
+        final boolean zeroNewRange;
         final TreeSet<Integer> barriers = new TreeSet<>();
         /** The file length once the new structures are written. */
         long freshEnd;
@@ -185,7 +181,8 @@ public final class Qcow2Planner implements FormatPlanner {
         final List<long[]> decrements = new ArrayList<>();
 
         Resize(ProbedImage image, ImageReader reader, ResizeRequest request, Qcow2Header h, Qcow2Geometry g,
-               FormatOptions.Qcow2 options) throws ResizeError {
+               FormatOptions.Qcow2 options, boolean zeroNewRange) throws ResizeError {
+            this.zeroNewRange = zeroNewRange;
             this.image = image;
             this.reader = reader;
             this.request = request;
@@ -239,7 +236,12 @@ public final class Qcow2Planner implements FormatPlanner {
             }
             Preallocation mode = request.preallocation();
             boolean l1Grows = newL1 > h.l1Size();
-            long[] l1 = l1Grows || mode != Preallocation.OFF ? readL1() : new long[0];
+            boolean mapNewRange = mode != Preallocation.OFF || zeroNewRange;
+            if (zeroNewRange && h.version() < 3) {
+                throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT,
+                        "Failed to zero out new clusters: Operation not supported");
+            }
+            long[] l1 = l1Grows || mapNewRange ? readL1() : new long[0];
             long newL1Offset = h.l1TableOffset();
             long[] newL1Entries = l1;
             long l1Clusters = g.clustersFor(newL1 * 8);
@@ -250,7 +252,7 @@ public final class Qcow2Planner implements FormatPlanner {
             // With preallocation, switch to the bigger L1 table first, in a header write of its
             // own that leaves the size alone (as qemu's qcow2_grow_l1_table does before it
             // preallocates), so the old table's clusters are free again for the new L2 tables.
-            boolean staged = l1Grows && mode != Preallocation.OFF && !model.tableTooSmall();
+            boolean staged = l1Grows && mapNewRange && !model.tableTooSmall();
             long l1LinkBase = h.l1TableOffset();
             if (staged) {
                 fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
@@ -274,8 +276,8 @@ public final class Qcow2Planner implements FormatPlanner {
             }
             List<Write> l2Links = new ArrayList<>();
             long[] l1Before = newL1Entries.clone();
-            if (mode != Preallocation.OFF) {
-                preallocate(oldSize, newSize, newL1Entries, l2Links);
+            if (mapNewRange) {
+                mapNewRange(oldSize, newSize, newL1Entries, l2Links);
             }
             boolean tableGrows = false;
             long newTableOffset = h.refcountTableOffset();
@@ -372,25 +374,32 @@ public final class Qcow2Planner implements FormatPlanner {
         }
 
         /**
-         * Maps the new guest range to new data clusters past the end of the file, with new
-         * L2 tables where none exist, as qemu's preallocation does (entries carry the
-         * COPIED flag; with extended L2 the subcluster bitmap stays 0, as qemu leaves it).
+         * Fills the L2 entries of the new guest range, with new L2 tables where none exist:
+         * with preallocation, new data clusters past the end of the file, as qemu's
+         * preallocation does (entries carry the COPIED flag; with extended L2 the subcluster
+         * bitmap stays 0, as qemu leaves it); over a longer backing file, the zero flag (the
+         * zero bits of the subcluster bitmap with extended L2), as qcow2_subcluster_zeroize sets it.
          */
-        void preallocate(long oldSize, long newSize, long[] l1, List<Write> l2Links) throws ResizeError {
+        void mapNewRange(long oldSize, long newSize, long[] l1, List<Write> l2Links) throws ResizeError {
             Preallocation mode = request.preallocation();
+            boolean data = mode != Preallocation.OFF;
+            // Over a longer backing file qemu hides it: metadata and no preallocation set the zero
+            // flag (extended L2: all zero bits); falloc and full write real zeros and, with
+            // extended L2, mark every subcluster allocated.
+            boolean written = mode == Preallocation.FALLOC || mode == Preallocation.FULL;
+            long zeroBits = !zeroNewRange ? 0 : g.extendedL2() ? (written ? 0xffffffffL : 0xffffffff00000000L)
+                    : written ? 0 : 1L;
             long firstCluster = oldSize / cs;
             long endCluster = (newSize + cs - 1) / cs;
             long e = g.l2Entries();
             int es = g.l2EntrySize();
             if (oldSize % cs != 0) {
-                throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED, "DiskPlan preallocates only from a "
-                        + "cluster boundary; the old size " + oldSize + " is not a multiple of " + cs);
+                throw new ResizeError(data ? ErrorCode.PREALLOCATION_UNSUPPORTED : ErrorCode.UNSUPPORTED_SUBFORMAT,
+                        "DiskPlan maps a new range (" + (data ? "preallocation" : "zero clusters over a longer "
+                        + "backing file") + ") only from a cluster boundary; the old size " + oldSize
+                        + " is not a multiple of " + cs + "; use qemu-img resize");
             }
-            if (!h.backingFile().isEmpty()) {
-                throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED, "DiskPlan does not preallocate "
-                        + "images with a backing file yet; use qemu-img resize");
-            }
-            long dataClusters = endCluster - firstCluster;
+            long dataClusters = data ? endCluster - firstCluster : 0;
             // L2 tables first (existing ones are filled in place), then the data area.
             List<long[]> tables = new ArrayList<>();
             List<byte[]> contents = new ArrayList<>();
@@ -414,7 +423,7 @@ public final class Qcow2Planner implements FormatPlanner {
                     isNewTable.add(true);
                 }
             }
-            long dataOffset = model.allocate(dataClusters, true);
+            long dataOffset = dataClusters > 0 ? model.allocate(dataClusters, true) : 0;
             long host = dataOffset;
             for (int t = 0; t < tables.size(); t++) {
                 long i = tables.get(t)[0];
@@ -426,18 +435,26 @@ public final class Qcow2Planner implements FormatPlanner {
                     if (l2.getLong(at) != 0 || (es == 16 && l2.getLong(at + 8) != 0)) {
                         throw corrupt("guest cluster " + gc + " past the old end is already mapped");
                     }
-                    l2.putLong(at, host | Qcow2Geometry.OFLAG_COPIED);
-                    host += cs;
+                    if (data) {
+                        l2.putLong(at, host | Qcow2Geometry.OFLAG_COPIED | (es == 8 ? zeroBits : 0));
+                        host += cs;
+                    } else if (es == 8) {
+                        l2.putLong(at, zeroBits);
+                    }
+                    if (es == 16) {
+                        l2.putLong(at + 8, zeroBits);
+                    }
                 }
                 long off = tables.get(t)[1];
                 if (isNewTable.get(t)) {
-                    fresh.add(new Write(off, contents.get(t), "new L2 table " + i + " (preallocation)",
-                            RegionKind.TABLE));
+                    fresh.add(new Write(off, contents.get(t), "new L2 table " + i
+                            + (data ? " (preallocation)" : " (zero clusters)"), RegionKind.TABLE));
                 } else {
                     int lo = (int) ((from - i * e) * es);
                     int hi = (int) ((to - i * e) * es);
                     l2Links.add(new Write(off + lo, java.util.Arrays.copyOfRange(contents.get(t), lo, hi),
-                            "L2 table " + i + ": map the new clusters (preallocation)", RegionKind.TABLE));
+                            "L2 table " + i + (data ? ": map the new clusters (preallocation)"
+                                    : ": zero clusters for the new range"), RegionKind.TABLE));
                 }
             }
             long length = dataClusters * cs;
