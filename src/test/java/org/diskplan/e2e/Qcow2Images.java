@@ -138,6 +138,30 @@ final class Qcow2Images {
         }
     }
 
+    /**
+     * What a resize must keep, from qemu-img info: the format-specific block (compat,
+     * compression type, refcount bits, lazy refcounts, extended L2, encryption, ...), the
+     * backing file, the cluster size and the snapshots' ids, names and VM state sizes.
+     */
+    static String kept(Path dir, String file) {
+        ProcessRunner.Result r = run(dir, List.of("qemu-img", "info", "--output=json", "-U", file));
+        try {
+            JsonNode info = MAPPER.readTree(r.stdout());
+            StringBuilder b = new StringBuilder();
+            b.append("format-specific=").append(info.get("format-specific"));
+            b.append(" cluster-size=").append(info.get("cluster-size"));
+            b.append(" backing=").append(info.path("backing-filename").asText(""));
+            b.append(" encrypted=").append(info.path("encrypted").asBoolean(false));
+            for (JsonNode sn : info.path("snapshots")) {
+                b.append(" snapshot=").append(sn.get("id")).append('/').append(sn.get("name")).append('/')
+                        .append(sn.get("vm-state-size"));
+            }
+            return b.toString();
+        } catch (java.io.IOException e) {
+            throw new AssertionError(r.describe(), e);
+        }
+    }
+
     static long virtualSize(Path dir, String file) {
         ProcessRunner.Result r = run(dir, List.of("qemu-img", "info", "--output=json", "-U", file));
         try {

@@ -143,6 +143,7 @@ class Qcow2ResizeOracleTest {
         q.add(c.size());
         ProcessRunner.Result qemu = Qcow2Images.tryRun(dir, q);
         byte[] before = Files.readAllBytes(dir.resolve(ours));
+        String keptBefore = Qcow2Images.kept(dir, ours);
         List<String> d = new ArrayList<>(List.of("resize"));
         d.addAll(c.options());
         d.add(ours);
@@ -163,6 +164,11 @@ class Qcow2ResizeOracleTest {
         soft.assertThat(check.path("leaks").asInt(0)).as("leaks\n" + check + ctx).isZero();
         soft.assertThat(check.path("check-errors").asInt(0)).as("check errors\n" + check + ctx).isZero();
         soft.assertThat(check.has("exit")).as("check ran\n" + check + ctx).isFalse();
+        soft.assertThat(Qcow2Images.kept(dir, ours)).as("what a resize keeps" + ctx).isEqualTo(keptBefore);
+        if (!luks) { // LUKS headers differ between two images anyway (uuid, iterations)
+            soft.assertThat(Qcow2Images.kept(dir, ours).replace(ours, theirs)).as("as qemu-img keeps it" + ctx)
+                    .isEqualTo(Qcow2Images.kept(dir, theirs));
+        }
         soft.assertThat(Qcow2Images.virtualSize(dir, ours)).as("virtual size" + ctx)
                 .isEqualTo(Qcow2Images.virtualSize(dir, theirs));
         List<String> cmp = new ArrayList<>(List.of("qemu-img", "compare"));
