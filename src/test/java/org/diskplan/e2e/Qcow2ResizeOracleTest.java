@@ -112,6 +112,9 @@ class Qcow2ResizeOracleTest {
             c.add(new Case("preallocation=" + mode + " needing a bigger L1 table (4 KiB clusters, 64M -> 70M)",
                     new Recipe("cluster_size=4096", "64M", DATA, false), List.of("--preallocation=" + mode), "70M",
                     false));
+            c.add(new Case("preallocation=" + mode + " needing bigger L1 and refcount tables (512 B clusters, "
+                    + "refcount_bits=1, 64M -> 100M)", new Recipe("cluster_size=512,refcount_bits=1", "64M", DATA, false),
+                    List.of("--preallocation=" + mode), "100M", false));
             c.add(new Case("preallocation=" + mode + ", extended L2", new Recipe("extended_l2=on", "64M", DATA, false),
                     List.of("--preallocation=" + mode), "200M", true));
         }

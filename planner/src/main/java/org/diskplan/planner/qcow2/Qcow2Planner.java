@@ -252,26 +252,55 @@ public final class Qcow2Planner implements FormatPlanner {
             // With preallocation, switch to the bigger L1 table first, in a header write of its
             // own that leaves the size alone (as qemu's qcow2_grow_l1_table does before it
             // preallocates), so the old table's clusters are free again for the new L2 tables.
-            boolean staged = l1Grows && mapNewRange && !model.tableTooSmall();
+            // With the refcount table too: grown first to what the whole resize will need (as
+            // qemu's qcow2_refcount_area sizes it before preallocating), its old clusters free too.
+            long tableClusters = h.refcountTableClusters();
+            boolean staged = l1Grows && mapNewRange;
             long l1LinkBase = h.l1TableOffset();
             if (staged) {
                 fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
                         + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
+                long blocksNeeded = blocksNeededAfter(oldSize, newSize);
+                boolean preGrow = model.tableTooSmall() || blocksNeeded > model.tableEntries();
+                long preTableOffset = 0;
+                long preTableClusters = 0;
+                if (preGrow) {
+                    preTableClusters = tableClustersFor((int) Math.max(model.highestBlock(), blocksNeeded - 1));
+                    preTableOffset = model.allocate(preTableClusters, false);
+                    checkTable(preTableClusters);
+                }
                 fresh.addAll(model.newBlockWrites());
+                if (preGrow) {
+                    fresh.add(new Write(preTableOffset, model.tableBytes(preTableClusters), "new refcount table ("
+                            + preTableClusters + " clusters)", RegionKind.REFCOUNT));
+                }
                 emitFresh();
                 fresh.clear();
                 emitPhase(model.dirtyWrites("refcount increments for the new L1 table"));
-                emitPhase(tableLinks());
+                if (!preGrow) {
+                    emitPhase(tableLinks());
+                }
                 model.markNewBlocksWritten();
-                ByteBuffer l1h = ByteBuffer.allocate(12).putInt((int) newL1).putLong(newL1Offset);
-                emitPhase(List.of(new Write(OFF_L1_SIZE, l1h.array(), "qcow2 header: l1_size, l1_table_offset "
-                        + "(the bigger L1 table; the size is unchanged)", RegionKind.HEADER)));
+                ByteBuffer l1h = ByteBuffer.allocate(preGrow ? 24 : 12).putInt((int) newL1).putLong(newL1Offset);
+                if (preGrow) {
+                    l1h.putLong(preTableOffset).putInt((int) preTableClusters);
+                }
+                emitPhase(List.of(new Write(OFF_L1_SIZE, l1h.array(), "qcow2 header: l1_size, l1_table_offset"
+                        + (preGrow ? ", refcount_table_offset, refcount_table_clusters" : "")
+                        + " (the bigger tables; the size is unchanged)", RegionKind.HEADER)));
                 if (h.l1Size() > 0) {
                     for (long c = h.l1TableOffset() / cs; c <= (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs; c++) {
                         model.add(c, -1);
                     }
                 }
-                emitPhase(model.dirtyWrites("refcount decrements for the old L1 table"));
+                if (preGrow) {
+                    for (long c = model.tableOffset() / cs; c < model.tableOffset() / cs + tableClusters; c++) {
+                        model.add(c, -1);
+                    }
+                    model.switchTable(preTableOffset, (int) (preTableClusters * cs / 8));
+                    tableClusters = preTableClusters;
+                }
+                emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
                 l1LinkBase = newL1Offset;
             }
             List<Write> l2Links = new ArrayList<>();
@@ -286,14 +315,7 @@ public final class Qcow2Planner implements FormatPlanner {
                 tableGrows = true;
                 newTableClusters = tableClustersFor(model.highestBlock());
                 newTableOffset = model.allocate(newTableClusters, false);
-                if (model.highestBlock() >= newTableClusters * cs / 8) {
-                    throw new ResizeError(ErrorCode.SCRATCH_TOO_SMALL, "the new refcount table does not cover "
-                            + "the refcount blocks it needs; refusing");
-                }
-                if (newTableClusters * cs > Qcow2Geometry.MAX_REFTABLE_BYTES) {
-                    throw new ResizeError(ErrorCode.INVALID_NEW_SIZE,
-                            "Failed to grow the refcount table: File too large");
-                }
+                checkTable(newTableClusters);
             }
             if (l1Grows && !staged) {
                 // qemu writes exactly l1_size entries, not the whole clusters
@@ -340,13 +362,34 @@ public final class Qcow2Planner implements FormatPlanner {
                         (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs});
             }
             if (tableGrows) {
-                decrements.add(new long[] {h.refcountTableOffset() / cs,
-                        h.refcountTableOffset() / cs + h.refcountTableClusters() - 1});
+                decrements.add(new long[] {model.tableOffset() / cs, model.tableOffset() / cs + tableClusters - 1});
             }
             applyDecrements();
             emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
             long newFileSize = Math.max(fileSize, freshEnd);
             return finish(ResizeAction.GROW, oldSize, newSize, newFileSize, commit);
+        }
+
+        void checkTable(long clusters) throws ResizeError {
+            if (clusters * cs > Qcow2Geometry.MAX_REFTABLE_BYTES) {
+                throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "Failed to grow the refcount table: File too large");
+            }
+            if (model.highestBlock() >= clusters * cs / 8) {
+                throw new ResizeError(ErrorCode.SCRATCH_TOO_SMALL, "the new refcount table does not cover "
+                        + "the refcount blocks it needs; refusing");
+            }
+        }
+
+        /**
+         * Refcount blocks the image will need once the new range is mapped: everything allocated
+         * so far, the data clusters and L2 tables of the new range, and the blocks themselves.
+         */
+        long blocksNeededAfter(long oldSize, long newSize) {
+            long guest = (newSize + cs - 1) / cs - oldSize / cs;
+            long clusters = Math.max(model.allocatedEndOffset(), fileSize) / cs + 1
+                    + (request.preallocation() != Preallocation.OFF ? guest : 0) + guest / g.l2Entries() + 2;
+            clusters += clusters / g.refblockEntries() + 2;
+            return (clusters + g.refblockEntries() - 1) / g.refblockEntries();
         }
 
         long tableClustersFor(int highestBlock) {
@@ -652,7 +695,7 @@ public final class Qcow2Planner implements FormatPlanner {
          */
         void shrinkRefcountTable() throws ResizeError {
             List<Integer> unused = new ArrayList<>();
-            for (int b = 0; b < model.oldTableEntries(); b++) {
+            for (int b = 0; b < model.tableEntries(); b++) {
                 if (model.existingBlock(b) && model.unusedBlock(b)) {
                     unused.add(b);
                 }
