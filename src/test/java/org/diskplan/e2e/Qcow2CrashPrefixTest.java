@@ -40,7 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
 class Qcow2CrashPrefixTest {
-    static final int SAMPLES = 24;
+    /** Evenly spread prefixes per plan besides the boundaries; -Ddiskplan.crash.samples=100000 tries every one. */
+    static final int SAMPLES = Integer.getInteger("diskplan.crash.samples", 24);
 
     record Scenario(String name, Recipe recipe, List<String> options, String size) {
         ResizeRequest request(long oldSize) throws Exception {
@@ -80,6 +81,9 @@ class Qcow2CrashPrefixTest {
                     List.of("--preallocation=full"), "100M"),
             new Scenario("preallocation=falloc with a bigger L1 table first (4 KiB clusters)",
                     new Recipe("cluster_size=4096", "64M", DATA, false), List.of("--preallocation=falloc"), "70M"),
+            new Scenario("zero clusters over a longer backing file (512 B clusters, bigger L1)",
+                    new Recipe("cluster_size=512", "64M", List.of("backing128", "w 40M 2M"), false), List.of(),
+                    "200M"),
             new Scenario("preallocation=metadata with bigger L1 and refcount tables (512 B clusters)",
                     new Recipe("cluster_size=512", "64M", DATA, false), List.of("--preallocation=metadata"), "70M"));
 

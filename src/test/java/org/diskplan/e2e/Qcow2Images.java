@@ -22,7 +22,8 @@ final class Qcow2Images {
      * How to make one image: {@code qemu-img create -f qcow2 -o OPTS} of {@code base} bytes,
      * then {@code steps}: "w OFF LEN" (qemu-io write -P 0x5a), "c OFF LEN" (compressed write),
      * "p OFF LEN" (write -P 0x33), "snap NAME" (qemu-img snapshot -c), "backing" (a 64M
-     * backing file with 0x5a in its first MiB, made first).
+     * backing file with 0x5a in its first MiB, made first), "backing128" (the same, 128M long,
+     * with 0x5a at 70M too: longer than the image, so a grow must hide it with zero clusters).
      */
     record Recipe(String createOptions, String base, List<String> steps, boolean luks) {
         List<String> imageArgs(String file) {
@@ -42,16 +43,20 @@ final class Qcow2Images {
     }
 
     static void make(Path dir, String file, Recipe r) {
-        if (r.steps().contains("backing")) {
+        boolean backed = r.steps().contains("backing") || r.steps().contains("backing128");
+        if (backed) {
             String base = "backing-of-" + file;
-            run(dir, List.of("qemu-img", "create", "-q", "-f", "qcow2", base, "64M"));
-            run(dir, List.of("qemu-io", "-c", "write -P 0x5a 0 1M", base));
+            run(dir, List.of("qemu-img", "create", "-q", "-f", "qcow2", base,
+                    r.steps().contains("backing128") ? "128M" : "64M"));
+            run(dir, r.steps().contains("backing128")
+                    ? List.of("qemu-io", "-c", "write -P 0x5a 0 1M", "-c", "write -P 0x5a 70M 1M", base)
+                    : List.of("qemu-io", "-c", "write -P 0x5a 0 1M", base));
         }
         List<String> create = new ArrayList<>(List.of("qemu-img", "create", "-q", "-f", "qcow2"));
         if (r.luks()) {
             create.addAll(List.of("--object", SECRET));
         }
-        if (r.steps().contains("backing")) {
+        if (backed) {
             create.addAll(List.of("-b", "backing-of-" + file, "-F", "qcow2"));
         }
         String opts = r.createOptions() + (r.luks() ? (r.createOptions().isEmpty() ? "" : ",")
@@ -81,7 +86,7 @@ final class Qcow2Images {
                     flushIo(dir, file, r, io);
                     run(dir, List.of("qemu-img", "snapshot", "-c", w[1], file));
                 }
-                case "backing" -> { }
+                case "backing", "backing128" -> { }
                 default -> throw new IllegalArgumentException(step);
             }
         }
@@ -128,6 +133,30 @@ final class Qcow2Images {
         ProcessRunner.Result r = tryRun(dir, cmd);
         try {
             return MAPPER.readTree(r.stdout().isBlank() ? "{\"exit\": " + r.exitCode() + "}" : r.stdout());
+        } catch (java.io.IOException e) {
+            throw new AssertionError(r.describe(), e);
+        }
+    }
+
+    /**
+     * What a resize must keep, from qemu-img info: the format-specific block (compat,
+     * compression type, refcount bits, lazy refcounts, extended L2, encryption, ...), the
+     * backing file, the cluster size and the snapshots' ids, names and VM state sizes.
+     */
+    static String kept(Path dir, String file) {
+        ProcessRunner.Result r = run(dir, List.of("qemu-img", "info", "--output=json", "-U", file));
+        try {
+            JsonNode info = MAPPER.readTree(r.stdout());
+            StringBuilder b = new StringBuilder();
+            b.append("format-specific=").append(info.get("format-specific"));
+            b.append(" cluster-size=").append(info.get("cluster-size"));
+            b.append(" backing=").append(info.path("backing-filename").asText(""));
+            b.append(" encrypted=").append(info.path("encrypted").asBoolean(false));
+            for (JsonNode sn : info.path("snapshots")) {
+                b.append(" snapshot=").append(sn.get("id")).append('/').append(sn.get("name")).append('/')
+                        .append(sn.get("vm-state-size"));
+            }
+            return b.toString();
         } catch (java.io.IOException e) {
             throw new AssertionError(r.describe(), e);
         }

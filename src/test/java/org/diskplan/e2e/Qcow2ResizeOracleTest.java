@@ -83,6 +83,21 @@ class Qcow2ResizeOracleTest {
         backed.addAll(List.of("w 40M 2M", "w 63M 1M"));
         c.add(grow("backing file: grow", "", "64M", backed, "1G"));
         c.add(shrink("backing file: shrink", "", "64M", backed, "20M"));
+        List<String> longer = List.of("backing128", "w 40M 2M");
+        c.add(grow("backing file longer than the image: grow hides it with zero clusters", "", "64M", longer, "1G"));
+        c.add(grow("backing file longer than the image: grow, extended L2", "extended_l2=on", "64M", longer, "1G"));
+        c.add(grow("backing file longer than the image: grow, 512 B clusters, bigger L1", "cluster_size=512", "64M",
+                longer, "200M"));
+        c.add(grow("backing file longer than the image, compat 0.10: refused", "compat=0.10", "64M", longer, "1G"));
+        c.add(new Case("backing file longer than the image: preallocation=metadata",
+                new Recipe("", "64M", longer, false), List.of("--preallocation=metadata"), "200M", false));
+        c.add(new Case("backing file longer than the image: preallocation=metadata, extended L2",
+                new Recipe("extended_l2=on", "64M", longer, false), List.of("--preallocation=metadata"), "200M",
+                false));
+        c.add(new Case("backing file longer than the image: preallocation=falloc",
+                new Recipe("", "64M", longer, false), List.of("--preallocation=falloc"), "200M", false));
+        c.add(new Case("backing file longer than the image: preallocation=full, extended L2",
+                new Recipe("extended_l2=on", "64M", longer, false), List.of("--preallocation=full"), "200M", false));
         c.add(grow("lazy refcounts: grow", "lazy_refcounts=on", "64M", DATA, "3G"));
         c.add(shrink("lazy refcounts: shrink", "lazy_refcounts=on", "64M", DATA, "33M"));
         c.add(new Case("LUKS: grow", new Recipe("", "64M", DATA, true), List.of(), "1G", false));
@@ -97,6 +112,9 @@ class Qcow2ResizeOracleTest {
             c.add(new Case("preallocation=" + mode + " needing a bigger L1 table (4 KiB clusters, 64M -> 70M)",
                     new Recipe("cluster_size=4096", "64M", DATA, false), List.of("--preallocation=" + mode), "70M",
                     false));
+            c.add(new Case("preallocation=" + mode + " needing bigger L1 and refcount tables (512 B clusters, "
+                    + "refcount_bits=1, 64M -> 100M)", new Recipe("cluster_size=512,refcount_bits=1", "64M", DATA, false),
+                    List.of("--preallocation=" + mode), "100M", false));
             c.add(new Case("preallocation=" + mode + ", extended L2", new Recipe("extended_l2=on", "64M", DATA, false),
                     List.of("--preallocation=" + mode), "200M", true));
         }
@@ -128,6 +146,7 @@ class Qcow2ResizeOracleTest {
         q.add(c.size());
         ProcessRunner.Result qemu = Qcow2Images.tryRun(dir, q);
         byte[] before = Files.readAllBytes(dir.resolve(ours));
+        String keptBefore = Qcow2Images.kept(dir, ours);
         List<String> d = new ArrayList<>(List.of("resize"));
         d.addAll(c.options());
         d.add(ours);
@@ -148,6 +167,11 @@ class Qcow2ResizeOracleTest {
         soft.assertThat(check.path("leaks").asInt(0)).as("leaks\n" + check + ctx).isZero();
         soft.assertThat(check.path("check-errors").asInt(0)).as("check errors\n" + check + ctx).isZero();
         soft.assertThat(check.has("exit")).as("check ran\n" + check + ctx).isFalse();
+        soft.assertThat(Qcow2Images.kept(dir, ours)).as("what a resize keeps" + ctx).isEqualTo(keptBefore);
+        if (!luks) { // LUKS headers differ between two images anyway (uuid, iterations)
+            soft.assertThat(Qcow2Images.kept(dir, ours).replace(ours, theirs)).as("as qemu-img keeps it" + ctx)
+                    .isEqualTo(Qcow2Images.kept(dir, theirs));
+        }
         soft.assertThat(Qcow2Images.virtualSize(dir, ours)).as("virtual size" + ctx)
                 .isEqualTo(Qcow2Images.virtualSize(dir, theirs));
         List<String> cmp = new ArrayList<>(List.of("qemu-img", "compare"));

@@ -112,19 +112,17 @@ public final class Qcow2Planner implements FormatPlanner {
             return new ResizePlan(ImageFormat.QCOW2, options, ResizeAction.NOOP, oldSize, newSize, request,
                     image.fileSize(), image.fileSize(), List.of(), 0, new TreeSet<>(), List.of(), List.of());
         }
-        if (newSize > oldSize) {
-            checkBacking(image, h, oldSize);
-        }
-        return new Resize(image, reader, request, h, g, options).run();
+        boolean zeroNewRange = newSize > oldSize && backingLongerThan(image, h, oldSize);
+        return new Resize(image, reader, request, h, g, options, zeroNewRange).run();
     }
 
     /**
-     * qemu zeroes the new range when the backing file is longer than the old size (so its
-     * data does not show through); DiskPlan does not write zero clusters yet and refuses.
+     * Whether the backing file is longer than the old size: then qemu (bdrv_co_truncate)
+     * zeroes the new range, so that the backing file's data does not show through.
      */
-    private static void checkBacking(ProbedImage image, Qcow2Header h, long oldSize) throws ResizeError {
+    private static boolean backingLongerThan(ProbedImage image, Qcow2Header h, long oldSize) throws ResizeError {
         if (h.backingFile().isEmpty()) {
-            return;
+            return false;
         }
         Path backing = image.path().toAbsolutePath().resolveSibling(h.backingFile());
         if (Path.of(h.backingFile()).isAbsolute()) {
@@ -138,11 +136,7 @@ public final class Qcow2Planner implements FormatPlanner {
             throw new ResizeError(ErrorCode.READ_FAILED, "Could not open backing file '" + h.backingFile() + "': "
                     + e.getMessage());
         }
-        if (backingSize > oldSize) {
-            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "the backing file '" + h.backingFile() + "' ("
-                    + backingSize + " bytes) is longer than the image (" + oldSize + "): growing needs the new range "
-                    + "written as zero clusters, which DiskPlan does not do yet; use qemu-img resize");
-        }
+        return backingSize > oldSize;
     }
 
     static ResizeError corrupt(String what) {
@@ -173,6 +167,8 @@ public final class Qcow2Planner implements FormatPlanner {
         final byte[] header;
         final List<ExpectedBytes> expected = new ArrayList<>();
         final List<ResizePatch> patches = new ArrayList<>();
+        /** The new guest range must read as zeros over a longer backing file: zero-flag entries. */
+        final boolean zeroNewRange;
         final TreeSet<Integer> barriers = new TreeSet<>();
         /** The file length once the new structures are written. */
         long freshEnd;
@@ -185,7 +181,8 @@ public final class Qcow2Planner implements FormatPlanner {
         final List<long[]> decrements = new ArrayList<>();
 
         Resize(ProbedImage image, ImageReader reader, ResizeRequest request, Qcow2Header h, Qcow2Geometry g,
-               FormatOptions.Qcow2 options) throws ResizeError {
+               FormatOptions.Qcow2 options, boolean zeroNewRange) throws ResizeError {
+            this.zeroNewRange = zeroNewRange;
             this.image = image;
             this.reader = reader;
             this.request = request;
@@ -239,7 +236,12 @@ public final class Qcow2Planner implements FormatPlanner {
             }
             Preallocation mode = request.preallocation();
             boolean l1Grows = newL1 > h.l1Size();
-            long[] l1 = l1Grows || mode != Preallocation.OFF ? readL1() : new long[0];
+            boolean mapNewRange = mode != Preallocation.OFF || zeroNewRange;
+            if (zeroNewRange && h.version() < 3) {
+                throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT,
+                        "Failed to zero out new clusters: Operation not supported");
+            }
+            long[] l1 = l1Grows || mapNewRange ? readL1() : new long[0];
             long newL1Offset = h.l1TableOffset();
             long[] newL1Entries = l1;
             long l1Clusters = g.clustersFor(newL1 * 8);
@@ -250,32 +252,61 @@ public final class Qcow2Planner implements FormatPlanner {
             // With preallocation, switch to the bigger L1 table first, in a header write of its
             // own that leaves the size alone (as qemu's qcow2_grow_l1_table does before it
             // preallocates), so the old table's clusters are free again for the new L2 tables.
-            boolean staged = l1Grows && mode != Preallocation.OFF && !model.tableTooSmall();
+            // With the refcount table too: grown first to what the whole resize will need (as
+            // qemu's qcow2_refcount_area sizes it before preallocating), its old clusters free too.
+            long tableClusters = h.refcountTableClusters();
+            boolean staged = l1Grows && mapNewRange;
             long l1LinkBase = h.l1TableOffset();
             if (staged) {
                 fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
                         + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
+                long blocksNeeded = blocksNeededAfter(oldSize, newSize);
+                boolean preGrow = model.tableTooSmall() || blocksNeeded > model.tableEntries();
+                long preTableOffset = 0;
+                long preTableClusters = 0;
+                if (preGrow) {
+                    preTableClusters = tableClustersFor((int) Math.max(model.highestBlock(), blocksNeeded - 1));
+                    preTableOffset = model.allocate(preTableClusters, false);
+                    checkTable(preTableClusters);
+                }
                 fresh.addAll(model.newBlockWrites());
+                if (preGrow) {
+                    fresh.add(new Write(preTableOffset, model.tableBytes(preTableClusters), "new refcount table ("
+                            + preTableClusters + " clusters)", RegionKind.REFCOUNT));
+                }
                 emitFresh();
                 fresh.clear();
                 emitPhase(model.dirtyWrites("refcount increments for the new L1 table"));
-                emitPhase(tableLinks());
+                if (!preGrow) {
+                    emitPhase(tableLinks());
+                }
                 model.markNewBlocksWritten();
-                ByteBuffer l1h = ByteBuffer.allocate(12).putInt((int) newL1).putLong(newL1Offset);
-                emitPhase(List.of(new Write(OFF_L1_SIZE, l1h.array(), "qcow2 header: l1_size, l1_table_offset "
-                        + "(the bigger L1 table; the size is unchanged)", RegionKind.HEADER)));
+                ByteBuffer l1h = ByteBuffer.allocate(preGrow ? 24 : 12).putInt((int) newL1).putLong(newL1Offset);
+                if (preGrow) {
+                    l1h.putLong(preTableOffset).putInt((int) preTableClusters);
+                }
+                emitPhase(List.of(new Write(OFF_L1_SIZE, l1h.array(), "qcow2 header: l1_size, l1_table_offset"
+                        + (preGrow ? ", refcount_table_offset, refcount_table_clusters" : "")
+                        + " (the bigger tables; the size is unchanged)", RegionKind.HEADER)));
                 if (h.l1Size() > 0) {
                     for (long c = h.l1TableOffset() / cs; c <= (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs; c++) {
                         model.add(c, -1);
                     }
                 }
-                emitPhase(model.dirtyWrites("refcount decrements for the old L1 table"));
+                if (preGrow) {
+                    for (long c = model.tableOffset() / cs; c < model.tableOffset() / cs + tableClusters; c++) {
+                        model.add(c, -1);
+                    }
+                    model.switchTable(preTableOffset, (int) (preTableClusters * cs / 8));
+                    tableClusters = preTableClusters;
+                }
+                emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
                 l1LinkBase = newL1Offset;
             }
             List<Write> l2Links = new ArrayList<>();
             long[] l1Before = newL1Entries.clone();
-            if (mode != Preallocation.OFF) {
-                preallocate(oldSize, newSize, newL1Entries, l2Links);
+            if (mapNewRange) {
+                mapNewRange(oldSize, newSize, newL1Entries, l2Links);
             }
             boolean tableGrows = false;
             long newTableOffset = h.refcountTableOffset();
@@ -284,14 +315,7 @@ public final class Qcow2Planner implements FormatPlanner {
                 tableGrows = true;
                 newTableClusters = tableClustersFor(model.highestBlock());
                 newTableOffset = model.allocate(newTableClusters, false);
-                if (model.highestBlock() >= newTableClusters * cs / 8) {
-                    throw new ResizeError(ErrorCode.SCRATCH_TOO_SMALL, "the new refcount table does not cover "
-                            + "the refcount blocks it needs; refusing");
-                }
-                if (newTableClusters * cs > Qcow2Geometry.MAX_REFTABLE_BYTES) {
-                    throw new ResizeError(ErrorCode.INVALID_NEW_SIZE,
-                            "Failed to grow the refcount table: File too large");
-                }
+                checkTable(newTableClusters);
             }
             if (l1Grows && !staged) {
                 // qemu writes exactly l1_size entries, not the whole clusters
@@ -338,13 +362,34 @@ public final class Qcow2Planner implements FormatPlanner {
                         (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs});
             }
             if (tableGrows) {
-                decrements.add(new long[] {h.refcountTableOffset() / cs,
-                        h.refcountTableOffset() / cs + h.refcountTableClusters() - 1});
+                decrements.add(new long[] {model.tableOffset() / cs, model.tableOffset() / cs + tableClusters - 1});
             }
             applyDecrements();
             emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
             long newFileSize = Math.max(fileSize, freshEnd);
             return finish(ResizeAction.GROW, oldSize, newSize, newFileSize, commit);
+        }
+
+        void checkTable(long clusters) throws ResizeError {
+            if (clusters * cs > Qcow2Geometry.MAX_REFTABLE_BYTES) {
+                throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "Failed to grow the refcount table: File too large");
+            }
+            if (model.highestBlock() >= clusters * cs / 8) {
+                throw new ResizeError(ErrorCode.SCRATCH_TOO_SMALL, "the new refcount table does not cover "
+                        + "the refcount blocks it needs; refusing");
+            }
+        }
+
+        /**
+         * Refcount blocks the image will need once the new range is mapped: everything allocated
+         * so far, the data clusters and L2 tables of the new range, and the blocks themselves.
+         */
+        long blocksNeededAfter(long oldSize, long newSize) {
+            long guest = (newSize + cs - 1) / cs - oldSize / cs;
+            long clusters = Math.max(model.allocatedEndOffset(), fileSize) / cs + 1
+                    + (request.preallocation() != Preallocation.OFF ? guest : 0) + guest / g.l2Entries() + 2;
+            clusters += clusters / g.refblockEntries() + 2;
+            return (clusters + g.refblockEntries() - 1) / g.refblockEntries();
         }
 
         long tableClustersFor(int highestBlock) {
@@ -372,25 +417,32 @@ public final class Qcow2Planner implements FormatPlanner {
         }
 
         /**
-         * Maps the new guest range to new data clusters past the end of the file, with new
-         * L2 tables where none exist, as qemu's preallocation does (entries carry the
-         * COPIED flag; with extended L2 the subcluster bitmap stays 0, as qemu leaves it).
+         * Fills the L2 entries of the new guest range, with new L2 tables where none exist:
+         * with preallocation, new data clusters past the end of the file, as qemu's
+         * preallocation does (entries carry the COPIED flag; with extended L2 the subcluster
+         * bitmap stays 0, as qemu leaves it); over a longer backing file, the zero flag (the
+         * zero bits of the subcluster bitmap with extended L2), as qcow2_subcluster_zeroize sets it.
          */
-        void preallocate(long oldSize, long newSize, long[] l1, List<Write> l2Links) throws ResizeError {
+        void mapNewRange(long oldSize, long newSize, long[] l1, List<Write> l2Links) throws ResizeError {
             Preallocation mode = request.preallocation();
+            boolean data = mode != Preallocation.OFF;
+            // Over a longer backing file qemu hides it: metadata and no preallocation set the zero
+            // flag (extended L2: all zero bits); falloc and full write real zeros and, with
+            // extended L2, mark every subcluster allocated.
+            boolean written = mode == Preallocation.FALLOC || mode == Preallocation.FULL;
+            long zeroBits = !zeroNewRange ? 0 : g.extendedL2() ? (written ? 0xffffffffL : 0xffffffff00000000L)
+                    : written ? 0 : 1L;
             long firstCluster = oldSize / cs;
             long endCluster = (newSize + cs - 1) / cs;
             long e = g.l2Entries();
             int es = g.l2EntrySize();
             if (oldSize % cs != 0) {
-                throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED, "DiskPlan preallocates only from a "
-                        + "cluster boundary; the old size " + oldSize + " is not a multiple of " + cs);
+                throw new ResizeError(data ? ErrorCode.PREALLOCATION_UNSUPPORTED : ErrorCode.UNSUPPORTED_SUBFORMAT,
+                        "DiskPlan maps a new range (" + (data ? "preallocation" : "zero clusters over a longer "
+                        + "backing file") + ") only from a cluster boundary; the old size " + oldSize
+                        + " is not a multiple of " + cs + "; use qemu-img resize");
             }
-            if (!h.backingFile().isEmpty()) {
-                throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED, "DiskPlan does not preallocate "
-                        + "images with a backing file yet; use qemu-img resize");
-            }
-            long dataClusters = endCluster - firstCluster;
+            long dataClusters = data ? endCluster - firstCluster : 0;
             // L2 tables first (existing ones are filled in place), then the data area.
             List<long[]> tables = new ArrayList<>();
             List<byte[]> contents = new ArrayList<>();
@@ -414,7 +466,7 @@ public final class Qcow2Planner implements FormatPlanner {
                     isNewTable.add(true);
                 }
             }
-            long dataOffset = model.allocate(dataClusters, true);
+            long dataOffset = dataClusters > 0 ? model.allocate(dataClusters, true) : 0;
             long host = dataOffset;
             for (int t = 0; t < tables.size(); t++) {
                 long i = tables.get(t)[0];
@@ -426,18 +478,26 @@ public final class Qcow2Planner implements FormatPlanner {
                     if (l2.getLong(at) != 0 || (es == 16 && l2.getLong(at + 8) != 0)) {
                         throw corrupt("guest cluster " + gc + " past the old end is already mapped");
                     }
-                    l2.putLong(at, host | Qcow2Geometry.OFLAG_COPIED);
-                    host += cs;
+                    if (data) {
+                        l2.putLong(at, host | Qcow2Geometry.OFLAG_COPIED | (es == 8 ? zeroBits : 0));
+                        host += cs;
+                    } else if (es == 8) {
+                        l2.putLong(at, zeroBits);
+                    }
+                    if (es == 16) {
+                        l2.putLong(at + 8, zeroBits);
+                    }
                 }
                 long off = tables.get(t)[1];
                 if (isNewTable.get(t)) {
-                    fresh.add(new Write(off, contents.get(t), "new L2 table " + i + " (preallocation)",
-                            RegionKind.TABLE));
+                    fresh.add(new Write(off, contents.get(t), "new L2 table " + i
+                            + (data ? " (preallocation)" : " (zero clusters)"), RegionKind.TABLE));
                 } else {
                     int lo = (int) ((from - i * e) * es);
                     int hi = (int) ((to - i * e) * es);
                     l2Links.add(new Write(off + lo, java.util.Arrays.copyOfRange(contents.get(t), lo, hi),
-                            "L2 table " + i + ": map the new clusters (preallocation)", RegionKind.TABLE));
+                            "L2 table " + i + (data ? ": map the new clusters (preallocation)"
+                                    : ": zero clusters for the new range"), RegionKind.TABLE));
                 }
             }
             long length = dataClusters * cs;
@@ -635,7 +695,7 @@ public final class Qcow2Planner implements FormatPlanner {
          */
         void shrinkRefcountTable() throws ResizeError {
             List<Integer> unused = new ArrayList<>();
-            for (int b = 0; b < model.oldTableEntries(); b++) {
+            for (int b = 0; b < model.tableEntries(); b++) {
                 if (model.existingBlock(b) && model.unusedBlock(b)) {
                     unused.add(b);
                 }

@@ -30,7 +30,9 @@ final class RefcountModel {
     private final int blockBits;
     private final long clusterSize;
     private final long fileSize;
-    private final long oldTableOffset;
+    /** The live table: where it is and how many entries it has (the plan may switch it). */
+    private long tableOffset;
+    private int tableEntries;
     private final long[] oldTable;
 
     /** Block contents by table index; null where no block exists (yet). */
@@ -56,7 +58,8 @@ final class RefcountModel {
         this.blockBits = g.refblockBits();
         this.clusterSize = g.clusterSize();
         this.fileSize = fileSize;
-        this.oldTableOffset = tableOffset;
+        this.tableOffset = tableOffset;
+        this.tableEntries = table.length;
         this.oldTable = table;
         int n = Math.max(table.length, 1);
         blocks = new byte[n][];
@@ -119,11 +122,17 @@ final class RefcountModel {
     }
 
     long tableOffset() {
-        return oldTableOffset;
+        return tableOffset;
     }
 
-    int oldTableEntries() {
-        return oldTable.length;
+    int tableEntries() {
+        return tableEntries;
+    }
+
+    /** The plan has made a new table live: links and growth checks refer to it from now on. */
+    void switchTable(long offset, int entries) {
+        tableOffset = offset;
+        tableEntries = entries;
     }
 
     /** The refcount of host cluster {@code cluster}. */
@@ -243,7 +252,7 @@ final class RefcountModel {
 
     /** Whether the current table lacks an entry for some block: the table must grow. */
     boolean tableTooSmall() {
-        return highestBlock() >= oldTable.length;
+        return highestBlock() >= tableEntries;
     }
 
     int highestBlock() {
@@ -294,14 +303,33 @@ final class RefcountModel {
         newBlocks.clear();
     }
 
-    /** New blocks that fit the old table, as (index, offset) pairs. */
+    /**
+     * New blocks as (index, offset) pairs, in the order they may be linked into the live
+     * table one by one: a block only after the new block that counts it (a block counted by
+     * itself or by an existing block first), so that no prefix makes a block reachable whose
+     * own refcount is not visible yet.
+     */
     List<long[]> newBlockLinks() {
         List<long[]> out = new ArrayList<>();
-        for (int b : newBlocks) {
-            out.add(new long[] {b, offsets[b]});
+        java.util.Set<Integer> done = new java.util.HashSet<>();
+        List<Integer> sorted = new ArrayList<>(newBlocks);
+        java.util.Collections.sort(sorted);
+        for (int b : sorted) {
+            link(b, done, out, new java.util.HashSet<>());
         }
-        out.sort((x, y) -> Long.compare(x[0], y[0]));
         return out;
+    }
+
+    private void link(int b, java.util.Set<Integer> done, List<long[]> out, java.util.Set<Integer> path) {
+        if (done.contains(b) || !path.add(b)) {
+            return;
+        }
+        int counter = (int) ((offsets[b] >>> g.clusterBits()) >>> blockBits);
+        if (counter != b && isNew[counter] && newBlocks.contains(counter)) {
+            link(counter, done, out, path);
+        }
+        done.add(b);
+        out.add(new long[] {b, offsets[b]});
     }
 
     /**

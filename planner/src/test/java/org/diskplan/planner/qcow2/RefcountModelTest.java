@@ -58,6 +58,21 @@ class RefcountModelTest {
     }
 
     @Test
+    void newBlocksAreLinkedAfterTheBlockThatCountsThem() throws ResizeError {
+        Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
+        RefcountModel m = RefcountModel.load(g, image(), CS, 1);
+        m.allocate(20L * 256, true);
+        java.util.List<long[]> links = m.newBlockLinks();
+        assertThat(links).hasSizeGreaterThan(10);
+        java.util.Set<Long> linked = new java.util.HashSet<>(java.util.List.of(0L));
+        for (long[] l : links) {
+            long counter = (l[1] / CS) / 256;
+            assertThat(counter == l[0] || linked.contains(counter)).as("block %d counted by %d", l[0], counter).isTrue();
+            linked.add(l[0]);
+        }
+    }
+
+    @Test
     void decrementsNeverGoBelowZeroAndPhasesWriteSeparately() throws ResizeError {
         Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
         RefcountModel m = RefcountModel.load(g, image(), CS, 1);
