@@ -12,4 +12,13 @@ public interface FormatProbe {
     ImageFormat format();
 
     ProbedImage probe(Path path, ImageReader reader) throws ProbeException;
+
+    /**
+     * What a resize planner needs: the parsed header and everything the planner checks,
+     * possibly without the layout map ({@link ProbedImage#regions()} may then be empty),
+     * so that planning does not cost a walk over every table. Defaults to {@link #probe}.
+     */
+    default ProbedImage probeForResize(Path path, ImageReader reader) throws ProbeException {
+        return probe(path, reader);
+    }
 }

@@ -45,6 +45,20 @@ public final class ImageProber {
 
     /** Probes through an already open reader (the applier's locked file, a byte array). */
     public static ProbedImage probe(Path path, ImageReader reader, Optional<String> driver) throws ProbeException {
+        return probe(path, reader, driver, false);
+    }
+
+    /**
+     * Probes for a resize: as {@link #probe(Path, ImageReader, Optional)}, but a format
+     * may leave out the layout map (see {@link FormatProbe#probeForResize}).
+     */
+    public static ProbedImage probeForResize(Path path, ImageReader reader, Optional<String> driver)
+            throws ProbeException {
+        return probe(path, reader, driver, true);
+    }
+
+    private static ProbedImage probe(Path path, ImageReader reader, Optional<String> driver, boolean forResize)
+            throws ProbeException {
         Detection detection = detect(reader, driver);
         FormatProbe probe = PROBES.get(detection.format());
         if (probe == null) {
@@ -52,7 +66,7 @@ public final class ImageProber {
                     "the image is " + detection.format().displayName() + " (" + detection.evidence()
                             + "); DiskPlan does not parse " + detection.format().displayName() + " headers yet");
         }
-        return probe.probe(path, reader);
+        return forResize ? probe.probeForResize(path, reader) : probe.probe(path, reader);
     }
 
     /** Detects the format and checks it against the requested driver, if any. */

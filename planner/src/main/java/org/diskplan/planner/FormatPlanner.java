@@ -13,5 +13,12 @@ import org.diskplan.probe.ProbedImage;
 public interface FormatPlanner {
     ImageFormat format();
 
+    /**
+     * Refusals qemu makes when it opens the image, before any size check (a corrupt
+     * qcow2 image, unknown incompatible features). Called before the shared checks.
+     */
+    default void checkOpen(ProbedImage image) throws ResizeError {
+    }
+
     ResizePlan plan(ProbedImage image, ImageReader reader, ResizeRequest request) throws ResizeError;
 }

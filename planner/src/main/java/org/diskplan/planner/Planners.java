@@ -39,13 +39,24 @@ public final class Planners {
      * order, then the format's own planner.
      */
     public static ResizePlan plan(ProbedImage image, ImageReader reader, ResizeRequest request) throws ResizeError {
-        checkCommon(image.virtualSize(), request);
         FormatPlanner planner = PLANNERS.get(image.format());
         if (planner == null) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_FORMAT, "DiskPlan cannot resize "
-                    + image.format().displayName() + " images yet (raw is supported)");
+                    + image.format().displayName() + " images yet (" + supportedList() + ")");
         }
+        planner.checkOpen(image);
+        checkCommon(image.virtualSize(), request);
         return planner.plan(image, reader, request);
+    }
+
+    /** "raw and qcow2 are supported": the formats that have a planner, in code order. */
+    static String supportedList() {
+        List<String> names = PLANNERS.keySet().stream().map(org.diskplan.abi.ImageFormat::qemuName).toList();
+        if (names.size() == 1) {
+            return names.get(0) + " is supported";
+        }
+        return String.join(", ", names.subList(0, names.size() - 1)) + " and " + names.get(names.size() - 1)
+                + " are supported";
     }
 
     /** The checks of qemu-img resize and bdrv_co_truncate that do not depend on the format. */

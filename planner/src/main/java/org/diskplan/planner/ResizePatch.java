@@ -117,10 +117,12 @@ public sealed interface ResizePatch permits ResizePatch.Write, ResizePatch.Appen
      * Makes {@code [offset, offset + length)} read as zeros. With {@link Mode#WRITE_ZEROS}
      * zeros are written (allocating the blocks); with {@link Mode#RESERVE} the blocks
      * are reserved with posix_fallocate, falling back to writing zeros where the
-     * file system cannot. Either may extend the file.
+     * file system cannot. Either may extend the file. With {@link Mode#EXTEND} the range
+     * must start exactly at the file end (as an {@link Append}): the file is lengthened
+     * over it without writing, so it reads as zeros and stays sparse (a hole).
      */
     record ZeroFill(long offset, long length, Mode mode, String label, RegionKind region) implements ResizePatch {
-        public enum Mode { WRITE_ZEROS, RESERVE }
+        public enum Mode { WRITE_ZEROS, RESERVE, EXTEND }
 
         public ZeroFill {
             Objects.requireNonNull(mode, "mode");

@@ -49,11 +49,13 @@ public record ResizePlan(ImageFormat format, FormatOptions options, ResizeAction
         return patches.size();
     }
 
-    /** Bytes the patches write (zero-fills count their length). */
+    /** Bytes the patches write (zero-fills count their length; a sparse extension writes nothing). */
     public long bytesWritten() {
         long sum = 0;
         for (ResizePatch p : patches) {
-            sum += p.length();
+            if (!(p instanceof ResizePatch.ZeroFill z && z.mode() == ResizePatch.ZeroFill.Mode.EXTEND)) {
+                sum += p.length();
+            }
         }
         return sum;
     }

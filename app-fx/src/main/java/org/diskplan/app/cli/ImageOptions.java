@@ -49,10 +49,20 @@ final class ImageOptions {
 
     /** Probes through {@code reader}; prints qemu's warning when raw was guessed. */
     ProbedImage probe(ImageReader reader, Console console) throws CliFailure {
+        return probe(reader, console, false);
+    }
+
+    /** As {@link #probe(ImageReader, Console)} for plan and resize: the layout map may be left out. */
+    ProbedImage probeForResize(ImageReader reader, Console console) throws CliFailure {
+        return probe(reader, console, true);
+    }
+
+    private ProbedImage probe(ImageReader reader, Console console, boolean forResize) throws CliFailure {
         Optional<String> driver = driver();
         ProbedImage image;
         try {
-            image = ImageProber.probe(file, reader, driver);
+            image = forResize ? ImageProber.probeForResize(file, reader, driver)
+                    : ImageProber.probe(file, reader, driver);
         } catch (ProbeException e) {
             throw probeFailure(e);
         }

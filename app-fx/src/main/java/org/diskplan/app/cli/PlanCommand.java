@@ -54,7 +54,7 @@ final class PlanCommand implements Callable<Integer> {
             image.driver();
             UndoJournal.refuseIfPresent(image.file);
             try (FileImageReader reader = ImageProber.openReader(image.file)) {
-                ProbedImage probed = image.probe(reader, console);
+                ProbedImage probed = image.probeForResize(reader, console);
                 ResizeRequest request = new ResizeRequest(size.resolve(probed.virtualSize()), shrink, mode);
                 ResizePlan plan = Planners.plan(probed, reader, request);
                 if (output == OutputFormat.json) {

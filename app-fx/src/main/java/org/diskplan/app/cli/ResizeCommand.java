@@ -56,7 +56,7 @@ final class ResizeCommand implements Callable<Integer> {
             SizeArgument size = ImageOptions.size(sizeArgument, console);
             image.driver();
             try (LockedImage locked = LockedImage.open(image.file, false)) {
-                ProbedImage probed = image.probe(locked.reader(), console);
+                ProbedImage probed = image.probeForResize(locked.reader(), console);
                 ResizeRequest request = new ResizeRequest(size.resolve(probed.virtualSize()), shrink, mode);
                 ResizePlan plan = Planners.plan(probed, locked.reader(), request);
                 ResizeResult result = PlanApplier.apply(locked, plan,

@@ -120,8 +120,22 @@ public final class Qcow2Probe implements FormatProbe {
 
     @Override
     public ProbedImage probe(Path path, ImageReader reader) throws ProbeException {
+        return parse(path, reader, true);
+    }
+
+    /**
+     * The header, extensions, snapshot and bitmap directories and the refcount table,
+     * without walking every L2 table for the layout map: what a resize planner needs,
+     * in time independent of how much data the image holds.
+     */
+    @Override
+    public ProbedImage probeForResize(Path path, ImageReader reader) throws ProbeException {
+        return parse(path, reader, false);
+    }
+
+    private static ProbedImage parse(Path path, ImageReader reader, boolean layout) throws ProbeException {
         try {
-            return new Parse(path, reader).run();
+            return new Parse(path, reader, layout).run();
         } catch (ArithmeticException | IndexOutOfBoundsException | IllegalArgumentException e) {
             // Defensive: every range is checked before use; this only turns a missed check
             // into a typed error rather than a crash.
@@ -293,9 +307,13 @@ public final class Qcow2Probe implements FormatProbe {
         long l1Allocated;
         long l1Needed;
 
-        Parse(Path path, ImageReader reader) {
+        /** Whether to walk the L1/L2 tables for the layout map (false: resize-time probe). */
+        final boolean layout;
+
+        Parse(Path path, ImageReader reader, boolean layout) {
             this.path = path;
             this.reader = reader;
+            this.layout = layout;
             this.fileSize = reader.size();
         }
 
@@ -325,9 +343,11 @@ public final class Qcow2Probe implements FormatProbe {
             readRefcountTable();
             readSnapshots();
             readBitmaps();
-            walkActive();
-            walkSnapshots();
-            List<LayoutRegion> regions = buildRegions();
+            if (layout) {
+                walkActive();
+                walkSnapshots();
+            }
+            List<LayoutRegion> regions = layout ? buildRegions() : List.of();
 
             Qcow2Header header = new Qcow2Header(version, headerLength, backingFileOffset, backingFileSize,
                     clusterBits, size, cryptMethod, l1Size, l1TableOffset, refcountTableOffset,

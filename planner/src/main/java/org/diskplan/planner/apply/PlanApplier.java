@@ -117,7 +117,7 @@ public final class PlanApplier {
             throws IOException, ResizeError, ResizeCancelled {
         FileChannel ch = image.channel();
         long end = ch.size();
-        if (patch instanceof Append && patch.offset() != end) {
+        if ((patch instanceof Append || isExtend(patch)) && patch.offset() != end) {
             throw new IOException("append at offset " + patch.offset() + " but the file ends at " + end);
         }
         if (patch.offset() > end) {
@@ -127,6 +127,8 @@ public final class PlanApplier {
             Io.writeFully(ch, w.offset(), w.dataView());
         } else if (patch instanceof Append a) {
             Io.writeFully(ch, a.offset(), a.dataView());
+        } else if (patch instanceof ZeroFill z && z.mode() == ZeroFill.Mode.EXTEND) {
+            image.file().setLength(z.end());
         } else if (patch instanceof ZeroFill z) {
             boolean reserved = z.mode() == ZeroFill.Mode.RESERVE
                     && Fallocate.reserve(image.file(), z.offset(), z.length());
@@ -142,6 +144,10 @@ public final class PlanApplier {
         }
         done[0] += patch.length();
         options.listener().bytes(done[0], total);
+    }
+
+    private static boolean isExtend(ResizePatch p) {
+        return p instanceof ZeroFill z && z.mode() == ZeroFill.Mode.EXTEND;
     }
 
     /** Refuses a plan made for another state of the file. */
@@ -176,7 +182,7 @@ public final class PlanApplier {
         List<long[]> touched = new ArrayList<>();
         for (int i = 0; i < plan.patches().size(); i++) {
             ResizePatch p = plan.patches().get(i);
-            if (p instanceof Append ? p.offset() != length : p.offset() > length) {
+            if (p instanceof Append || isExtend(p) ? p.offset() != length : p.offset() > length) {
                 throw new ResizeError(ErrorCode.INVALID_OPTION, "plan step " + i + " (" + p.label() + ") starts at "
                         + p.offset() + " but the file will end at " + length + "; refusing an inconsistent plan");
             }

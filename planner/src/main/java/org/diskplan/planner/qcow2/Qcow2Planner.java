@@ -1,0 +1,663 @@
+package org.diskplan.planner.qcow2;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.abi.ImageFormat;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.abi.ResizeAction;
+import org.diskplan.planner.ExpectedBytes;
+import org.diskplan.planner.FormatOptions;
+import org.diskplan.planner.FormatPlanner;
+import org.diskplan.planner.Planners;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePatch;
+import org.diskplan.planner.ResizePatch.Write;
+import org.diskplan.planner.ResizePatch.ZeroFill;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.probe.ImageProber;
+import org.diskplan.probe.ImageReader;
+import org.diskplan.probe.ProbeException;
+import org.diskplan.probe.ProbedImage;
+import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.qcow2.Qcow2Header;
+
+/**
+ * qcow2 resize as qemu-img resize does it (qcow2_co_truncate), as a crash-safe plan:
+ * new structures first (unreachable), then refcount increments and the links that make
+ * counted clusters reachable, then the header write (the commit), then the references
+ * that go away, then the decrements, then the truncation. A crash between any two
+ * patches leaves at most leaked clusters and the old or the new size.
+ *
+ * <p>Grow: a bigger L1 table when the new size needs one (old entries copied, switched
+ * in the same header write as the size), refcount blocks and a bigger refcount table when
+ * the new clusters need them; preallocation metadata/falloc/full maps the new range to
+ * fresh data clusters past the end of the file (sparse, reserved or zeroed).
+ * Shrink: every cluster mapped only past the new end is released (compressed entries
+ * release every host cluster they touch), L2 tables wholly past the end are dropped from
+ * the L1 table, a partly cut L2 table shared with a snapshot is copied first, refcount
+ * blocks left empty are dropped, and the file is cut after its last cluster in use.
+ */
+public final class Qcow2Planner implements FormatPlanner {
+    static final long KNOWN_INCOMPATIBLE = Qcow2Header.INCOMPAT_DIRTY | Qcow2Header.INCOMPAT_CORRUPT
+            | Qcow2Header.INCOMPAT_DATA_FILE | Qcow2Header.INCOMPAT_COMPRESSION | Qcow2Header.INCOMPAT_EXTL2;
+    static final int OFF_SIZE = 24;
+    static final int OFF_L1_SIZE = 36;
+    static final int OFF_L1_OFFSET = 40;
+    static final int OFF_REFTABLE_OFFSET = 48;
+    static final int OFF_REFTABLE_CLUSTERS = 56;
+    static final int HEADER_CHECKED = 72;
+
+    @Override
+    public ImageFormat format() {
+        return ImageFormat.QCOW2;
+    }
+
+    @Override
+    public void checkOpen(ProbedImage image) throws ResizeError {
+        Qcow2Header h = (Qcow2Header) image.header();
+        long unknown = h.incompatibleFeatures() & ~KNOWN_INCOMPATIBLE;
+        if (unknown != 0) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "Could not open '" + image.path()
+                    + "': Unsupported qcow2 feature(s): Unknown incompatible feature: " + Long.toHexString(unknown));
+        }
+        if (h.corrupt()) {
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path()
+                    + "': qcow2: Image is corrupt; cannot be opened read/write",
+                    List.of("repair it first with `qemu-img check -r all " + image.path() + "`"));
+        }
+        if (h.dirty()) {
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "qcow2 image '" + image.path() + "' is marked dirty "
+                    + "(its refcounts may be stale): repair it first with `qemu-img check -r all " + image.path()
+                    + "`");
+        }
+    }
+
+    @Override
+    public ResizePlan plan(ProbedImage image, ImageReader reader, ResizeRequest request) throws ResizeError {
+        Qcow2Header h = (Qcow2Header) image.header();
+        long newSize = request.newSize();
+        if (newSize % 512 != 0) {
+            throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "The new size must be a multiple of 512");
+        }
+        if (h.version() < 3 && h.nbSnapshots() > 0) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "Can't resize a v2 image which has snapshots");
+        }
+        if (h.hasBitmaps() && !h.bitmaps().isEmpty()) {
+            for (Qcow2Header.Bitmap b : h.bitmaps()) {
+                if (b.inUse()) {
+                    throw new ResizeError(ErrorCode.BITMAPS_UNSUPPORTED, "Bitmap '" + b.name()
+                            + "' is inconsistent and cannot be used\n"
+                            + "Try block-dirty-bitmap-remove to delete this bitmap from disk");
+                }
+            }
+            throw new ResizeError(ErrorCode.BITMAPS_UNSUPPORTED, "'" + image.path() + "' has " + h.bitmaps().size()
+                    + " persistent dirty bitmap(s) (" + h.bitmaps().get(0).name() + "); qemu resizes them with the "
+                    + "image, DiskPlan cannot yet: remove them (`qemu-img bitmap --remove`) or use qemu-img resize");
+        }
+        if ((h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DATA_FILE) != 0) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "'" + image.path() + "' keeps its data in an "
+                    + "external data file; DiskPlan cannot resize such qcow2 images yet (use qemu-img resize)");
+        }
+        long oldSize = image.virtualSize();
+        Qcow2Geometry g = new Qcow2Geometry(h.clusterBits(), h.refcountOrder(), h.extendedL2());
+        FormatOptions.Qcow2 options = new FormatOptions.Qcow2((int) g.clusterSize(), 1 << g.refcountOrder(),
+                g.extendedL2());
+        if (newSize == oldSize) {
+            return new ResizePlan(ImageFormat.QCOW2, options, ResizeAction.NOOP, oldSize, newSize, request,
+                    image.fileSize(), image.fileSize(), List.of(), 0, new TreeSet<>(), List.of(), List.of());
+        }
+        if (newSize > oldSize) {
+            checkBacking(image, h, oldSize);
+        }
+        return new Resize(image, reader, request, h, g, options).run();
+    }
+
+    /**
+     * qemu zeroes the new range when the backing file is longer than the old size (so its
+     * data does not show through); DiskPlan does not write zero clusters yet and refuses.
+     */
+    private static void checkBacking(ProbedImage image, Qcow2Header h, long oldSize) throws ResizeError {
+        if (h.backingFile().isEmpty()) {
+            return;
+        }
+        Path backing = image.path().toAbsolutePath().resolveSibling(h.backingFile());
+        if (Path.of(h.backingFile()).isAbsolute()) {
+            backing = Path.of(h.backingFile());
+        }
+        long backingSize;
+        try {
+            backingSize = ImageProber.probe(backing, h.backingFormat().isEmpty() ? Optional.empty()
+                    : Optional.of(h.backingFormat())).virtualSize();
+        } catch (ProbeException e) {
+            throw new ResizeError(ErrorCode.READ_FAILED, "Could not open backing file '" + h.backingFile() + "': "
+                    + e.getMessage());
+        }
+        if (backingSize > oldSize) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "the backing file '" + h.backingFile() + "' ("
+                    + backingSize + " bytes) is longer than the image (" + oldSize + "): growing needs the new range "
+                    + "written as zero clusters, which DiskPlan does not do yet; use qemu-img resize");
+        }
+    }
+
+    static ResizeError corrupt(String what) {
+        return new ResizeError(ErrorCode.NEEDS_REPAIR, "qcow2 metadata is inconsistent: " + what
+                + "; repair it first with `qemu-img check -r all`");
+    }
+
+    static byte[] read(ImageReader reader, long offset, int length, String what) throws ResizeError {
+        try {
+            return reader.read(offset, length, what);
+        } catch (ProbeException e) {
+            throw new ResizeError(e.code() == ErrorCode.READ_FAILED ? ErrorCode.READ_FAILED : ErrorCode.NEEDS_REPAIR,
+                    e.getMessage());
+        }
+    }
+
+    /** The state of one plan being built. */
+    private static final class Resize {
+        final ProbedImage image;
+        final ImageReader reader;
+        final ResizeRequest request;
+        final Qcow2Header h;
+        final Qcow2Geometry g;
+        final FormatOptions.Qcow2 options;
+        final long cs;
+        final long fileSize;
+        final RefcountModel model;
+        final byte[] header;
+        final List<ExpectedBytes> expected = new ArrayList<>();
+        final List<ResizePatch> patches = new ArrayList<>();
+        final TreeSet<Integer> barriers = new TreeSet<>();
+        /** The file length once the new structures are written. */
+        long freshEnd;
+
+        // Phases, in order.
+        final List<ResizePatch> fresh = new ArrayList<>();
+        final List<ResizePatch> references = new ArrayList<>();
+        final List<ResizePatch> removals = new ArrayList<>();
+        /** Clusters to decrement after the removals: {first, last} host cluster ranges. */
+        final List<long[]> decrements = new ArrayList<>();
+
+        Resize(ProbedImage image, ImageReader reader, ResizeRequest request, Qcow2Header h, Qcow2Geometry g,
+               FormatOptions.Qcow2 options) throws ResizeError {
+            this.image = image;
+            this.reader = reader;
+            this.request = request;
+            this.h = h;
+            this.g = g;
+            this.options = options;
+            this.cs = g.clusterSize();
+            this.fileSize = reader.size();
+            this.header = read(reader, 0, HEADER_CHECKED, "qcow2 header");
+            expected.add(new ExpectedBytes(0, header, "the qcow2 header"));
+            this.model = RefcountModel.load(g, reader, h.refcountTableOffset(), h.refcountTableClusters());
+        }
+
+        ResizePlan run() throws ResizeError {
+            long oldSize = image.virtualSize();
+            long newSize = request.newSize();
+            return newSize > oldSize ? grow(oldSize, newSize) : shrink(oldSize, newSize);
+        }
+
+        long[] readL1() throws ResizeError {
+            long n = h.l1Size();
+            if (n == 0) {
+                return new long[0];
+            }
+            if (n * 8 > Qcow2Geometry.MAX_L1_BYTES || (h.l1TableOffset() & (cs - 1)) != 0) {
+                throw corrupt("the L1 table (" + n + " entries at " + h.l1TableOffset() + ") is too large or unaligned");
+            }
+            byte[] raw = read(reader, h.l1TableOffset(), (int) (n * 8), "L1 table");
+            long[] l1 = new long[(int) n];
+            ByteBuffer.wrap(raw).asLongBuffer().get(l1);
+            for (int i = 0; i < l1.length; i++) {
+                long off = l1[i] & Qcow2Geometry.L1E_OFFSET_MASK;
+                if (off != 0 && ((off & (cs - 1)) != 0 || off > fileSize - cs)) {
+                    throw corrupt("L1 entry " + i + " (" + Long.toHexString(l1[i]) + ") is unaligned or points past "
+                            + "the end of the file");
+                }
+            }
+            return l1;
+        }
+
+        byte[] readL2(long offset) throws ResizeError {
+            return read(reader, offset, (int) cs, "L2 table");
+        }
+
+        // ---------------------------------------------------------------- grow
+
+        ResizePlan grow(long oldSize, long newSize) throws ResizeError {
+            long newL1 = g.l1EntriesFor(newSize);
+            if (newL1 > Integer.MAX_VALUE / 8 || newL1 * 8 > Qcow2Geometry.MAX_L1_BYTES) {
+                throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "Failed to grow the L1 table: File too large");
+            }
+            Preallocation mode = request.preallocation();
+            boolean l1Grows = newL1 > h.l1Size();
+            long[] l1 = l1Grows || mode != Preallocation.OFF ? readL1() : new long[0];
+            long newL1Offset = h.l1TableOffset();
+            long[] newL1Entries = l1;
+            long l1Clusters = g.clustersFor(newL1 * 8);
+            if (l1Grows) {
+                newL1Offset = model.allocate(l1Clusters, false);
+                newL1Entries = java.util.Arrays.copyOf(l1, (int) newL1);
+            }
+            List<Write> l2Links = new ArrayList<>();
+            long[] l1Before = newL1Entries.clone();
+            if (mode != Preallocation.OFF) {
+                preallocate(oldSize, newSize, newL1Entries, l2Links);
+            }
+            boolean tableGrows = false;
+            long newTableOffset = h.refcountTableOffset();
+            long newTableClusters = h.refcountTableClusters();
+            if (model.tableTooSmall()) {
+                tableGrows = true;
+                newTableClusters = tableClustersFor(model.highestBlock());
+                newTableOffset = model.allocate(newTableClusters, false);
+                if (model.highestBlock() >= newTableClusters * cs / 8) {
+                    throw new ResizeError(ErrorCode.SCRATCH_TOO_SMALL, "the new refcount table does not cover "
+                            + "the refcount blocks it needs; refusing");
+                }
+                if (newTableClusters * cs > Qcow2Geometry.MAX_REFTABLE_BYTES) {
+                    throw new ResizeError(ErrorCode.INVALID_NEW_SIZE,
+                            "Failed to grow the refcount table: File too large");
+                }
+            }
+            if (l1Grows) {
+                // qemu writes exactly l1_size entries, not the whole clusters
+                fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
+                        + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
+            } else {
+                addL1Links(l1Before, newL1Entries);
+            }
+            references.addAll(l2Links);
+            fresh.addAll(model.newBlockWrites());
+            if (tableGrows) {
+                fresh.add(new Write(newTableOffset, model.tableBytes(newTableClusters), "new refcount table ("
+                        + newTableClusters + " clusters)", RegionKind.REFCOUNT));
+            }
+            emitFresh();
+            emitPhase(model.dirtyWrites("refcount increments for the new clusters"));
+            if (!tableGrows) {
+                emitPhase(tableLinks());
+            }
+            emitPhase(references);
+            // the commit: size, and the L1 and refcount table switches, in one header write
+            int end = tableGrows ? OFF_REFTABLE_CLUSTERS + 4 : l1Grows ? OFF_L1_OFFSET + 8 : OFF_SIZE + 8;
+            ByteBuffer hb = ByteBuffer.wrap(header.clone());
+            hb.putLong(OFF_SIZE, newSize);
+            if (l1Grows) {
+                hb.putInt(OFF_L1_SIZE, (int) newL1);
+                hb.putLong(OFF_L1_OFFSET, newL1Offset);
+            }
+            if (tableGrows) {
+                hb.putLong(OFF_REFTABLE_OFFSET, newTableOffset);
+                hb.putInt(OFF_REFTABLE_CLUSTERS, (int) newTableClusters);
+            }
+            int commit = patches.size();
+            patches.add(new Write(OFF_SIZE, java.util.Arrays.copyOfRange(hb.array(), OFF_SIZE, end),
+                    "qcow2 header: size" + (l1Grows ? ", l1_size, l1_table_offset" : "")
+                            + (tableGrows ? ", refcount_table_offset, refcount_table_clusters" : "")
+                            + " (commit)", RegionKind.HEADER));
+            barriers.add(commit);
+            if (l1Grows && h.l1Size() > 0) {
+                decrements.add(new long[] {h.l1TableOffset() / cs,
+                        (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs});
+            }
+            if (tableGrows) {
+                decrements.add(new long[] {h.refcountTableOffset() / cs,
+                        h.refcountTableOffset() / cs + h.refcountTableClusters() - 1});
+            }
+            applyDecrements();
+            emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
+            long newFileSize = Math.max(fileSize, freshEnd);
+            return finish(ResizeAction.GROW, oldSize, newSize, newFileSize, commit);
+        }
+
+        long tableClustersFor(int highestBlock) {
+            long entries = highestBlock + 1L;
+            long tc = g.clustersFor(entries * 8);
+            // the table's own clusters and the blocks that count them need entries too
+            long extra = tc / g.refblockEntries() + 3;
+            return g.clustersFor((entries + extra) * 8);
+        }
+
+        void addL1Links(long[] before, long[] after) {
+            int lo = -1;
+            int hi = -1;
+            for (int i = 0; i < after.length; i++) {
+                if (i >= before.length || before[i] != after[i]) {
+                    lo = lo < 0 ? i : lo;
+                    hi = i;
+                }
+            }
+            if (lo >= 0) {
+                references.add(new Write(h.l1TableOffset() + lo * 8L, entriesBytes(
+                        java.util.Arrays.copyOfRange(after, lo, hi + 1), (hi - lo + 1) * 8L),
+                        "L1 entries " + lo + ".." + hi + ": new L2 tables", RegionKind.TABLE));
+            }
+        }
+
+        /**
+         * Maps the new guest range to new data clusters past the end of the file, with new
+         * L2 tables where none exist, as qemu's preallocation does (entries carry the
+         * COPIED flag; with extended L2 the subcluster bitmap stays 0, as qemu leaves it).
+         */
+        void preallocate(long oldSize, long newSize, long[] l1, List<Write> l2Links) throws ResizeError {
+            Preallocation mode = request.preallocation();
+            long firstCluster = oldSize / cs;
+            long endCluster = (newSize + cs - 1) / cs;
+            long e = g.l2Entries();
+            int es = g.l2EntrySize();
+            if (oldSize % cs != 0) {
+                throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED, "DiskPlan preallocates only from a "
+                        + "cluster boundary; the old size " + oldSize + " is not a multiple of " + cs);
+            }
+            if (!h.backingFile().isEmpty()) {
+                throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED, "DiskPlan does not preallocate "
+                        + "images with a backing file yet; use qemu-img resize");
+            }
+            long dataClusters = endCluster - firstCluster;
+            // L2 tables first (existing ones are filled in place), then the data area.
+            List<long[]> tables = new ArrayList<>();
+            List<byte[]> contents = new ArrayList<>();
+            List<Boolean> isNewTable = new ArrayList<>();
+            for (long i = firstCluster / e; i <= (endCluster - 1) / e; i++) {
+                long entry = l1[(int) i];
+                long off = entry & Qcow2Geometry.L1E_OFFSET_MASK;
+                if (off != 0) {
+                    if ((entry & Qcow2Geometry.OFLAG_COPIED) == 0) {
+                        throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED, "the L2 table for the new range "
+                                + "is shared with a snapshot; DiskPlan does not preallocate into it yet");
+                    }
+                    tables.add(new long[] {i, off});
+                    contents.add(readL2(off));
+                    isNewTable.add(false);
+                } else {
+                    long at = model.allocate(1, false);
+                    l1[(int) i] = at | Qcow2Geometry.OFLAG_COPIED;
+                    tables.add(new long[] {i, at});
+                    contents.add(new byte[(int) cs]);
+                    isNewTable.add(true);
+                }
+            }
+            long dataOffset = model.allocate(dataClusters, true);
+            long host = dataOffset;
+            for (int t = 0; t < tables.size(); t++) {
+                long i = tables.get(t)[0];
+                ByteBuffer l2 = ByteBuffer.wrap(contents.get(t));
+                long from = Math.max(firstCluster, i * e);
+                long to = Math.min(endCluster, (i + 1) * e);
+                for (long gc = from; gc < to; gc++) {
+                    int at = (int) ((gc - i * e) * es);
+                    if (l2.getLong(at) != 0 || (es == 16 && l2.getLong(at + 8) != 0)) {
+                        throw corrupt("guest cluster " + gc + " past the old end is already mapped");
+                    }
+                    l2.putLong(at, host | Qcow2Geometry.OFLAG_COPIED);
+                    host += cs;
+                }
+                long off = tables.get(t)[1];
+                if (isNewTable.get(t)) {
+                    fresh.add(new Write(off, contents.get(t), "new L2 table " + i + " (preallocation)",
+                            RegionKind.TABLE));
+                } else {
+                    int lo = (int) ((from - i * e) * es);
+                    int hi = (int) ((to - i * e) * es);
+                    l2Links.add(new Write(off + lo, java.util.Arrays.copyOfRange(contents.get(t), lo, hi),
+                            "L2 table " + i + ": map the new clusters (preallocation)", RegionKind.TABLE));
+                }
+            }
+            long length = dataClusters * cs;
+            if (length > 0) {
+                ZeroFill.Mode zm = mode == Preallocation.FULL ? ZeroFill.Mode.WRITE_ZEROS
+                        : mode == Preallocation.FALLOC ? ZeroFill.Mode.RESERVE : ZeroFill.Mode.EXTEND;
+                fresh.add(new ZeroFill(dataOffset, length, zm, "data clusters for the new range (preallocation="
+                        + mode.qemuName() + ")", RegionKind.DATA));
+            }
+        }
+
+        // -------------------------------------------------------------- shrink
+
+        ResizePlan shrink(long oldSize, long newSize) throws ResizeError {
+            long e = g.l2Entries();
+            int es = g.l2EntrySize();
+            long cutCluster = (newSize + cs - 1) / cs;
+            long newL1 = g.l1EntriesFor(newSize);
+            long[] l1 = readL1();
+            long firstTable = cutCluster / e;
+            // L2 tables to visit, read in offset order
+            List<long[]> visit = new ArrayList<>();
+            for (long i = firstTable; i < l1.length; i++) {
+                long off = l1[(int) i] & Qcow2Geometry.L1E_OFFSET_MASK;
+                if (off != 0) {
+                    visit.add(new long[] {off, i});
+                }
+            }
+            visit.sort((x, y) -> Long.compare(x[0], y[0]));
+            boolean l1TailUsed = false;
+            for (long[] v : visit) {
+                long off = v[0];
+                int i = (int) v[1];
+                byte[] l2 = readL2(off);
+                ByteBuffer b = ByteBuffer.wrap(l2);
+                boolean whole = i >= newL1 || i * e >= cutCluster;
+                int first = whole ? 0 : (int) (cutCluster - i * e);
+                boolean any = false;
+                for (int j = first; j < e; j++) {
+                    long entry = b.getLong(j * es);
+                    if (entry == 0 && (es == 8 || b.getLong(j * es + 8) == 0)) {
+                        continue;
+                    }
+                    any = true;
+                    releaseEntry(entry, i, j);
+                }
+                if (whole) {
+                    l1TailUsed = true;
+                    decrements.add(new long[] {off / cs, off / cs});
+                } else if (any) {
+                    if ((l1[i] & Qcow2Geometry.OFLAG_COPIED) != 0) {
+                        removals.add(new Write(off + (long) first * es, new byte[(int) ((e - first) * es)],
+                                "L2 table " + i + ": clear the entries past the new end", RegionKind.TABLE));
+                    } else {
+                        // shared with a snapshot: copy it, as qemu's copy-on-write of L2 tables does
+                        long copy = model.allocate(1, false);
+                        byte[] content = l2.clone();
+                        java.util.Arrays.fill(content, first * es, content.length, (byte) 0);
+                        fresh.add(new Write(copy, content, "copy of L2 table " + i + " (shared with a snapshot) "
+                                + "without the entries past the new end", RegionKind.TABLE));
+                        removals.add(new Write(h.l1TableOffset() + i * 8L,
+                                ByteBuffer.allocate(8).putLong(copy | Qcow2Geometry.OFLAG_COPIED).array(),
+                                "L1 entry " + i + ": the copied L2 table", RegionKind.TABLE));
+                        decrements.add(new long[] {off / cs, off / cs});
+                    }
+                }
+            }
+            if (l1TailUsed) {
+                long from = Math.max(newL1, firstTable);
+                int lo = -1;
+                int hi = -1;
+                for (int i = (int) from; i < l1.length; i++) {
+                    if (l1[i] != 0) {
+                        lo = lo < 0 ? i : lo;
+                        hi = i;
+                    }
+                }
+                if (lo >= 0) {
+                    removals.add(new Write(h.l1TableOffset() + lo * 8L, new byte[(hi - lo + 1) * 8],
+                            "L1 entries " + lo + ".." + hi + ": drop the L2 tables past the new end",
+                            RegionKind.TABLE));
+                }
+            }
+            boolean tableGrows = model.tableTooSmall();
+            long newTableOffset = h.refcountTableOffset();
+            long newTableClusters = h.refcountTableClusters();
+            if (tableGrows) {
+                newTableClusters = tableClustersFor(model.highestBlock());
+                newTableOffset = model.allocate(newTableClusters, false);
+            }
+            fresh.addAll(model.newBlockWrites());
+            if (tableGrows) {
+                fresh.add(new Write(newTableOffset, model.tableBytes(newTableClusters), "new refcount table",
+                        RegionKind.REFCOUNT));
+            }
+            emitFresh();
+            emitPhase(model.dirtyWrites("refcount increments for the L2 table copies"));
+            if (!tableGrows) {
+                emitPhase(tableLinks());
+            }
+            ByteBuffer hb = ByteBuffer.wrap(header.clone());
+            hb.putLong(OFF_SIZE, newSize);
+            int end = OFF_SIZE + 8;
+            if (tableGrows) {
+                hb.putLong(OFF_REFTABLE_OFFSET, newTableOffset);
+                hb.putInt(OFF_REFTABLE_CLUSTERS, (int) newTableClusters);
+                end = OFF_REFTABLE_CLUSTERS + 4;
+                decrements.add(new long[] {h.refcountTableOffset() / cs,
+                        h.refcountTableOffset() / cs + h.refcountTableClusters() - 1});
+            }
+            int commit = patches.size();
+            patches.add(new Write(OFF_SIZE, java.util.Arrays.copyOfRange(hb.array(), OFF_SIZE, end),
+                    "qcow2 header: size (commit)", RegionKind.HEADER));
+            barriers.add(commit);
+            emitPhase(removals);
+            applyDecrements();
+            emitPhase(model.dirtyWrites("refcount decrements for the released clusters"));
+            if (!tableGrows) {
+                shrinkRefcountTable();
+            }
+            long last = model.lastUsedCluster();
+            long newFileSize = last < 0 ? fileSize : Math.min(fileSize, (last + 1) * cs);
+            newFileSize = Math.max(newFileSize, freshEnd);
+            return finish(ResizeAction.SHRINK, oldSize, newSize, newFileSize, commit);
+        }
+
+        /** Records the host clusters an L2 entry past the new end holds, to decrement. */
+        void releaseEntry(long entry, int table, int index) throws ResizeError {
+            if ((entry & Qcow2Geometry.OFLAG_COMPRESSED) != 0) {
+                long firstHost = g.compressedFirstCluster(entry);
+                long lastHost = g.compressedLastCluster(entry);
+                if (lastHost >= g.clustersFor(fileSize) || firstHost == 0) {
+                    throw corrupt("compressed L2 entry " + table + "/" + index + " points outside the file");
+                }
+                decrements.add(new long[] {firstHost, lastHost});
+                return;
+            }
+            long off = entry & Qcow2Geometry.L2E_OFFSET_MASK;
+            if (off == 0) {
+                return; // unallocated or a zero cluster without a host cluster: nothing to release
+            }
+            if ((off & (cs - 1)) != 0 || off > fileSize - 1) {
+                throw corrupt("L2 entry " + table + "/" + index + " (" + Long.toHexString(entry)
+                        + ") is unaligned or points past the end of the file");
+            }
+            decrements.add(new long[] {off / cs, off / cs});
+        }
+
+        void applyDecrements() throws ResizeError {
+            for (long[] r : decrements) {
+                for (long c = r[0]; c <= r[1]; c++) {
+                    model.add(c, -1);
+                }
+            }
+            decrements.clear();
+        }
+
+        /**
+         * qcow2_shrink_reftable: refcount blocks that now count nothing but themselves
+         * leave the table, and the block counting each one drops it.
+         */
+        void shrinkRefcountTable() throws ResizeError {
+            List<Integer> unused = new ArrayList<>();
+            for (int b = 0; b < model.oldTableEntries(); b++) {
+                if (model.existingBlock(b) && model.unusedBlock(b)) {
+                    unused.add(b);
+                }
+            }
+            if (unused.isEmpty()) {
+                return;
+            }
+            List<ResizePatch> clears = new ArrayList<>();
+            for (int b : unused) {
+                clears.add(new Write(model.tableOffset() + b * 8L, new byte[8], "refcount table entry " + b
+                        + ": drop the empty refcount block", RegionKind.REFCOUNT));
+            }
+            emitPhase(clears);
+            List<Long> selves = new ArrayList<>();
+            for (int b : unused) {
+                selves.add(model.blockOffset(b) / cs);
+                model.drop(b);
+            }
+            for (long self : selves) {
+                if (model.existingBlock((int) (self >>> g.refblockBits()))) {
+                    model.add(self, -1);
+                }
+            }
+            emitPhase(model.dirtyWrites("refcount decrements for the dropped refcount blocks"));
+        }
+
+        // ------------------------------------------------------------- patches
+
+        List<ResizePatch> tableLinks() {
+            List<ResizePatch> out = new ArrayList<>();
+            for (long[] link : model.newBlockLinks()) {
+                out.add(new Write(model.tableOffset() + link[0] * 8, ByteBuffer.allocate(8).putLong(link[1]).array(),
+                        "refcount table entry " + link[0] + ": new refcount block", RegionKind.REFCOUNT));
+            }
+            return out;
+        }
+
+        /** The new structures, in offset order, with sparse extensions over any gap. */
+        void emitFresh() {
+            fresh.sort((x, y) -> Long.compare(x.offset(), y.offset()));
+            List<ResizePatch> out = new ArrayList<>();
+            long length = fileSize;
+            for (ResizePatch p : fresh) {
+                if (p.offset() > length) {
+                    out.add(new ZeroFill(length, p.offset() - length, ZeroFill.Mode.EXTEND,
+                            "extend the file to the next new structure", RegionKind.FREE));
+                    length = p.offset();
+                }
+                if (p instanceof ZeroFill z && z.mode() == ZeroFill.Mode.EXTEND && z.offset() < length) {
+                    if (z.end() > length) {
+                        out.add(new ZeroFill(length, z.end() - length, ZeroFill.Mode.EXTEND, z.label(), z.region()));
+                    }
+                } else {
+                    out.add(p);
+                }
+                length = Math.max(length, p.end());
+                freshEnd = Math.max(freshEnd, p.end());
+            }
+            emitPhase(out);
+        }
+
+        void emitPhase(List<? extends ResizePatch> phase) {
+            if (phase.isEmpty()) {
+                return;
+            }
+            patches.addAll(phase);
+            barriers.add(patches.size() - 1);
+        }
+
+        ResizePlan finish(ResizeAction action, long oldSize, long newSize, long newFileSize, int commit) {
+            List<String> notes = new ArrayList<>();
+            if (action == ResizeAction.SHRINK && newFileSize < fileSize) {
+                notes.add("the file is cut after its last cluster in use, at " + newFileSize + " bytes");
+            }
+            return new ResizePlan(ImageFormat.QCOW2, options, action, oldSize, newSize, request, fileSize,
+                    newFileSize, patches, commit, barriers, expected, notes);
+        }
+
+        static byte[] entriesBytes(long[] entries, long length) {
+            ByteBuffer b = ByteBuffer.allocate((int) length);
+            for (int i = 0; i < entries.length; i++) {
+                b.putLong(i * 8, entries[i]);
+            }
+            return b.array();
+        }
+    }
+}

@@ -1,0 +1,386 @@
+package org.diskplan.planner.qcow2;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePatch.Write;
+import org.diskplan.probe.ImageReader;
+import org.diskplan.probe.ProbeException;
+import org.diskplan.probe.RegionKind;
+
+/**
+ * The image's refcounts as the plan changes them: the refcount table, every refcount
+ * block (read once, in offset order, coalescing neighbours into large reads), the new
+ * blocks and the new table the plan adds. Changes are grouped in phases: {@link #dirtyWrites}
+ * turns what changed in existing blocks since the last call into writes of just the
+ * changed byte ranges, so increments can be written before the commit and decrements after.
+ *
+ * <p>Clusters are allocated first-fit (as qemu's alloc_clusters_noref does), never reusing a
+ * cluster the plan frees: frees only happen after the commit. A new refcount block counts
+ * itself, in its own range or in another block, new or old.
+ */
+final class RefcountModel {
+    /** Largest single read when loading blocks. */
+    private static final int READ_CHUNK = 8 << 20;
+
+    private final Qcow2Geometry g;
+    private final int order;
+    private final int blockBits;
+    private final long clusterSize;
+    private final long fileSize;
+    private final long oldTableOffset;
+    private final long[] oldTable;
+
+    /** Block contents by table index; null where no block exists (yet). */
+    private byte[][] blocks;
+    /** Host offset of each block, -1 for a new block whose place is not chosen yet. */
+    private long[] offsets;
+    private boolean[] isNew;
+    private int[] dirtyLo;
+    private int[] dirtyHi;
+    private int[] dirtyList = new int[16];
+    private int dirtyCount;
+    private final List<Integer> pending = new ArrayList<>();
+    private final List<Integer> newBlocks = new ArrayList<>();
+    /** First cluster that may be free. */
+    private long hint;
+    /** One past the last cluster the plan allocated, 0 if none. */
+    private long allocatedEnd;
+    private long allocatedClusters;
+
+    private RefcountModel(Qcow2Geometry g, long fileSize, long tableOffset, long[] table) {
+        this.g = g;
+        this.order = g.refcountOrder();
+        this.blockBits = g.refblockBits();
+        this.clusterSize = g.clusterSize();
+        this.fileSize = fileSize;
+        this.oldTableOffset = tableOffset;
+        this.oldTable = table;
+        int n = Math.max(table.length, 1);
+        blocks = new byte[n][];
+        offsets = new long[n];
+        isNew = new boolean[n];
+        dirtyLo = new int[n];
+        dirtyHi = new int[n];
+    }
+
+    /** Reads the refcount table and every block it points at, checking each entry. */
+    static RefcountModel load(Qcow2Geometry g, ImageReader reader, long tableOffset, long tableClusters)
+            throws ResizeError {
+        long cs = g.clusterSize();
+        long bytes = tableClusters * cs;
+        if (tableClusters <= 0 || bytes > Qcow2Geometry.MAX_REFTABLE_BYTES || (tableOffset & (cs - 1)) != 0) {
+            throw Qcow2Planner.corrupt("the refcount table (" + tableClusters + " clusters at " + tableOffset
+                    + ") is empty, too large or unaligned");
+        }
+        byte[] raw = Qcow2Planner.read(reader, tableOffset, (int) bytes, "refcount table");
+        long[] table = new long[(int) (bytes / 8)];
+        java.nio.ByteBuffer.wrap(raw).asLongBuffer().get(table);
+        RefcountModel m = new RefcountModel(g, reader.size(), tableOffset, table);
+        m.loadBlocks(reader);
+        return m;
+    }
+
+    private void loadBlocks(ImageReader reader) throws ResizeError {
+        int n = oldTable.length;
+        long[] sorted = new long[n];
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            long off = oldTable[i] & Qcow2Geometry.REFT_OFFSET_MASK;
+            if (off == 0) {
+                continue;
+            }
+            if ((off & (clusterSize - 1)) != 0 || off > fileSize - clusterSize || off < 0) {
+                throw Qcow2Planner.corrupt("refcount table entry " + i + " (" + Long.toUnsignedString(off)
+                        + ") is unaligned or lies past the end of the file");
+            }
+            offsets[i] = off;
+            // offset in the high bits, index in the low 21 (the table has at most 2^20 entries)
+            sorted[count++] = (off >>> g.clusterBits() << 21) | i;
+        }
+        Arrays.sort(sorted, 0, count);
+        for (int k = 0; k < count; ) {
+            int runEnd = k + 1;
+            long first = (sorted[k] >>> 21) << g.clusterBits();
+            while (runEnd < count && ((sorted[runEnd] >>> 21) << g.clusterBits()) == first + (runEnd - k) * clusterSize
+                    && (runEnd - k + 1) * clusterSize <= READ_CHUNK) {
+                runEnd++;
+            }
+            byte[] chunk = Qcow2Planner.read(reader, first, (int) ((runEnd - k) * clusterSize), "refcount blocks");
+            for (int j = k; j < runEnd; j++) {
+                int index = (int) (sorted[j] & ((1 << 21) - 1));
+                blocks[index] = Arrays.copyOfRange(chunk, (int) ((j - k) * clusterSize),
+                        (int) ((j - k + 1) * clusterSize));
+            }
+            k = runEnd;
+        }
+    }
+
+    long tableOffset() {
+        return oldTableOffset;
+    }
+
+    int oldTableEntries() {
+        return oldTable.length;
+    }
+
+    /** The refcount of host cluster {@code cluster}. */
+    long get(long cluster) {
+        long bi = cluster >>> blockBits;
+        if (bi >= blocks.length || blocks[(int) bi] == null) {
+            return 0;
+        }
+        return RefcountCodec.get(blocks[(int) bi], (int) (cluster & ((1L << blockBits) - 1)), order);
+    }
+
+    /** Adds {@code delta} (negative: a decrement) to the refcount of {@code cluster}. */
+    void add(long cluster, long delta) throws ResizeError {
+        long bi = cluster >>> blockBits;
+        if (bi >= Integer.MAX_VALUE / 2) {
+            throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "cluster " + cluster + " is beyond any refcount table");
+        }
+        int b = (int) bi;
+        if (b >= blocks.length || blocks[b] == null) {
+            if (delta < 0) {
+                throw Qcow2Planner.corrupt("host cluster " + cluster + " is in use but has no refcount block");
+            }
+            createBlock(b);
+        }
+        int index = (int) (cluster & ((1L << blockBits) - 1));
+        byte[] block = blocks[b];
+        long v = RefcountCodec.get(block, index, order);
+        long nv = v + delta;
+        long max = RefcountCodec.max(order);
+        if (delta < 0 && Long.compareUnsigned(v, -delta) < 0) {
+            throw Qcow2Planner.corrupt("the refcount of host cluster " + cluster + " (offset "
+                    + (cluster << g.clusterBits()) + ") is " + v + ", too small for its references");
+        }
+        if (delta > 0 && (Long.compareUnsigned(nv, v) < 0 || (order < 6 && nv > max))) {
+            throw new ResizeError(ErrorCode.INVALID_OPTION, "the refcount of host cluster " + cluster
+                    + " would exceed " + Long.toUnsignedString(max) + " (refcount_bits=" + (1 << order) + ")");
+        }
+        RefcountCodec.set(block, index, order, nv);
+        if (!isNew[b]) {
+            int lo = RefcountCodec.byteOf(index, order);
+            int hi = lo + RefcountCodec.byteSpan(order);
+            if (dirtyHi[b] == 0) {
+                if (dirtyCount == dirtyList.length) {
+                    dirtyList = Arrays.copyOf(dirtyList, dirtyCount * 2);
+                }
+                dirtyList[dirtyCount++] = b;
+                dirtyLo[b] = lo;
+                dirtyHi[b] = hi;
+            } else {
+                dirtyLo[b] = Math.min(dirtyLo[b], lo);
+                dirtyHi[b] = Math.max(dirtyHi[b], hi);
+            }
+        }
+    }
+
+    private void createBlock(int b) {
+        if (b >= blocks.length) {
+            int n = Math.max(b + 1, blocks.length * 2);
+            blocks = Arrays.copyOf(blocks, n);
+            offsets = Arrays.copyOf(offsets, n);
+            isNew = Arrays.copyOf(isNew, n);
+            dirtyLo = Arrays.copyOf(dirtyLo, n);
+            dirtyHi = Arrays.copyOf(dirtyHi, n);
+        }
+        blocks[b] = new byte[(int) clusterSize];
+        offsets[b] = -1;
+        isNew[b] = true;
+        pending.add(b);
+        newBlocks.add(b);
+    }
+
+    /**
+     * Allocates {@code n} contiguous free clusters, first fit from the start of the file
+     * (or, with {@code pastEnd}, only past the end of the file and of everything allocated
+     * so far), counts them, and places the refcount blocks that needs. Returns the first
+     * cluster's host offset.
+     */
+    long allocate(long n, boolean pastEnd) throws ResizeError {
+        long c = pastEnd ? Math.max(allocatedEnd, g.clustersFor(fileSize)) : hint;
+        long start = c;
+        while (c - start < n) {
+            if (get(c) != 0) {
+                start = c + 1;
+            }
+            c++;
+        }
+        for (long i = 0; i < n; i++) {
+            add(start + i, 1);
+        }
+        allocatedEnd = Math.max(allocatedEnd, start + n);
+        allocatedClusters += n;
+        while (get(hint) != 0) {
+            hint++;
+        }
+        placePending();
+        return start << g.clusterBits();
+    }
+
+    private void placePending() throws ResizeError {
+        while (!pending.isEmpty()) {
+            int b = pending.remove(pending.size() - 1);
+            offsets[b] = allocate(1, false);
+        }
+    }
+
+    long allocatedClusters() {
+        return allocatedClusters;
+    }
+
+    /** One past the last byte the plan allocated (0 if nothing). */
+    long allocatedEndOffset() {
+        return allocatedEnd << g.clusterBits();
+    }
+
+    /** Whether the current table lacks an entry for some block: the table must grow. */
+    boolean tableTooSmall() {
+        return highestBlock() >= oldTable.length;
+    }
+
+    int highestBlock() {
+        for (int b = blocks.length - 1; b >= 0; b--) {
+            if (blocks[b] != null) {
+                return b;
+            }
+        }
+        return -1;
+    }
+
+    /** Writes of the changed byte ranges of existing blocks since the last call. */
+    List<Write> dirtyWrites(String label) {
+        int[] list = Arrays.copyOf(dirtyList, dirtyCount);
+        Arrays.sort(list);
+        List<Write> out = new ArrayList<>();
+        for (int b : list) {
+            if (blocks[b] == null) {
+                continue;
+            }
+            out.add(new Write(offsets[b] + dirtyLo[b], Arrays.copyOfRange(blocks[b], dirtyLo[b], dirtyHi[b]),
+                    label, RegionKind.REFCOUNT));
+            dirtyLo[b] = 0;
+            dirtyHi[b] = 0;
+        }
+        dirtyCount = 0;
+        return out;
+    }
+
+    /** Whole-cluster writes of the new blocks (their places chosen), in offset order. */
+    List<Write> newBlockWrites() {
+        List<Write> out = new ArrayList<>();
+        for (int b : newBlocks) {
+            out.add(new Write(offsets[b], blocks[b].clone(), "new refcount block " + b, RegionKind.REFCOUNT));
+        }
+        out.sort((x, y) -> Long.compare(x.offset(), y.offset()));
+        return out;
+    }
+
+    /** New blocks that fit the old table, as (index, offset) pairs. */
+    List<long[]> newBlockLinks() {
+        List<long[]> out = new ArrayList<>();
+        for (int b : newBlocks) {
+            out.add(new long[] {b, offsets[b]});
+        }
+        out.sort((x, y) -> Long.compare(x[0], y[0]));
+        return out;
+    }
+
+    /**
+     * The table as it must be for every block, new ones included, padded to
+     * {@code clusters} clusters, big-endian.
+     */
+    byte[] tableBytes(long clusters) {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) (clusters * clusterSize));
+        int n = Math.min(blocks.length, (int) (clusters * clusterSize / 8));
+        for (int b = 0; b < n; b++) {
+            if (b < oldTable.length && !isNew[b]) {
+                buf.putLong(b * 8, oldTable[b]);
+            } else if (blocks[b] != null) {
+                buf.putLong(b * 8, offsets[b]);
+            }
+        }
+        return buf.array();
+    }
+
+    /** Whether block {@code b} exists and is one this plan did not add. */
+    boolean existingBlock(int b) {
+        return b < blocks.length && blocks[b] != null && !isNew[b];
+    }
+
+    long blockOffset(int b) {
+        return offsets[b];
+    }
+
+    /**
+     * Whether existing block {@code b} now counts nothing but (possibly) itself, as
+     * qcow2_shrink_reftable tests it.
+     */
+    boolean unusedBlock(int b) {
+        byte[] block = blocks[b];
+        long self = offsets[b] >>> g.clusterBits();
+        int selfIndex = (self >>> blockBits) == b ? (int) (self & ((1L << blockBits) - 1)) : -1;
+        int skipLo = selfIndex < 0 ? -1 : RefcountCodec.byteOf(selfIndex, order);
+        int skipHi = selfIndex < 0 ? -1 : skipLo + RefcountCodec.byteSpan(order);
+        for (int i = 0; i < block.length; i++) {
+            if (block[i] != 0) {
+                if (i >= skipLo && i < skipHi) {
+                    // the byte holding the self entry: zero apart from that entry?
+                    byte copy = block[i];
+                    if (order < 3) {
+                        int bits = 1 << order;
+                        int shift = (selfIndex % (8 >>> order)) * bits;
+                        copy = (byte) (copy & ~(((1 << bits) - 1) << shift));
+                    } else {
+                        copy = 0;
+                    }
+                    if (copy != 0) {
+                        return false;
+                    }
+                    continue;
+                }
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Forgets block {@code b} (dropped from the table): its clusters read as free. */
+    void drop(int b) {
+        blocks[b] = null;
+        dirtyLo[b] = 0;
+        dirtyHi[b] = 0;
+    }
+
+    /** The last host cluster with a non-zero refcount, -1 if none (qcow2_get_last_cluster). */
+    long lastUsedCluster() {
+        for (int b = blocks.length - 1; b >= 0; b--) {
+            byte[] block = blocks[b];
+            if (block == null) {
+                continue;
+            }
+            for (int at = block.length - 1; at >= 0; at--) {
+                if (block[at] == 0) {
+                    continue;
+                }
+                // the last entry with a bit in this byte that is set
+                int perByte = order < 3 ? 8 >>> order : 1;
+                int firstEntry = (int) (((long) at << 3) >>> order);
+                for (int i = firstEntry + perByte - 1; i >= firstEntry; i--) {
+                    if (RefcountCodec.get(block, i, order) != 0) {
+                        return ((long) b << blockBits) + i;
+                    }
+                }
+            }
+        }
+        return -1;
+    }
+
+    static ResizeError readFailed(ProbeException e) {
+        return new ResizeError(e.code(), e.getMessage());
+    }
+}

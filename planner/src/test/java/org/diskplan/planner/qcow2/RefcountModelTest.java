@@ -1,0 +1,86 @@
+package org.diskplan.planner.qcow2;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.probe.ByteArrayImageReader;
+import org.junit.jupiter.api.Test;
+
+/** Allocation, self-counting refcount blocks and table growth on a tiny hand-made image. */
+class RefcountModelTest {
+    static final int CS = 512;
+
+    /** 512-byte clusters, 16-bit refcounts: header (0), refcount table (1), refcount block (2), L1 (3). */
+    static ByteArrayImageReader image() {
+        ByteBuffer b = ByteBuffer.allocate(4 * CS);
+        b.putLong(CS, 2L * CS); // table entry 0 -> block at cluster 2
+        for (int c = 0; c < 4; c++) {
+            b.putShort(2 * CS + 2 * c, (short) 1);
+        }
+        return new ByteArrayImageReader(b.array());
+    }
+
+    @Test
+    void allocationCountsNewClustersAndPlacesSelfCountingBlocks() throws ResizeError {
+        Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
+        RefcountModel m = RefcountModel.load(g, image(), CS, 1);
+        assertThat(m.get(3)).isEqualTo(1);
+        assertThat(m.get(4)).isZero();
+        long at = m.allocate(300, false);
+        assertThat(at).isEqualTo(4L * CS);
+        // clusters 4..303 counted; block 1 (clusters 256..511) is new, placed at 304 and counts itself
+        assertThat(m.get(303)).isEqualTo(1);
+        assertThat(m.get(304)).isEqualTo(1);
+        assertThat(m.newBlockLinks()).hasSize(1);
+        assertThat(m.newBlockLinks().get(0)).containsExactly(1, 304L * CS);
+        assertThat(m.tableTooSmall()).isFalse();
+        // the existing block changed only in its entries 4..255
+        assertThat(m.dirtyWrites("x")).singleElement().satisfies(w -> {
+            assertThat(w.offset()).isEqualTo(2L * CS + 8);
+            assertThat(w.length()).isEqualTo(2 * 252);
+        });
+        assertThat(m.dirtyWrites("again")).isEmpty();
+        assertThat(m.lastUsedCluster()).isEqualTo(304);
+    }
+
+    @Test
+    void tableGrowsWhenBlocksPassItsEnd() throws ResizeError {
+        Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
+        RefcountModel m = RefcountModel.load(g, image(), CS, 1);
+        m.allocate(64L * 256, true); // past the 64 blocks one table cluster indexes
+        assertThat(m.tableTooSmall()).isTrue();
+        assertThat(m.highestBlock()).isGreaterThanOrEqualTo(64);
+        byte[] table = m.tableBytes(2);
+        assertThat(ByteBuffer.wrap(table).getLong(0)).isEqualTo(2L * CS);
+        assertThat(ByteBuffer.wrap(table).getLong(64 * 8)).isNotZero();
+    }
+
+    @Test
+    void decrementsNeverGoBelowZeroAndPhasesWriteSeparately() throws ResizeError {
+        Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
+        RefcountModel m = RefcountModel.load(g, image(), CS, 1);
+        m.add(3, 1);
+        assertThat(m.dirtyWrites("inc")).hasSize(1);
+        m.add(3, -1);
+        m.add(3, -1);
+        assertThat(m.get(3)).isZero();
+        assertThat(m.dirtyWrites("dec")).singleElement().satisfies(w -> assertThat(w.offset()).isEqualTo(2L * CS + 6));
+        assertThatThrownBy(() -> m.add(3, -1)).isInstanceOf(ResizeError.class).hasMessageContaining("too small");
+        assertThat(m.unusedBlock(0)).isFalse();
+    }
+
+    @Test
+    void oneBitRefcountsOverflowAtOne() throws ResizeError {
+        ByteBuffer b = ByteBuffer.allocate(4 * CS);
+        b.putLong(CS, 2L * CS);
+        b.put(2 * CS, (byte) 0x0f); // clusters 0..3 in use, LSB first
+        Qcow2Geometry g = new Qcow2Geometry(9, 0, false);
+        RefcountModel m = RefcountModel.load(g, new ByteArrayImageReader(b.array()), CS, 1);
+        assertThat(m.get(3)).isEqualTo(1);
+        assertThat(m.get(4)).isZero();
+        assertThat(m.allocate(1, false)).isEqualTo(4L * CS);
+        assertThatThrownBy(() -> m.add(4, 1)).isInstanceOf(ResizeError.class).hasMessageContaining("exceed 1");
+    }
+}

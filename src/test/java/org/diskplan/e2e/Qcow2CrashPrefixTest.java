@@ -1,0 +1,177 @@
+package org.diskplan.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.diskplan.e2e.Qcow2Images.Recipe;
+import org.diskplan.planner.Planners;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.planner.SizeArgument;
+import org.diskplan.planner.apply.ApplyOptions;
+import org.diskplan.planner.apply.PlanApplier;
+import org.diskplan.planner.apply.UndoJournal;
+import org.diskplan.probe.FileImageReader;
+import org.diskplan.probe.ImageProber;
+import org.diskplan.probe.ProbedImage;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Crash prefixes of qcow2 plans: for each case the plan is applied in-process and stopped
+ * right after step k (the applier's afterStep hook, as the CLI's crash variable does), the
+ * undo journal is thrown away (as if nobody recovered), and qemu must accept what is left:
+ * {@code qemu-img check} finds no corruption (leaks are allowed), the virtual size is the
+ * old or the new one, and the guest sees exactly the original data (old size) or exactly
+ * the finished resize (new size). Plans with many steps are sampled evenly, always with
+ * every barrier boundary, the commit and the steps next to it.
+ */
+@RequiresOracle({"qemu-img", "qemu-io"})
+class Qcow2CrashPrefixTest {
+    static final int SAMPLES = 14;
+
+    record Scenario(String name, Recipe recipe, List<String> options, String size) {
+        ResizeRequest request(long oldSize) throws Exception {
+            boolean shrink = options.contains("--shrink");
+            org.diskplan.abi.Preallocation mode = org.diskplan.abi.Preallocation.OFF;
+            for (String o : options) {
+                if (o.startsWith("--preallocation=")) {
+                    mode = org.diskplan.abi.Preallocation.fromQemuName(o.substring(16)).orElseThrow();
+                }
+            }
+            return new ResizeRequest(SizeArgument.parse(size).resolve(oldSize), shrink, mode);
+        }
+    }
+
+    static final List<String> DATA = Qcow2ResizeOracleTest.DATA;
+
+    static final List<Scenario> SCENARIOS = List.of(
+            new Scenario("grow needing a bigger L1 table", new Recipe("", "64M", DATA, false), List.of(), "1T"),
+            new Scenario("grow needing refcount table growth (512 B clusters)",
+                    new Recipe("cluster_size=512", "64M", DATA, false), List.of(), "20G"),
+            new Scenario("grow, refcount_bits=1", new Recipe("cluster_size=4096,refcount_bits=1", "64M", DATA, false),
+                    List.of(), "10G"),
+            new Scenario("shrink with data past the end (4 KiB clusters)",
+                    new Recipe("cluster_size=4096", "64M", DATA, false), List.of("--shrink"), "20972032"),
+            new Scenario("shrink through a snapshot (shared L2 copied)",
+                    new Recipe("", "64M", Qcow2ResizeOracleTest.SNAPSHOT, false), List.of("--shrink"), "40M"),
+            new Scenario("shrink with compressed clusters (512 B clusters)",
+                    new Recipe("cluster_size=512", "64M", Qcow2ResizeOracleTest.COMPRESSED, false),
+                    List.of("--shrink"), "40M"),
+            new Scenario("shrink, refcount_bits=64, extended L2",
+                    new Recipe("refcount_bits=64,extended_l2=on", "64M", DATA, false), List.of("--shrink"), "1M"),
+            new Scenario("preallocation=metadata", new Recipe("", "64M", DATA, false),
+                    List.of("--preallocation=metadata"), "100M"),
+            new Scenario("preallocation=falloc", new Recipe("", "64M", DATA, false),
+                    List.of("--preallocation=falloc"), "100M"),
+            new Scenario("preallocation=full", new Recipe("", "64M", DATA, false),
+                    List.of("--preallocation=full"), "100M"));
+
+    @TempDir
+    Path tmp;
+
+    /** Stops the applier where a crash would. */
+    static final class Halt extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+    }
+
+    @TestFactory
+    Stream<DynamicNode> everyPrefixLeavesAnImageQemuAccepts() throws Exception {
+        List<DynamicNode> out = new ArrayList<>();
+        int s = 0;
+        for (Scenario sc : SCENARIOS) {
+            Path dir = Files.createDirectory(tmp.resolve("s" + s++));
+            Qcow2Images.make(dir, "original.qcow2", sc.recipe());
+            ResizePlan plan = plan(dir.resolve("original.qcow2"), sc);
+            Path finished = copy(dir, "original.qcow2", "finished.qcow2");
+            PlanApplier.apply(finished, plan, ApplyOptions.DEFAULT);
+            int n = plan.patches().size();
+            List<DynamicTest> tests = new ArrayList<>();
+            for (int k : sample(plan)) {
+                tests.add(DynamicTest.dynamicTest("stop after step " + k + (k == plan.commitIndex() ? " (commit)" : "")
+                        + (k == n ? " (final length)" : ""), () -> crashAt(dir, sc, plan, k)));
+            }
+            out.add(DynamicContainer.dynamicContainer(sc.name() + " (" + n + " patches, commit " + plan.commitIndex()
+                    + ")", tests));
+        }
+        return out.stream();
+    }
+
+    static ResizePlan plan(Path image, Scenario sc) throws Exception {
+        try (FileImageReader reader = FileImageReader.open(image)) {
+            ProbedImage probed = ImageProber.probeForResize(image, reader, Optional.empty());
+            return Planners.plan(probed, reader, sc.request(probed.virtualSize()));
+        }
+    }
+
+    /** Steps to stop after: every barrier and the step after it, the commit and its neighbours, and an even spread. */
+    static TreeSet<Integer> sample(ResizePlan plan) {
+        int n = plan.patches().size();
+        TreeSet<Integer> ks = new TreeSet<>(List.of(-1, 0, n - 1, n));
+        for (int b : plan.barriersAfter()) {
+            ks.add(b);
+            ks.add(b + 1);
+        }
+        for (int d = -1; d <= 1; d++) {
+            ks.add(plan.commitIndex() + d);
+        }
+        for (int i = 1; i < SAMPLES; i++) {
+            ks.add((int) ((long) n * i / SAMPLES));
+        }
+        ks.removeIf(k -> k < -1 || k > n);
+        return ks;
+    }
+
+    static Path copy(Path dir, String from, String to) throws IOException {
+        Path target = dir.resolve(to);
+        Files.deleteIfExists(target);
+        // qemu-img convert would rewrite the layout; a plain copy keeps every byte where it is
+        Files.copy(dir.resolve(from), target);
+        return target;
+    }
+
+    void crashAt(Path dir, Scenario sc, ResizePlan plan, int k) throws Exception {
+        String name = "crash" + k + ".qcow2";
+        Path image = copy(dir, "original.qcow2", name);
+        try {
+            PlanApplier.apply(image, plan, ApplyOptions.DEFAULT.withAfterStep(step -> {
+                if (step == k) {
+                    throw new Halt();
+                }
+            }));
+            throw new AssertionError("the applier did not reach step " + k);
+        } catch (Halt expected) {
+            // stopped where a crash would have stopped it
+        }
+        Files.deleteIfExists(UndoJournal.pathFor(image));
+        String ctx = "\nscenario " + sc.name() + ", stopped after step " + k + " of " + plan.patches().size()
+                + " (commit " + plan.commitIndex() + ")";
+        JsonNode check = Qcow2Images.check(dir, name, false);
+        assertThat(check.has("exit")).as("qemu-img check ran: " + check + ctx).isFalse();
+        assertThat(check.path("corruptions").asInt(0)).as("no corruption: " + check + ctx).isZero();
+        assertThat(check.path("check-errors").asInt(0)).as("no check errors: " + check + ctx).isZero();
+        long size = Qcow2Images.virtualSize(dir, name);
+        assertThat(size).as("old or new size" + ctx).isIn(plan.oldVirtualSize(), plan.newVirtualSize());
+        if (k < plan.commitIndex()) {
+            assertThat(size).as("old size before the commit" + ctx).isEqualTo(plan.oldVirtualSize());
+        } else {
+            assertThat(size).as("new size from the commit on" + ctx).isEqualTo(plan.newVirtualSize());
+        }
+        String reference = size == plan.oldVirtualSize() ? "original.qcow2" : "finished.qcow2";
+        ProcessRunner.Result compared = Qcow2Images.tryRun(dir, List.of("qemu-img", "compare", "-U", reference, name));
+        assertThat(compared.exitCode()).as("guest data as in " + reference + "\n" + compared.describe() + ctx).isZero();
+        Files.delete(image);
+    }
+}
