@@ -210,7 +210,7 @@ final class TimelineView extends VBox {
                 g.fillRect(lastCol, t1 + track1 - colH, 1, colH);
             }
             // Track 2: where each step lands, and the file end after each step.
-            double oldY = t2 + track2 * model.oldFileSize() / fileMax;
+            double oldY = fileY(model.oldFileSize());
             g.setStroke(Color.web("#9e9e9e"));
             g.setLineDashes(3, 3);
             g.strokeLine(0, oldY, w, oldY);
@@ -222,8 +222,8 @@ final class TimelineView extends VBox {
                     continue;
                 }
                 lastMark = (int) x;
-                double y = t2 + track2 * model.offset(s) / fileMax;
-                double hh = Math.max(2, track2 * model.length(s) / fileMax);
+                double y = fileY(model.offset(s));
+                double hh = Math.max(2, (track2 - 6) * model.length(s) / fileMax);
                 g.setFill(Palette.of(model.kind(s)));
                 g.fillRect(x + gap / 2, Math.min(y, t2 + track2 - 2), Math.max(1, slot - gap), hh);
             }
@@ -231,8 +231,7 @@ final class TimelineView extends VBox {
             g.setLineWidth(1.5);
             g.beginPath();
             int first = Math.max(0, vis[0] - 1);
-            g.moveTo(model.x(first), t2 + track2 * (first == 0 ? model.oldFileSize() : model.fileEndAfter(first - 1))
-                    / fileMax);
+            g.moveTo(model.x(first), fileY(first == 0 ? model.oldFileSize() : model.fileEndAfter(first - 1)));
             int lastPx = Integer.MIN_VALUE;
             for (int s = first; s < vis[1]; s++) {
                 double x = model.x(s);
@@ -240,7 +239,7 @@ final class TimelineView extends VBox {
                     continue;
                 }
                 lastPx = (int) x;
-                double y = t2 + track2 * model.fileEndAfter(s) / fileMax;
+                double y = fileY(model.fileEndAfter(s));
                 g.lineTo(x + slot / 2, y);
             }
             g.stroke();
@@ -265,6 +264,11 @@ final class TimelineView extends VBox {
             if (hover >= 0 && mouseX >= 0) {
                 bubble(g, model.describe(hover), mouseX, mouseY, w);
             }
+        }
+
+        /** The y of a file offset on the second track (0 at its top, the largest file end 3 px above its bottom). */
+        private double fileY(long offset) {
+            return TOP + track1 + GAP + 3 + (track2 - 6) * offset / (double) model.fileMax();
         }
 
         private void outline(GraphicsContext g, int s, Color c, double lw) {

@@ -88,7 +88,7 @@ public final class Screenshots {
         });
         waitFor(() -> fx(() -> w.resize().planProperty().get() != null));
         fx(() -> {
-            w.timeline().select(0);
+            w.timeline().select(w.timeline().commit());
             return null;
         });
         pause(800);
