@@ -52,8 +52,8 @@ final class TimelineView extends VBox {
         getChildren().addAll(surface, bar);
         model.zoomProperty().addListener((o, a, b) -> changed());
         model.scrollProperty().addListener((o, a, b) -> changed());
-        model.hoverProperty().addListener((o, a, b) -> surface.draw());
-        model.selectedProperty().addListener((o, a, b) -> surface.draw());
+        model.hoverProperty().addListener((o, a, b) -> surface.drawOverlay());
+        model.selectedProperty().addListener((o, a, b) -> surface.drawOverlay());
         model.planProperty().addListener((o, a, b) -> changed());
         bar.valueProperty().addListener((o, a, b) -> {
             if (!syncing) {
@@ -92,7 +92,7 @@ final class TimelineView extends VBox {
         bar.setBlockIncrement(model.width() * 0.8);
         bar.setDisable(max == 0);
         syncing = false;
-        surface.draw();
+        surface.redraw();
     }
 
     private void hover(MouseEvent e) {
@@ -100,7 +100,7 @@ final class TimelineView extends VBox {
         mouseY = e.getY();
         int s = model.stepAt(e.getX());
         if (model.hoverProperty().get() == s) {
-            surface.draw();
+            surface.drawOverlay();
         } else {
             model.hoverProperty().set(s);
         }
@@ -132,17 +132,36 @@ final class TimelineView extends VBox {
         e.consume();
     }
 
-    /** The canvas; {@code paint} is public to the benchmark through {@link #redraw()}. */
+    /**
+     * Two canvases: the bars (redrawn when the plan, zoom, scroll or size change) and an
+     * overlay (redrawn on hover and selection), so hovering never repaints 10,000 bars.
+     */
     final class Surface extends CanvasPane {
+        private final javafx.scene.canvas.Canvas overlay = new javafx.scene.canvas.Canvas();
+
+        Surface() {
+            overlay.setMouseTransparent(true);
+            getChildren().add(overlay);
+        }
+
         @Override
         protected void resized(double w, double h) {
             model.setWidth(w);
             changed();
         }
 
-        /** Draws one frame now. */
+        @Override
+        protected void layoutChildren() {
+            super.layoutChildren();
+            overlay.setWidth(canvas.getWidth());
+            overlay.setHeight(canvas.getHeight());
+            drawOverlay();
+        }
+
+        /** Draws both layers now. */
         void redraw() {
             draw();
+            drawOverlay();
         }
 
         /** Track heights for a canvas of height h: the constants at the least, growing 4:3. */
@@ -244,6 +263,22 @@ final class TimelineView extends VBox {
             }
             g.stroke();
             g.setLineWidth(1);
+        }
+
+        /** The layer over the bars: selection and hover outlines, the commit marker, the hover bubble. */
+        void drawOverlay() {
+            GraphicsContext g = overlay.getGraphicsContext2D();
+            double w = overlay.getWidth();
+            g.clearRect(0, 0, w, overlay.getHeight());
+            if (model.steps() == 0) {
+                return;
+            }
+            g.setFont(Palette.SMALL);
+            g.setTextBaseline(VPos.TOP);
+            g.setTextAlign(TextAlignment.LEFT);
+            double slot = model.slot();
+            double t1 = TOP;
+            double t2 = TOP + track1 + GAP;
             outline(g, model.selectedProperty().get(), Palette.TEXT, 2);
             int hover = model.hoverProperty().get();
             outline(g, hover, Color.web("#1f77b4"), 1);

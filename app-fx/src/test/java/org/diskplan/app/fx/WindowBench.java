@@ -121,6 +121,8 @@ public final class WindowBench {
     private static final java.util.regex.Pattern PAINT =
             java.util.regex.Pattern.compile("\\(\\d+ \\+(\\d+)ms\\): Painting");
     private static final List<String> LOG = java.util.Collections.synchronizedList(new ArrayList<>());
+    /** The real standard output (System.out is redirected to catch the pulse logger). */
+    private static final java.io.PrintStream REPORT = System.out;
 
     /**
      * On-screen frames: with {@code -Djavafx.pulseLogger=true} (bench/window.sh sets it) an
@@ -131,8 +133,8 @@ public final class WindowBench {
         if (!Boolean.getBoolean("javafx.pulseLogger")) {
             return;
         }
-        System.out.println();
-        System.out.println("on-screen pulses (whole window, pulse logger, ms): case  median / p95 / max duration, "
+        REPORT.println();
+        REPORT.println("on-screen pulses (whole window, pulse logger, ms): case  median / p95 / max duration, "
                 + "median / p95 painting");
         liveCase("hover, zoom 1", w, () -> {
             w.timeline().zoomProperty().set(1);
@@ -174,10 +176,10 @@ public final class WindowBench {
         long[] paint = lines.stream().map(PAINT::matcher).filter(java.util.regex.Matcher::find)
                 .mapToLong(m -> Long.parseLong(m.group(1))).toArray();
         if (pulses.length == 0) {
-            System.out.println(name + ": no pulse lines seen");
+            REPORT.println(name + ": no pulse lines seen");
             return;
         }
-        System.out.printf(Locale.ROOT, "%-22s  %3d / %3d / %3d ms   painting %3d / %3d ms   (%d pulses)%n", name,
+        REPORT.printf(Locale.ROOT, "%-22s  %3d / %3d / %3d ms   painting %3d / %3d ms   (%d pulses)%n", name,
                 pct(pulses, 50), pct(pulses, 95), pct(pulses, 100), paint.length == 0 ? -1 : pct(paint, 50),
                 paint.length == 0 ? -1 : pct(paint, 95), pulses.length);
     }
@@ -219,7 +221,7 @@ public final class WindowBench {
                     long a = System.nanoTime();
                     frame.accept(k);
                     long b = System.nanoTime();
-                    s.canvas().snapshot(null, null);
+                    s.snapshot(null, null);
                     long c = System.nanoTime();
                     return new long[] {b - a, c - b};
                 });

@@ -199,7 +199,7 @@ class WindowTest {
         assertThat(text(robot, "#planSummary")).startsWith("1 patch, commit at step 0;");
         assertThat(text(robot, "#timelineSummary")).startsWith("1 patch then the final length · commit at step 0");
         // The commit marker is drawn just after the commit step.
-        WritableImage frame = onFx(() -> window.timelineView().surface().canvas().snapshot(null, null));
+        WritableImage frame = onFx(() -> window.timelineView().surface().snapshot(null, null));
         int x = (int) Math.round(onFx(() -> window.timeline().x(0) + window.timeline().slot()));
         Color c = frame.getPixelReader().getColor(Math.min(x, (int) frame.getWidth() - 1),
                 (int) (TimelineView.TOP + TimelineView.TRACK1 + TimelineView.GAP / 2));
