@@ -25,9 +25,12 @@ final class HexView extends CanvasPane {
 
     private final ObjectProperty<HexWindow> window = new SimpleObjectProperty<>(this, "window", HexWindow.EMPTY);
     private final Color markColor;
+    private final boolean ascii;
 
-    HexView(Color markColor) {
+    /** A hex view with the ASCII column ({@code ascii}) or without it (narrower, for the diff). */
+    HexView(Color markColor, boolean ascii) {
         this.markColor = markColor;
+        this.ascii = ascii;
         getStyleClass().add("hex-view");
         setAccessibleRole(AccessibleRole.TEXT);
         window.addListener((o, a, b) -> {
@@ -35,8 +38,9 @@ final class HexView extends CanvasPane {
             requestLayout();
             draw();
         });
-        setMinWidth(PAD * 2 + CHAR_W * 78);
-        setPrefWidth(PAD * 2 + CHAR_W * 78);
+        double chars = ascii ? 78 : 59;
+        setMinWidth(PAD * 2 + CHAR_W * chars);
+        setPrefWidth(PAD * 2 + CHAR_W * chars);
     }
 
     ObjectProperty<HexWindow> windowProperty() {
@@ -75,14 +79,16 @@ final class HexView extends CanvasPane {
                 if (i < hw.size() && hw.isMarked(i)) {
                     g.setFill(markColor);
                     g.fillRect(PAD + CHAR_W * (10 + c * 3 + (c >= 8 ? 1 : 0)) - 1, y - 1, CHAR_W * 2 + 2, LINE_H);
-                    g.fillRect(PAD + CHAR_W * (61 + c), y - 1, CHAR_W, LINE_H);
+                    if (ascii) {
+                        g.fillRect(PAD + CHAR_W * (61 + c), y - 1, CHAR_W, LINE_H);
+                    }
                 }
             }
             String text = hw.rowText(row);
             g.setFill(Palette.MUTED);
             g.fillText(text.substring(0, 8), PAD, y);
             g.setFill(Palette.TEXT);
-            g.fillText(text.substring(8), PAD + CHAR_W * 8, y);
+            g.fillText(ascii ? text.substring(8) : text.substring(8, 58), PAD + CHAR_W * 8, y);
         }
     }
 }

@@ -81,9 +81,9 @@ public final class MainWindow {
     private final BorderPane root = new BorderPane();
     private final TabPane tabs = new TabPane();
     private final TreeTableView<Row> inspector = new TreeTableView<>();
-    private final HexView hex = new HexView(Palette.MARK);
-    private final HexView before = new HexView(Palette.DIFF);
-    private final HexView after = new HexView(Palette.DIFF);
+    private final HexView hex = new HexView(Palette.MARK, true);
+    private final HexView before = new HexView(Palette.DIFF, false);
+    private final HexView after = new HexView(Palette.DIFF, false);
     private final TimelineView timelineView = new TimelineView(timeline);
     private final TextField sizeField = new TextField();
     private final Menu recentMenu = new Menu("Open _Recent");
@@ -347,11 +347,12 @@ public final class MainWindow {
         prealloc.valueProperty().bindBidirectional(resize.preallocationProperty());
         prealloc.setTooltip(new Tooltip("off: sparse · metadata: tables only (qcow2) · falloc: reserve blocks · "
                 + "full: write zeros"));
-        Label preallocLabel = new Label("Pre_allocation");
+        Label preallocLabel = new Label("Pr_eallocation");
+        preallocLabel.setMnemonicParsing(true);
         preallocLabel.setLabelFor(prealloc);
         HBox preallocRow = new HBox(8, preallocLabel, prealloc);
         preallocRow.setAlignment(Pos.CENTER_LEFT);
-        CheckBox shrink = new CheckBox("_Shrink: delete data past the new end");
+        CheckBox shrink = new CheckBox("Shrink: _delete data past the new end");
         shrink.setId("shrinkBox");
         shrink.selectedProperty().bindBidirectional(resize.shrinkProperty());
         shrink.setTooltip(new Tooltip("Required before a smaller size can be planned (--shrink)"));
@@ -510,8 +511,10 @@ public final class MainWindow {
         HBox diff = new HBox(12, beforeBox, afterBox);
         ScrollPane diffScroll = new ScrollPane(diff);
         diffScroll.setFitToWidth(true);
+        diffScroll.setPrefViewportHeight(150);
+        diffScroll.setMinViewportHeight(90);
         VBox box = new VBox(8, summary, legend, timelineView, detail, diffScroll);
-        VBox.setVgrow(diffScroll, Priority.ALWAYS);
+        VBox.setVgrow(timelineView, Priority.ALWAYS);
         box.setPadding(new Insets(8));
         return box;
     }

@@ -14,7 +14,7 @@ final class Palette {
     static final Color GRID = Color.web("#e4e4e4");
     static final Color COMMIT = Color.web("#d62728");
     static final Color MARK = Color.web("#ffe08a");
-    static final Color DIFF = Color.web("#ffb3b3");
+    static final Color DIFF = Color.web("#ffd2d2");
 
     private Palette() {
     }

@@ -9,6 +9,7 @@ import javafx.scene.control.Tooltip;
 import javafx.scene.input.KeyEvent;
 import javafx.scene.input.MouseEvent;
 import javafx.scene.input.ScrollEvent;
+import javafx.scene.layout.Priority;
 import javafx.scene.layout.VBox;
 import javafx.scene.paint.Color;
 import javafx.scene.text.TextAlignment;
@@ -41,6 +42,7 @@ final class TimelineView extends VBox {
         getStyleClass().add("timeline");
         surface.setPrefHeight(HEIGHT);
         surface.setMinHeight(HEIGHT);
+        VBox.setVgrow(surface, Priority.ALWAYS);
         surface.setFocusTraversable(true);
         surface.setAccessibleRole(AccessibleRole.LIST_VIEW);
         surface.setAccessibleText("Plan timeline: Left and Right select a step, plus and minus zoom, 0 fits");
@@ -50,8 +52,8 @@ final class TimelineView extends VBox {
         getChildren().addAll(surface, bar);
         model.zoomProperty().addListener((o, a, b) -> changed());
         model.scrollProperty().addListener((o, a, b) -> changed());
-        model.hoverProperty().addListener((o, a, b) -> surface.draw());
-        model.selectedProperty().addListener((o, a, b) -> surface.draw());
+        model.hoverProperty().addListener((o, a, b) -> surface.drawOverlay());
+        model.selectedProperty().addListener((o, a, b) -> surface.drawOverlay());
         model.planProperty().addListener((o, a, b) -> changed());
         bar.valueProperty().addListener((o, a, b) -> {
             if (!syncing) {
@@ -90,7 +92,7 @@ final class TimelineView extends VBox {
         bar.setBlockIncrement(model.width() * 0.8);
         bar.setDisable(max == 0);
         syncing = false;
-        surface.draw();
+        surface.redraw();
     }
 
     private void hover(MouseEvent e) {
@@ -98,7 +100,7 @@ final class TimelineView extends VBox {
         mouseY = e.getY();
         int s = model.stepAt(e.getX());
         if (model.hoverProperty().get() == s) {
-            surface.draw();
+            surface.drawOverlay();
         } else {
             model.hoverProperty().set(s);
         }
@@ -130,21 +132,47 @@ final class TimelineView extends VBox {
         e.consume();
     }
 
-    /** The canvas; {@code paint} is public to the benchmark through {@link #redraw()}. */
+    /**
+     * Two canvases: the bars (redrawn when the plan, zoom, scroll or size change) and an
+     * overlay (redrawn on hover and selection), so hovering never repaints 10,000 bars.
+     */
     final class Surface extends CanvasPane {
+        private final javafx.scene.canvas.Canvas overlay = new javafx.scene.canvas.Canvas();
+
+        Surface() {
+            overlay.setMouseTransparent(true);
+            getChildren().add(overlay);
+        }
+
         @Override
         protected void resized(double w, double h) {
             model.setWidth(w);
             changed();
         }
 
-        /** Draws one frame now. */
+        @Override
+        protected void layoutChildren() {
+            super.layoutChildren();
+            overlay.setWidth(canvas.getWidth());
+            overlay.setHeight(canvas.getHeight());
+            drawOverlay();
+        }
+
+        /** Draws both layers now. */
         void redraw() {
             draw();
+            drawOverlay();
         }
+
+        /** Track heights for a canvas of height h: the constants at the least, growing 4:3. */
+        private double track1;
+        private double track2;
 
         @Override
         protected void paint(GraphicsContext g, double w, double h) {
+            double spare = Math.max(0, h - HEIGHT);
+            track1 = TRACK1 + spare * 4 / 7;
+            track2 = TRACK2 + spare * 3 / 7;
             g.setFill(Color.WHITE);
             g.fillRect(0, 0, w, h);
             g.setFont(Palette.SMALL);
@@ -152,14 +180,14 @@ final class TimelineView extends VBox {
             g.setTextAlign(TextAlignment.LEFT);
             int n = model.steps();
             double t1 = TOP;
-            double t2 = TOP + TRACK1 + GAP;
+            double t2 = TOP + track1 + GAP;
             g.setFill(Palette.MUTED);
             g.fillText("patches in apply order (height: bytes, log scale)", 4, 2);
             g.fillText("where each step lands in the file (0 at top) and the file end", 4, t2 - 16);
             g.setStroke(Palette.GRID);
-            g.strokeLine(0, t1 + TRACK1 + 0.5, w, t1 + TRACK1 + 0.5);
+            g.strokeLine(0, t1 + track1 + 0.5, w, t1 + track1 + 0.5);
             g.setFill(Color.web("#f7f7f7"));
-            g.fillRect(0, t2, w, TRACK2);
+            g.fillRect(0, t2, w, track2);
             if (n == 0) {
                 g.setFill(Palette.MUTED);
                 g.fillText("No plan: type a new size.", 8, t1 + 30);
@@ -175,13 +203,13 @@ final class TimelineView extends VBox {
             double gap = slot >= 6 ? 2 : 0;
             for (int s = vis[0]; s < vis[1]; s++) {
                 double x = model.x(s);
-                double bh = model.height(s) * (TRACK1 - 4);
+                double bh = model.height(s) * (track1 - 4);
                 if (slot < 2) {
                     int col = (int) x;
                     if (col != lastCol) {
                         if (colKind != null) {
                             g.setFill(Palette.of(colKind));
-                            g.fillRect(lastCol, t1 + TRACK1 - colH, 1, colH);
+                            g.fillRect(lastCol, t1 + track1 - colH, 1, colH);
                         }
                         lastCol = col;
                         colH = 0;
@@ -193,15 +221,15 @@ final class TimelineView extends VBox {
                     }
                 } else {
                     g.setFill(Palette.of(model.kind(s)));
-                    g.fillRect(x + gap / 2, t1 + TRACK1 - bh, slot - gap, bh);
+                    g.fillRect(x + gap / 2, t1 + track1 - bh, slot - gap, bh);
                 }
             }
             if (colKind != null) {
                 g.setFill(Palette.of(colKind));
-                g.fillRect(lastCol, t1 + TRACK1 - colH, 1, colH);
+                g.fillRect(lastCol, t1 + track1 - colH, 1, colH);
             }
             // Track 2: where each step lands, and the file end after each step.
-            double oldY = t2 + TRACK2 * model.oldFileSize() / fileMax;
+            double oldY = fileY(model.oldFileSize());
             g.setStroke(Color.web("#9e9e9e"));
             g.setLineDashes(3, 3);
             g.strokeLine(0, oldY, w, oldY);
@@ -213,17 +241,16 @@ final class TimelineView extends VBox {
                     continue;
                 }
                 lastMark = (int) x;
-                double y = t2 + TRACK2 * model.offset(s) / fileMax;
-                double hh = Math.max(2, TRACK2 * model.length(s) / fileMax);
+                double y = fileY(model.offset(s));
+                double hh = Math.max(2, (track2 - 6) * model.length(s) / fileMax);
                 g.setFill(Palette.of(model.kind(s)));
-                g.fillRect(x + gap / 2, Math.min(y, t2 + TRACK2 - 2), Math.max(1, slot - gap), hh);
+                g.fillRect(x + gap / 2, Math.min(y, t2 + track2 - 2), Math.max(1, slot - gap), hh);
             }
             g.setStroke(Palette.TEXT);
             g.setLineWidth(1.5);
             g.beginPath();
             int first = Math.max(0, vis[0] - 1);
-            g.moveTo(model.x(first), t2 + TRACK2 * (first == 0 ? model.oldFileSize() : model.fileEndAfter(first - 1))
-                    / fileMax);
+            g.moveTo(model.x(first), fileY(first == 0 ? model.oldFileSize() : model.fileEndAfter(first - 1)));
             int lastPx = Integer.MIN_VALUE;
             for (int s = first; s < vis[1]; s++) {
                 double x = model.x(s);
@@ -231,28 +258,52 @@ final class TimelineView extends VBox {
                     continue;
                 }
                 lastPx = (int) x;
-                double y = t2 + TRACK2 * model.fileEndAfter(s) / fileMax;
+                double y = fileY(model.fileEndAfter(s));
                 g.lineTo(x + slot / 2, y);
             }
             g.stroke();
             g.setLineWidth(1);
-            // Commit marker after the commit step.
+        }
+
+        /** The layer over the bars: selection and hover outlines, the commit marker, the hover bubble. */
+        void drawOverlay() {
+            GraphicsContext g = overlay.getGraphicsContext2D();
+            double w = overlay.getWidth();
+            g.clearRect(0, 0, w, overlay.getHeight());
+            if (model.steps() == 0) {
+                return;
+            }
+            g.setFont(Palette.SMALL);
+            g.setTextBaseline(VPos.TOP);
+            g.setTextAlign(TextAlignment.LEFT);
+            double slot = model.slot();
+            double t1 = TOP;
+            double t2 = TOP + track1 + GAP;
+            outline(g, model.selectedProperty().get(), Palette.TEXT, 2);
+            int hover = model.hoverProperty().get();
+            outline(g, hover, Color.web("#1f77b4"), 1);
+            // Commit marker after the commit step, over the outlines.
             int commit = model.commit();
             double cx = model.x(commit) + slot;
             if (cx >= -2 && cx <= w + 2) {
                 g.setStroke(Palette.COMMIT);
                 g.setLineWidth(2);
-                g.strokeLine(cx, t1 - 4, cx, t2 + TRACK2);
+                g.strokeLine(cx, t1 - 4, cx, t2 + track2);
                 g.setLineWidth(1);
+                double lx = Math.min(cx + 4, w - 110);
+                g.setFill(Color.web("#ffffffd9"));
+                g.fillRect(lx - 2, t1 + 1, 104, 15);
                 g.setFill(Palette.COMMIT);
-                g.fillText("commit (step " + commit + ")", Math.min(cx + 4, w - 110), t1 + 2);
+                g.fillText("commit (step " + commit + ")", lx, t1 + 2);
             }
-            outline(g, model.selectedProperty().get(), Palette.TEXT, 2);
-            int hover = model.hoverProperty().get();
-            outline(g, hover, Color.web("#1f77b4"), 1);
             if (hover >= 0 && mouseX >= 0) {
                 bubble(g, model.describe(hover), mouseX, mouseY, w);
             }
+        }
+
+        /** The y of a file offset on the second track (0 at its top, the largest file end 3 px above its bottom). */
+        private double fileY(long offset) {
+            return TOP + track1 + GAP + 3 + (track2 - 6) * offset / (double) model.fileMax();
         }
 
         private void outline(GraphicsContext g, int s, Color c, double lw) {
@@ -262,14 +313,14 @@ final class TimelineView extends VBox {
             double x = model.x(s);
             g.setStroke(c);
             g.setLineWidth(lw);
-            g.strokeRect(x + 0.5, TOP - 2, Math.max(2, model.slot() - 1), TRACK1 + GAP + TRACK2 + 2);
+            g.strokeRect(x + 0.5, TOP - 2, Math.max(2, model.slot() - 1), track1 + GAP + track2 + 2);
             g.setLineWidth(1);
         }
 
         private void bubble(GraphicsContext g, String text, double x, double y, double w) {
             double tw = Math.min(w - 8, 6.2 * text.length() + 12);
             double bx = Math.max(4, Math.min(x + 12, w - tw - 4));
-            double by = Math.max(2, Math.min(y + 14, HEIGHT - 24));
+            double by = Math.max(2, Math.min(y + 14, getHeight() - 24));
             g.setFill(Color.web("#333333e6"));
             g.fillRoundRect(bx, by, tw, 20, 6, 6);
             g.setFill(Color.WHITE);

@@ -78,13 +78,17 @@ public final class Screenshots {
                     && w.image().image().path().getFileName().toString().equals(planned.fileName())));
         }
         fx(() -> {
+            if (planned.format().equals("raw")) {
+                // A raw grow without preallocation is the final length alone; falloc shows a patch.
+                w.resize().preallocationProperty().set(org.diskplan.abi.Preallocation.FALLOC);
+            }
             w.resize().sizeTextProperty().set(size);
             ((javafx.scene.control.TabPane) w.root().lookup(".tab-pane")).getSelectionModel().select(1);
             return null;
         });
         waitFor(() -> fx(() -> w.resize().planProperty().get() != null));
         fx(() -> {
-            w.timeline().select(0);
+            w.timeline().select(w.timeline().commit());
             return null;
         });
         pause(800);

@@ -199,7 +199,7 @@ class WindowTest {
         assertThat(text(robot, "#planSummary")).startsWith("1 patch, commit at step 0;");
         assertThat(text(robot, "#timelineSummary")).startsWith("1 patch then the final length · commit at step 0");
         // The commit marker is drawn just after the commit step.
-        WritableImage frame = onFx(() -> window.timelineView().surface().canvas().snapshot(null, null));
+        WritableImage frame = onFx(() -> window.timelineView().surface().snapshot(null, null));
         int x = (int) Math.round(onFx(() -> window.timeline().x(0) + window.timeline().slot()));
         Color c = frame.getPixelReader().getColor(Math.min(x, (int) frame.getWidth() - 1),
                 (int) (TimelineView.TOP + TimelineView.TRACK1 + TimelineView.GAP / 2));
@@ -230,20 +230,37 @@ class WindowTest {
 
     @Test
     void cancelBeforeTheCommitLeavesTheFileUnchanged(FxRobot robot) throws Exception {
-        ProbedImage img = openSample(robot, sample("raw"));
+        // raw: the zero-fill of preallocation=full is the commit step and stops mid-way.
+        cancelAt(robot, sample("raw"), "full", "+256M", 0);
+    }
+
+    @Test
+    void cancelBeforeTheQcow2CommitRollsBackTheWrittenSteps(FxRobot robot) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Planners.canResize(org.diskplan.abi.ImageFormat.QCOW2));
+        cancelAt(robot, sample("qcow2"), "off", "+10G", 2);
+    }
+
+    /** Holds the apply as step {@code hold} starts, clicks Cancel, and checks the file is as it was. */
+    private void cancelAt(FxRobot robot, Samples sample, String preallocation, String size, int hold)
+            throws Exception {
+        ProbedImage img = openSample(robot, sample);
+        robot.clickOn("#preallocation").clickOn(preallocation);
         String before = sha(img.path());
+        long length = Files.size(img.path());
         CountDownLatch reached = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         window.apply().setBeforeStep(k -> {
-            reached.countDown();
-            try {
-                release.await(20, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (k == hold) {
+                reached.countDown();
+                try {
+                    release.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
         });
-        robot.clickOn("#preallocation").clickOn("full");
-        typeSize(robot, "+256M");
+        typeSize(robot, size);
+        assertThat(window.resize().planProperty().get().commitIndex()).isGreaterThanOrEqualTo(hold);
         robot.clickOn("#applyButton");
         waitUntil(() -> robot.lookup("#confirmApply").tryQuery().isPresent());
         robot.clickOn("#confirmApply");
@@ -254,8 +271,30 @@ class WindowTest {
         waitUntil(() -> !window.apply().runningProperty().get());
         assertThat(text(robot, "#message")).contains("rolled back and is unchanged");
         assertThat(sha(img.path())).isEqualTo(before);
-        assertThat(Files.size(img.path())).isEqualTo(64L << 20);
+        assertThat(Files.size(img.path())).isEqualTo(length);
         assertThat(UndoJournal.pathFor(img.path())).doesNotExist();
+    }
+
+    @Test
+    void applyToQcow2ShowsTheNewHeaderAndMarksTheChangedFields(FxRobot robot) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Planners.canResize(org.diskplan.abi.ImageFormat.QCOW2));
+        ProbedImage img = openSample(robot, sample("qcow2"));
+        typeSize(robot, "+1G");
+        long wanted = img.virtualSize() + (1L << 30);
+        robot.clickOn("#applyButton");
+        waitUntil(() -> robot.lookup("#confirmApply").tryQuery().isPresent());
+        robot.clickOn("#confirmApply");
+        waitUntil(() -> window.image().image() != null && window.image().image().virtualSize() == wanted);
+        HeaderField size = window.image().image().fields().stream().filter(f -> f.name().equals("size"))
+                .findFirst().orElseThrow();
+        assertThat(size.value()).startsWith(Long.toString(wanted));
+        assertThat(onFx(() -> inspectorRows(robot))).contains("size @ 0x18 = " + size.value());
+        assertThat(window.image().changedFields()).contains(org.diskplan.app.fx.model.ImageModel.key(size));
+        // The changed row is drawn with the :changed pseudo-class.
+        assertThat(onFx(() -> robot.lookup(".tree-table-row-cell").queryAll().stream()
+                .anyMatch(n -> n.getPseudoClassStates().stream().anyMatch(p -> p.getPseudoClassName()
+                        .equals("changed"))))).isTrue();
+        assertThat(text(robot, "#summary-virtual-size")).isEqualTo(SizeText.human(wanted));
     }
 
     @Test

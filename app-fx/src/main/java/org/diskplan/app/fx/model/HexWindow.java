@@ -7,7 +7,7 @@ import java.util.Locale;
  * Bytes of the file shown in a hex view: {@code bytes} read at {@code offset}, with
  * the bytes to highlight marked.
  *
- * @param offset    file offset of {@code bytes[0]} (a multiple of 16)
+ * @param offset    file offset of {@code bytes[0]} (a multiple of 16 for a field window; a patch diff starts at the patch)
  * @param bytes     what was read; bytes past the end of the file are absent
  * @param marked    indexes into {@code bytes} to highlight
  * @param missing   how many bytes after {@code bytes} lie past the end of the file (shown as "--")

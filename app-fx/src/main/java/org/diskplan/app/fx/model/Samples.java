@@ -45,6 +45,11 @@ public record Samples(String format, String subformat) {
         return subformat.isEmpty() ? format : format + " (" + subformat + ")";
     }
 
+    @Override
+    public String toString() {
+        return label();
+    }
+
     /** The file name of the sample: "sample.qcow2", "sample-fixed.vpc". */
     public String fileName() {
         return "sample" + (subformat.isEmpty() ? "" : "-" + subformat) + "." + format;

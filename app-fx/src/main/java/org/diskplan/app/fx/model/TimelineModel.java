@@ -188,7 +188,7 @@ public final class TimelineModel {
 
     /** First and one-past-last step with a slot in view. */
     public int[] visible() {
-        int first = (int) Math.max(0, Math.floor(scroll.get() / slot()));
+        int first = (int) Math.min(steps(), Math.max(0, Math.floor(scroll.get() / slot())));
         int last = (int) Math.min(steps(), Math.ceil((scroll.get() + width) / slot()) + 1);
         return new int[] {first, Math.max(first, last)};
     }
@@ -213,8 +213,8 @@ public final class TimelineModel {
 
     /** Fits the whole plan into the width. */
     public void fit() {
-        zoom.set(fitZoom());
         scroll.set(0);
+        zoom.set(fitZoom());
     }
 
     private double minZoom() {
