@@ -76,11 +76,27 @@ public record Qcow2Header(
         long refcountTableAllocated,
         Optional<LuksHeader> luks) implements FormatHeader {
 
+    /** Header field offsets a resize patches (big-endian). */
+    public static final int OFF_SIZE = 24;
+    public static final int OFF_L1_SIZE = 36;
+    public static final int OFF_L1_TABLE_OFFSET = 40;
+    public static final int OFF_REFCOUNT_TABLE_OFFSET = 48;
+    public static final int OFF_REFCOUNT_TABLE_CLUSTERS = 56;
+    /** Offset bits of an L1 entry, of a standard L2 entry and of a refcount table entry. */
+    public static final long L1E_OFFSET_MASK = 0x00fffffffffffe00L;
+    public static final long L2E_OFFSET_MASK = 0x00fffffffffffe00L;
+    public static final long REFT_OFFSET_MASK = 0xfffffffffffffe00L;
+    /** L1/L2 entry flags: refcount exactly one (bit 63), compressed cluster (bit 62). */
+    public static final long OFLAG_COPIED = 1L << 63;
+    public static final long OFLAG_COMPRESSED = 1L << 62;
     public static final long INCOMPAT_DIRTY = 1L;
     public static final long INCOMPAT_CORRUPT = 1L << 1;
     public static final long INCOMPAT_DATA_FILE = 1L << 2;
     public static final long INCOMPAT_COMPRESSION = 1L << 3;
     public static final long INCOMPAT_EXTL2 = 1L << 4;
+    /** The incompatible features qemu 7.2 knows (bits 0-4). */
+    public static final long KNOWN_INCOMPATIBLE = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_DATA_FILE
+            | INCOMPAT_COMPRESSION | INCOMPAT_EXTL2;
     public static final long COMPAT_LAZY_REFCOUNTS = 1L;
     public static final long AUTOCLEAR_BITMAPS = 1L;
     public static final long AUTOCLEAR_DATA_FILE_RAW = 1L << 1;

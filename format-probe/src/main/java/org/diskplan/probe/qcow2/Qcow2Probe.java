@@ -48,12 +48,12 @@ public final class Qcow2Probe implements FormatProbe {
     static final int OFF_BACKING_FILE_OFFSET = 8;
     static final int OFF_BACKING_FILE_SIZE = 16;
     static final int OFF_CLUSTER_BITS = 20;
-    static final int OFF_SIZE = 24;
+    static final int OFF_SIZE = Qcow2Header.OFF_SIZE;
     static final int OFF_CRYPT_METHOD = 32;
-    static final int OFF_L1_SIZE = 36;
-    static final int OFF_L1_TABLE_OFFSET = 40;
-    static final int OFF_REFCOUNT_TABLE_OFFSET = 48;
-    static final int OFF_REFCOUNT_TABLE_CLUSTERS = 56;
+    static final int OFF_L1_SIZE = Qcow2Header.OFF_L1_SIZE;
+    static final int OFF_L1_TABLE_OFFSET = Qcow2Header.OFF_L1_TABLE_OFFSET;
+    static final int OFF_REFCOUNT_TABLE_OFFSET = Qcow2Header.OFF_REFCOUNT_TABLE_OFFSET;
+    static final int OFF_REFCOUNT_TABLE_CLUSTERS = Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS;
     static final int OFF_NB_SNAPSHOTS = 60;
     static final int OFF_SNAPSHOTS_OFFSET = 64;
     static final int V2_HEADER_LENGTH = 72;
@@ -99,10 +99,10 @@ public final class Qcow2Probe implements FormatProbe {
     static final int BITMAP_ENTRY_FIXED = 24;
 
     // Table entry masks.
-    static final long L1E_OFFSET_MASK = 0x00fffffffffffe00L;
-    static final long L2E_OFFSET_MASK = 0x00fffffffffffe00L;
-    static final long L2E_COMPRESSED = 1L << 62;
-    static final long REFT_OFFSET_MASK = 0xfffffffffffffe00L;
+    static final long L1E_OFFSET_MASK = Qcow2Header.L1E_OFFSET_MASK;
+    static final long L2E_OFFSET_MASK = Qcow2Header.L2E_OFFSET_MASK;
+    static final long L2E_COMPRESSED = Qcow2Header.OFLAG_COMPRESSED;
+    static final long REFT_OFFSET_MASK = Qcow2Header.REFT_OFFSET_MASK;
     static final long BME_OFFSET_MASK = 0x00fffffffffffe00L;
 
     // Work budgets (layout map only).
@@ -205,7 +205,7 @@ public final class Qcow2Probe implements FormatProbe {
 
     static long knownMask(int type) {
         return switch (type) {
-            case 0 -> 0x1fL;
+            case 0 -> Qcow2Header.KNOWN_INCOMPATIBLE;
             case 1 -> 0x1L;
             case 2 -> 0x3L;
             default -> 0;

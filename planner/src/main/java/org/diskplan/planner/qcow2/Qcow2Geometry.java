@@ -9,12 +9,6 @@ package org.diskplan.planner.qcow2;
  * @param extendedL2    16-byte L2 entries (subcluster bitmaps) instead of 8
  */
 record Qcow2Geometry(int clusterBits, int refcountOrder, boolean extendedL2) {
-    /** Offset bits of an L1 entry and of a standard L2 entry. */
-    static final long L1E_OFFSET_MASK = 0x00fffffffffffe00L;
-    static final long L2E_OFFSET_MASK = 0x00fffffffffffe00L;
-    static final long REFT_OFFSET_MASK = 0xfffffffffffffe00L;
-    static final long OFLAG_COPIED = 1L << 63;
-    static final long OFLAG_COMPRESSED = 1L << 62;
     /** qemu's QCOW_MAX_L1_SIZE: 32 MiB of L1 entries. */
     static final long MAX_L1_BYTES = 32L << 20;
     /** qemu's QCOW_MAX_REFTABLE_SIZE: 8 MiB of refcount table. */

@@ -44,13 +44,7 @@ import org.diskplan.probe.qcow2.Qcow2Header;
  * blocks left empty are dropped, and the file is cut after its last cluster in use.
  */
 public final class Qcow2Planner implements FormatPlanner {
-    static final long KNOWN_INCOMPATIBLE = Qcow2Header.INCOMPAT_DIRTY | Qcow2Header.INCOMPAT_CORRUPT
-            | Qcow2Header.INCOMPAT_DATA_FILE | Qcow2Header.INCOMPAT_COMPRESSION | Qcow2Header.INCOMPAT_EXTL2;
-    static final int OFF_SIZE = 24;
-    static final int OFF_L1_SIZE = 36;
-    static final int OFF_L1_OFFSET = 40;
-    static final int OFF_REFTABLE_OFFSET = 48;
-    static final int OFF_REFTABLE_CLUSTERS = 56;
+    /** The header bytes the applier re-checks before writing (the v2 header, in every version). */
     static final int HEADER_CHECKED = 72;
 
     @Override
@@ -61,7 +55,7 @@ public final class Qcow2Planner implements FormatPlanner {
     @Override
     public void checkOpen(ProbedImage image) throws ResizeError {
         Qcow2Header h = (Qcow2Header) image.header();
-        long unknown = h.incompatibleFeatures() & ~KNOWN_INCOMPATIBLE;
+        long unknown = h.incompatibleFeatures() & ~Qcow2Header.KNOWN_INCOMPATIBLE;
         if (unknown != 0) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "Could not open '" + image.path()
                     + "': Unsupported qcow2 feature(s): Unknown incompatible feature: " + Long.toHexString(unknown));
@@ -208,13 +202,14 @@ public final class Qcow2Planner implements FormatPlanner {
                 return new long[0];
             }
             if (n * 8 > Qcow2Geometry.MAX_L1_BYTES || (h.l1TableOffset() & (cs - 1)) != 0) {
-                throw corrupt("the L1 table (" + n + " entries at " + h.l1TableOffset() + ") is too large or unaligned");
+                throw corrupt("the L1 table (" + n + " entries at " + h.l1TableOffset()
+                        + ") is too large or unaligned");
             }
             byte[] raw = read(reader, h.l1TableOffset(), (int) (n * 8), "L1 table");
             long[] l1 = new long[(int) n];
             ByteBuffer.wrap(raw).asLongBuffer().get(l1);
             for (int i = 0; i < l1.length; i++) {
-                long off = l1[i] & Qcow2Geometry.L1E_OFFSET_MASK;
+                long off = l1[i] & Qcow2Header.L1E_OFFSET_MASK;
                 if (off != 0 && ((off & (cs - 1)) != 0 || off > fileSize - cs)) {
                     throw corrupt("L1 entry " + i + " (" + Long.toHexString(l1[i]) + ") is unaligned or points past "
                             + "the end of the file");
@@ -285,7 +280,8 @@ public final class Qcow2Planner implements FormatPlanner {
                 if (preGrow) {
                     l1h.putLong(preTableOffset).putInt((int) preTableClusters);
                 }
-                emitPhase(List.of(new Write(OFF_L1_SIZE, l1h.array(), "qcow2 header: l1_size, l1_table_offset"
+                emitPhase(List.of(new Write(Qcow2Header.OFF_L1_SIZE, l1h.array(),
+                        "qcow2 header: l1_size, l1_table_offset"
                         + (preGrow ? ", refcount_table_offset, refcount_table_clusters" : "")
                         + " (the bigger tables; the size is unchanged)", RegionKind.HEADER)));
                 if (h.l1Size() > 0) {
@@ -338,22 +334,24 @@ public final class Qcow2Planner implements FormatPlanner {
                 // The bigger refcount table goes live before any new reference does (preallocated
                 // L2 tables are linked before the commit): its own header write, size unchanged.
                 ByteBuffer rt = ByteBuffer.allocate(12).putLong(newTableOffset).putInt((int) newTableClusters);
-                emitPhase(List.of(new Write(OFF_REFTABLE_OFFSET, rt.array(), "qcow2 header: refcount_table_offset, "
+                emitPhase(List.of(new Write(Qcow2Header.OFF_REFCOUNT_TABLE_OFFSET, rt.array(),
+                        "qcow2 header: refcount_table_offset, "
                         + "refcount_table_clusters (the bigger refcount table; the size is unchanged)",
                         RegionKind.HEADER)));
             }
             emitPhase(references);
             // the commit: size, and the L1 and refcount table switches, in one header write
             boolean l1InCommit = l1Grows && !staged;
-            int end = l1InCommit ? OFF_L1_OFFSET + 8 : OFF_SIZE + 8;
+            int end = l1InCommit ? Qcow2Header.OFF_L1_TABLE_OFFSET + 8 : Qcow2Header.OFF_SIZE + 8;
             ByteBuffer hb = ByteBuffer.wrap(header.clone());
-            hb.putLong(OFF_SIZE, newSize);
+            hb.putLong(Qcow2Header.OFF_SIZE, newSize);
             if (l1Grows) {
-                hb.putInt(OFF_L1_SIZE, (int) newL1);
-                hb.putLong(OFF_L1_OFFSET, newL1Offset);
+                hb.putInt(Qcow2Header.OFF_L1_SIZE, (int) newL1);
+                hb.putLong(Qcow2Header.OFF_L1_TABLE_OFFSET, newL1Offset);
             }
             int commit = patches.size();
-            patches.add(new Write(OFF_SIZE, java.util.Arrays.copyOfRange(hb.array(), OFF_SIZE, end),
+            patches.add(new Write(Qcow2Header.OFF_SIZE,
+                    java.util.Arrays.copyOfRange(hb.array(), Qcow2Header.OFF_SIZE, end),
                     "qcow2 header: size" + (l1InCommit ? ", l1_size, l1_table_offset" : "") + " (commit)",
                     RegionKind.HEADER));
             barriers.add(commit);
@@ -449,9 +447,9 @@ public final class Qcow2Planner implements FormatPlanner {
             List<Boolean> isNewTable = new ArrayList<>();
             for (long i = firstCluster / e; i <= (endCluster - 1) / e; i++) {
                 long entry = l1[(int) i];
-                long off = entry & Qcow2Geometry.L1E_OFFSET_MASK;
+                long off = entry & Qcow2Header.L1E_OFFSET_MASK;
                 if (off != 0) {
-                    if ((entry & Qcow2Geometry.OFLAG_COPIED) == 0) {
+                    if ((entry & Qcow2Header.OFLAG_COPIED) == 0) {
                         throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED, "the L2 table for the new range "
                                 + "is shared with a snapshot; DiskPlan does not preallocate into it yet");
                     }
@@ -460,7 +458,7 @@ public final class Qcow2Planner implements FormatPlanner {
                     isNewTable.add(false);
                 } else {
                     long at = model.allocate(1, false);
-                    l1[(int) i] = at | Qcow2Geometry.OFLAG_COPIED;
+                    l1[(int) i] = at | Qcow2Header.OFLAG_COPIED;
                     tables.add(new long[] {i, at});
                     contents.add(new byte[(int) cs]);
                     isNewTable.add(true);
@@ -479,7 +477,7 @@ public final class Qcow2Planner implements FormatPlanner {
                         throw corrupt("guest cluster " + gc + " past the old end is already mapped");
                     }
                     if (data) {
-                        l2.putLong(at, host | Qcow2Geometry.OFLAG_COPIED | (es == 8 ? zeroBits : 0));
+                        l2.putLong(at, host | Qcow2Header.OFLAG_COPIED | (es == 8 ? zeroBits : 0));
                         host += cs;
                     } else if (es == 8) {
                         l2.putLong(at, zeroBits);
@@ -525,11 +523,11 @@ public final class Qcow2Planner implements FormatPlanner {
             int partialFirst = 0;
             long partialCopy = 0;
             if (firstTable < newL1 && firstTable < l1.length && firstTable * e < cutCluster
-                    && (l1[(int) firstTable] & Qcow2Geometry.L1E_OFFSET_MASK) != 0) {
+                    && (l1[(int) firstTable] & Qcow2Header.L1E_OFFSET_MASK) != 0) {
                 partial = (int) firstTable;
-                partialTable = readL2(l1[partial] & Qcow2Geometry.L1E_OFFSET_MASK);
+                partialTable = readL2(l1[partial] & Qcow2Header.L1E_OFFSET_MASK);
                 partialFirst = (int) (cutCluster - firstTable * e);
-                if ((l1[partial] & Qcow2Geometry.OFLAG_COPIED) == 0
+                if ((l1[partial] & Qcow2Header.OFLAG_COPIED) == 0
                         && !isZero(partialTable, partialFirst * es, partialTable.length)) {
                     partialCopy = model.allocate(1, false);
                 }
@@ -557,14 +555,14 @@ public final class Qcow2Planner implements FormatPlanner {
 
             // Everything below only goes away, after the commit: decrement as we read.
             if (partial >= 0 && !isZero(partialTable, partialFirst * es, partialTable.length)) {
-                long off = l1[partial] & Qcow2Geometry.L1E_OFFSET_MASK;
+                long off = l1[partial] & Qcow2Header.L1E_OFFSET_MASK;
                 releaseEntries(partialTable, partialFirst, partial);
                 if (partialCopy == 0) {
                     removals.add(new Write(off + (long) partialFirst * es, new byte[(int) ((e - partialFirst) * es)],
                             "L2 table " + partial + ": clear the entries past the new end", RegionKind.TABLE));
                 } else {
                     removals.add(new Write(h.l1TableOffset() + partial * 8L,
-                            ByteBuffer.allocate(8).putLong(partialCopy | Qcow2Geometry.OFLAG_COPIED).array(),
+                            ByteBuffer.allocate(8).putLong(partialCopy | Qcow2Header.OFLAG_COPIED).array(),
                             "L1 entry " + partial + ": the copied L2 table", RegionKind.TABLE));
                     model.add(off / cs, -1);
                 }
@@ -575,7 +573,7 @@ public final class Qcow2Planner implements FormatPlanner {
             int count = 0;
             long[] sorted = new long[(int) Math.max(0, l1.length - from)];
             for (long i = from; i < l1.length; i++) {
-                long off = l1[(int) i] & Qcow2Geometry.L1E_OFFSET_MASK;
+                long off = l1[(int) i] & Qcow2Header.L1E_OFFSET_MASK;
                 if (off != 0) {
                     sorted[count++] = (off >>> g.clusterBits() << 23) | i; // L1 index < 2^22
                 }
@@ -610,15 +608,16 @@ public final class Qcow2Planner implements FormatPlanner {
             emitPhase(increments);
             emitPhase(links);
             ByteBuffer hb = ByteBuffer.wrap(header.clone());
-            hb.putLong(OFF_SIZE, newSize);
-            int end = OFF_SIZE + 8;
+            hb.putLong(Qcow2Header.OFF_SIZE, newSize);
+            int end = Qcow2Header.OFF_SIZE + 8;
             if (tableGrows) {
-                hb.putLong(OFF_REFTABLE_OFFSET, newTableOffset);
-                hb.putInt(OFF_REFTABLE_CLUSTERS, (int) newTableClusters);
-                end = OFF_REFTABLE_CLUSTERS + 4;
+                hb.putLong(Qcow2Header.OFF_REFCOUNT_TABLE_OFFSET, newTableOffset);
+                hb.putInt(Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS, (int) newTableClusters);
+                end = Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS + 4;
             }
             int commit = patches.size();
-            patches.add(new Write(OFF_SIZE, java.util.Arrays.copyOfRange(hb.array(), OFF_SIZE, end),
+            patches.add(new Write(Qcow2Header.OFF_SIZE,
+                    java.util.Arrays.copyOfRange(hb.array(), Qcow2Header.OFF_SIZE, end),
                     "qcow2 header: size" + (tableGrows ? ", refcount_table_offset, refcount_table_clusters" : "")
                             + " (commit)", RegionKind.HEADER));
             barriers.add(commit);
@@ -651,7 +650,7 @@ public final class Qcow2Planner implements FormatPlanner {
                 if (entry == 0) {
                     continue;
                 }
-                if ((entry & Qcow2Geometry.OFLAG_COMPRESSED) != 0) {
+                if ((entry & Qcow2Header.OFLAG_COMPRESSED) != 0) {
                     long firstHost = g.compressedFirstCluster(entry);
                     long lastHost = g.compressedLastCluster(entry);
                     if (lastHost >= fileClusters || firstHost == 0) {
@@ -662,7 +661,7 @@ public final class Qcow2Planner implements FormatPlanner {
                     }
                     continue;
                 }
-                long off = entry & Qcow2Geometry.L2E_OFFSET_MASK;
+                long off = entry & Qcow2Header.L2E_OFFSET_MASK;
                 if (off == 0) {
                     continue; // a zero cluster without a host cluster: nothing to release
                 }

@@ -10,7 +10,7 @@ final class RefcountCodec {
     private RefcountCodec() {
     }
 
-    /** Entry {@code index} of {@code block} with {@code 2^order}-bit entries (unsigned; order 6 may be negative as a long). */
+    /** Entry {@code index} of {@code block} with {@code 2^order}-bit entries (unsigned: order 6 may read negative). */
     static long get(byte[] block, int index, int order) {
         switch (order) {
             case 0:

@@ -9,6 +9,7 @@ import org.diskplan.planner.ResizePatch.Write;
 import org.diskplan.probe.ImageReader;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.qcow2.Qcow2Header;
 
 /**
  * The image's refcounts as the plan changes them: the refcount table, every refcount
@@ -91,7 +92,7 @@ final class RefcountModel {
         long[] sorted = new long[n];
         int count = 0;
         for (int i = 0; i < n; i++) {
-            long off = oldTable[i] & Qcow2Geometry.REFT_OFFSET_MASK;
+            long off = oldTable[i] & Qcow2Header.REFT_OFFSET_MASK;
             if (off == 0) {
                 continue;
             }

@@ -2,6 +2,7 @@ package org.diskplan.planner.qcow2;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import org.diskplan.probe.qcow2.Qcow2Header;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -91,18 +92,18 @@ class Qcow2ArithmeticTest {
         Qcow2Geometry g = new Qcow2Geometry(16, 4, false);
         assertThat(g.csizeShift()).isEqualTo(54);
         // data at 0x1fe10 (inside cluster 1), 3 sectors (2 additional): runs to 0x1fe00 + 1536 = 0x20400
-        long entry = Qcow2Geometry.OFLAG_COMPRESSED | (2L << 54) | 0x1fe10L;
+        long entry = Qcow2Header.OFLAG_COMPRESSED | (2L << 54) | 0x1fe10L;
         assertThat(g.compressedOffset(entry)).isEqualTo(0x1fe10L);
         assertThat(g.compressedSectors(entry)).isEqualTo(3);
         assertThat(g.compressedFirstCluster(entry)).isEqualTo(1);
         assertThat(g.compressedLastCluster(entry)).isEqualTo(2);
         // one sector that ends exactly at a cluster boundary stays in its cluster
-        long exact = Qcow2Geometry.OFLAG_COMPRESSED | 0x1fe00L;
+        long exact = Qcow2Header.OFLAG_COMPRESSED | 0x1fe00L;
         assertThat(g.compressedLastCluster(exact)).isEqualTo(1);
 
         Qcow2Geometry g512 = new Qcow2Geometry(9, 4, false);
         assertThat(g512.csizeShift()).isEqualTo(61);
-        long small = Qcow2Geometry.OFLAG_COMPRESSED | (1L << 61) | 0x400L; // 2 sectors at 0x400
+        long small = Qcow2Header.OFLAG_COMPRESSED | (1L << 61) | 0x400L; // 2 sectors at 0x400
         assertThat(g512.compressedSectors(small)).isEqualTo(2);
         assertThat(g512.compressedFirstCluster(small)).isEqualTo(2);
         assertThat(g512.compressedLastCluster(small)).isEqualTo(3);
