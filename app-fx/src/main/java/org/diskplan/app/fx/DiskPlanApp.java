@@ -23,8 +23,7 @@ public final class DiskPlanApp extends Application {
     @Override
     public void start(Stage stage) {
         List<String> args = getParameters().getRaw();
-        MainWindow window = show(stage, new Workers(Workers.daemonPool(), Platform::runLater),
-                RecentFiles.defaultStore());
+        MainWindow window = show(stage, RecentFiles.defaultStore());
         if (args.isEmpty()) {
             window.image().openSample(Samples.builtIn());
         } else {
@@ -40,7 +39,12 @@ public final class DiskPlanApp extends Application {
         }
     }
 
-    /** Builds the window on {@code stage} and shows it (the tests call this too). */
+    /** Builds the window on {@code stage} with background workers and shows it (tests and tools call this too). */
+    public static MainWindow show(Stage stage, Path recentStore) {
+        return show(stage, new Workers(Workers.daemonPool(), Platform::runLater), recentStore);
+    }
+
+    /** Builds the window on {@code stage} and shows it. */
     public static MainWindow show(Stage stage, Workers workers, Path recentStore) {
         RecentFiles recent = new RecentFiles(recentStore, workers);
         ImageModel image = new ImageModel(workers, recent);

@@ -175,9 +175,7 @@ final class TimelineView extends VBox {
             track2 = TRACK2 + spare * 3 / 7;
             g.setFill(Color.WHITE);
             g.fillRect(0, 0, w, h);
-            g.setFont(Palette.SMALL);
-            g.setTextBaseline(VPos.TOP);
-            g.setTextAlign(TextAlignment.LEFT);
+            text(g);
             int n = model.steps();
             double t1 = TOP;
             double t2 = TOP + track1 + GAP;
@@ -273,9 +271,7 @@ final class TimelineView extends VBox {
             if (model.steps() == 0) {
                 return;
             }
-            g.setFont(Palette.SMALL);
-            g.setTextBaseline(VPos.TOP);
-            g.setTextAlign(TextAlignment.LEFT);
+            text(g);
             double slot = model.slot();
             double t1 = TOP;
             double t2 = TOP + track1 + GAP;
@@ -299,6 +295,12 @@ final class TimelineView extends VBox {
             if (hover >= 0 && mouseX >= 0) {
                 bubble(g, model.describe(hover), mouseX, mouseY, w);
             }
+        }
+
+        private void text(GraphicsContext g) {
+            g.setFont(Palette.SMALL);
+            g.setTextBaseline(VPos.TOP);
+            g.setTextAlign(TextAlignment.LEFT);
         }
 
         /** The y of a file offset on the second track (0 at its top, the largest file end 3 px above its bottom). */

@@ -12,7 +12,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
-import javafx.application.Platform;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
 import javafx.scene.control.TreeItem;
@@ -23,7 +22,6 @@ import javafx.scene.paint.Color;
 import javafx.stage.Stage;
 import org.diskplan.app.fx.model.Samples;
 import org.diskplan.app.fx.model.SizeText;
-import org.diskplan.app.fx.model.Workers;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.SizeArgument;
 import org.diskplan.planner.apply.ApplyOptions;
@@ -54,8 +52,7 @@ class WindowTest {
 
     @Start
     void start(Stage stage) {
-        window = DiskPlanApp.show(stage, new Workers(Workers.daemonPool(), Platform::runLater),
-                config.resolve("recent-files"));
+        window = DiskPlanApp.show(stage, config.resolve("recent-files"));
     }
 
     // ---- helpers -------------------------------------------------------------------------
