@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
 class Qcow2CrashPrefixTest {
-    static final int SAMPLES = 14;
+    static final int SAMPLES = 24;
 
     record Scenario(String name, Recipe recipe, List<String> options, String size) {
         ResizeRequest request(long oldSize) throws Exception {
@@ -77,7 +77,11 @@ class Qcow2CrashPrefixTest {
             new Scenario("preallocation=falloc", new Recipe("", "64M", DATA, false),
                     List.of("--preallocation=falloc"), "100M"),
             new Scenario("preallocation=full", new Recipe("", "64M", DATA, false),
-                    List.of("--preallocation=full"), "100M"));
+                    List.of("--preallocation=full"), "100M"),
+            new Scenario("preallocation=falloc with a bigger L1 table first (4 KiB clusters)",
+                    new Recipe("cluster_size=4096", "64M", DATA, false), List.of("--preallocation=falloc"), "70M"),
+            new Scenario("preallocation=metadata with bigger L1 and refcount tables (512 B clusters)",
+                    new Recipe("cluster_size=512", "64M", DATA, false), List.of("--preallocation=metadata"), "70M"));
 
     @TempDir
     Path tmp;

@@ -94,6 +94,9 @@ class Qcow2ResizeOracleTest {
         for (String mode : List.of("metadata", "falloc", "full")) {
             c.add(new Case("preallocation=" + mode + " 64M -> 200M", new Recipe("", "64M", DATA, false),
                     List.of("--preallocation=" + mode), "200M", true));
+            c.add(new Case("preallocation=" + mode + " needing a bigger L1 table (4 KiB clusters, 64M -> 70M)",
+                    new Recipe("cluster_size=4096", "64M", DATA, false), List.of("--preallocation=" + mode), "70M",
+                    false));
             c.add(new Case("preallocation=" + mode + ", extended L2", new Recipe("extended_l2=on", "64M", DATA, false),
                     List.of("--preallocation=" + mode), "200M", true));
         }
@@ -164,6 +167,19 @@ class Qcow2ResizeOracleTest {
         soft.assertAll();
     }
 
+    /** The abi error code the planner refuses {@code file} with, for a grow to {@code size}. */
+    static org.diskplan.abi.ErrorCode refusalCode(Path file, long size) throws Exception {
+        try (org.diskplan.probe.FileImageReader reader = org.diskplan.probe.FileImageReader.open(file)) {
+            org.diskplan.probe.ProbedImage probed = org.diskplan.probe.ImageProber.probeForResize(file, reader,
+                    java.util.Optional.empty());
+            org.diskplan.planner.Planners.plan(probed, reader, new org.diskplan.planner.ResizeRequest(size, false,
+                    org.diskplan.abi.Preallocation.OFF));
+        } catch (org.diskplan.planner.ResizeError e) {
+            return e.code();
+        }
+        throw new AssertionError(file + " was not refused");
+    }
+
     /** Sets bits in the header's incompatible_features (offset 72). */
     static void setIncompatible(Path file, long bits) throws IOException {
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
@@ -175,7 +191,7 @@ class Qcow2ResizeOracleTest {
     }
 
     @Test
-    void corruptAndUnknownFeaturesAreRefusedAsQemuDoes() throws IOException {
+    void corruptAndUnknownFeaturesAreRefusedAsQemuDoes() throws Exception {
         for (long bit : List.of(2L, 1L << 5)) {
             Recipe r = new Recipe("", "64M", List.of("w 0 1M"), false);
             Qcow2Images.make(dir, "t.qcow2", r);
@@ -193,19 +209,52 @@ class Qcow2ResizeOracleTest {
             if (bit == 2) {
                 assertThat(us.stderr()).as(ctx).contains("qemu-img check -r all");
             }
+            assertThat(refusalCode(dir.resolve("o.qcow2"), 1L << 30)).isEqualTo(bit == 2
+                    ? org.diskplan.abi.ErrorCode.NEEDS_REPAIR : org.diskplan.abi.ErrorCode.UNSUPPORTED_SUBFORMAT);
             Files.delete(dir.resolve("t.qcow2"));
             Files.delete(dir.resolve("o.qcow2"));
         }
     }
 
     @Test
-    void dirtyImagesAndPersistentBitmapsAreRefusedWithTheirCodes() throws IOException {
+    void anInUseBitmapIsRefusedInQemuImgsWords() throws Exception {
+        for (String f : List.of("t.qcow2", "o.qcow2")) {
+            Qcow2Images.make(dir, f, new Recipe("", "64M", List.of(), false));
+            Qcow2Images.run(dir, List.of("qemu-img", "bitmap", "--add", f, "bm0"));
+            JsonNode info = Json.object(Diskplan.run(dir, "info", "--output=json", f));
+            long flags = -1;
+            for (JsonNode field : info.get("fields")) {
+                if (field.get("group").asText().equals("bitmap 1") && field.get("name").asText().equals("flags")) {
+                    flags = field.get("offset").asLong();
+                }
+            }
+            assertThat(flags).as("bitmap flags field in " + info).isPositive();
+            try (RandomAccessFile raf = new RandomAccessFile(dir.resolve(f).toFile(), "rw")) {
+                raf.seek(flags);
+                int v = raf.readInt();
+                raf.seek(flags);
+                raf.writeInt(v | 1); // in use
+            }
+        }
+        ProcessRunner.Result qemu = Qcow2Images.tryRun(dir, List.of("qemu-img", "resize", "t.qcow2", "1G"));
+        byte[] before = Files.readAllBytes(dir.resolve("o.qcow2"));
+        ProcessRunner.Result us = Diskplan.run(dir, "resize", "o.qcow2", "1G");
+        assertThat(us.exitCode()).as(qemu.describe() + us.describe()).isEqualTo(qemu.exitCode()).isEqualTo(1);
+        assertThat(us.stderr()).as(qemu.describe() + us.describe()).isEqualTo(Qemu.asDiskplan(qemu.stderr()));
+        assertThat(Files.readAllBytes(dir.resolve("o.qcow2"))).isEqualTo(before);
+        assertThat(refusalCode(dir.resolve("o.qcow2"), 1L << 30))
+                .isEqualTo(org.diskplan.abi.ErrorCode.BITMAPS_UNSUPPORTED);
+    }
+
+    @Test
+    void dirtyImagesAndPersistentBitmapsAreRefusedWithTheirCodes() throws Exception {
         Recipe r = new Recipe("lazy_refcounts=on", "64M", List.of("w 0 1M"), false);
         Qcow2Images.make(dir, "dirty.qcow2", r);
         setIncompatible(dir.resolve("dirty.qcow2"), 1);
         ProcessRunner.Result plan = Diskplan.run(dir, "plan", "--output=json", "dirty.qcow2", "1G");
         assertThat(plan.exitCode()).as(plan.describe()).isEqualTo(1);
         assertThat(plan.stderr()).as(plan.describe()).contains("dirty").contains("qemu-img check -r all");
+        assertThat(refusalCode(dir.resolve("dirty.qcow2"), 1L << 30)).isEqualTo(org.diskplan.abi.ErrorCode.NEEDS_REPAIR);
 
         Qcow2Images.make(dir, "bm.qcow2", new Recipe("", "64M", List.of(), false));
         Qcow2Images.run(dir, List.of("qemu-img", "bitmap", "--add", "bm.qcow2", "bm0"));
@@ -214,5 +263,7 @@ class Qcow2ResizeOracleTest {
         assertThat(bm.exitCode()).as(bm.describe()).isEqualTo(1);
         assertThat(bm.stderr()).as(bm.describe()).contains("bitmap").contains("bm0");
         assertThat(Files.readAllBytes(dir.resolve("bm.qcow2"))).isEqualTo(before);
+        assertThat(refusalCode(dir.resolve("bm.qcow2"), 1L << 30))
+                .isEqualTo(org.diskplan.abi.ErrorCode.BITMAPS_UNSUPPORTED);
     }
 }

@@ -247,6 +247,31 @@ public final class Qcow2Planner implements FormatPlanner {
                 newL1Offset = model.allocate(l1Clusters, false);
                 newL1Entries = java.util.Arrays.copyOf(l1, (int) newL1);
             }
+            // With preallocation, switch to the bigger L1 table first, in a header write of its
+            // own that leaves the size alone (as qemu's qcow2_grow_l1_table does before it
+            // preallocates), so the old table's clusters are free again for the new L2 tables.
+            boolean staged = l1Grows && mode != Preallocation.OFF && !model.tableTooSmall();
+            long l1LinkBase = h.l1TableOffset();
+            if (staged) {
+                fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
+                        + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
+                fresh.addAll(model.newBlockWrites());
+                emitFresh();
+                fresh.clear();
+                emitPhase(model.dirtyWrites("refcount increments for the new L1 table"));
+                emitPhase(tableLinks());
+                model.markNewBlocksWritten();
+                ByteBuffer l1h = ByteBuffer.allocate(12).putInt((int) newL1).putLong(newL1Offset);
+                emitPhase(List.of(new Write(OFF_L1_SIZE, l1h.array(), "qcow2 header: l1_size, l1_table_offset "
+                        + "(the bigger L1 table; the size is unchanged)", RegionKind.HEADER)));
+                if (h.l1Size() > 0) {
+                    for (long c = h.l1TableOffset() / cs; c <= (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs; c++) {
+                        model.add(c, -1);
+                    }
+                }
+                emitPhase(model.dirtyWrites("refcount decrements for the old L1 table"));
+                l1LinkBase = newL1Offset;
+            }
             List<Write> l2Links = new ArrayList<>();
             long[] l1Before = newL1Entries.clone();
             if (mode != Preallocation.OFF) {
@@ -268,12 +293,12 @@ public final class Qcow2Planner implements FormatPlanner {
                             "Failed to grow the refcount table: File too large");
                 }
             }
-            if (l1Grows) {
+            if (l1Grows && !staged) {
                 // qemu writes exactly l1_size entries, not the whole clusters
                 fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
                         + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
             } else {
-                addL1Links(l1Before, newL1Entries);
+                addL1Links(l1Before, newL1Entries, l1LinkBase);
             }
             references.addAll(l2Links);
             fresh.addAll(model.newBlockWrites());
@@ -285,27 +310,30 @@ public final class Qcow2Planner implements FormatPlanner {
             emitPhase(model.dirtyWrites("refcount increments for the new clusters"));
             if (!tableGrows) {
                 emitPhase(tableLinks());
+            } else {
+                // The bigger refcount table goes live before any new reference does (preallocated
+                // L2 tables are linked before the commit): its own header write, size unchanged.
+                ByteBuffer rt = ByteBuffer.allocate(12).putLong(newTableOffset).putInt((int) newTableClusters);
+                emitPhase(List.of(new Write(OFF_REFTABLE_OFFSET, rt.array(), "qcow2 header: refcount_table_offset, "
+                        + "refcount_table_clusters (the bigger refcount table; the size is unchanged)",
+                        RegionKind.HEADER)));
             }
             emitPhase(references);
             // the commit: size, and the L1 and refcount table switches, in one header write
-            int end = tableGrows ? OFF_REFTABLE_CLUSTERS + 4 : l1Grows ? OFF_L1_OFFSET + 8 : OFF_SIZE + 8;
+            boolean l1InCommit = l1Grows && !staged;
+            int end = l1InCommit ? OFF_L1_OFFSET + 8 : OFF_SIZE + 8;
             ByteBuffer hb = ByteBuffer.wrap(header.clone());
             hb.putLong(OFF_SIZE, newSize);
             if (l1Grows) {
                 hb.putInt(OFF_L1_SIZE, (int) newL1);
                 hb.putLong(OFF_L1_OFFSET, newL1Offset);
             }
-            if (tableGrows) {
-                hb.putLong(OFF_REFTABLE_OFFSET, newTableOffset);
-                hb.putInt(OFF_REFTABLE_CLUSTERS, (int) newTableClusters);
-            }
             int commit = patches.size();
             patches.add(new Write(OFF_SIZE, java.util.Arrays.copyOfRange(hb.array(), OFF_SIZE, end),
-                    "qcow2 header: size" + (l1Grows ? ", l1_size, l1_table_offset" : "")
-                            + (tableGrows ? ", refcount_table_offset, refcount_table_clusters" : "")
-                            + " (commit)", RegionKind.HEADER));
+                    "qcow2 header: size" + (l1InCommit ? ", l1_size, l1_table_offset" : "") + " (commit)",
+                    RegionKind.HEADER));
             barriers.add(commit);
-            if (l1Grows && h.l1Size() > 0) {
+            if (l1InCommit && h.l1Size() > 0) {
                 decrements.add(new long[] {h.l1TableOffset() / cs,
                         (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs});
             }
@@ -327,7 +355,7 @@ public final class Qcow2Planner implements FormatPlanner {
             return g.clustersFor((entries + extra) * 8);
         }
 
-        void addL1Links(long[] before, long[] after) {
+        void addL1Links(long[] before, long[] after, long tableOffset) {
             int lo = -1;
             int hi = -1;
             for (int i = 0; i < after.length; i++) {
@@ -337,7 +365,7 @@ public final class Qcow2Planner implements FormatPlanner {
                 }
             }
             if (lo >= 0) {
-                references.add(new Write(h.l1TableOffset() + lo * 8L, entriesBytes(
+                references.add(new Write(tableOffset + lo * 8L, entriesBytes(
                         java.util.Arrays.copyOfRange(after, lo, hi + 1), (hi - lo + 1) * 8L),
                         "L1 entries " + lo + ".." + hi + ": new L2 tables", RegionKind.TABLE));
             }
@@ -430,67 +458,20 @@ public final class Qcow2Planner implements FormatPlanner {
             long newL1 = g.l1EntriesFor(newSize);
             long[] l1 = readL1();
             long firstTable = cutCluster / e;
-            // L2 tables to visit, read in offset order
-            List<long[]> visit = new ArrayList<>();
-            for (long i = firstTable; i < l1.length; i++) {
-                long off = l1[(int) i] & Qcow2Geometry.L1E_OFFSET_MASK;
-                if (off != 0) {
-                    visit.add(new long[] {off, i});
-                }
-            }
-            visit.sort((x, y) -> Long.compare(x[0], y[0]));
-            boolean l1TailUsed = false;
-            for (long[] v : visit) {
-                long off = v[0];
-                int i = (int) v[1];
-                byte[] l2 = readL2(off);
-                ByteBuffer b = ByteBuffer.wrap(l2);
-                boolean whole = i >= newL1 || i * e >= cutCluster;
-                int first = whole ? 0 : (int) (cutCluster - i * e);
-                boolean any = false;
-                for (int j = first; j < e; j++) {
-                    long entry = b.getLong(j * es);
-                    if (entry == 0 && (es == 8 || b.getLong(j * es + 8) == 0)) {
-                        continue;
-                    }
-                    any = true;
-                    releaseEntry(entry, i, j);
-                }
-                if (whole) {
-                    l1TailUsed = true;
-                    decrements.add(new long[] {off / cs, off / cs});
-                } else if (any) {
-                    if ((l1[i] & Qcow2Geometry.OFLAG_COPIED) != 0) {
-                        removals.add(new Write(off + (long) first * es, new byte[(int) ((e - first) * es)],
-                                "L2 table " + i + ": clear the entries past the new end", RegionKind.TABLE));
-                    } else {
-                        // shared with a snapshot: copy it, as qemu's copy-on-write of L2 tables does
-                        long copy = model.allocate(1, false);
-                        byte[] content = l2.clone();
-                        java.util.Arrays.fill(content, first * es, content.length, (byte) 0);
-                        fresh.add(new Write(copy, content, "copy of L2 table " + i + " (shared with a snapshot) "
-                                + "without the entries past the new end", RegionKind.TABLE));
-                        removals.add(new Write(h.l1TableOffset() + i * 8L,
-                                ByteBuffer.allocate(8).putLong(copy | Qcow2Geometry.OFLAG_COPIED).array(),
-                                "L1 entry " + i + ": the copied L2 table", RegionKind.TABLE));
-                        decrements.add(new long[] {off / cs, off / cs});
-                    }
-                }
-            }
-            if (l1TailUsed) {
-                long from = Math.max(newL1, firstTable);
-                int lo = -1;
-                int hi = -1;
-                for (int i = (int) from; i < l1.length; i++) {
-                    if (l1[i] != 0) {
-                        lo = lo < 0 ? i : lo;
-                        hi = i;
-                    }
-                }
-                if (lo >= 0) {
-                    removals.add(new Write(h.l1TableOffset() + lo * 8L, new byte[(hi - lo + 1) * 8],
-                            "L1 entries " + lo + ".." + hi + ": drop the L2 tables past the new end",
-                            RegionKind.TABLE));
+            // At most one L2 table is cut part-way: the one holding the first cluster past the end.
+            // If a snapshot shares it, it is copied first (the only allocation of a shrink).
+            int partial = -1;
+            byte[] partialTable = null;
+            int partialFirst = 0;
+            long partialCopy = 0;
+            if (firstTable < newL1 && firstTable < l1.length && firstTable * e < cutCluster
+                    && (l1[(int) firstTable] & Qcow2Geometry.L1E_OFFSET_MASK) != 0) {
+                partial = (int) firstTable;
+                partialTable = readL2(l1[partial] & Qcow2Geometry.L1E_OFFSET_MASK);
+                partialFirst = (int) (cutCluster - firstTable * e);
+                if ((l1[partial] & Qcow2Geometry.OFLAG_COPIED) == 0
+                        && !isZero(partialTable, partialFirst * es, partialTable.length)) {
+                    partialCopy = model.allocate(1, false);
                 }
             }
             boolean tableGrows = model.tableTooSmall();
@@ -505,11 +486,69 @@ public final class Qcow2Planner implements FormatPlanner {
                 fresh.add(new Write(newTableOffset, model.tableBytes(newTableClusters), "new refcount table",
                         RegionKind.REFCOUNT));
             }
-            emitFresh();
-            emitPhase(model.dirtyWrites("refcount increments for the L2 table copies"));
-            if (!tableGrows) {
-                emitPhase(tableLinks());
+            if (partialCopy != 0) {
+                byte[] content = partialTable.clone();
+                java.util.Arrays.fill(content, partialFirst * es, content.length, (byte) 0);
+                fresh.add(new Write(partialCopy, content, "copy of L2 table " + partial + " (shared with a snapshot) "
+                        + "without the entries past the new end", RegionKind.TABLE));
             }
+            List<Write> increments = model.dirtyWrites("refcount increments for the L2 table copy");
+            List<ResizePatch> links = tableGrows ? List.of() : tableLinks();
+
+            // Everything below only goes away, after the commit: decrement as we read.
+            if (partial >= 0 && !isZero(partialTable, partialFirst * es, partialTable.length)) {
+                long off = l1[partial] & Qcow2Geometry.L1E_OFFSET_MASK;
+                releaseEntries(partialTable, partialFirst, partial);
+                if (partialCopy == 0) {
+                    removals.add(new Write(off + (long) partialFirst * es, new byte[(int) ((e - partialFirst) * es)],
+                            "L2 table " + partial + ": clear the entries past the new end", RegionKind.TABLE));
+                } else {
+                    removals.add(new Write(h.l1TableOffset() + partial * 8L,
+                            ByteBuffer.allocate(8).putLong(partialCopy | Qcow2Geometry.OFLAG_COPIED).array(),
+                            "L1 entry " + partial + ": the copied L2 table", RegionKind.TABLE));
+                    model.add(off / cs, -1);
+                }
+            }
+            // L2 tables wholly past the end, read in offset order: every cluster they map and
+            // the table itself lose the active image's reference.
+            long from = partial >= 0 ? partial + 1 : firstTable;
+            int count = 0;
+            long[] sorted = new long[(int) Math.max(0, l1.length - from)];
+            for (long i = from; i < l1.length; i++) {
+                long off = l1[(int) i] & Qcow2Geometry.L1E_OFFSET_MASK;
+                if (off != 0) {
+                    sorted[count++] = (off >>> g.clusterBits() << 23) | i; // L1 index < 2^22
+                }
+            }
+            java.util.Arrays.sort(sorted, 0, count);
+            for (int k = 0; k < count; k++) {
+                long off = (sorted[k] >>> 23) << g.clusterBits();
+                int i = (int) (sorted[k] & ((1 << 23) - 1));
+                releaseEntries(readL2(off), 0, i);
+                model.add(off / cs, -1);
+            }
+            int lo = -1;
+            int hi = -1;
+            for (int i = (int) from; i < l1.length; i++) {
+                if (l1[i] != 0) {
+                    lo = lo < 0 ? i : lo;
+                    hi = i;
+                }
+            }
+            if (lo >= 0) {
+                removals.add(new Write(h.l1TableOffset() + lo * 8L, new byte[(hi - lo + 1) * 8],
+                        "L1 entries " + lo + ".." + hi + ": drop the L2 tables past the new end", RegionKind.TABLE));
+            }
+            if (tableGrows) {
+                for (long c = h.refcountTableOffset() / cs; c < h.refcountTableOffset() / cs
+                        + h.refcountTableClusters(); c++) {
+                    model.add(c, -1);
+                }
+            }
+
+            emitFresh();
+            emitPhase(increments);
+            emitPhase(links);
             ByteBuffer hb = ByteBuffer.wrap(header.clone());
             hb.putLong(OFF_SIZE, newSize);
             int end = OFF_SIZE + 8;
@@ -517,15 +556,13 @@ public final class Qcow2Planner implements FormatPlanner {
                 hb.putLong(OFF_REFTABLE_OFFSET, newTableOffset);
                 hb.putInt(OFF_REFTABLE_CLUSTERS, (int) newTableClusters);
                 end = OFF_REFTABLE_CLUSTERS + 4;
-                decrements.add(new long[] {h.refcountTableOffset() / cs,
-                        h.refcountTableOffset() / cs + h.refcountTableClusters() - 1});
             }
             int commit = patches.size();
             patches.add(new Write(OFF_SIZE, java.util.Arrays.copyOfRange(hb.array(), OFF_SIZE, end),
-                    "qcow2 header: size (commit)", RegionKind.HEADER));
+                    "qcow2 header: size" + (tableGrows ? ", refcount_table_offset, refcount_table_clusters" : "")
+                            + " (commit)", RegionKind.HEADER));
             barriers.add(commit);
             emitPhase(removals);
-            applyDecrements();
             emitPhase(model.dirtyWrites("refcount decrements for the released clusters"));
             if (!tableGrows) {
                 shrinkRefcountTable();
@@ -536,26 +573,51 @@ public final class Qcow2Planner implements FormatPlanner {
             return finish(ResizeAction.SHRINK, oldSize, newSize, newFileSize, commit);
         }
 
-        /** Records the host clusters an L2 entry past the new end holds, to decrement. */
-        void releaseEntry(long entry, int table, int index) throws ResizeError {
-            if ((entry & Qcow2Geometry.OFLAG_COMPRESSED) != 0) {
-                long firstHost = g.compressedFirstCluster(entry);
-                long lastHost = g.compressedLastCluster(entry);
-                if (lastHost >= g.clustersFor(fileSize) || firstHost == 0) {
-                    throw corrupt("compressed L2 entry " + table + "/" + index + " points outside the file");
+        static boolean isZero(byte[] b, int from, int to) {
+            for (int i = from; i < to; i++) {
+                if (b[i] != 0) {
+                    return false;
                 }
-                decrements.add(new long[] {firstHost, lastHost});
-                return;
             }
-            long off = entry & Qcow2Geometry.L2E_OFFSET_MASK;
-            if (off == 0) {
-                return; // unallocated or a zero cluster without a host cluster: nothing to release
+            return true;
+        }
+
+        /** Decrements every host cluster the entries {@code first..} of an L2 table hold. */
+        void releaseEntries(byte[] l2, int first, int table) throws ResizeError {
+            int es = g.l2EntrySize();
+            long fileClusters = g.clustersFor(fileSize);
+            for (int j = first, at = first * es; at < l2.length; j++, at += es) {
+                long entry = getLong(l2, at);
+                if (entry == 0) {
+                    continue;
+                }
+                if ((entry & Qcow2Geometry.OFLAG_COMPRESSED) != 0) {
+                    long firstHost = g.compressedFirstCluster(entry);
+                    long lastHost = g.compressedLastCluster(entry);
+                    if (lastHost >= fileClusters || firstHost == 0) {
+                        throw corrupt("compressed L2 entry " + table + "/" + j + " points outside the file");
+                    }
+                    for (long c = firstHost; c <= lastHost; c++) {
+                        model.add(c, -1);
+                    }
+                    continue;
+                }
+                long off = entry & Qcow2Geometry.L2E_OFFSET_MASK;
+                if (off == 0) {
+                    continue; // a zero cluster without a host cluster: nothing to release
+                }
+                if ((off & (cs - 1)) != 0 || off > fileSize - 1) {
+                    throw corrupt("L2 entry " + table + "/" + j + " (" + Long.toHexString(entry)
+                            + ") is unaligned or points past the end of the file");
+                }
+                model.add(off >>> g.clusterBits(), -1);
             }
-            if ((off & (cs - 1)) != 0 || off > fileSize - 1) {
-                throw corrupt("L2 entry " + table + "/" + index + " (" + Long.toHexString(entry)
-                        + ") is unaligned or points past the end of the file");
-            }
-            decrements.add(new long[] {off / cs, off / cs});
+        }
+
+        static long getLong(byte[] b, int at) {
+            return ((long) (b[at] & 0xff) << 56) | ((long) (b[at + 1] & 0xff) << 48) | ((long) (b[at + 2] & 0xff) << 40)
+                    | ((long) (b[at + 3] & 0xff) << 32) | ((long) (b[at + 4] & 0xff) << 24) | ((b[at + 5] & 0xff) << 16)
+                    | ((b[at + 6] & 0xff) << 8) | (b[at + 7] & 0xff);
         }
 
         void applyDecrements() throws ResizeError {
@@ -615,7 +677,7 @@ public final class Qcow2Planner implements FormatPlanner {
         void emitFresh() {
             fresh.sort((x, y) -> Long.compare(x.offset(), y.offset()));
             List<ResizePatch> out = new ArrayList<>();
-            long length = fileSize;
+            long length = Math.max(fileSize, freshEnd);
             for (ResizePatch p : fresh) {
                 if (p.offset() > length) {
                     out.add(new ZeroFill(length, p.offset() - length, ZeroFill.Mode.EXTEND,

@@ -162,6 +162,9 @@ final class RefcountModel {
                     + " would exceed " + Long.toUnsignedString(max) + " (refcount_bits=" + (1 << order) + ")");
         }
         RefcountCodec.set(block, index, order, nv);
+        if (nv == 0 && cluster < hint) {
+            hint = cluster; // freed before a later allocation of the same plan (a staged L1 switch)
+        }
         if (!isNew[b]) {
             int lo = RefcountCodec.byteOf(index, order);
             int hi = lo + RefcountCodec.byteSpan(order);
@@ -280,6 +283,17 @@ final class RefcountModel {
         return out;
     }
 
+    /**
+     * The new blocks so far have been written and linked: from now on they are changed
+     * like existing blocks (dirty ranges), and later calls list only blocks added after.
+     */
+    void markNewBlocksWritten() {
+        for (int b : newBlocks) {
+            isNew[b] = false;
+        }
+        newBlocks.clear();
+    }
+
     /** New blocks that fit the old table, as (index, offset) pairs. */
     List<long[]> newBlockLinks() {
         List<long[]> out = new ArrayList<>();
@@ -298,10 +312,10 @@ final class RefcountModel {
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) (clusters * clusterSize));
         int n = Math.min(blocks.length, (int) (clusters * clusterSize / 8));
         for (int b = 0; b < n; b++) {
-            if (b < oldTable.length && !isNew[b]) {
-                buf.putLong(b * 8, oldTable[b]);
-            } else if (blocks[b] != null) {
+            if (blocks[b] != null) {
                 buf.putLong(b * 8, offsets[b]);
+            } else if (b < oldTable.length) {
+                buf.putLong(b * 8, oldTable[b]);
             }
         }
         return buf.array();

@@ -79,6 +79,31 @@ class PlanApplierTest {
         assertThat(UndoJournal.pathFor(image)).doesNotExist();
     }
 
+    private static ResizePlan extendPlan(long extendFrom) {
+        List<ResizePatch> patches = new ArrayList<>();
+        patches.add(new ZeroFill(extendFrom, 1 << 20, ZeroFill.Mode.EXTEND, "sparse data area", RegionKind.DATA));
+        patches.add(new Write(LENGTH + (1 << 20), bytes(512, 0x55), "table after it", RegionKind.TABLE));
+        return new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), ResizeAction.GROW, LENGTH, LENGTH,
+                new ResizeRequest(LENGTH, false, Preallocation.OFF), LENGTH, LENGTH + (1 << 20) + 512, patches, 1,
+                new TreeSet<>(), List.of(), List.of());
+    }
+
+    @Test
+    void extendLengthensTheFileWithoutWritingAndMustStartAtTheEnd() throws Exception {
+        Path image = TestImages.raw(dir, "e.img", LENGTH);
+        ResizePlan plan = extendPlan(LENGTH);
+        assertThat(plan.bytesWritten()).isEqualTo(512);
+        PlanApplier.apply(image, plan, ApplyOptions.DEFAULT);
+        byte[] after = Files.readAllBytes(image);
+        assertThat(after).hasSize((int) LENGTH + (1 << 20) + 512);
+        assertThat(after[(int) LENGTH + 1000]).isZero();
+        assertThat(after[(int) LENGTH + (1 << 20)]).isEqualTo((byte) 0x55);
+
+        Path other = TestImages.raw(dir, "f.img", LENGTH);
+        assertThatThrownBy(() -> PlanApplier.apply(other, extendPlan(LENGTH - 512), ApplyOptions.DEFAULT))
+                .isInstanceOf(ResizeError.class).hasMessageContaining("starts at");
+    }
+
     @ParameterizedTest(name = "crash after step {0}")
     @ValueSource(ints = {-1, 0, 1, 2, 3, 4, 5})
     void everyCrashPointRecoversToTheOriginalBytes(int crashAfter) throws Exception {
