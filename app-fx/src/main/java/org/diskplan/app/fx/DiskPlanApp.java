@@ -17,9 +17,6 @@ import org.diskplan.app.fx.model.Workers;
  * sample image when there is none. Title: "DiskPlan — file name".
  */
 public final class DiskPlanApp extends Application {
-    /** Test hook: print the window title on stdout once it is shown with the image open. */
-    public static final String PRINT_TITLE_PROPERTY = "diskplan.printTitleAfterShown";
-
     @Override
     public void start(Stage stage) {
         List<String> args = getParameters().getRaw();
@@ -28,14 +25,6 @@ public final class DiskPlanApp extends Application {
             window.image().openSample(Samples.builtIn());
         } else {
             window.open(Path.of(args.get(0)));
-        }
-        if (Boolean.getBoolean(PRINT_TITLE_PROPERTY)) {
-            window.image().imageProperty().addListener((o, a, b) -> {
-                if (b != null) {
-                    System.out.println("title: " + stage.getTitle());
-                    System.out.flush();
-                }
-            });
         }
     }
 
