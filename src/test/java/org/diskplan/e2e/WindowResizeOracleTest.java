@@ -13,7 +13,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
-import javafx.application.Platform;
 import javafx.scene.control.Label;
 import javafx.scene.input.KeyCode;
 import javafx.stage.Stage;
@@ -21,7 +20,6 @@ import org.diskplan.app.fx.DiskPlanApp;
 import org.diskplan.app.fx.MainWindow;
 import org.diskplan.app.fx.model.Samples;
 import org.diskplan.app.fx.model.SizeText;
-import org.diskplan.app.fx.model.Workers;
 import org.diskplan.planner.Planners;
 import org.diskplan.probe.ImageProber;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -54,8 +52,7 @@ class WindowResizeOracleTest {
 
     @Start
     void start(Stage stage) {
-        window = DiskPlanApp.show(stage, new Workers(Workers.daemonPool(), Platform::runLater),
-                config.resolve("recent-files"));
+        window = DiskPlanApp.show(stage, config.resolve("recent-files"));
     }
 
     /** Samples of the formats DiskPlan resizes (raw at least). */

@@ -17,30 +17,23 @@ import org.diskplan.app.fx.model.Workers;
  * sample image when there is none. Title: "DiskPlan — file name".
  */
 public final class DiskPlanApp extends Application {
-    /** Test hook: print the window title on stdout once it is shown with the image open. */
-    public static final String PRINT_TITLE_PROPERTY = "diskplan.printTitleAfterShown";
-
     @Override
     public void start(Stage stage) {
         List<String> args = getParameters().getRaw();
-        MainWindow window = show(stage, new Workers(Workers.daemonPool(), Platform::runLater),
-                RecentFiles.defaultStore());
+        MainWindow window = show(stage, RecentFiles.defaultStore());
         if (args.isEmpty()) {
             window.image().openSample(Samples.builtIn());
         } else {
             window.open(Path.of(args.get(0)));
         }
-        if (Boolean.getBoolean(PRINT_TITLE_PROPERTY)) {
-            window.image().imageProperty().addListener((o, a, b) -> {
-                if (b != null) {
-                    System.out.println("title: " + stage.getTitle());
-                    System.out.flush();
-                }
-            });
-        }
     }
 
-    /** Builds the window on {@code stage} and shows it (the tests call this too). */
+    /** Builds the window on {@code stage} with background workers and shows it (tests and tools call this too). */
+    public static MainWindow show(Stage stage, Path recentStore) {
+        return show(stage, new Workers(Workers.daemonPool(), Platform::runLater), recentStore);
+    }
+
+    /** Builds the window on {@code stage} and shows it. */
     public static MainWindow show(Stage stage, Workers workers, Path recentStore) {
         RecentFiles recent = new RecentFiles(recentStore, workers);
         ImageModel image = new ImageModel(workers, recent);

@@ -50,7 +50,7 @@ import javafx.util.StringConverter;
 import org.diskplan.abi.Preallocation;
 import org.diskplan.app.fx.model.ApplyModel;
 import org.diskplan.app.fx.model.ImageModel;
-import org.diskplan.app.fx.model.PatchDiff;
+import org.diskplan.app.fx.model.PatchDiffModel;
 import org.diskplan.app.fx.model.ResizeModel;
 import org.diskplan.app.fx.model.Samples;
 import org.diskplan.app.fx.model.SizeText;
@@ -72,12 +72,11 @@ public final class MainWindow {
     private static final PseudoClass GROUP = PseudoClass.getPseudoClass("group");
 
     private final Stage stage;
-    private final Workers workers;
     private final ImageModel image;
     private final ResizeModel resize;
     private final TimelineModel timeline = new TimelineModel();
     private final ApplyModel apply;
-    private final Workers.Generation diffGeneration = new Workers.Generation();
+    private final PatchDiffModel diff;
     private final BorderPane root = new BorderPane();
     private final TabPane tabs = new TabPane();
     private final TreeTableView<Row> inspector = new TreeTableView<>();
@@ -97,14 +96,24 @@ public final class MainWindow {
 
     public MainWindow(Stage stage, Workers workers, ImageModel image) {
         this.stage = stage;
-        this.workers = workers;
         this.image = image;
         this.resize = new ResizeModel(workers);
         this.apply = new ApplyModel(workers, image);
+        this.diff = new PatchDiffModel(workers);
         build();
         image.imageProperty().addListener((o, a, b) -> imageChanged(b));
         resize.planProperty().addListener((o, a, p) -> timeline.planProperty().set(p));
-        timeline.selectedProperty().addListener((o, a, b) -> readDiff(b.intValue()));
+        timeline.selectedProperty().addListener((o, a, b) -> diff.show(image.image() == null ? null
+                : image.image().path(), timeline.planProperty().get(), b.intValue()));
+        before.windowProperty().bind(Bindings.createObjectBinding(() -> diff.diffProperty().get().before(),
+                diff.diffProperty()));
+        after.windowProperty().bind(Bindings.createObjectBinding(() -> diff.diffProperty().get().after(),
+                diff.diffProperty()));
+        diff.errorProperty().addListener((o, a, b) -> {
+            if (!b.isEmpty()) {
+                image.setMessage(b);
+            }
+        });
     }
 
     public Parent root() {
@@ -503,7 +512,6 @@ public final class MainWindow {
         }
         javafx.scene.shape.Rectangle commitSw = new javafx.scene.shape.Rectangle(3, 12, Palette.COMMIT);
         legend.getChildren().add(new Label("commit point", commitSw));
-        before.windowProperty().set(org.diskplan.app.fx.model.HexWindow.EMPTY);
         before.setId("diffBefore");
         after.setId("diffAfter");
         VBox beforeBox = new VBox(4, sectionLabel("Before (the file now)"), before);
@@ -575,23 +583,5 @@ public final class MainWindow {
         if (a.showAndWait().filter(go::equals).isPresent()) {
             apply.apply(plan);
         }
-    }
-
-    private void readDiff(int step) {
-        long g = diffGeneration.next();
-        ResizePlan plan = timeline.planProperty().get();
-        ProbedImage img = image.image();
-        if (plan == null || img == null || step < 0 || step >= plan.patches().size()) {
-            before.windowProperty().set(org.diskplan.app.fx.model.HexWindow.EMPTY);
-            after.windowProperty().set(org.diskplan.app.fx.model.HexWindow.EMPTY);
-            return;
-        }
-        Path path = img.path();
-        workers.run(() -> PatchDiff.read(path, plan.patches().get(step)), d -> {
-            if (diffGeneration.isCurrent(g)) {
-                before.windowProperty().set(d.before());
-                after.windowProperty().set(d.after());
-            }
-        }, e -> image.setMessage("Could not read the bytes under step " + step + ": " + e.getMessage()));
     }
 }

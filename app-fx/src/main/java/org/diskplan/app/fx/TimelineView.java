@@ -175,9 +175,7 @@ final class TimelineView extends VBox {
             track2 = TRACK2 + spare * 3 / 7;
             g.setFill(Color.WHITE);
             g.fillRect(0, 0, w, h);
-            g.setFont(Palette.SMALL);
-            g.setTextBaseline(VPos.TOP);
-            g.setTextAlign(TextAlignment.LEFT);
+            text(g);
             int n = model.steps();
             double t1 = TOP;
             double t2 = TOP + track1 + GAP;
@@ -246,23 +244,25 @@ final class TimelineView extends VBox {
                 g.setFill(Palette.of(model.kind(s)));
                 g.fillRect(x + gap / 2, Math.min(y, t2 + track2 - 2), Math.max(1, slot - gap), hh);
             }
-            g.setStroke(Palette.TEXT);
-            g.setLineWidth(1.5);
-            g.beginPath();
+            // The file end after each step as a staircase of axis-aligned rectangles (cheap to
+            // rasterise, unlike an antialiased path): level over each step, a riser where it moves.
+            g.setFill(Palette.TEXT);
             int first = Math.max(0, vis[0] - 1);
-            g.moveTo(model.x(first), fileY(first == 0 ? model.oldFileSize() : model.fileEndAfter(first - 1)));
+            double prevY = fileY(first == 0 ? model.oldFileSize() : model.fileEndAfter(first - 1));
             int lastPx = Integer.MIN_VALUE;
             for (int s = first; s < vis[1]; s++) {
                 double x = model.x(s);
-                if (slot < 2 && (int) x == lastPx && s != vis[1] - 1) {
+                double y = fileY(model.fileEndAfter(s));
+                if (slot < 2 && (int) x == lastPx && y == prevY) {
                     continue;
                 }
                 lastPx = (int) x;
-                double y = fileY(model.fileEndAfter(s));
-                g.lineTo(x + slot / 2, y);
+                if (y != prevY) {
+                    g.fillRect(x, Math.min(y, prevY), 1.5, Math.abs(y - prevY) + 1.5);
+                }
+                g.fillRect(x, y, Math.max(1.5, slot), 1.5);
+                prevY = y;
             }
-            g.stroke();
-            g.setLineWidth(1);
         }
 
         /** The layer over the bars: selection and hover outlines, the commit marker, the hover bubble. */
@@ -273,9 +273,7 @@ final class TimelineView extends VBox {
             if (model.steps() == 0) {
                 return;
             }
-            g.setFont(Palette.SMALL);
-            g.setTextBaseline(VPos.TOP);
-            g.setTextAlign(TextAlignment.LEFT);
+            text(g);
             double slot = model.slot();
             double t1 = TOP;
             double t2 = TOP + track1 + GAP;
@@ -299,6 +297,12 @@ final class TimelineView extends VBox {
             if (hover >= 0 && mouseX >= 0) {
                 bubble(g, model.describe(hover), mouseX, mouseY, w);
             }
+        }
+
+        private void text(GraphicsContext g) {
+            g.setFont(Palette.SMALL);
+            g.setTextBaseline(VPos.TOP);
+            g.setTextAlign(TextAlignment.LEFT);
         }
 
         /** The y of a file offset on the second track (0 at its top, the largest file end 3 px above its bottom). */

@@ -10,7 +10,6 @@ import javafx.application.Platform;
 import javafx.scene.control.TreeItem;
 import javafx.stage.Stage;
 import org.diskplan.app.fx.model.Samples;
-import org.diskplan.app.fx.model.Workers;
 
 /**
  * The README's screenshots from the real window (run under Xvfb by
@@ -26,9 +25,19 @@ public final class Screenshots {
     }
 
     public static void main(String[] args) {
+        exitAfter(() -> run(args));
+    }
+
+    /** Something to run in a tool's main. */
+    interface Work {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code work}, then stops JavaFX and the JVM: status 0, or 1 with the stack trace. */
+    static void exitAfter(Work work) {
         int status = 1;
         try {
-            run(args);
+            work.run();
             status = 0;
         } catch (Exception | Error e) {
             e.printStackTrace();
@@ -50,14 +59,7 @@ public final class Screenshots {
         Samples inspected = sample(args.length > 1 ? args[1] : "qcow2", "vpc");
         Samples planned = args.length > 2 ? sample(args[2], "raw") : Samples.builtIn();
         String size = args.length > 3 ? args[3] : "+10G";
-        Path config = Files.createTempDirectory("diskplan-shots");
-        CompletableFuture<MainWindow> started = new CompletableFuture<>();
-        Platform.startup(() -> {
-            Stage stage = new Stage();
-            started.complete(DiskPlanApp.show(stage, new Workers(Workers.daemonPool(), Platform::runLater),
-                    config.resolve("recent-files")));
-        });
-        MainWindow w = started.get(30, TimeUnit.SECONDS);
+        MainWindow w = startWindow();
         fx(() -> w.image().openSample(inspected));
         waitFor(() -> fx(() -> w.image().image() != null));
         // Inspector: select the field that holds the virtual size (or the third one).
@@ -93,6 +95,14 @@ public final class Screenshots {
         });
         pause(800);
         shot(w, out.resolve("window-plan.png"));
+    }
+
+    /** Starts JavaFX and shows the window, its recent files in a temporary folder. */
+    static MainWindow startWindow() throws Exception {
+        Path config = Files.createTempDirectory("diskplan-window");
+        CompletableFuture<MainWindow> started = new CompletableFuture<>();
+        Platform.startup(() -> started.complete(DiskPlanApp.show(new Stage(), config.resolve("recent-files"))));
+        return started.get(30, TimeUnit.SECONDS);
     }
 
     private static int pickRow(javafx.scene.control.TreeTableView<?> tree) {

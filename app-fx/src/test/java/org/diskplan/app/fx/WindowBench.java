@@ -7,22 +7,18 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
-import javafx.application.Platform;
 import javafx.scene.control.TabPane;
 import javafx.scene.input.MouseButton;
 import javafx.scene.input.MouseEvent;
 import javafx.scene.input.ScrollEvent;
-import javafx.stage.Stage;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.abi.Preallocation;
 import org.diskplan.abi.ResizeAction;
 import org.diskplan.app.fx.model.Samples;
-import org.diskplan.app.fx.model.Workers;
 import org.diskplan.planner.FormatOptions;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizePatch;
@@ -55,30 +51,14 @@ public final class WindowBench {
     }
 
     public static void main(String[] args) {
-        int status = 1;
-        try {
-            run();
-            status = 0;
-        } catch (Exception | Error e) {
-            e.printStackTrace();
-        } finally {
-            Platform.exit();
-            System.exit(status);
-        }
+        Screenshots.exitAfter(WindowBench::run);
     }
 
     private static void run() throws Exception {
         if (Boolean.getBoolean("javafx.pulseLogger")) {
             captureLog();
         }
-        Path config = Files.createTempDirectory("diskplan-bench");
-        CompletableFuture<MainWindow> started = new CompletableFuture<>();
-        Platform.startup(() -> {
-            Stage stage = new Stage();
-            started.complete(DiskPlanApp.show(stage, new Workers(Workers.daemonPool(), Platform::runLater),
-                    config.resolve("recent-files")));
-        });
-        MainWindow w = started.get(30, TimeUnit.SECONDS);
+        MainWindow w = Screenshots.startWindow();
         fx(() -> ((TabPane) w.root().lookup(".tab-pane")).getSelectionModel().select(1));
         Thread.sleep(500);
         fx(() -> w.timeline().planProperty().set(synthetic(PATCHES)));

@@ -12,7 +12,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
-import javafx.application.Platform;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
 import javafx.scene.control.TreeItem;
@@ -23,7 +22,6 @@ import javafx.scene.paint.Color;
 import javafx.stage.Stage;
 import org.diskplan.app.fx.model.Samples;
 import org.diskplan.app.fx.model.SizeText;
-import org.diskplan.app.fx.model.Workers;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.SizeArgument;
 import org.diskplan.planner.apply.ApplyOptions;
@@ -54,8 +52,7 @@ class WindowTest {
 
     @Start
     void start(Stage stage) {
-        window = DiskPlanApp.show(stage, new Workers(Workers.daemonPool(), Platform::runLater),
-                config.resolve("recent-files"));
+        window = DiskPlanApp.show(stage, config.resolve("recent-files"));
     }
 
     // ---- helpers -------------------------------------------------------------------------
@@ -210,6 +207,49 @@ class WindowTest {
         robot.type(KeyCode.HOME);
         waitUntil(() -> window.timeline().selectedProperty().get() == 0);
         assertThat(text(robot, "#stepDetail")).contains("step 0 · zero");
+    }
+
+    @Test
+    void hoverZoomAndScrollTheTimeline(FxRobot robot) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Planners.canResize(org.diskplan.abi.ImageFormat.QCOW2));
+        openSample(robot, sample("qcow2"));
+        typeSize(robot, "+1G");
+        robot.clickOn("Plan");
+        waitUntil(() -> window.timeline().steps() > 2);
+        TimelineView.Surface s = window.timelineView().surface();
+        double x = onFx(() -> window.timeline().x(1) + window.timeline().slot() / 2);
+        robot.moveTo(s, javafx.geometry.Pos.TOP_LEFT, new javafx.geometry.Point2D(x, 60),
+                org.testfx.robot.Motion.DIRECT);
+        waitUntil(() -> window.timeline().hoverProperty().get() == 1);
+        assertThat(text(robot, "#stepDetail")).startsWith("step 1 · write · offset 0x");
+        robot.clickOn(javafx.scene.input.MouseButton.PRIMARY);
+        waitUntil(() -> window.timeline().selectedProperty().get() == 1);
+        double zoom = onFx(() -> window.timeline().zoomProperty().get());
+        robot.type(KeyCode.EQUALS, 3); // wider than the view, so that it scrolls
+        waitUntil(() -> window.timeline().zoomProperty().get() > zoom);
+        robot.scroll(3, javafx.geometry.VerticalDirection.DOWN);
+        waitUntil(() -> window.timeline().scrollProperty().get() > 0);
+        robot.type(KeyCode.DIGIT0);
+        waitUntil(() -> window.timeline().zoomProperty().get() == zoom
+                && window.timeline().scrollProperty().get() == 0);
+    }
+
+    @Test
+    void aRefusedApplySaysWhyAndLeavesTheFileAsItWas(FxRobot robot) throws Exception {
+        ProbedImage img = openSample(robot, sample("raw"));
+        typeSize(robot, "+1M");
+        // Another program changes the file after the plan was made.
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(img.path().toFile(), "rw")) {
+            raf.setLength(img.fileSize() + 512);
+        }
+        String changed = sha(img.path());
+        robot.clickOn("#applyButton");
+        waitUntil(() -> robot.lookup("#confirmApply").tryQuery().isPresent());
+        robot.clickOn("#confirmApply");
+        waitUntil(() -> !window.apply().runningProperty().get());
+        assertThat(text(robot, "#message")).contains("changed since it was planned", "plan again");
+        assertThat(sha(img.path())).isEqualTo(changed);
+        assertThat(UndoJournal.pathFor(img.path())).doesNotExist();
     }
 
     @Test

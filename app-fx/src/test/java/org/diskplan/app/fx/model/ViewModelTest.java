@@ -152,6 +152,22 @@ class ViewModelTest {
     }
 
     @Test
+    void patchDiffShowsBeforeAndAfter() throws Exception {
+        Path f = new Samples("qcow2", "v3").write();
+        image.open(f);
+        resize.sizeTextProperty().set("+1G");
+        var plan = resize.planProperty().get();
+        int commit = plan.commitIndex();
+        PatchDiffModel diff = new PatchDiffModel(Workers.direct());
+        diff.show(f, plan, commit);
+        assertThat(diff.diffProperty().get().after().bytes()).isEqualTo(
+                ((org.diskplan.planner.ResizePatch.Write) plan.patches().get(commit)).data());
+        assertThat(diff.diffProperty().get().before().marked().cardinality()).isPositive();
+        diff.show(f, plan, plan.finalStep());
+        assertThat(diff.diffProperty().get()).isEqualTo(PatchDiff.EMPTY);
+    }
+
+    @Test
     void samplesComeFromTheWriters() throws Exception {
         assertThat(Samples.available()).extracting(Samples::format).contains("raw", "vpc");
         Path p = new Samples("vpc", "fixed").write();
