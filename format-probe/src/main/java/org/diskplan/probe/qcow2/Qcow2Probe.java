@@ -742,11 +742,11 @@ public final class Qcow2Probe implements FormatProbe {
             ByteBuffer t = reader.readBuffer(refcountTableOffset, (int) bytes, ORDER, "refcount table");
             int entries = (int) (bytes / 8);
             refTable = new long[entries];
+            t.asLongBuffer().get(refTable); // in the buffer's (big-endian) order
             long unaligned = 0;
             long outside = 0;
             for (int i = 0; i < entries; i++) {
-                long e = t.getLong(i * 8);
-                refTable[i] = e;
+                long e = refTable[i];
                 long off = e & REFT_OFFSET_MASK;
                 if (off == 0) {
                     continue;

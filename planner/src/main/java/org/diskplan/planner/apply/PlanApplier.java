@@ -62,6 +62,7 @@ public final class PlanApplier {
         long total = plan.bytesWritten();
         long[] done = {0};
         int step = 0;
+        boolean unsynced = false;
         try {
             for (; step < plan.patches().size(); step++) {
                 ResizePatch patch = plan.patches().get(step);
@@ -70,8 +71,12 @@ public final class PlanApplier {
                 }
                 options.listener().step(step, steps, patch.label());
                 applyPatch(image, patch, options, step <= plan.commitIndex(), done, total, journal);
+                unsynced = true;
                 if (plan.barriersAfter().contains(step) || step == plan.commitIndex()) {
-                    ch.force(true);
+                    // fdatasync: the data and what is needed to read it back (the length), as
+                    // qemu flushes; the timestamps need no barrier
+                    ch.force(false);
+                    unsynced = false;
                 }
                 options.afterStep().accept(step);
             }
@@ -80,11 +85,16 @@ public final class PlanApplier {
             }
             options.listener().step(step, steps, "set the file length to " + plan.newFileSize());
             try {
-                image.file().setLength(plan.newFileSize());
+                if (ch.size() != plan.newFileSize()) {
+                    image.file().setLength(plan.newFileSize());
+                    unsynced = true;
+                }
             } catch (IOException e) {
                 throw new FinalLengthFailure(e);
             }
-            ch.force(true);
+            if (unsynced) {
+                ch.force(false);
+            }
             options.afterStep().accept(step);
         } catch (IOException | FinalLengthFailure e) {
             IOException cause = e instanceof FinalLengthFailure f ? f.io : (IOException) e;

@@ -116,7 +116,7 @@ public final class UndoJournal {
             ByteBuffer tail = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
             tail.putInt(0, (int) crc.getValue());
             Io.writeFully(out, pos, tail);
-            out.force(true);
+            out.force(false); // a new file: fdatasync writes its length too
         }
         Path journal = pathFor(image);
         Files.move(tmp, journal, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

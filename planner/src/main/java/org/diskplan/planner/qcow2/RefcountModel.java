@@ -62,7 +62,13 @@ final class RefcountModel {
         this.tableOffset = tableOffset;
         this.tableEntries = table.length;
         this.oldTable = table;
-        int n = Math.max(table.length, 1);
+        // sized to the last block in use (the arrays grow with createBlock): most tables are
+        // mostly empty, and one 2 MiB cluster of table is 262,144 entries
+        int last = table.length - 1;
+        while (last >= 0 && (table[last] & Qcow2Header.REFT_OFFSET_MASK) == 0) {
+            last--;
+        }
+        int n = Math.max(last + 1, 1);
         blocks = new byte[n][];
         offsets = new long[n];
         isNew = new boolean[n];
@@ -88,7 +94,7 @@ final class RefcountModel {
     }
 
     private void loadBlocks(ImageReader reader) throws ResizeError {
-        int n = oldTable.length;
+        int n = offsets.length;
         long[] sorted = new long[n];
         int count = 0;
         for (int i = 0; i < n; i++) {
@@ -113,6 +119,11 @@ final class RefcountModel {
                 runEnd++;
             }
             byte[] chunk = Qcow2Planner.read(reader, first, (int) ((runEnd - k) * clusterSize), "refcount blocks");
+            if (runEnd == k + 1) {
+                blocks[(int) (sorted[k] & ((1 << 21) - 1))] = chunk;
+                k = runEnd;
+                continue;
+            }
             for (int j = k; j < runEnd; j++) {
                 int index = (int) (sorted[j] & ((1 << 21) - 1));
                 blocks[index] = Arrays.copyOfRange(chunk, (int) ((j - k) * clusterSize),
@@ -339,9 +350,9 @@ final class RefcountModel {
      */
     byte[] tableBytes(long clusters) {
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) (clusters * clusterSize));
-        int n = Math.min(blocks.length, (int) (clusters * clusterSize / 8));
+        int n = Math.min(Math.max(blocks.length, oldTable.length), (int) (clusters * clusterSize / 8));
         for (int b = 0; b < n; b++) {
-            if (blocks[b] != null) {
+            if (b < blocks.length && blocks[b] != null) {
                 buf.putLong(b * 8, offsets[b]);
             } else if (b < oldTable.length) {
                 buf.putLong(b * 8, oldTable[b]);
