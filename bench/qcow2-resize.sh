@@ -49,7 +49,7 @@ run() { # run LABEL NAME SIZE [resize options]
   local tq td ti bq bd
   tq=$(ms qemu-img resize "$@" "$work/$name.q.qcow2" -- "$size")
   td=$(ms java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar "$jar" resize "$@" "$work/$name.d.qcow2" -- "$size")
-  ti=$(java -cp "$jar" "$timing" "$work/$name.i.qcow2" "$size" $shrink $mode | awk '{print $4}')
+  ti=$(java --add-opens=java.base/java.io=ALL-UNNAMED -cp "$jar" "$timing" "$work/$name.i.qcow2" "$size" $shrink $mode | awk '{print $4}')
   bq=$(written "$name.qs.qcow2" qemu-img resize "$@" "$work/$name.qs.qcow2" -- "$size")
   bd=$(written "$name.ds.qcow2" java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -jar "$jar" resize "$@" "$work/$name.ds.qcow2" -- "$size")
   printf '%-58s %8s ms %8s ms %9s ms %14s %14s %12s %12s\n' "$label" "$tq" "$td" "$ti" "$bq" "$bd" \
