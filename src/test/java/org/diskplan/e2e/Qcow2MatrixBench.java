@@ -104,10 +104,12 @@ public final class Qcow2MatrixBench {
         long t0 = System.nanoTime();
         int qemuExit = exec(dir, with(qemu, c.recipe().imageArgs("q.qcow2"), c.size()));
         long qemuMs = (System.nanoTime() - t0) / 1_000_000;
+        long qemuLength = done(dir, "q.qcow2");
         settle(dir);
         t0 = System.nanoTime();
         int ourExit = exec(dir, with(ours, List.of("cli.qcow2"), c.size()));
         long cliMs = (System.nanoTime() - t0) / 1_000_000;
+        long ourLength = done(dir, "cli.qcow2");
 
         boolean shrink = c.options().contains("--shrink");
         Preallocation mode = c.options().stream().filter(o -> o.startsWith("--preallocation="))
@@ -117,19 +119,21 @@ public final class Qcow2MatrixBench {
         for (int i = 0; i < WARM_UPS; i++) {
             settle(dir);
             double t = inProcess(dir.resolve("w" + i + ".qcow2"), c.size(), shrink, mode);
+            done(dir, "w" + i + ".qcow2");
             cold = i == 0 ? t : cold;
         }
         double[] times = new double[RUNS];
         for (int i = 0; i < RUNS; i++) {
             settle(dir);
             times[i] = inProcess(dir.resolve("i" + i + ".qcow2"), c.size(), shrink, mode);
+            done(dir, "i" + i + ".qcow2");
         }
         Arrays.sort(times);
 
         long qemuBytes = written(dir, "qs.qcow2", with(qemu, c.recipe().imageArgs("qs.qcow2"), c.size()));
         long ourBytes = written(dir, "ds.qcow2", with(ours, List.of("ds.qcow2"), c.size()));
         return new Row(c.name(), qemuMs, cliMs, times[RUNS / 2], cold, qemuBytes, ourBytes,
-                Files.size(dir.resolve("q.qcow2")), Files.size(dir.resolve("cli.qcow2")), qemuExit, ourExit);
+                qemuLength, ourLength, qemuExit, ourExit);
     }
 
     /**
@@ -138,6 +142,18 @@ public final class Qcow2MatrixBench {
      */
     private static void settle(Path dir) throws IOException, InterruptedException {
         exec(dir, List.of("sync"));
+    }
+
+    /**
+     * Removes a copy once timed and returns its length: its page cache goes back to the
+     * kernel, so that the next run does not pay for fresh memory (on this VM, writing a few
+     * hundred MiB into never-used page cache pages is several times slower than into reused
+     * ones, which made every later preallocation=full run look slow).
+     */
+    private static long done(Path dir, String copy) throws IOException {
+        long length = Files.size(dir.resolve(copy));
+        Files.delete(dir.resolve(copy));
+        return length;
     }
 
     /** What the CLI does after start-up: lock, probe, plan, apply. Returns milliseconds. */
