@@ -27,7 +27,8 @@ import org.diskplan.probe.ImageProber;
  * journal. Any failure before the end rolls the image back from the journal.
  */
 public final class PlanApplier {
-    private static final byte[] ZEROS = new byte[Io.CHUNK];
+    /** Zeros to write from: direct, so the JDK need not copy each chunk into a native buffer. */
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(Io.CHUNK).asReadOnlyBuffer();
 
     private PlanApplier() {
     }
@@ -146,8 +147,8 @@ public final class PlanApplier {
                 if (cancellable && options.cancelRequested().getAsBoolean()) {
                     throw cancelled(image, journal);
                 }
-                int n = (int) Math.min(ZEROS.length, z.end() - pos);
-                Io.writeFully(ch, pos, ByteBuffer.wrap(ZEROS, 0, n));
+                int n = (int) Math.min(Io.CHUNK, z.end() - pos);
+                Io.writeFully(ch, pos, ZEROS.duplicate().limit(n));
                 pos += n;
                 options.listener().bytes(done[0] + (pos - z.offset()), total);
             }
