@@ -28,6 +28,8 @@ import org.diskplan.probe.ImageProber;
  */
 public final class PlanApplier {
     /** Zeros to write from: direct, so the JDK need not copy each chunk into a native buffer. */
+    /** A long zero fill starts the write-back of every this many bytes as it goes. */
+    private static final long WRITE_BACK_EVERY = 8L << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(Io.CHUNK).asReadOnlyBuffer();
 
     private PlanApplier() {
@@ -150,6 +152,10 @@ public final class PlanApplier {
                 int n = (int) Math.min(Io.CHUNK, z.end() - pos);
                 Io.writeFully(ch, pos, ZEROS.duplicate().limit(n));
                 pos += n;
+                if ((pos - z.offset()) % WRITE_BACK_EVERY == 0 || pos == z.end()) {
+                    long from = Math.max(z.offset(), pos - WRITE_BACK_EVERY);
+                    Fallocate.startWriteBack(image.file(), from, pos - from);
+                }
                 options.listener().bytes(done[0] + (pos - z.offset()), total);
             }
         }
