@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
@@ -369,15 +370,27 @@ class WindowTest {
 
     @Test
     void recentFilesArePersistedAndOfferedInTheMenu(FxRobot robot) throws Exception {
-        ProbedImage img = openSample(robot, sample("vpc"));
+        Path a = Files.copy(sample("vpc").write(), config.resolve("disk-a.vpc"), StandardCopyOption.REPLACE_EXISTING);
+        Path b = Files.copy(sample("raw").write(), config.resolve("disk-b.raw"), StandardCopyOption.REPLACE_EXISTING);
+        for (Path p : List.of(a, b)) {
+            onFx(() -> {
+                window.open(p);
+                return null;
+            });
+            waitUntil(() -> window.image().image() != null && window.image().image().path().equals(p)
+                    && window.image().workers().pendingProperty().get() == 0);
+        }
+        assertThat(Files.readAllLines(config.resolve("recent-files"))).startsWith(
+                b.toAbsolutePath().toString(), a.toAbsolutePath().toString());
+        // a sample lives in a temporary folder removed at exit: it is not remembered
+        openSample(robot, sample("qcow2"));
         waitUntil(() -> window.image().workers().pendingProperty().get() == 0);
         assertThat(Files.readAllLines(config.resolve("recent-files"))).first()
-                .isEqualTo(img.path().toAbsolutePath().toString());
-        openSample(robot, sample("raw"));
+                .isEqualTo(b.toAbsolutePath().toString());
         robot.clickOn("File").clickOn("Open Recent");
         robot.clickOn(n -> n instanceof javafx.scene.text.Text t && t.getText() != null
-                && t.getText().contains(img.path().getFileName().toString()));
-        waitUntil(() -> window.image().image() != null && window.image().image().path().equals(img.path()));
+                && t.getText().contains(a.getFileName().toString()));
+        waitUntil(() -> window.image().image() != null && window.image().image().path().equals(a));
     }
 
     @Test

@@ -202,7 +202,7 @@ public final class ImageModel {
             summary.setAll(summaryOf(opened.image));
             message.set(opened.journal ? "An interrupted resize left an undo journal beside this image: "
                     + "recover it before resizing." : before != null ? "Image resized." : "");
-            if (before == null) {
+            if (before == null && !Samples.isSample(path)) {
                 recent.add(path);
             }
         }, e -> {

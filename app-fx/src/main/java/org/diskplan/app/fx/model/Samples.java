@@ -1,13 +1,16 @@
 package org.diskplan.app.fx.model;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.planner.Planners;
 import org.diskplan.probe.SampleWriter;
@@ -55,18 +58,52 @@ public record Samples(String format, String subformat) {
         return "sample" + (subformat.isEmpty() ? "" : "-" + subformat) + "." + format;
     }
 
-    /** Writes this sample into a fresh temporary folder and returns its path (blocking I/O). */
+    /**
+     * Writes this sample into a fresh folder inside this session's temporary samples
+     * folder and returns its path (blocking I/O). The samples folder is removed when the
+     * JVM exits.
+     */
     public Path write() throws IOException {
         SampleWriter writer = writers().get(format);
         if (writer == null) {
             throw new IOException("no sample writer for " + format);
         }
-        Path dir = Files.createTempDirectory("diskplan-samples");
+        Path dir = Files.createTempDirectory(sessionFolder(), format + "-");
         Path file = dir.resolve(fileName());
         Map<String, String> options = subformat.isEmpty() || writer.subformats().size() <= 1
                 ? Map.of() : Map.of("subformat", subformat);
         writer.write(file, SIZE, options);
         return file;
+    }
+
+    /** True for a file this session wrote as a sample (kept out of the recent files: it goes at exit). */
+    public static boolean isSample(Path file) {
+        Path folder;
+        synchronized (Samples.class) {
+            folder = session;
+        }
+        return folder != null && file.toAbsolutePath().normalize().startsWith(folder);
+    }
+
+    private static Path session;
+
+    private static synchronized Path sessionFolder() throws IOException {
+        if (session == null) {
+            Path folder = Files.createTempDirectory("diskplan-samples").toAbsolutePath().normalize();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(folder), "diskplan-samples-cleanup"));
+            session = folder;
+        }
+        return session;
+    }
+
+    private static void deleteTree(Path folder) {
+        try (Stream<Path> walk = Files.walk(folder)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // best effort at exit: the system cleans its temporary folder in time
+        }
     }
 
     /** The sample opened when the window starts with no file: qcow2 once DiskPlan resizes it, else raw. */

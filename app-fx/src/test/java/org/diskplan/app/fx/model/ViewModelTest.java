@@ -172,6 +172,11 @@ class ViewModelTest {
         assertThat(Samples.available()).extracting(Samples::format).contains("raw", "vpc");
         Path p = new Samples("vpc", "fixed").write();
         assertThat(Files.size(p)).isPositive();
+        assertThat(Samples.isSample(p)).isTrue();
+        assertThat(Samples.isSample(raw(1L << 20))).isFalse();
+        image.open(p);
+        assertThat(image.image()).isNotNull();
+        assertThat(image.recent().items()).as("a sample goes at exit: not a recent file").isEmpty();
         assertThat(SizeText.grammar(20L << 30)).isEqualTo("20G");
         assertThat(SizeText.grammar(1536)).isEqualTo("1536");
     }
