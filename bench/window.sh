@@ -9,5 +9,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -ntp -q -pl app-fx -am -DskipTests package
 xvfb-run -a -s "-screen 0 1400x900x24" \
-  java -Djavafx.pulseLogger=true -Djavafx.pulseLogger.threshold=0 -cp app-fx/target/diskplan.jar:app-fx/target/test-classes \
+  java ${WINDOW_BENCH_JAVA_OPTS:-} -Djavafx.pulseLogger=true -Djavafx.pulseLogger.threshold=0 -cp app-fx/target/diskplan.jar:app-fx/target/test-classes \
   org.diskplan.app.fx.WindowBench 2>&1 | grep -v -e 'Unsupported JavaFX configuration' -e 'PlatformImpl startup'

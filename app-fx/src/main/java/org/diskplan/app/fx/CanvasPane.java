@@ -16,12 +16,25 @@ abstract class CanvasPane extends Region {
     protected void layoutChildren() {
         double w = snapSizeX(getWidth());
         double h = snapSizeY(getHeight());
-        if (canvas.getWidth() != w || canvas.getHeight() != h) {
+        boolean resized = canvas.getWidth() != w || canvas.getHeight() != h;
+        if (resized) {
             canvas.setWidth(w);
             canvas.setHeight(h);
             resized(w, h);
         }
-        draw();
+        if (resized || drawsOnEveryLayout()) {
+            draw();
+        }
+    }
+
+    /**
+     * Whether every layout pass redraws (the default: a subclass may ask for a redraw with
+     * {@code requestLayout()}); false for a pane that redraws itself whenever its content
+     * changes, so that a layout pass elsewhere in the window (a label's new text, a scroll
+     * bar's thumb) costs it nothing.
+     */
+    protected boolean drawsOnEveryLayout() {
+        return true;
     }
 
     /** The canvas took a new size (before the redraw). */

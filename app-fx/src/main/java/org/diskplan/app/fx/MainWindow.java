@@ -498,6 +498,13 @@ public final class MainWindow {
         Label detail = new Label();
         detail.setId("stepDetail");
         detail.setWrapText(true);
+        // Two lines, always: a hover that changed the label's height would resize the
+        // timeline below it, and a resized canvas repaints the whole plan pane.
+        double twoLines = Math.ceil(javafx.scene.text.Font.getDefault().getSize() * 1.4 * 2) + 2;
+        detail.setMinHeight(twoLines);
+        detail.setPrefHeight(twoLines);
+        detail.setMaxHeight(twoLines);
+        detail.setAlignment(javafx.geometry.Pos.TOP_LEFT);
         detail.textProperty().bind(Bindings.createStringBinding(() -> {
             int s = timeline.hoverProperty().get() >= 0 ? timeline.hoverProperty().get()
                     : timeline.selectedProperty().get();

@@ -151,11 +151,18 @@ final class TimelineView extends VBox {
         }
 
         @Override
+        protected boolean drawsOnEveryLayout() {
+            return false; // the model's listeners redraw (see changed())
+        }
+
+        @Override
         protected void layoutChildren() {
             super.layoutChildren();
-            overlay.setWidth(canvas.getWidth());
-            overlay.setHeight(canvas.getHeight());
-            drawOverlay();
+            if (overlay.getWidth() != canvas.getWidth() || overlay.getHeight() != canvas.getHeight()) {
+                overlay.setWidth(canvas.getWidth());
+                overlay.setHeight(canvas.getHeight());
+                drawOverlay();
+            }
         }
 
         /** Draws both layers now. */

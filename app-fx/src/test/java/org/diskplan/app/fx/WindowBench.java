@@ -151,6 +151,10 @@ public final class WindowBench {
         synchronized (LOG) {
             lines = new ArrayList<>(LOG);
         }
+        if (System.getProperty("diskplan.bench.pulseDump") != null) {
+            java.nio.file.Files.write(Path.of(System.getProperty("diskplan.bench.pulseDump") + "-"
+                    + name.replaceAll("[^a-z0-9]+", "_") + ".txt"), lines);
+        }
         long[] pulses = lines.stream().map(PULSE::matcher).filter(java.util.regex.Matcher::find)
                 .mapToLong(m -> Long.parseLong(m.group(1))).toArray();
         long[] paint = lines.stream().map(PAINT::matcher).filter(java.util.regex.Matcher::find)
