@@ -12,6 +12,9 @@ import javafx.scene.input.ScrollEvent;
 import javafx.scene.layout.Priority;
 import javafx.scene.layout.VBox;
 import javafx.scene.paint.Color;
+import javafx.scene.shape.Line;
+import javafx.scene.shape.Rectangle;
+import javafx.scene.text.Text;
 import javafx.scene.text.TextAlignment;
 import org.diskplan.app.fx.model.SizeText;
 import org.diskplan.app.fx.model.TimelineModel;
@@ -133,19 +136,57 @@ final class TimelineView extends VBox {
     }
 
     /**
-     * Two canvases: the bars (redrawn when the plan, zoom, scroll or size change) and an
-     * overlay (redrawn on hover and selection), so hovering never repaints 10,000 bars.
+     * The bars on a canvas (redrawn when the plan, zoom, scroll or size change) and, over
+     * it, a few small nodes for the selection and hover outlines, the commit marker and
+     * the hover bubble: moving one of those repaints only the pixels it covers, where an
+     * overlay canvas as large as the view made every hover repaint (and blend) all of it.
      */
     final class Surface extends CanvasPane {
-        private final javafx.scene.canvas.Canvas overlay = new javafx.scene.canvas.Canvas();
+        private final Rectangle selectedBox = outlineBox(Palette.TEXT, 2);
+        private final Rectangle hoverBox = outlineBox(Color.web("#1f77b4"), 1);
+        private final Line commitLine = new Line();
+        private final Rectangle commitBack = new Rectangle(104, 15, Color.web("#ffffffd9"));
+        private final Text commitText = new Text();
+        private final Rectangle bubbleBack = new Rectangle();
+        private final Text bubbleText = new Text();
+        private final Rectangle clip = new Rectangle();
 
         Surface() {
-            overlay.setMouseTransparent(true);
-            getChildren().add(overlay);
+            commitLine.setStroke(Palette.COMMIT);
+            commitLine.setStrokeWidth(2);
+            commitText.setFill(Palette.COMMIT);
+            bubbleBack.setFill(Color.web("#333333e6"));
+            bubbleBack.setArcWidth(6);
+            bubbleBack.setArcHeight(6);
+            bubbleBack.setHeight(20);
+            bubbleText.setFill(Color.WHITE);
+            for (Text t : new Text[] {commitText, bubbleText}) {
+                t.setFont(Palette.SMALL);
+                t.setTextOrigin(VPos.TOP);
+            }
+            for (javafx.scene.Node n : new javafx.scene.Node[] {selectedBox, hoverBox, commitLine, commitBack,
+                    commitText, bubbleBack, bubbleText}) {
+                n.setManaged(false);
+                n.setMouseTransparent(true);
+                n.setVisible(false);
+                getChildren().add(n);
+            }
+            setClip(clip); // outlines at the edges stay inside the view
+        }
+
+        private static Rectangle outlineBox(Color stroke, double width) {
+            Rectangle r = new Rectangle();
+            r.setFill(null);
+            r.setStroke(stroke);
+            r.setStrokeWidth(width);
+            r.setStrokeType(javafx.scene.shape.StrokeType.CENTERED);
+            return r;
         }
 
         @Override
         protected void resized(double w, double h) {
+            clip.setWidth(w);
+            clip.setHeight(h);
             model.setWidth(w);
             changed();
         }
@@ -155,17 +196,7 @@ final class TimelineView extends VBox {
             return false; // the model's listeners redraw (see changed())
         }
 
-        @Override
-        protected void layoutChildren() {
-            super.layoutChildren();
-            if (overlay.getWidth() != canvas.getWidth() || overlay.getHeight() != canvas.getHeight()) {
-                overlay.setWidth(canvas.getWidth());
-                overlay.setHeight(canvas.getHeight());
-                drawOverlay();
-            }
-        }
-
-        /** Draws both layers now. */
+        /** Draws the bars and places the overlay now. */
         void redraw() {
             draw();
             drawOverlay();
@@ -272,38 +303,68 @@ final class TimelineView extends VBox {
             }
         }
 
-        /** The layer over the bars: selection and hover outlines, the commit marker, the hover bubble. */
+        /** Places the nodes over the bars: selection and hover outlines, the commit marker, the hover bubble. */
         void drawOverlay() {
-            GraphicsContext g = overlay.getGraphicsContext2D();
-            double w = overlay.getWidth();
-            g.clearRect(0, 0, w, overlay.getHeight());
-            if (model.steps() == 0) {
-                return;
-            }
-            text(g);
+            double w = canvas.getWidth();
+            boolean any = model.steps() > 0 && track1 > 0;
+            outline(selectedBox, any ? model.selectedProperty().get() : -1, w);
+            int hover = any ? model.hoverProperty().get() : -1;
+            outline(hoverBox, hover, w);
+            // Commit marker after the commit step, over the outlines.
             double slot = model.slot();
             double t1 = TOP;
             double t2 = TOP + track1 + GAP;
-            outline(g, model.selectedProperty().get(), Palette.TEXT, 2);
-            int hover = model.hoverProperty().get();
-            outline(g, hover, Color.web("#1f77b4"), 1);
-            // Commit marker after the commit step, over the outlines.
             int commit = model.commit();
             double cx = model.x(commit) + slot;
-            if (cx >= -2 && cx <= w + 2) {
-                g.setStroke(Palette.COMMIT);
-                g.setLineWidth(2);
-                g.strokeLine(cx, t1 - 4, cx, t2 + track2);
-                g.setLineWidth(1);
+            boolean showCommit = any && cx >= -2 && cx <= w + 2;
+            commitLine.setVisible(showCommit);
+            commitBack.setVisible(showCommit);
+            commitText.setVisible(showCommit);
+            if (showCommit) {
+                commitLine.setStartX(cx);
+                commitLine.setEndX(cx);
+                commitLine.setStartY(t1 - 4);
+                commitLine.setEndY(t2 + track2);
                 double lx = Math.min(cx + 4, w - 110);
-                g.setFill(Color.web("#ffffffd9"));
-                g.fillRect(lx - 2, t1 + 1, 104, 15);
-                g.setFill(Palette.COMMIT);
-                g.fillText("commit (step " + commit + ")", lx, t1 + 2);
+                commitBack.setX(lx - 2);
+                commitBack.setY(t1 + 1);
+                commitText.setText("commit (step " + commit + ")");
+                commitText.setX(lx);
+                commitText.setY(t1 + 2);
             }
-            if (hover >= 0 && mouseX >= 0) {
-                bubble(g, model.describe(hover), mouseX, mouseY, w);
+            boolean showBubble = hover >= 0 && mouseX >= 0;
+            bubbleBack.setVisible(showBubble);
+            bubbleText.setVisible(showBubble);
+            if (showBubble) {
+                bubble(model.describe(hover), mouseX, mouseY, w);
             }
+        }
+
+        private void outline(Rectangle box, int s, double w) {
+            double x = s < 0 || s >= model.steps() ? Double.NaN : model.x(s);
+            double bw = Math.max(2, model.slot() - 1);
+            if (Double.isNaN(x) || x + bw < -2 || x > w + 2) {
+                box.setVisible(false);
+                return;
+            }
+            box.setX(x + 0.5);
+            box.setY(TOP - 2);
+            box.setWidth(bw);
+            box.setHeight(track1 + GAP + track2 + 2);
+            box.setVisible(true);
+        }
+
+        private void bubble(String text, double x, double y, double w) {
+            double tw = Math.min(w - 8, 6.2 * text.length() + 12);
+            int fits = (int) Math.max(1, (tw - 12) / 6.2);
+            bubbleText.setText(text.length() > fits ? text.substring(0, Math.max(0, fits - 1)) + "…" : text);
+            double bx = Math.max(4, Math.min(x + 12, w - tw - 4));
+            double by = Math.max(2, Math.min(y + 14, getHeight() - 24));
+            bubbleBack.setX(bx);
+            bubbleBack.setY(by);
+            bubbleBack.setWidth(tw);
+            bubbleText.setX(bx + 6);
+            bubbleText.setY(by + 3);
         }
 
         private void text(GraphicsContext g) {
@@ -315,27 +376,6 @@ final class TimelineView extends VBox {
         /** The y of a file offset on the second track (0 at its top, the largest file end 3 px above its bottom). */
         private double fileY(long offset) {
             return TOP + track1 + GAP + 3 + (track2 - 6) * offset / (double) model.fileMax();
-        }
-
-        private void outline(GraphicsContext g, int s, Color c, double lw) {
-            if (s < 0 || s >= model.steps()) {
-                return;
-            }
-            double x = model.x(s);
-            g.setStroke(c);
-            g.setLineWidth(lw);
-            g.strokeRect(x + 0.5, TOP - 2, Math.max(2, model.slot() - 1), track1 + GAP + track2 + 2);
-            g.setLineWidth(1);
-        }
-
-        private void bubble(GraphicsContext g, String text, double x, double y, double w) {
-            double tw = Math.min(w - 8, 6.2 * text.length() + 12);
-            double bx = Math.max(4, Math.min(x + 12, w - tw - 4));
-            double by = Math.max(2, Math.min(y + 14, getHeight() - 24));
-            g.setFill(Color.web("#333333e6"));
-            g.fillRoundRect(bx, by, tw, 20, 6, 6);
-            g.setFill(Color.WHITE);
-            g.fillText(text, bx + 6, by + 3, tw - 12);
         }
     }
 
