@@ -331,6 +331,7 @@ final class TimelineView extends VBox {
                 commitText.setText("commit (step " + commit + ")");
                 commitText.setX(lx);
                 commitText.setY(t1 + 2);
+                commitBack.setWidth(commitText.getLayoutBounds().getWidth() + 4);
             }
             boolean showBubble = hover >= 0 && mouseX >= 0;
             bubbleBack.setVisible(showBubble);
