@@ -89,8 +89,45 @@ final class RefcountModel {
         long[] table = new long[(int) (bytes / 8)];
         java.nio.ByteBuffer.wrap(raw).asLongBuffer().get(table);
         RefcountModel m = new RefcountModel(g, reader.size(), tableOffset, table);
-        m.loadBlocks(reader);
+        m.checkTable();
+        m.reader = reader;
         return m;
+    }
+
+    /**
+     * Checks every table entry and records where each block is; their contents are read
+     * on first use ({@link #loaded}), so a plan that touches no refcount (a grow within the
+     * L1 table) reads none of them.
+     */
+    private void checkTable() throws ResizeError {
+        for (int i = 0; i < offsets.length; i++) {
+            long off = oldTable[i] & Qcow2Header.REFT_OFFSET_MASK;
+            if (off == 0) {
+                continue;
+            }
+            if ((off & (clusterSize - 1)) != 0 || off > fileSize - clusterSize || off < 0) {
+                throw Qcow2Planner.corrupt("refcount table entry " + i + " (" + Long.toUnsignedString(off)
+                        + ") is unaligned or lies past the end of the file");
+            }
+            offsets[i] = off;
+        }
+    }
+
+    /** Where the blocks are read from, until they are. */
+    private ImageReader reader;
+
+    /** Reads every existing block, once, before the first use of any block's contents. */
+    private void loaded() throws ResizeError {
+        if (reader != null) {
+            ImageReader r = reader;
+            reader = null;
+            loadBlocks(r);
+        }
+    }
+
+    /** Whether block {@code b} exists: before the blocks are read, whether the table points at one. */
+    private boolean exists(int b) {
+        return b < blocks.length && (reader != null ? offsets[b] > 0 : blocks[b] != null);
     }
 
     private void loadBlocks(ImageReader reader) throws ResizeError {
@@ -148,7 +185,8 @@ final class RefcountModel {
     }
 
     /** The refcount of host cluster {@code cluster}. */
-    long get(long cluster) {
+    long get(long cluster) throws ResizeError {
+        loaded();
         long bi = cluster >>> blockBits;
         if (bi >= blocks.length || blocks[(int) bi] == null) {
             return 0;
@@ -158,6 +196,7 @@ final class RefcountModel {
 
     /** Adds {@code delta} (negative: a decrement) to the refcount of {@code cluster}. */
     void add(long cluster, long delta) throws ResizeError {
+        loaded();
         long bi = cluster >>> blockBits;
         if (bi >= Integer.MAX_VALUE / 2) {
             throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "cluster " + cluster + " is beyond any refcount table");
@@ -269,7 +308,7 @@ final class RefcountModel {
 
     int highestBlock() {
         for (int b = blocks.length - 1; b >= 0; b--) {
-            if (blocks[b] != null) {
+            if (exists(b)) {
                 return b;
             }
         }
@@ -352,7 +391,7 @@ final class RefcountModel {
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) (clusters * clusterSize));
         int n = Math.min(Math.max(blocks.length, oldTable.length), (int) (clusters * clusterSize / 8));
         for (int b = 0; b < n; b++) {
-            if (b < blocks.length && blocks[b] != null) {
+            if (exists(b)) {
                 buf.putLong(b * 8, offsets[b]);
             } else if (b < oldTable.length) {
                 buf.putLong(b * 8, oldTable[b]);
@@ -363,7 +402,7 @@ final class RefcountModel {
 
     /** Whether block {@code b} exists and is one this plan did not add. */
     boolean existingBlock(int b) {
-        return b < blocks.length && blocks[b] != null && !isNew[b];
+        return exists(b) && !isNew[b];
     }
 
     long blockOffset(int b) {
@@ -374,7 +413,8 @@ final class RefcountModel {
      * Whether existing block {@code b} now counts nothing but (possibly) itself, as
      * qcow2_shrink_reftable tests it.
      */
-    boolean unusedBlock(int b) {
+    boolean unusedBlock(int b) throws ResizeError {
+        loaded();
         byte[] block = blocks[b];
         long self = offsets[b] >>> g.clusterBits();
         int selfIndex = (self >>> blockBits) == b ? (int) (self & ((1L << blockBits) - 1)) : -1;
@@ -404,14 +444,16 @@ final class RefcountModel {
     }
 
     /** Forgets block {@code b} (dropped from the table): its clusters read as free. */
-    void drop(int b) {
+    void drop(int b) throws ResizeError {
+        loaded();
         blocks[b] = null;
         dirtyLo[b] = 0;
         dirtyHi[b] = 0;
     }
 
     /** The last host cluster with a non-zero refcount, -1 if none (qcow2_get_last_cluster). */
-    long lastUsedCluster() {
+    long lastUsedCluster() throws ResizeError {
+        loaded();
         for (int b = blocks.length - 1; b >= 0; b--) {
             byte[] block = blocks[b];
             if (block == null) {
