@@ -195,15 +195,7 @@ class Qcow2CrashPrefixTest {
             assertThat(size).as("new size from the commit on" + ctx).isEqualTo(plan.newVirtualSize());
         }
         String reference = size == plan.oldVirtualSize() ? "original.qcow2" : "finished.qcow2";
-        List<String> cmp = new ArrayList<>(List.of("qemu-img", "compare", "-U"));
-        if (luks) {
-            cmp.addAll(List.of("--object", Qcow2Images.SECRET, "--image-opts",
-                    "driver=qcow2,file.filename=" + reference + ",encrypt.key-secret=sec0",
-                    "driver=qcow2,file.filename=" + name + ",encrypt.key-secret=sec0"));
-        } else {
-            cmp.addAll(List.of(reference, name));
-        }
-        ProcessRunner.Result compared = Qcow2Images.tryRun(dir, cmp);
+        ProcessRunner.Result compared = Qcow2Images.compare(dir, reference, name, luks, "-U");
         assertThat(compared.exitCode()).as("guest data as in " + reference + "\n" + compared.describe() + ctx).isZero();
         Files.delete(image);
     }

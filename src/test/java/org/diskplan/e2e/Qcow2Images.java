@@ -38,8 +38,20 @@ final class Qcow2Images {
         if (!luks) {
             return List.of(file);
         }
-        return List.of("--object", SECRET, "--image-opts",
-                "driver=qcow2,file.filename=" + file + ",encrypt.key-secret=sec0");
+        return List.of("--object", SECRET, "--image-opts", luksImage(file));
+    }
+
+    /** The --image-opts spelling of a LUKS-encrypted qcow2 file, with the test secret. */
+    static String luksImage(String file) {
+        return "driver=qcow2,file.filename=" + file + ",encrypt.key-secret=sec0";
+    }
+
+    /** {@code qemu-img compare [flags] a b}, with the secret and --image-opts for LUKS images. */
+    static ProcessRunner.Result compare(Path dir, String a, String b, boolean luks, String... flags) {
+        List<String> cmd = new ArrayList<>(List.of("qemu-img", "compare"));
+        cmd.addAll(List.of(flags));
+        cmd.addAll(luks ? List.of("--object", SECRET, "--image-opts", luksImage(a), luksImage(b)) : List.of(a, b));
+        return tryRun(dir, cmd);
     }
 
     static void make(Path dir, String file, Recipe r) {
@@ -101,7 +113,7 @@ final class Qcow2Images {
         if (r.luks()) {
             cmd.addAll(List.of("--object", SECRET, "--image-opts"));
             cmd.addAll(io);
-            cmd.add("driver=qcow2,file.filename=" + file + ",encrypt.key-secret=sec0");
+            cmd.add(luksImage(file));
         } else {
             cmd.addAll(io);
             cmd.add(file);

@@ -11,12 +11,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 
-import org.diskplan.abi.Preallocation;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
-import org.diskplan.planner.SizeArgument;
 import org.diskplan.planner.apply.ApplyOptions;
 import org.diskplan.planner.apply.LockedImage;
 import org.diskplan.planner.apply.PlanApplier;
@@ -111,21 +109,20 @@ public final class Qcow2MatrixBench {
         long cliMs = (System.nanoTime() - t0) / 1_000_000;
         long ourLength = done(dir, "cli.qcow2");
 
-        boolean shrink = c.options().contains("--shrink");
-        Preallocation mode = c.options().stream().filter(o -> o.startsWith("--preallocation="))
-                .map(o -> Preallocation.fromQemuName(o.substring("--preallocation=".length())).orElseThrow())
-                .findFirst().orElse(Preallocation.OFF);
+        // the CLI options as a request, read as the crash suite reads them
+        Qcow2CrashPrefixTest.Scenario resize = new Qcow2CrashPrefixTest.Scenario(c.name(), c.recipe(), c.options(),
+                c.size());
         double cold = 0;
         for (int i = 0; i < WARM_UPS; i++) {
             settle(dir);
-            double t = inProcess(dir.resolve("w" + i + ".qcow2"), c.size(), shrink, mode);
+            double t = inProcess(dir.resolve("w" + i + ".qcow2"), resize);
             done(dir, "w" + i + ".qcow2");
             cold = i == 0 ? t : cold;
         }
         double[] times = new double[RUNS];
         for (int i = 0; i < RUNS; i++) {
             settle(dir);
-            times[i] = inProcess(dir.resolve("i" + i + ".qcow2"), c.size(), shrink, mode);
+            times[i] = inProcess(dir.resolve("i" + i + ".qcow2"), resize);
             done(dir, "i" + i + ".qcow2");
         }
         Arrays.sort(times);
@@ -157,12 +154,11 @@ public final class Qcow2MatrixBench {
     }
 
     /** What the CLI does after start-up: lock, probe, plan, apply. Returns milliseconds. */
-    static double inProcess(Path file, String size, boolean shrink, Preallocation mode) throws Exception {
+    static double inProcess(Path file, Qcow2CrashPrefixTest.Scenario resize) throws Exception {
         long t0 = System.nanoTime();
         try (LockedImage locked = LockedImage.open(file, false)) {
             ProbedImage probed = ImageProber.probeForResize(file, locked.reader(), Optional.empty());
-            ResizeRequest request = new ResizeRequest(SizeArgument.parse(size).resolve(probed.virtualSize()), shrink,
-                    mode);
+            ResizeRequest request = resize.request(probed.virtualSize());
             ResizePlan plan = Planners.plan(probed, locked.reader(), request);
             PlanApplier.apply(locked, plan, ApplyOptions.DEFAULT);
         } catch (ResizeError refused) {

@@ -174,15 +174,7 @@ class Qcow2ResizeOracleTest {
         }
         soft.assertThat(Qcow2Images.virtualSize(dir, ours)).as("virtual size" + ctx)
                 .isEqualTo(Qcow2Images.virtualSize(dir, theirs));
-        List<String> cmp = new ArrayList<>(List.of("qemu-img", "compare"));
-        if (luks) {
-            cmp.addAll(List.of("--object", Qcow2Images.SECRET, "--image-opts",
-                    "driver=qcow2,file.filename=" + theirs + ",encrypt.key-secret=sec0",
-                    "driver=qcow2,file.filename=" + ours + ",encrypt.key-secret=sec0"));
-        } else {
-            cmp.addAll(List.of(theirs, ours));
-        }
-        ProcessRunner.Result compared = Qcow2Images.tryRun(dir, cmp);
+        ProcessRunner.Result compared = Qcow2Images.compare(dir, theirs, ours, luks);
         soft.assertThat(compared.exitCode()).as("qemu-img compare: identical\n" + compared.describe() + ctx).isZero();
         soft.assertThat(Qcow2Images.map(dir, ours, luks, c.mapZeroFlag())).as("qemu-img map" + ctx)
                 .isEqualTo(Qcow2Images.map(dir, theirs, luks, c.mapZeroFlag()));

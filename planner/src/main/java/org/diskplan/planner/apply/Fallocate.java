@@ -8,7 +8,7 @@ import java.lang.reflect.Field;
 import java.util.OptionalInt;
 
 /**
- * posix_fallocate through JNA (the JDK has no fallocate). Used on the file
+ * posix_fallocate and sync_file_range through JNA (the JDK has neither). Used on the file
  * descriptor the applier already holds: opening a second descriptor and closing
  * it would drop the process's POSIX lock on the image. Reaching that descriptor
  * needs {@code --add-opens java.base/java.io=ALL-UNNAMED} (the jar's manifest

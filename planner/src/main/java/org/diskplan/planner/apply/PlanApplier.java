@@ -27,9 +27,9 @@ import org.diskplan.probe.ImageProber;
  * journal. Any failure before the end rolls the image back from the journal.
  */
 public final class PlanApplier {
-    /** Zeros to write from: direct, so the JDK need not copy each chunk into a native buffer. */
     /** A long zero fill starts the write-back of every this many bytes as it goes. */
     private static final long WRITE_BACK_EVERY = 8L << 20;
+    /** Zeros to write from: direct, so the JDK need not copy each chunk into a native buffer. */
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(Io.CHUNK).asReadOnlyBuffer();
 
     private PlanApplier() {
@@ -145,6 +145,7 @@ public final class PlanApplier {
         } else if (patch instanceof ZeroFill z) {
             boolean reserved = z.mode() == ZeroFill.Mode.RESERVE
                     && Fallocate.reserve(image.file(), z.offset(), z.length());
+            long writtenBack = z.offset();
             for (long pos = z.offset(); !reserved && pos < z.end(); ) {
                 if (cancellable && options.cancelRequested().getAsBoolean()) {
                     throw cancelled(image, journal);
@@ -152,9 +153,9 @@ public final class PlanApplier {
                 int n = (int) Math.min(Io.CHUNK, z.end() - pos);
                 Io.writeFully(ch, pos, ZEROS.duplicate().limit(n));
                 pos += n;
-                if ((pos - z.offset()) % WRITE_BACK_EVERY == 0 || pos == z.end()) {
-                    long from = Math.max(z.offset(), pos - WRITE_BACK_EVERY);
-                    Fallocate.startWriteBack(image.file(), from, pos - from);
+                if (pos - writtenBack >= WRITE_BACK_EVERY || pos == z.end()) {
+                    Fallocate.startWriteBack(image.file(), writtenBack, pos - writtenBack);
+                    writtenBack = pos;
                 }
                 options.listener().bytes(done[0] + (pos - z.offset()), total);
             }

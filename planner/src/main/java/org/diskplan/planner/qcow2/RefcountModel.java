@@ -135,15 +135,10 @@ final class RefcountModel {
         long[] sorted = new long[n];
         int count = 0;
         for (int i = 0; i < n; i++) {
-            long off = oldTable[i] & Qcow2Header.REFT_OFFSET_MASK;
+            long off = offsets[i]; // checked by checkTable; no block has been added yet
             if (off == 0) {
                 continue;
             }
-            if ((off & (clusterSize - 1)) != 0 || off > fileSize - clusterSize || off < 0) {
-                throw Qcow2Planner.corrupt("refcount table entry " + i + " (" + Long.toUnsignedString(off)
-                        + ") is unaligned or lies past the end of the file");
-            }
-            offsets[i] = off;
             // offset in the high bits, index in the low 21 (the table has at most 2^20 entries)
             sorted[count++] = (off >>> g.clusterBits() << 21) | i;
         }
@@ -156,15 +151,10 @@ final class RefcountModel {
                 runEnd++;
             }
             byte[] chunk = Qcow2Planner.read(reader, first, (int) ((runEnd - k) * clusterSize), "refcount blocks");
-            if (runEnd == k + 1) {
-                blocks[(int) (sorted[k] & ((1 << 21) - 1))] = chunk;
-                k = runEnd;
-                continue;
-            }
             for (int j = k; j < runEnd; j++) {
                 int index = (int) (sorted[j] & ((1 << 21) - 1));
-                blocks[index] = Arrays.copyOfRange(chunk, (int) ((j - k) * clusterSize),
-                        (int) ((j - k + 1) * clusterSize));
+                blocks[index] = runEnd == k + 1 ? chunk // a block read alone is not copied again
+                        : Arrays.copyOfRange(chunk, (int) ((j - k) * clusterSize), (int) ((j - k + 1) * clusterSize));
             }
             k = runEnd;
         }

@@ -78,14 +78,12 @@ public record Samples(String format, String subformat) {
 
     /** True for a file this session wrote as a sample (kept out of the recent files: it goes at exit). */
     public static boolean isSample(Path file) {
-        Path folder;
-        synchronized (Samples.class) {
-            folder = session;
-        }
+        Path folder = session;
         return folder != null && file.toAbsolutePath().normalize().startsWith(folder);
     }
 
-    private static Path session;
+    /** This session's samples folder, made on the first sample written. */
+    private static volatile Path session;
 
     private static synchronized Path sessionFolder() throws IOException {
         if (session == null) {
