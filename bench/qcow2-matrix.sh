@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every case of the qcow2 oracle matrix (Qcow2ResizeOracleTest), timed: qemu-img resize,
 # the DiskPlan CLI (java -jar, JVM start-up included) and DiskPlan's own work in process
-# (probe + plan + apply, warm: median of 5 after 5 warm-ups), the bytes each wrote and the
+# (probe + plan + apply, warm: median of 10 after >= 20 warm-up runs and 2 s), the bytes each wrote and the
 # file length each left; then the CLI's fixed start-up. See Qcow2MatrixBench.
 #
 #   bash bench/qcow2-matrix.sh [CASE-NAME-FILTER]

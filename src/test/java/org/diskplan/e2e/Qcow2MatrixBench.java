@@ -30,16 +30,19 @@ import org.diskplan.probe.ProbedImage;
  * {@code qemu-img resize}; of {@code java -jar diskplan.jar resize} (JVM start-up
  * included, run as a user runs it, no JVM options); and of DiskPlan's own work in this
  * process (lock, probe, plan, apply with its journal and syncs, i.e. what the CLI does
- * after start-up), the median of five runs after five warm-up runs on spare copies (the first
- * warm-up is reported as "cold": this case's first run in this JVM); every
- * timed run starts after a {@code sync}. Then
+ * after start-up), the median of ten runs after a warm-up of at least twenty runs and two
+ * seconds (JIT compilation is start-up cost, paid once per process like the JVM's own; the
+ * first warm-up run is reported as "cold": this case's first run in this JVM), each run on
+ * a fresh copy and after a {@code sync}. Then
  * the bytes each wrote to the image and its journal, counted with strace on two more
  * copies, and the file length each left (the script then times the CLI's fixed start-up). A line is marked SLOWER where the in-process
  * work took longer than qemu-img's whole run.
  */
 public final class Qcow2MatrixBench {
-    private static final int WARM_UPS = 5;
-    private static final int RUNS = 5;
+    /** Warm-up: at least this many runs, and on until this much time has passed. */
+    private static final int WARM_UPS = 20;
+    private static final long WARM_UP_NANOS = 2_000_000_000L;
+    private static final int RUNS = 10;
 
     private Qcow2MatrixBench() {
     }
@@ -83,15 +86,8 @@ public final class Qcow2MatrixBench {
 
     static Row measure(Qcow2ResizeOracleTest.Case c, Path dir, Path jar, String java) throws Exception {
         Qcow2Images.make(dir, "src.qcow2", c.recipe());
-        List<String> copies = new ArrayList<>(List.of("q", "qs", "cli", "ds"));
-        for (int i = 0; i < WARM_UPS; i++) {
-            copies.add("w" + i);
-        }
-        for (int i = 0; i < RUNS; i++) {
-            copies.add("i" + i);
-        }
-        for (String copy : copies) {
-            exec(dir, List.of("cp", "--sparse=always", "src.qcow2", copy + ".qcow2"));
+        for (String copy : List.of("q", "qs", "cli", "ds")) {
+            copy(dir, copy);
         }
         List<String> qemu = new ArrayList<>(List.of(Oracles.require("qemu-img").toString(), "resize"));
         qemu.addAll(c.options());
@@ -112,18 +108,14 @@ public final class Qcow2MatrixBench {
         // the CLI options as a request, read as the crash suite reads them
         Qcow2CrashPrefixTest.Scenario resize = new Qcow2CrashPrefixTest.Scenario(c.name(), c.recipe(), c.options(),
                 c.size());
-        double cold = 0;
-        for (int i = 0; i < WARM_UPS; i++) {
-            settle(dir);
-            double t = inProcess(dir.resolve("w" + i + ".qcow2"), resize);
-            done(dir, "w" + i + ".qcow2");
-            cold = i == 0 ? t : cold;
+        double cold = inProcessCopy(dir, resize);
+        long warmStart = System.nanoTime();
+        for (int i = 1; i < WARM_UPS || System.nanoTime() - warmStart < WARM_UP_NANOS; i++) {
+            inProcessCopy(dir, resize);
         }
         double[] times = new double[RUNS];
         for (int i = 0; i < RUNS; i++) {
-            settle(dir);
-            times[i] = inProcess(dir.resolve("i" + i + ".qcow2"), resize);
-            done(dir, "i" + i + ".qcow2");
+            times[i] = inProcessCopy(dir, resize);
         }
         Arrays.sort(times);
 
@@ -151,6 +143,19 @@ public final class Qcow2MatrixBench {
         long length = Files.size(dir.resolve(copy));
         Files.delete(dir.resolve(copy));
         return length;
+    }
+
+    private static void copy(Path dir, String copy) throws IOException, InterruptedException {
+        exec(dir, List.of("cp", "--sparse=always", "src.qcow2", copy + ".qcow2"));
+    }
+
+    /** {@link #inProcess} on a fresh copy, after a {@code sync}; the copy is removed after. */
+    private static double inProcessCopy(Path dir, Qcow2CrashPrefixTest.Scenario resize) throws Exception {
+        copy(dir, "run");
+        settle(dir);
+        double ms = inProcess(dir.resolve("run.qcow2"), resize);
+        done(dir, "run.qcow2");
+        return ms;
     }
 
     /** What the CLI does after start-up: lock, probe, plan, apply. Returns milliseconds. */
