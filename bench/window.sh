@@ -5,6 +5,8 @@
 #
 #   bash bench/window.sh
 # Needs xvfb (xvfb-run) and libgtk-3-0. Builds app-fx (jar and test classes) first.
+# WINDOW_BENCH_JAVA_OPTS adds JVM options: -Ddiskplan.bench.liveOnly=true times only the
+# on-screen pulses, -Ddiskplan.bench.pulseDump=/tmp/pulse keeps the pulse logger's lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -ntp -q -pl app-fx -am -DskipTests package

@@ -7,6 +7,7 @@ import javafx.scene.layout.Region;
 /** A region holding one canvas that follows its size and is redrawn on demand. */
 abstract class CanvasPane extends Region {
     protected final Canvas canvas = new Canvas();
+    private boolean redrawPending;
 
     CanvasPane() {
         getChildren().add(canvas);
@@ -22,8 +23,20 @@ abstract class CanvasPane extends Region {
             canvas.setHeight(h);
             resized(w, h);
         }
-        if (resized || drawsOnEveryLayout()) {
+        if (resized || redrawPending || drawsOnEveryLayout()) {
             draw();
+        }
+    }
+
+    /**
+     * Redraws in the next layout pass, once however many changes come before it: a zoom
+     * changes the zoom and then the scroll, and drawing for each would hand the render
+     * thread two full canvases of commands to rasterise in one frame.
+     */
+    protected final void redrawLater() {
+        if (!redrawPending) {
+            redrawPending = true;
+            requestLayout();
         }
     }
 
@@ -37,14 +50,22 @@ abstract class CanvasPane extends Region {
         return true;
     }
 
+    /** Whether {@link #paint} covers the whole canvas with opaque colour, so no clear is needed first. */
+    protected boolean paintsEveryPixel() {
+        return false;
+    }
+
     /** The canvas took a new size (before the redraw). */
     protected void resized(double w, double h) {
     }
 
     /** Draws the whole canvas. */
     final void draw() {
+        redrawPending = false;
         GraphicsContext g = canvas.getGraphicsContext2D();
-        g.clearRect(0, 0, canvas.getWidth(), canvas.getHeight());
+        if (!paintsEveryPixel()) {
+            g.clearRect(0, 0, canvas.getWidth(), canvas.getHeight());
+        }
         paint(g, canvas.getWidth(), canvas.getHeight());
     }
 

@@ -529,7 +529,7 @@ public final class MainWindow {
         diffScroll.setPrefViewportHeight(150);
         diffScroll.setMinViewportHeight(90);
         VBox box = new VBox(8, summary, legend, timelineView, detail, diffScroll);
-        VBox.setVgrow(timelineView, Priority.ALWAYS);
+        VBox.setVgrow(diffScroll, Priority.ALWAYS);
         box.setPadding(new Insets(8));
         return box;
     }

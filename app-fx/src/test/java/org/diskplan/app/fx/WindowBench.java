@@ -71,6 +71,13 @@ public final class WindowBench {
                 Runtime.getRuntime().availableProcessors());
         System.out.println("case                    draw (FX thread) median/p95/max    raster (snapshot) median/p95/max   "
                 + "total p95");
+        if (Boolean.getBoolean("diskplan.bench.liveOnly")) {
+            // on-screen frames only, for quick comparisons: once to warm up (the offscreen
+            // cases warm the same code otherwise), then again
+            live(w, s, width);
+            live(w, s, width);
+            return;
+        }
         frames("baseline (no redraw)", s, i -> { });
         // Hover at zoom 1 over visible steps.
         fx(() -> {
@@ -81,7 +88,7 @@ public final class WindowBench {
         fx(w.timeline()::fit);
         frames("hover, whole plan", s, i -> s.fireEvent(mouse(s, 5 + (i * 7) % (width - 10), 60)));
         frames("zoom (ctrl+wheel)", s, i -> s.fireEvent(wheel(s, width * ((i % 10) / 10.0),
-                i < FRAMES / 2 ? 40 : -40, true)));
+                (i / 30) % 2 == 0 ? 40 : -40, true)));
         fx(() -> w.timeline().zoomProperty().set(1));
         frames("scroll (wheel)", s, i -> s.fireEvent(wheel(s, width / 2, i % 100 < 50 ? -40 : 40, false)));
         fx(w.timeline()::fit);
@@ -122,7 +129,7 @@ public final class WindowBench {
         }, i -> s.fireEvent(mouse(s, 5 + (i * 7) % (width - 10), 60)));
         liveCase("hover, whole plan", w, w.timeline()::fit, i -> s.fireEvent(mouse(s, 5 + (i * 7) % (width - 10), 60)));
         liveCase("zoom (ctrl+wheel)", w, w.timeline()::fit, i -> s.fireEvent(wheel(s, width * ((i % 10) / 10.0),
-                i < FRAMES / 2 ? 40 : -40, true)));
+                (i / 30) % 2 == 0 ? 40 : -40, true)));
         liveCase("scroll (wheel)", w, () -> w.timeline().zoomProperty().set(1),
                 i -> s.fireEvent(wheel(s, width / 2, i % 100 < 50 ? -40 : 40, false)));
     }
