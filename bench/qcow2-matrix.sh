@@ -17,11 +17,19 @@ java --add-opens=java.base/java.io=ALL-UNNAMED -Ddiskplan.jar="$PWD/app-fx/targe
   org.diskplan.e2e.Qcow2MatrixBench "$@"
 
 # The CLI's fixed start-up, as a user runs it (no JVM options): `--version` does nothing
-# but start the JVM, parse the command line and print; median of 11.
-jar=$PWD/app-fx/target/diskplan.jar
-runs=()
-for i in $(seq 11); do
-  s=$(date +%s%N); java -jar "$jar" --version >/dev/null; e=$(date +%s%N)
-  runs+=($(( (e - s) / 1000000 )))
-done
-printf '%s\n' "${runs[@]}" | sort -n | awk '{a[NR]=$1} END {printf "CLI fixed start-up (java -jar diskplan.jar --version): median %d ms, min %d, max %d of %d runs\n", a[int((NR+1)/2)], a[1], a[NR], NR}'
+# but start the JVM, parse the command line and print; median of 11. Then the packaged
+# launcher, when `mvn -Ppackage-app -DskipTests package` has made it.
+startup() {
+  local label=$1 runs=() s e
+  shift
+  for i in $(seq 11); do
+    s=$(date +%s%N); "$@" --version >/dev/null; e=$(date +%s%N)
+    runs+=($(( (e - s) / 1000000 )))
+  done
+  printf '%s\n' "${runs[@]}" | sort -n | awk -v label="$label" '{a[NR]=$1} END {printf "%s: median %d ms, min %d, max %d of %d runs\n", label, a[int((NR+1)/2)], a[1], a[NR], NR}'
+}
+startup "CLI fixed start-up (java -jar diskplan.jar --version)" java -jar "$PWD/app-fx/target/diskplan.jar"
+packaged=$PWD/packaging/target/jpackage/diskplan/bin/diskplan
+if [ -x "$packaged" ]; then
+  startup "packaged launcher (bin/diskplan --version)" "$packaged"
+fi
