@@ -2,14 +2,11 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 import org.diskplan.abi.Preallocation;
-import org.diskplan.planner.Planners;
+import org.diskplan.planner.ResizeSession;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.SizeArgument;
 import org.diskplan.planner.apply.ApplyOptions;
-import org.diskplan.planner.apply.LockedImage;
-import org.diskplan.planner.apply.PlanApplier;
-import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ProbedImage;
 
 /**
@@ -26,14 +23,14 @@ public final class ResizeTiming {
         boolean shrink = args.length > 2 && args[2].equals("shrink");
         Preallocation mode = args.length > 3 ? Preallocation.fromQemuName(args[3]).orElseThrow() : Preallocation.OFF;
         long t0 = System.nanoTime();
-        try (LockedImage locked = LockedImage.open(file, false)) {
-            ProbedImage probed = ImageProber.probeForResize(file, locked.reader(), Optional.empty());
+        try (ResizeSession session = ResizeSession.forResize(file)) {
+            ProbedImage probed = session.probe(Optional.empty());
             long t1 = System.nanoTime();
             ResizeRequest request = new ResizeRequest(SizeArgument.parse(args[1]).resolve(probed.virtualSize()), shrink,
                     mode);
-            ResizePlan plan = Planners.plan(probed, locked.reader(), request);
+            ResizePlan plan = session.plan(request);
             long t2 = System.nanoTime();
-            PlanApplier.apply(locked, plan, ApplyOptions.DEFAULT);
+            session.apply(plan, ApplyOptions.DEFAULT);
             long t3 = System.nanoTime();
             System.out.printf("%.1f %.1f %.1f %.1f %d %d%n", (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6,
                     (t3 - t0) / 1e6, plan.patches().size(), plan.bytesWritten());

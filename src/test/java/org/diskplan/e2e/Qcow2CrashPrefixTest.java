@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.diskplan.e2e.Qcow2Images.Recipe;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeSession;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.SizeArgument;
 import org.diskplan.planner.apply.ApplyOptions;
@@ -44,7 +45,7 @@ class Qcow2CrashPrefixTest {
     static final int SAMPLES = Integer.getInteger("diskplan.crash.samples", 24);
 
     record Scenario(String name, Recipe recipe, List<String> options, String size) {
-        ResizeRequest request(long oldSize) throws Exception {
+        ResizeRequest request(long oldSize) throws org.diskplan.planner.SizeSyntaxException {
             boolean shrink = options.contains("--shrink");
             org.diskplan.abi.Preallocation mode = org.diskplan.abi.Preallocation.OFF;
             for (String o : options) {
@@ -134,10 +135,7 @@ class Qcow2CrashPrefixTest {
     }
 
     static ResizePlan plan(Path image, Scenario sc) throws Exception {
-        try (FileImageReader reader = FileImageReader.open(image)) {
-            ProbedImage probed = ImageProber.probeForResize(image, reader, Optional.empty());
-            return Planners.plan(probed, reader, sc.request(probed.virtualSize()));
-        }
+        return ResizeSession.planFile(image, Optional.empty(), probed -> sc.request(probed.virtualSize()));
     }
 
     /** Steps to stop after: every barrier and the step after it, the commit and its neighbours, and an even spread. */

@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeSession;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.apply.ApplyOptions;
 import org.diskplan.planner.apply.LockedImage;
@@ -161,11 +162,9 @@ public final class Qcow2MatrixBench {
     /** What the CLI does after start-up: lock, probe, plan, apply. Returns milliseconds. */
     static double inProcess(Path file, Qcow2CrashPrefixTest.Scenario resize) throws Exception {
         long t0 = System.nanoTime();
-        try (LockedImage locked = LockedImage.open(file, false)) {
-            ProbedImage probed = ImageProber.probeForResize(file, locked.reader(), Optional.empty());
-            ResizeRequest request = resize.request(probed.virtualSize());
-            ResizePlan plan = Planners.plan(probed, locked.reader(), request);
-            PlanApplier.apply(locked, plan, ApplyOptions.DEFAULT);
+        try {
+            ResizeSession.resizeFile(file, Optional.empty(), probed -> resize.request(probed.virtualSize()),
+                    ApplyOptions.DEFAULT);
         } catch (ResizeError refused) {
             // timed all the same: a refusal is the whole of the work in that case
         }

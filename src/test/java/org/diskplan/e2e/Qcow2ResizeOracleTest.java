@@ -185,11 +185,9 @@ class Qcow2ResizeOracleTest {
 
     /** The abi error code the planner refuses {@code file} with, for a grow to {@code size}. */
     static org.diskplan.abi.ErrorCode refusalCode(Path file, long size) throws Exception {
-        try (org.diskplan.probe.FileImageReader reader = org.diskplan.probe.FileImageReader.open(file)) {
-            org.diskplan.probe.ProbedImage probed = org.diskplan.probe.ImageProber.probeForResize(file, reader,
-                    java.util.Optional.empty());
-            org.diskplan.planner.Planners.plan(probed, reader, new org.diskplan.planner.ResizeRequest(size, false,
-                    org.diskplan.abi.Preallocation.OFF));
+        try {
+            org.diskplan.planner.ResizeSession.planFile(file, java.util.Optional.empty(), probed ->
+                    new org.diskplan.planner.ResizeRequest(size, false, org.diskplan.abi.Preallocation.OFF));
         } catch (org.diskplan.planner.ResizeError e) {
             return e.code();
         }

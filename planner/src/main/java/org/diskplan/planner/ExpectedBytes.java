@@ -1,27 +1,36 @@
 package org.diskplan.planner;
 
+import java.util.Objects;
+import java.util.zip.CRC32C;
+
 /**
- * Bytes a plan was built from. The applier re-reads them before the first write
- * and refuses if the file no longer holds them.
+ * A range a plan was built from: what the planner (and the probe before it) read,
+ * kept as its CRC-32C. The applier re-reads every one before the first write and
+ * refuses if any differs, so a plan made earlier is never applied to a changed file.
+ *
+ * @param file   an index into the plan's files
+ * @param what   the structure read ("L2 table", "refcount block"), for the refusal
  */
-public record ExpectedBytes(long offset, byte[] bytes, String what) {
+public record ExpectedBytes(int file, long offset, int length, int crc32c, String what) {
     public ExpectedBytes {
-        bytes = bytes.clone();
+        Objects.requireNonNull(what, "what");
+        if (file < 0 || offset < 0 || length < 0) {
+            throw new IllegalArgumentException("bad expected range " + file + ":" + offset + "+" + length);
+        }
     }
 
-    @Override
-    public byte[] bytes() {
-        return bytes.clone();
+    /** The record for {@code bytes} read at {@code offset} of {@code file}. */
+    public static ExpectedBytes of(int file, long offset, byte[] bytes, int length, String what) {
+        return new ExpectedBytes(file, offset, length, crc(bytes, 0, length), what);
     }
 
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof ExpectedBytes e && e.offset == offset && java.util.Arrays.equals(e.bytes, bytes)
-                && e.what.equals(what);
+    public static int crc(byte[] bytes, int from, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, from, length);
+        return (int) crc.getValue();
     }
 
-    @Override
-    public int hashCode() {
-        return Long.hashCode(offset) * 31 + java.util.Arrays.hashCode(bytes);
+    public long end() {
+        return offset + length;
     }
 }

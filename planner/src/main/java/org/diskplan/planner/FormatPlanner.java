@@ -1,24 +1,43 @@
 package org.diskplan.planner;
 
+import java.util.Set;
 import org.diskplan.abi.ImageFormat;
-import org.diskplan.probe.ImageReader;
+import org.diskplan.probe.FormatHeader;
 import org.diskplan.probe.ProbedImage;
 
 /**
- * Plans a resize for one format. Implementations live in their format's package
- * and are found through {@link java.util.ServiceLoader}. A planner only reads;
- * it never writes. It is called after the checks every format shares
- * ({@link Planners#plan}), so it sees a positive size and a shrink only when allowed.
+ * Plans resizes for one format. Implementations live in their format's package and
+ * are found through {@link java.util.ServiceLoader}. A planner only reads; it never
+ * writes. {@link Planners} checks the header type once, runs the checks every format
+ * shares (qemu-img's, then the {@link #capabilities}), and only then calls
+ * {@link #plan}: a planner sees a positive, allowed size and a supported mode.
+ *
+ * @param <H> the probe's header record for these formats
  */
-public interface FormatPlanner {
-    ImageFormat format();
+public interface FormatPlanner<H extends FormatHeader> {
+    /** The probe formats it handles (VMDK has three). */
+    Set<ImageFormat> formats();
+
+    /** The header record the probe puts in {@link ProbedImage#header()} for these formats. */
+    Class<H> headerType();
+
+    /** What it can do for this image. */
+    Capabilities capabilities(ProbedImage image, H header);
+
+    /**
+     * The virtual size the image will have when {@code requested} is asked for (already
+     * a valid size for {@link #capabilities}): by default {@link Capabilities#round}.
+     */
+    default long effectiveSize(ProbedImage image, H header, long requested) {
+        return capabilities(image, header).round(requested);
+    }
 
     /**
      * Refusals qemu makes when it opens the image, before any size check (a corrupt
-     * qcow2 image, unknown incompatible features). Called before the shared checks.
+     * qcow2 image, unknown incompatible features).
      */
-    default void checkOpen(ProbedImage image) throws ResizeError {
+    default void checkOpen(ProbedImage image, H header) throws ResizeError {
     }
 
-    ResizePlan plan(ProbedImage image, ImageReader reader, ResizeRequest request) throws ResizeError;
+    ResizePlan plan(ProbedImage image, H header, PlanReader reader, ResizeRequest request) throws ResizeError;
 }

@@ -1,57 +1,108 @@
 package org.diskplan.planner;
 
 import java.util.EnumMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.ServiceLoader;
+import java.util.Set;
 import org.diskplan.abi.ErrorCode;
+import org.diskplan.abi.ImageFormat;
 import org.diskplan.abi.Preallocation;
-import org.diskplan.probe.ImageReader;
+import org.diskplan.abi.ResizeAction;
+import org.diskplan.probe.FormatHeader;
 import org.diskplan.probe.ProbedImage;
 
-/** Entry point of the planner module: the shared checks, then the format's planner. */
+/**
+ * The registry of format planners and the checks every format shares. Use
+ * {@link ResizeSession} to resize a file; this class is what it calls.
+ */
 public final class Planners {
     /** qemu's BDRV_MAX_LENGTH: INT64_MAX rounded down to whole GiB. */
     public static final long MAX_LENGTH = 9223372035781033984L;
     public static final String SHRINK_WARNING = "Shrinking an image will delete all data beyond the shrunken "
             + "image's end. Before performing such an operation, make sure there is no important data there.";
 
-    private static final Map<org.diskplan.abi.ImageFormat, FormatPlanner> PLANNERS = load();
+    private static final Map<ImageFormat, FormatPlanner<?>> PLANNERS = load();
 
     private Planners() {
     }
 
-    private static Map<org.diskplan.abi.ImageFormat, FormatPlanner> load() {
-        Map<org.diskplan.abi.ImageFormat, FormatPlanner> map = new EnumMap<>(org.diskplan.abi.ImageFormat.class);
-        for (FormatPlanner p : ServiceLoader.load(FormatPlanner.class, Planners.class.getClassLoader())) {
-            map.put(p.format(), p);
+    private static Map<ImageFormat, FormatPlanner<?>> load() {
+        Map<ImageFormat, FormatPlanner<?>> map = new EnumMap<>(ImageFormat.class);
+        for (FormatPlanner<?> p : ServiceLoader.load(FormatPlanner.class, Planners.class.getClassLoader())) {
+            for (ImageFormat f : p.formats()) {
+                if (map.putIfAbsent(f, p) != null) {
+                    throw new IllegalStateException("two planners for " + f);
+                }
+            }
         }
         return map;
     }
 
-    /** Whether DiskPlan can resize images of this format yet. */
-    public static boolean canResize(org.diskplan.abi.ImageFormat format) {
+    /** Whether DiskPlan can resize images of this format. */
+    public static boolean canResize(ImageFormat format) {
         return PLANNERS.containsKey(format);
     }
 
+    /** The formats that have a planner, in code order. */
+    public static Set<ImageFormat> resizable() {
+        return new LinkedHashSet<>(PLANNERS.keySet());
+    }
+
+    /** What DiskPlan can do for this image, or empty when it cannot resize its format. */
+    public static Optional<Capabilities> capabilities(ProbedImage image) {
+        FormatPlanner<?> p = PLANNERS.get(image.format());
+        return p == null ? Optional.empty() : Optional.of(capabilities(p, image));
+    }
+
+    private static <H extends FormatHeader> Capabilities capabilities(FormatPlanner<H> p, ProbedImage image) {
+        return p.capabilities(image, p.headerType().cast(image.header()));
+    }
+
+    /** The size the image will have for {@code requested} (the size as asked for if it cannot be resized). */
+    public static long effectiveSize(ProbedImage image, long requested) {
+        FormatPlanner<?> p = PLANNERS.get(image.format());
+        return p == null ? requested : effectiveSize(p, image, requested);
+    }
+
+    private static <H extends FormatHeader> long effectiveSize(FormatPlanner<H> p, ProbedImage image, long requested) {
+        return p.effectiveSize(image, p.headerType().cast(image.header()), requested);
+    }
+
     /**
-     * Plans a resize: the checks qemu-img makes for every format, in qemu-img's
-     * order, then the format's own planner.
+     * Plans a resize: the checks qemu-img makes for every format, in qemu-img's order,
+     * the format's capabilities, then the format's own planner. The plan carries every
+     * range read through {@code reader} (the probe's reads included, when it read through
+     * {@link PlanReader#probeView()}), for the applier to re-check.
      */
-    public static ResizePlan plan(ProbedImage image, ImageReader reader, ResizeRequest request) throws ResizeError {
-        FormatPlanner planner = PLANNERS.get(image.format());
+    public static ResizePlan plan(ProbedImage image, PlanReader reader, ResizeRequest request) throws ResizeError {
+        FormatPlanner<?> planner = PLANNERS.get(image.format());
         if (planner == null) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_FORMAT, "DiskPlan cannot resize "
                     + image.format().displayName() + " images yet (" + supportedList() + ")");
         }
-        planner.checkOpen(image);
+        return plan(planner, image, reader, request);
+    }
+
+    private static <H extends FormatHeader> ResizePlan plan(FormatPlanner<H> planner, ProbedImage image,
+                                                            PlanReader reader, ResizeRequest request)
+            throws ResizeError {
+        if (!planner.headerType().isInstance(image.header())) {
+            throw new ResizeError(ErrorCode.PARSE_FAILED, "the " + image.format().displayName() + " probe gave a "
+                    + image.header().getClass().getSimpleName() + ", not the header its planner reads");
+        }
+        H header = planner.headerType().cast(image.header());
+        planner.checkOpen(image, header);
         checkCommon(image.virtualSize(), request);
-        return planner.plan(image, reader, request);
+        checkCapabilities(planner.capabilities(image, header), image.virtualSize(), request);
+        return planner.plan(image, header, reader, request).withExpected(reader.expected());
     }
 
     /** "raw and qcow2 are supported": the formats that have a planner, in code order. */
     static String supportedList() {
-        List<String> names = PLANNERS.keySet().stream().map(org.diskplan.abi.ImageFormat::qemuName).toList();
+        List<String> names = PLANNERS.keySet().stream().map(ImageFormat::qemuName).distinct().toList();
         if (names.size() == 1) {
             return names.get(0) + " is supported";
         }
@@ -78,11 +129,30 @@ public final class Planners {
         }
     }
 
-    /** The action a size change amounts to. */
-    public static org.diskplan.abi.ResizeAction actionFor(long oldSize, long newSize) {
-        if (newSize > oldSize) {
-            return org.diskplan.abi.ResizeAction.GROW;
+    /** The checks a format's capabilities imply, after {@link #checkCommon}. */
+    public static void checkCapabilities(Capabilities c, long currentSize, ResizeRequest request)
+            throws ResizeError {
+        long total = request.newSize();
+        if (!c.offers(request.preallocation())) {
+            throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED,
+                    "Unsupported preallocation mode: " + request.preallocation().qemuName());
         }
-        return newSize < oldSize ? org.diskplan.abi.ResizeAction.SHRINK : org.diskplan.abi.ResizeAction.NOOP;
+        if (total < currentSize && !c.shrink()) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SHRINK, "this format cannot be shrunk");
+        }
+        if (!c.roundsUp() && total % c.sizeMultiple() != 0) {
+            throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "The new size must be " + c.sizeRule());
+        }
+        if (c.round(total) > c.maxSize()) {
+            throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, c.tooLarge());
+        }
+    }
+
+    /** The action a size change amounts to. */
+    public static ResizeAction actionFor(long oldSize, long newSize) {
+        if (newSize > oldSize) {
+            return ResizeAction.GROW;
+        }
+        return newSize < oldSize ? ResizeAction.SHRINK : ResizeAction.NOOP;
     }
 }

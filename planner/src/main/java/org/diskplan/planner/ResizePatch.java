@@ -1,15 +1,24 @@
 package org.diskplan.planner;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.Objects;
 import org.diskplan.probe.RegionKind;
 
 /**
- * One byte-level change of a {@link ResizePlan}. Applied in order; every patch
- * starts at or before the file end at the moment it is applied, and an
- * {@link Append} starts exactly there.
+ * One byte-level change of a {@link ResizePlan}, applied in order. Every patch names
+ * its target, an index into {@link ResizePlan#files()} (0 is the image). Every patch
+ * starts at or before its target's end at the moment it is applied; an append or an
+ * extension starts exactly there.
  */
-public sealed interface ResizePatch permits ResizePatch.Write, ResizePatch.Append, ResizePatch.ZeroFill {
+public sealed interface ResizePatch permits ResizePatch.Write, ResizePatch.ZeroFill, ResizePatch.Extend,
+        ResizePatch.Copy {
+
+    /** The image file itself. */
+    int IMAGE = 0;
+
+    /** The target file: an index into the plan's files. */
+    int file();
 
     long offset();
 
@@ -21,17 +30,41 @@ public sealed interface ResizePatch permits ResizePatch.Write, ResizePatch.Appen
     /** What the patch touches, for colouring and for the layout map. */
     RegionKind region();
 
-    /** The word the CLI and the JSON use: write, append or zero. */
-    String kind();
+    PatchKind kind();
 
     default long end() {
         return offset() + length();
     }
 
-    /** Overwrites bytes inside the current file (it may run past the end). */
-    record Write(long offset, byte[] data, String label, RegionKind region) implements ResizePatch {
+    /** Whether it must start exactly at its target's end. */
+    default boolean atEnd() {
+        return kind() == PatchKind.APPEND || kind() == PatchKind.EXTEND;
+    }
+
+    /**
+     * Writes {@code data} at {@code offset}: an overwrite inside the file (which may run
+     * past the end), or with {@code append} an addition exactly at the end.
+     */
+    record Write(int file, long offset, byte[] data, boolean append, String label, RegionKind region)
+            implements ResizePatch {
         public Write {
-            data = checked(offset, data, label, region);
+            Objects.requireNonNull(label, "label");
+            Objects.requireNonNull(region, "region");
+            if (file < 0 || offset < 0 || data.length == 0) {
+                throw new IllegalArgumentException("bad patch " + file + ":" + offset + "+" + data.length + " (" + label
+                        + ")");
+            }
+            data = data.clone();
+        }
+
+        /** An overwrite of the image. */
+        public Write(long offset, byte[] data, String label, RegionKind region) {
+            this(IMAGE, offset, data, false, label, region);
+        }
+
+        /** An append to the image. */
+        public static Write append(long offset, byte[] data, String label, RegionKind region) {
+            return new Write(IMAGE, offset, data, true, label, region);
         }
 
         @Override
@@ -50,101 +83,96 @@ public sealed interface ResizePatch permits ResizePatch.Write, ResizePatch.Appen
         }
 
         @Override
-        public String kind() {
-            return "write";
+        public PatchKind kind() {
+            return append ? PatchKind.APPEND : PatchKind.WRITE;
         }
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Write w && w.offset == offset && java.util.Arrays.equals(w.data, data)
-                    && w.label.equals(label) && w.region == region;
+            return o instanceof Write w && w.file == file && w.offset == offset && w.append == append
+                    && Arrays.equals(w.data, data) && w.label.equals(label) && w.region == region;
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(offset, java.util.Arrays.hashCode(data), label, region);
+            return Objects.hash(file, offset, append, Arrays.hashCode(data), label, region);
         }
 
         @Override
         public String toString() {
-            return "Write[" + offset + "+" + data.length + " " + label + "]";
-        }
-    }
-
-    /** Adds bytes at the end of the file; {@code offset} must equal the file length when applied. */
-    record Append(long offset, byte[] data, String label, RegionKind region) implements ResizePatch {
-        public Append {
-            data = checked(offset, data, label, region);
-        }
-
-        @Override
-        public long length() {
-            return data.length;
-        }
-
-        @Override
-        public byte[] data() {
-            return data.clone();
-        }
-
-        public ByteBuffer dataView() {
-            return ByteBuffer.wrap(data).asReadOnlyBuffer();
-        }
-
-        @Override
-        public String kind() {
-            return "append";
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Append a && a.offset == offset && java.util.Arrays.equals(a.data, data)
-                    && a.label.equals(label) && a.region == region;
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(offset, java.util.Arrays.hashCode(data), label, region);
-        }
-
-        @Override
-        public String toString() {
-            return "Append[" + offset + "+" + data.length + " " + label + "]";
+            return (append ? "Append[" : "Write[") + file + ":" + offset + "+" + data.length + " " + label + "]";
         }
     }
 
     /**
-     * Makes {@code [offset, offset + length)} read as zeros. With {@link Mode#WRITE_ZEROS}
-     * zeros are written (allocating the blocks); with {@link Mode#RESERVE} the blocks
-     * are reserved with posix_fallocate, falling back to writing zeros where the
-     * file system cannot. Either may extend the file. With {@link Mode#EXTEND} the range
-     * must start exactly at the file end (as an {@link Append}): the file is lengthened
-     * over it without writing, so it reads as zeros and stays sparse (a hole).
+     * Makes {@code [offset, offset + length)} read as zeros, allocated: zeros written, or
+     * with {@code reserve} the blocks reserved with posix_fallocate (zeros written where the
+     * file system cannot). Either may extend the file.
      */
-    record ZeroFill(long offset, long length, Mode mode, String label, RegionKind region) implements ResizePatch {
-        public enum Mode { WRITE_ZEROS, RESERVE, EXTEND }
-
+    record ZeroFill(int file, long offset, long length, boolean reserve, String label, RegionKind region)
+            implements ResizePatch {
         public ZeroFill {
-            Objects.requireNonNull(mode, "mode");
-            Objects.requireNonNull(label, "label");
-            Objects.requireNonNull(region, "region");
-            if (offset < 0 || length <= 0 || offset + length < 0) {
-                throw new IllegalArgumentException("bad zero-fill range " + offset + "+" + length);
-            }
+            checkRange(file, offset, length, label, region);
+        }
+
+        public ZeroFill(long offset, long length, boolean reserve, String label, RegionKind region) {
+            this(IMAGE, offset, length, reserve, label, region);
         }
 
         @Override
-        public String kind() {
-            return "zero";
+        public PatchKind kind() {
+            return reserve ? PatchKind.RESERVE : PatchKind.ZERO_FILL;
         }
     }
 
-    private static byte[] checked(long offset, byte[] data, String label, RegionKind region) {
+    /**
+     * Lengthens the target from its end ({@code offset}) by {@code length} without writing:
+     * the new range is a hole that reads as zeros and stays sparse.
+     */
+    record Extend(int file, long offset, long length, String label, RegionKind region) implements ResizePatch {
+        public Extend {
+            checkRange(file, offset, length, label, region);
+        }
+
+        public Extend(long offset, long length, String label, RegionKind region) {
+            this(IMAGE, offset, length, label, region);
+        }
+
+        @Override
+        public PatchKind kind() {
+            return PatchKind.EXTEND;
+        }
+    }
+
+    /**
+     * Copies {@code length} bytes from {@code source} of file {@code sourceFile} to
+     * {@code offset} of {@code file}, reading them when the step runs: a block move. The
+     * planner never holds guest data; what is copied is what the file holds at that moment.
+     */
+    record Copy(int file, long offset, int sourceFile, long source, long length, String label, RegionKind region)
+            implements ResizePatch {
+        public Copy {
+            checkRange(file, offset, length, label, region);
+            if (sourceFile < 0 || source < 0 || source + length < 0) {
+                throw new IllegalArgumentException("bad copy source " + sourceFile + ":" + source + " (" + label + ")");
+            }
+        }
+
+        public long sourceEnd() {
+            return source + length;
+        }
+
+        @Override
+        public PatchKind kind() {
+            return PatchKind.COPY;
+        }
+    }
+
+    private static void checkRange(int file, long offset, long length, String label, RegionKind region) {
         Objects.requireNonNull(label, "label");
         Objects.requireNonNull(region, "region");
-        if (offset < 0 || data.length == 0) {
-            throw new IllegalArgumentException("bad patch " + offset + "+" + data.length + " (" + label + ")");
+        if (file < 0 || offset < 0 || length <= 0 || offset + length < 0) {
+            throw new IllegalArgumentException("bad range " + file + ":" + offset + "+" + length + " (" + label + ")");
         }
-        return data.clone();
     }
 }

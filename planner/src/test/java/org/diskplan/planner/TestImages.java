@@ -4,10 +4,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.util.Optional;
-import org.diskplan.probe.FileImageReader;
-import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ProbeException;
-import org.diskplan.probe.ProbedImage;
 
 /** Raw test files and planning helpers. */
 public final class TestImages {
@@ -28,9 +25,6 @@ public final class TestImages {
     }
 
     public static ResizePlan plan(Path file, ResizeRequest request) throws IOException, ProbeException, ResizeError {
-        try (FileImageReader reader = FileImageReader.open(file)) {
-            ProbedImage image = ImageProber.probe(file, reader, Optional.of("raw"));
-            return Planners.plan(image, reader, request);
-        }
+        return ResizeSession.planFile(file, Optional.of("raw"), image -> request);
     }
 }

@@ -6,6 +6,7 @@ import java.util.Set;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.Preallocation;
 import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizeSession;
 import org.diskplan.planner.SizeArgument;
 import org.diskplan.planner.SizeSyntaxException;
 import org.diskplan.probe.ImageReader;
@@ -49,23 +50,24 @@ final class ImageOptions {
 
     /** Probes through {@code reader}; prints qemu's warning when raw was guessed. */
     ProbedImage probe(ImageReader reader, Console console) throws CliFailure {
-        return probe(reader, console, false);
-    }
-
-    /** As {@link #probe(ImageReader, Console)} for plan and resize: the layout map may be left out. */
-    ProbedImage probeForResize(ImageReader reader, Console console) throws CliFailure {
-        return probe(reader, console, true);
-    }
-
-    private ProbedImage probe(ImageReader reader, Console console, boolean forResize) throws CliFailure {
         Optional<String> driver = driver();
-        ProbedImage image;
         try {
-            image = forResize ? ImageProber.probeForResize(file, reader, driver)
-                    : ImageProber.probe(file, reader, driver);
+            return warnIfGuessedRaw(ImageProber.probe(file, reader, driver), driver, console);
         } catch (ProbeException e) {
             throw probeFailure(e);
         }
+    }
+
+    /** As {@link #probe(ImageReader, Console)} for plan and resize, through the session's recording reader. */
+    ProbedImage probeForResize(ResizeSession session, Optional<String> driver, Console console) throws CliFailure {
+        try {
+            return warnIfGuessedRaw(session.probe(driver), driver, console);
+        } catch (ProbeException e) {
+            throw probeFailure(e);
+        }
+    }
+
+    private ProbedImage warnIfGuessedRaw(ProbedImage image, Optional<String> driver, Console console) {
         if (driver.isEmpty() && image.format() == org.diskplan.abi.ImageFormat.RAW) {
             console.err().println(String.format(RAW_PROBE_WARNING, name()));
         }

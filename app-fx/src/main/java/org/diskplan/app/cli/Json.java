@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Base64;
 import org.diskplan.abi.ResizeResult;
+import org.diskplan.planner.PlanFile;
 import org.diskplan.planner.ResizePatch;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.probe.HeaderField;
@@ -31,20 +32,35 @@ final class Json {
         root.put("old_file_size", plan.oldFileSize());
         root.put("new_file_size", plan.newFileSize());
         root.put("commit_index", plan.commitIndex());
+        ArrayNode files = root.putArray("files");
+        for (PlanFile f : plan.files()) {
+            ObjectNode n = files.addObject();
+            n.put("path", f.path().toString());
+            n.put("role", f.role().jsonName());
+            n.put("old_length", f.oldLength());
+            n.put("new_length", f.newLength());
+            n.put("created", f.created());
+        }
         ArrayNode patches = root.putArray("patches");
         for (int i = 0; i < plan.patches().size(); i++) {
             ResizePatch p = plan.patches().get(i);
             ObjectNode n = patches.addObject();
             n.put("index", i);
-            n.put("kind", p.kind());
+            n.put("kind", p.kind().word());
+            if (!p.kind().zeroMode().isEmpty()) {
+                n.put("mode", p.kind().zeroMode());
+            }
+            n.put("file", plan.files().get(p.file()).path().toString());
             n.put("offset", p.offset());
+            if (p instanceof ResizePatch.Copy c) {
+                n.put("source_file", plan.files().get(c.sourceFile()).path().toString());
+                n.put("source_offset", c.source());
+            }
             n.put("length", p.length());
             n.put("label", p.label());
             n.put("region", p.region().jsonName());
             if (withData && p instanceof ResizePatch.Write w) {
                 n.put("data", Base64.getEncoder().encodeToString(w.data()));
-            } else if (withData && p instanceof ResizePatch.Append a) {
-                n.put("data", Base64.getEncoder().encodeToString(a.data()));
             }
         }
         ArrayNode notes = root.putArray("notes");

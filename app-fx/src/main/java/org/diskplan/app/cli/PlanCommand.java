@@ -1,17 +1,14 @@
 package org.diskplan.app.cli;
 
-import java.io.IOException;
 import java.util.concurrent.Callable;
+import java.util.Optional;
+import org.diskplan.planner.ResizeSession;
 import org.diskplan.abi.Preallocation;
-import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePatch;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.SizeArgument;
-import org.diskplan.planner.apply.UndoJournal;
-import org.diskplan.probe.FileImageReader;
-import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import picocli.CommandLine.Command;
@@ -51,12 +48,11 @@ final class PlanCommand implements Callable<Integer> {
         try {
             Preallocation mode = ImageOptions.preallocation(preallocation);
             SizeArgument size = ImageOptions.size(sizeArgument, console);
-            image.driver();
-            UndoJournal.refuseIfPresent(image.file);
-            try (FileImageReader reader = ImageProber.openReader(image.file)) {
-                ProbedImage probed = image.probeForResize(reader, console);
+            Optional<String> driver = image.driver();
+            try (ResizeSession session = ResizeSession.forPlanning(image.file)) {
+                ProbedImage probed = image.probeForResize(session, driver, console);
                 ResizeRequest request = new ResizeRequest(size.resolve(probed.virtualSize()), shrink, mode);
-                ResizePlan plan = Planners.plan(probed, reader, request);
+                ResizePlan plan = session.plan(request);
                 if (output == OutputFormat.json) {
                     console.out().println(Json.plan(image.name(), plan, withData));
                 } else {
@@ -65,8 +61,6 @@ final class PlanCommand implements Callable<Integer> {
                 return 0;
             } catch (ProbeException e) {
                 throw image.probeFailure(e);
-            } catch (IOException e) {
-                return 0; // closing a read-only file; the plan was already printed
             }
         } catch (CliFailure f) {
             console.fail(f);
@@ -92,8 +86,9 @@ final class PlanCommand implements Callable<Integer> {
         out.printf("%n  %5s  %-6s  %20s  %20s  %s%n", "step", "kind", "offset", "length", "label");
         for (int i = 0; i < plan.patches().size(); i++) {
             ResizePatch p = plan.patches().get(i);
-            out.printf("  %5d  %-6s  %20d  %20d  %s%s%n", i, p.kind(), p.offset(), p.length(), p.label(),
-                    marker(plan, i));
+            String file = p.file() == ResizePatch.IMAGE ? "" : " [" + plan.files().get(p.file()).path() + "]";
+            out.printf("  %5d  %-6s  %20d  %20d  %s%s%s%n", i, p.kind().word(), p.offset(), p.length(), p.label(),
+                    file, marker(plan, i));
         }
         out.printf("  %5d  %-6s  %20d  %20s  %s%s%n", plan.finalStep(), "length", plan.newFileSize(), "",
                 "set the file length", marker(plan, plan.finalStep()));

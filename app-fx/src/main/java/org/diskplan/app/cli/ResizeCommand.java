@@ -1,17 +1,16 @@
 package org.diskplan.app.cli;
 
 import java.util.concurrent.Callable;
+import java.util.Optional;
+import org.diskplan.planner.ResizeSession;
 import java.util.function.IntConsumer;
 import org.diskplan.abi.Preallocation;
 import org.diskplan.abi.ResizeResult;
-import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.SizeArgument;
 import org.diskplan.planner.apply.ApplyOptions;
-import org.diskplan.planner.apply.LockedImage;
-import org.diskplan.planner.apply.PlanApplier;
 import org.diskplan.planner.apply.ResizeCancelled;
 import org.diskplan.probe.ProbedImage;
 import picocli.CommandLine.Command;
@@ -54,13 +53,12 @@ final class ResizeCommand implements Callable<Integer> {
         try {
             Preallocation mode = ImageOptions.preallocation(preallocation);
             SizeArgument size = ImageOptions.size(sizeArgument, console);
-            image.driver();
-            try (LockedImage locked = LockedImage.open(image.file, false)) {
-                ProbedImage probed = image.probeForResize(locked.reader(), console);
+            Optional<String> driver = image.driver();
+            try (ResizeSession session = ResizeSession.forResize(image.file)) {
+                ProbedImage probed = image.probeForResize(session, driver, console);
                 ResizeRequest request = new ResizeRequest(size.resolve(probed.virtualSize()), shrink, mode);
-                ResizePlan plan = Planners.plan(probed, locked.reader(), request);
-                ResizeResult result = PlanApplier.apply(locked, plan,
-                        ApplyOptions.DEFAULT.withAfterStep(crashHook()));
+                ResizePlan plan = session.plan(request);
+                ResizeResult result = session.apply(plan, ApplyOptions.DEFAULT.withAfterStep(crashHook()));
                 if (output == OutputFormat.json) {
                     console.out().println(Json.resize(image.name(), plan, result));
                 } else if (!quiet) {

@@ -275,7 +275,7 @@ public final class WindowBench {
         for (int i = 0; i < n; i++) {
             int len = 8 << r.nextInt(18);
             if (i % 5 == 4) {
-                patches.add(new ResizePatch.Append(end, new byte[Math.min(len, 4096)], "append " + i, RegionKind.TABLE));
+                patches.add(ResizePatch.Write.append(end, new byte[Math.min(len, 4096)], "append " + i, RegionKind.TABLE));
                 end += Math.min(len, 4096);
             } else {
                 long off = (long) (r.nextDouble() * (file - len)) & ~511L;
@@ -283,8 +283,10 @@ public final class WindowBench {
             }
         }
         return new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), ResizeAction.GROW, file, end,
-                new ResizeRequest(end, false, Preallocation.OFF), file, end, patches, n * 3 / 4, new TreeSet<>(),
-                List.of(), List.of());
+                new ResizeRequest(end, false, Preallocation.OFF),
+                List.of(new org.diskplan.planner.PlanFile(java.nio.file.Path.of("synthetic.img"),
+                        org.diskplan.planner.PlanFile.Role.IMAGE, file, end, false)), patches, n * 3 / 4,
+                new TreeSet<>(), List.of(), List.of());
     }
 
     private static MouseEvent mouse(javafx.scene.Node n, double x, double y) {

@@ -342,8 +342,7 @@ class WindowTest {
     void anImageWithAJournalOpensWithAnOfferToRecover(FxRobot robot) throws Exception {
         Path file = new Samples("raw", "").write();
         String before = sha(file);
-        ProbedImage img = ImageProber.probe(file, Optional.empty());
-        var plan = Planners.plan(img, ImageProber.openReader(file),
+        var plan = org.diskplan.planner.ResizeSession.planFile(file, Optional.empty(), img ->
                 new org.diskplan.planner.ResizeRequest(128L << 20, false, org.diskplan.abi.Preallocation.OFF));
         try {
             PlanApplier.apply(file, plan, ApplyOptions.DEFAULT.withAfterStep(k -> {

@@ -72,6 +72,23 @@ public final class LockedImage implements AutoCloseable {
         return new LockedImage(path, raf, lock);
     }
 
+    /**
+     * Creates {@code path} (it must not exist) and locks it: a file a plan adds. Its
+     * folder is synced so that the new name is durable.
+     */
+    public static LockedImage create(Path path) throws ResizeError {
+        try {
+            Files.createFile(path);
+            Io.syncDirectory(UndoJournal.directoryOf(path));
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new ResizeError(ErrorCode.WRITE_FAILED, "Could not create '" + path + "': it exists already");
+        } catch (IOException e) {
+            throw new ResizeError(ErrorCode.WRITE_FAILED, "Could not create '" + path + "': "
+                    + ImageProber.describe(e));
+        }
+        return open(path, true);
+    }
+
     public Path path() {
         return path;
     }

@@ -12,19 +12,22 @@ import org.diskplan.abi.ResizeAction;
 import org.diskplan.abi.ResizeConfig;
 import org.diskplan.abi.ResizeResult;
 import org.diskplan.planner.ExpectedBytes;
+import org.diskplan.planner.PatchKind;
+import org.diskplan.planner.PlanFile;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePatch;
-import org.diskplan.planner.ResizePatch.Append;
+import org.diskplan.planner.ResizePatch.Copy;
 import org.diskplan.planner.ResizePatch.Write;
 import org.diskplan.planner.ResizePatch.ZeroFill;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.probe.ImageProber;
 
 /**
- * Writes a plan, knowing nothing of formats: check the file is as planned,
- * journal the bytes it will overwrite, apply the patches in order with
- * {@code force} at the barriers and the commit, set the final length, remove the
- * journal. Any failure before the end rolls the image back from the journal.
+ * Writes a plan, knowing nothing of formats: lock every file of the plan, check each
+ * is as planned (length and every range the plan was built from), journal the bytes it
+ * will overwrite and the files it will create, apply the patches in order with a flush
+ * at the barriers and the commit, set every file's final length (the image's last),
+ * remove the journal. Any failure before the end rolls every file back from the journal.
  */
 public final class PlanApplier {
     /** A long zero fill starts the write-back of every this many bytes as it goes. */
@@ -45,74 +48,210 @@ public final class PlanApplier {
 
     public static ResizeResult apply(LockedImage image, ResizePlan plan, ApplyOptions options)
             throws ResizeError, ResizeCancelled {
-        FileChannel ch = image.channel();
-        checkUnchanged(image, plan);
-        List<UndoJournal.Range> saved = journalRanges(plan);
-        ResizeConfig config = plan.options().applyTo(ResizeConfig.of(plan.format(), plan.oldVirtualSize(),
-                        plan.newVirtualSize(), plan.oldFileSize()))
-                .withShrink(plan.action() == ResizeAction.SHRINK)
-                .withPreallocation(plan.request().preallocation())
-                .withQuiet(false);
+        try (Targets targets = Targets.forPlan(image, plan.files())) {
+            return new Run(image, targets, plan, options).run();
+        }
+    }
+
+    /** One apply: the files, the journal, the progress. */
+    private static final class Run {
+        final LockedImage image;
+        final Targets targets;
+        final ResizePlan plan;
+        final ApplyOptions options;
+        final boolean[] unsynced;
+        final long total;
+        long done;
         Path journal;
-        try {
-            journal = UndoJournal.write(image.path(), ch, config, plan.oldFileSize(), plan.newFileSize(), saved);
-        } catch (IOException e) {
-            throw new ResizeError(ErrorCode.WRITE_FAILED, "cannot write the undo journal beside '" + image.path()
-                    + "': " + ImageProber.describe(e) + "; the image was not touched");
+
+        Run(LockedImage image, Targets targets, ResizePlan plan, ApplyOptions options) {
+            this.image = image;
+            this.targets = targets;
+            this.plan = plan;
+            this.options = options;
+            this.unsynced = new boolean[plan.files().size()];
+            this.total = plan.bytesWritten();
         }
-        options.afterStep().accept(-1);
-        int steps = plan.patches().size() + 1;
-        long total = plan.bytesWritten();
-        long[] done = {0};
-        int step = 0;
-        boolean unsynced = false;
-        try {
-            for (; step < plan.patches().size(); step++) {
-                ResizePatch patch = plan.patches().get(step);
-                if (step <= plan.commitIndex() && options.cancelRequested().getAsBoolean()) {
-                    throw cancelled(image, journal);
-                }
-                options.listener().step(step, steps, patch.label());
-                applyPatch(image, patch, options, step <= plan.commitIndex(), done, total, journal);
-                unsynced = true;
-                if (plan.barriersAfter().contains(step) || step == plan.commitIndex()) {
-                    // fdatasync: the data and what is needed to read it back (the length), as
-                    // qemu flushes; the timestamps need no barrier
-                    ch.force(false);
-                    unsynced = false;
-                }
-                options.afterStep().accept(step);
+
+        ResizeResult run() throws ResizeError, ResizeCancelled {
+            checkUnchanged(targets, plan);
+            List<UndoJournal.Range> saved = journalRanges(plan);
+            ResizeConfig config = plan.options().applyTo(ResizeConfig.of(plan.format(), plan.oldVirtualSize(),
+                            plan.newVirtualSize(), plan.oldFileSize()))
+                    .withShrink(plan.action() == ResizeAction.SHRINK)
+                    .withPreallocation(plan.request().preallocation())
+                    .withQuiet(false);
+            List<UndoJournal.Target> recorded = new ArrayList<>();
+            for (int i = 0; i < plan.files().size(); i++) {
+                PlanFile f = plan.files().get(i);
+                Path stored = i == 0 ? image.path().getFileName() : Targets.stored(image.path(), f.path());
+                recorded.add(new UndoJournal.Target(stored, f.role().ordinal(), f.created(), f.oldLength(),
+                        f.newLength()));
             }
-            if (plan.commitIndex() == step && options.cancelRequested().getAsBoolean()) {
-                throw cancelled(image, journal);
-            }
-            options.listener().step(step, steps, "set the file length to " + plan.newFileSize());
             try {
-                if (ch.size() != plan.newFileSize()) {
-                    image.file().setLength(plan.newFileSize());
-                    unsynced = true;
-                }
+                journal = UndoJournal.write(image.path(), config, recorded, saved, targets::channel);
             } catch (IOException e) {
-                throw new FinalLengthFailure(e);
+                throw new ResizeError(ErrorCode.WRITE_FAILED, "cannot write the undo journal beside '" + image.path()
+                        + "': " + ImageProber.describe(e) + "; the image was not touched");
             }
-            if (unsynced) {
-                ch.force(false);
+            options.afterStep().accept(-1);
+            int steps = plan.patches().size() + 1;
+            int step = 0;
+            try {
+                createFiles();
+                for (; step < plan.patches().size(); step++) {
+                    ResizePatch patch = plan.patches().get(step);
+                    if (step <= plan.commitIndex() && options.cancelRequested().getAsBoolean()) {
+                        throw cancelled();
+                    }
+                    options.listener().step(step, steps, patch.label());
+                    applyPatch(patch, step <= plan.commitIndex());
+                    unsynced[patch.file()] = true;
+                    if (plan.barriersAfter().contains(step) || step == plan.commitIndex()) {
+                        // fdatasync: the data and what is needed to read it back (the length), as
+                        // qemu flushes; the timestamps need no barrier
+                        targets.force(unsynced);
+                    }
+                    options.afterStep().accept(step);
+                }
+                if (plan.commitIndex() == step && options.cancelRequested().getAsBoolean()) {
+                    throw cancelled();
+                }
+                options.listener().step(step, steps, "set the file length to " + plan.newFileSize());
+                setFinalLengths();
+                targets.force(unsynced);
+                options.afterStep().accept(step);
+            } catch (IOException | FinalLengthFailure e) {
+                IOException cause = e instanceof FinalLengthFailure f ? f.io : (IOException) e;
+                String what = e instanceof FinalLengthFailure ? "Could not resize file: " + ImageProber.describe(cause)
+                        : "writing step " + step + " of the plan failed: " + ImageProber.describe(cause);
+                throw rollBackAfterFailure(what);
+            } catch (ResizeError e) {
+                throw rollBackAfterFailure(e.getMessage());
             }
-            options.afterStep().accept(step);
-        } catch (IOException | FinalLengthFailure e) {
-            IOException cause = e instanceof FinalLengthFailure f ? f.io : (IOException) e;
-            String what = e instanceof FinalLengthFailure ? "Could not resize file: " + ImageProber.describe(cause)
-                    : "writing step " + step + " of the plan failed: " + ImageProber.describe(cause);
-            throw rollBackAfterFailure(image, journal, what);
+            try {
+                UndoJournal.delete(journal);
+            } catch (IOException e) {
+                throw new ResizeError(ErrorCode.WRITE_FAILED, "the image was resized, but the undo journal '"
+                        + journal + "' could not be removed: " + ImageProber.describe(e));
+            }
+            return new ResizeResult(plan.format(), plan.newVirtualSize(), plan.oldFileSize(), plan.newFileSize(),
+                    plan.action(), ErrorCode.OK);
         }
-        try {
-            UndoJournal.delete(journal);
-        } catch (IOException e) {
-            throw new ResizeError(ErrorCode.WRITE_FAILED, "the image was resized, but the undo journal '" + journal
-                    + "' could not be removed: " + ImageProber.describe(e));
+
+        private void createFiles() throws ResizeError {
+            for (int i = 1; i < plan.files().size(); i++) {
+                if (plan.files().get(i).created()) {
+                    targets.create(i);
+                }
+            }
         }
-        return new ResizeResult(plan.format(), plan.newVirtualSize(), plan.oldFileSize(), plan.newFileSize(),
-                plan.action(), ErrorCode.OK);
+
+        /** Every other file first, the image last: a cut image means every file is done. */
+        private void setFinalLengths() throws FinalLengthFailure {
+            for (int n = plan.files().size(), k = 1; k <= n; k++) {
+                int i = k % n;
+                long length = plan.files().get(i).newLength();
+                try {
+                    if (targets.channel(i).size() != length) {
+                        targets.file(i).setLength(length);
+                        unsynced[i] = true;
+                    }
+                } catch (IOException e) {
+                    throw new FinalLengthFailure(e);
+                }
+            }
+        }
+
+        private void applyPatch(ResizePatch patch, boolean cancellable)
+                throws IOException, ResizeError, ResizeCancelled {
+            FileChannel ch = targets.channel(patch.file());
+            long end = ch.size();
+            if (patch.atEnd() && patch.offset() != end) {
+                throw new IOException(patch.kind().word() + " at offset " + patch.offset() + " but the file ends at "
+                        + end);
+            }
+            if (patch.offset() > end) {
+                throw new IOException(patch.kind().word() + " at offset " + patch.offset()
+                        + " lies past the file end " + end);
+            }
+            if (patch instanceof Write w) {
+                Io.writeFully(ch, w.offset(), w.dataView());
+            } else if (patch instanceof ResizePatch.Extend x) {
+                targets.file(x.file()).setLength(x.end());
+            } else if (patch instanceof ZeroFill z) {
+                zeroFill(z, cancellable);
+            } else if (patch instanceof Copy c) {
+                copy(c, cancellable);
+            }
+            done += patch.kind() == PatchKind.EXTEND ? 0 : patch.length();
+            options.listener().bytes(done, total);
+        }
+
+        private void zeroFill(ZeroFill z, boolean cancellable) throws IOException, ResizeError, ResizeCancelled {
+            FileChannel ch = targets.channel(z.file());
+            boolean reserved = z.reserve() && Fallocate.reserve(targets.file(z.file()), z.offset(), z.length());
+            long writtenBack = z.offset();
+            for (long pos = z.offset(); !reserved && pos < z.end(); ) {
+                if (cancellable && options.cancelRequested().getAsBoolean()) {
+                    throw cancelled();
+                }
+                int n = (int) Math.min(Io.CHUNK, z.end() - pos);
+                Io.writeFully(ch, pos, ZEROS.duplicate().limit(n));
+                pos += n;
+                if (pos - writtenBack >= WRITE_BACK_EVERY || pos == z.end()) {
+                    Fallocate.startWriteBack(targets.file(z.file()), writtenBack, pos - writtenBack);
+                    writtenBack = pos;
+                }
+                options.listener().bytes(done + (pos - z.offset()), total);
+            }
+        }
+
+        private void copy(Copy c, boolean cancellable) throws IOException, ResizeError, ResizeCancelled {
+            FileChannel from = targets.channel(c.sourceFile());
+            FileChannel to = targets.channel(c.file());
+            if (c.sourceEnd() > from.size()) {
+                throw new IOException("copy from " + c.source() + "+" + c.length() + " reads past the end of '"
+                        + targets.path(c.sourceFile()) + "'");
+            }
+            byte[] chunk = new byte[(int) Math.min(Io.CHUNK, c.length())];
+            for (long k = 0; k < c.length(); ) {
+                if (cancellable && options.cancelRequested().getAsBoolean()) {
+                    throw cancelled();
+                }
+                int n = (int) Math.min(chunk.length, c.length() - k);
+                Io.readFully(from, c.source() + k, chunk, n);
+                Io.writeFully(to, c.offset() + k, ByteBuffer.wrap(chunk, 0, n));
+                k += n;
+                options.listener().bytes(done + k, total);
+            }
+        }
+
+        private ResizeCancelled cancelled() throws ResizeError {
+            ResizeError failed = rollBackAfterFailure("cancelled");
+            if (failed.code() != ErrorCode.OK) {
+                throw failed;
+            }
+            return new ResizeCancelled("cancelled before the commit point; '" + image.path()
+                    + "' was rolled back and is unchanged");
+        }
+
+        /**
+         * Restores every file from the journal after a failure. Returns the error to
+         * throw: code OK only for a clean cancel.
+         */
+        private ResizeError rollBackAfterFailure(String what) {
+            try {
+                Recovery.rollBack(UndoJournal.read(journal), targets);
+                UndoJournal.delete(journal);
+            } catch (IOException | ResizeError e) {
+                return new ResizeError(ErrorCode.WRITE_FAILED, what + "; rolling back failed too ("
+                        + e.getMessage() + "): the undo journal '" + journal + "' was kept, run `diskplan recover "
+                        + image.path() + "`");
+            }
+            return "cancelled".equals(what) ? new ResizeError(ErrorCode.OK, what)
+                    : new ResizeError(ErrorCode.WRITE_FAILED, what);
+        }
     }
 
     /** Wraps the final-length failure so its message can be qemu's. */
@@ -125,109 +264,83 @@ public final class PlanApplier {
         }
     }
 
-    private static void applyPatch(LockedImage image, ResizePatch patch, ApplyOptions options, boolean cancellable,
-                                   long[] done, long total, Path journal)
-            throws IOException, ResizeError, ResizeCancelled {
-        FileChannel ch = image.channel();
-        long end = ch.size();
-        if ((patch instanceof Append || isExtend(patch)) && patch.offset() != end) {
-            throw new IOException("append at offset " + patch.offset() + " but the file ends at " + end);
-        }
-        if (patch.offset() > end) {
-            throw new IOException(patch.kind() + " at offset " + patch.offset() + " lies past the file end " + end);
-        }
-        if (patch instanceof Write w) {
-            Io.writeFully(ch, w.offset(), w.dataView());
-        } else if (patch instanceof Append a) {
-            Io.writeFully(ch, a.offset(), a.dataView());
-        } else if (patch instanceof ZeroFill z && z.mode() == ZeroFill.Mode.EXTEND) {
-            image.file().setLength(z.end());
-        } else if (patch instanceof ZeroFill z) {
-            boolean reserved = z.mode() == ZeroFill.Mode.RESERVE
-                    && Fallocate.reserve(image.file(), z.offset(), z.length());
-            long writtenBack = z.offset();
-            for (long pos = z.offset(); !reserved && pos < z.end(); ) {
-                if (cancellable && options.cancelRequested().getAsBoolean()) {
-                    throw cancelled(image, journal);
-                }
-                int n = (int) Math.min(Io.CHUNK, z.end() - pos);
-                Io.writeFully(ch, pos, ZEROS.duplicate().limit(n));
-                pos += n;
-                if (pos - writtenBack >= WRITE_BACK_EVERY || pos == z.end()) {
-                    Fallocate.startWriteBack(image.file(), writtenBack, pos - writtenBack);
-                    writtenBack = pos;
-                }
-                options.listener().bytes(done[0] + (pos - z.offset()), total);
-            }
-        }
-        done[0] += patch.length();
-        options.listener().bytes(done[0], total);
-    }
-
-    private static boolean isExtend(ResizePatch p) {
-        return p instanceof ZeroFill z && z.mode() == ZeroFill.Mode.EXTEND;
-    }
-
-    /** Refuses a plan made for another state of the file. */
-    private static void checkUnchanged(LockedImage image, ResizePlan plan) throws ResizeError {
+    /** Refuses a plan made for another state of the files. */
+    private static void checkUnchanged(Targets targets, ResizePlan plan) throws ResizeError {
+        int i = 0;
         try {
-            long size = image.channel().size();
-            if (size != plan.oldFileSize()) {
-                throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + image.path() + "' changed since it was "
-                        + "planned: it is " + size + " bytes long, the plan was made for " + plan.oldFileSize()
-                        + "; plan again");
+            for (; i < plan.files().size(); i++) {
+                PlanFile f = plan.files().get(i);
+                if (f.created()) {
+                    continue;
+                }
+                long size = targets.channel(i).size();
+                if (size != f.oldLength()) {
+                    throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + targets.path(i) + "' changed since it "
+                            + "was planned: it is " + size + " bytes long, the plan was made for " + f.oldLength()
+                            + "; plan again");
+                }
             }
-            for (ExpectedBytes e : plan.expected()) {
-                byte[] now = new byte[e.bytes().length];
-                Io.readFully(image.channel(), e.offset(), now, now.length);
-                if (!java.util.Arrays.equals(now, e.bytes())) {
-                    throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + image.path() + "' changed since it was "
-                            + "planned: " + e.what() + " at offset " + e.offset() + " differs; plan again");
+            List<ExpectedBytes> sorted = new ArrayList<>(plan.expected());
+            sorted.sort(Comparator.comparingInt(ExpectedBytes::file).thenComparingLong(ExpectedBytes::offset));
+            byte[] buf = new byte[0];
+            for (ExpectedBytes e : sorted) {
+                i = e.file();
+                if (buf.length < e.length()) {
+                    buf = new byte[e.length()];
+                }
+                Io.readFully(targets.channel(i), e.offset(), buf, e.length());
+                if (ExpectedBytes.crc(buf, 0, e.length()) != e.crc32c()) {
+                    throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + targets.path(i) + "' changed since it "
+                            + "was planned: " + e.what() + " at offset " + e.offset() + " differs; plan again");
                 }
             }
         } catch (IOException e) {
-            throw new ResizeError(ErrorCode.READ_FAILED, "cannot read '" + image.path() + "': "
+            throw new ResizeError(ErrorCode.READ_FAILED, "cannot read '" + targets.path(i) + "': "
                     + ImageProber.describe(e));
         }
     }
 
     /**
-     * Checks every patch starts inside the file as it will be at that point, and
-     * returns the merged ranges of the original file that the plan overwrites.
+     * Checks every patch starts inside its file as it will be at that point, and returns
+     * the merged ranges of the original files that the plan overwrites.
      */
     static List<UndoJournal.Range> journalRanges(ResizePlan plan) throws ResizeError {
-        long length = plan.oldFileSize();
+        long[] length = plan.files().stream().mapToLong(PlanFile::oldLength).toArray();
         List<long[]> touched = new ArrayList<>();
         for (int i = 0; i < plan.patches().size(); i++) {
             ResizePatch p = plan.patches().get(i);
-            if (p instanceof Append || isExtend(p) ? p.offset() != length : p.offset() > length) {
+            long end = length[p.file()];
+            if (p.atEnd() ? p.offset() != end : p.offset() > end) {
                 throw new ResizeError(ErrorCode.INVALID_OPTION, "plan step " + i + " (" + p.label() + ") starts at "
-                        + p.offset() + " but the file will end at " + length + "; refusing an inconsistent plan");
+                        + p.offset() + " but the file will end at " + end + "; refusing an inconsistent plan");
             }
-            long overlapEnd = Math.min(p.end(), plan.oldFileSize());
+            long old = plan.files().get(p.file()).oldLength();
+            long overlapEnd = Math.min(p.end(), old);
             if (p.offset() < overlapEnd) {
-                touched.add(new long[] {p.offset(), overlapEnd});
+                touched.add(new long[] {p.file(), p.offset(), overlapEnd});
             }
-            length = Math.max(length, p.end());
+            length[p.file()] = Math.max(end, p.end());
         }
-        touched.sort(Comparator.comparingLong(r -> r[0]));
+        touched.sort(Comparator.<long[]>comparingLong(r -> r[0]).thenComparingLong(r -> r[1]));
         List<UndoJournal.Range> merged = new ArrayList<>();
+        long file = -1;
         long start = -1;
         long end = -1;
         long savedBytes = 0;
         for (long[] r : touched) {
-            if (start >= 0 && r[0] <= end) {
-                end = Math.max(end, r[1]);
+            if (r[0] == file && r[1] <= end) {
+                end = Math.max(end, r[2]);
                 continue;
             }
             if (start >= 0) {
-                savedBytes += addRanges(merged, start, end);
+                savedBytes += addRanges(merged, (int) file, start, end);
             }
-            start = r[0];
-            end = r[1];
+            file = r[0];
+            start = r[1];
+            end = r[2];
         }
         if (start >= 0) {
-            savedBytes += addRanges(merged, start, end);
+            savedBytes += addRanges(merged, (int) file, start, end);
         }
         if (savedBytes > UndoJournal.MAX_SAVED_BYTES) {
             throw new ResizeError(ErrorCode.SCRATCH_TOO_SMALL, "the plan overwrites " + savedBytes
@@ -237,38 +350,12 @@ public final class PlanApplier {
         return merged;
     }
 
-    private static long addRanges(List<UndoJournal.Range> out, long start, long end) {
+    private static long addRanges(List<UndoJournal.Range> out, int file, long start, long end) {
         for (long pos = start; pos < end; ) {
             int n = (int) Math.min(Integer.MAX_VALUE - 8, end - pos);
-            out.add(new UndoJournal.Range(pos, n));
+            out.add(new UndoJournal.Range(file, pos, n));
             pos += n;
         }
         return end - start;
-    }
-
-    private static ResizeCancelled cancelled(LockedImage image, Path journal) throws ResizeError {
-        ResizeError failed = rollBackAfterFailure(image, journal, "cancelled");
-        if (failed.code() != ErrorCode.OK) {
-            throw failed;
-        }
-        return new ResizeCancelled("cancelled before the commit point; '" + image.path()
-                + "' was rolled back and is unchanged");
-    }
-
-    /**
-     * Restores the image from the journal after a failure. Returns the error to
-     * throw: code OK only for a clean cancel.
-     */
-    private static ResizeError rollBackAfterFailure(LockedImage image, Path journal, String what) {
-        try {
-            UndoJournal.restore(UndoJournal.read(journal), image.channel(), image.file());
-            UndoJournal.delete(journal);
-        } catch (IOException | ResizeError e) {
-            return new ResizeError(ErrorCode.WRITE_FAILED, what + "; rolling back failed too ("
-                    + e.getMessage() + "): the undo journal '" + journal + "' was kept, run `diskplan recover "
-                    + image.path() + "`");
-        }
-        return "cancelled".equals(what) ? new ResizeError(ErrorCode.OK, what)
-                : new ResizeError(ErrorCode.WRITE_FAILED, what);
     }
 }

@@ -11,12 +11,12 @@ import org.diskplan.probe.ImageProber;
 public final class Recovery {
     /** What recovery did. */
     public enum Outcome {
-        /** The saved bytes were written back and the original length restored. */
+        /** The saved bytes were written back, the original lengths restored, created files removed. */
         ROLLED_BACK,
         /**
-         * The file had already been cut to its planned shorter length, which happens
-         * only after every patch was written: the resize was complete but for the
-         * journal's removal, and the cut-off bytes are gone, so it is kept.
+         * A file had already been cut to its planned shorter length, which happens only
+         * after every patch was written: the resize was complete but for the final lengths
+         * and the journal's removal, and the cut-off bytes are gone, so it is finished instead.
          */
         ROLLED_FORWARD
     }
@@ -39,19 +39,59 @@ public final class Recovery {
                     + "' (looked for '" + journal + "'): there is nothing to recover");
         }
         UndoJournal.Contents contents = UndoJournal.read(journal);
-        try (LockedImage locked = LockedImage.open(image, true)) {
-            long current = locked.channel().size();
-            boolean truncated = contents.finalLength() < contents.originalLength()
-                    && current < contents.originalLength();
-            if (!truncated) {
-                UndoJournal.restore(contents, locked.channel(), locked.file());
+        try (LockedImage locked = LockedImage.open(image, true);
+             Targets targets = Targets.forRecovery(locked, contents.targets())) {
+            boolean forward = cutShort(contents, targets);
+            if (forward) {
+                for (int n = targets.size(), k = 1; k <= n; k++) {
+                    int i = k % n;
+                    if (targets.isOpen(i) && targets.channel(i).size() != contents.targets().get(i).finalLength()) {
+                        targets.file(i).setLength(contents.targets().get(i).finalLength());
+                    }
+                    if (targets.isOpen(i)) {
+                        targets.channel(i).force(true);
+                    }
+                }
+            } else {
+                rollBack(contents, targets);
             }
             UndoJournal.delete(journal);
-            return new Result(truncated ? Outcome.ROLLED_FORWARD : Outcome.ROLLED_BACK, contents.originalLength(),
+            return new Result(forward ? Outcome.ROLLED_FORWARD : Outcome.ROLLED_BACK, contents.originalLength(),
                     contents.finalLength());
         } catch (IOException e) {
             throw new ResizeError(ErrorCode.WRITE_FAILED, "restoring '" + image + "' failed: "
                     + ImageProber.describe(e) + "; the journal was kept, try again");
+        }
+    }
+
+    /** Whether a file the plan shortens is already shorter than it was: the final step had begun. */
+    private static boolean cutShort(UndoJournal.Contents contents, Targets targets) throws IOException {
+        for (int i = 0; i < targets.size(); i++) {
+            UndoJournal.Target t = contents.targets().get(i);
+            if (!t.created() && t.finalLength() < t.originalLength() && targets.isOpen(i)
+                    && targets.channel(i).size() < t.originalLength()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Writes every saved byte back, restores every original length, removes the files the plan created. */
+    static void rollBack(UndoJournal.Contents contents, Targets targets) throws IOException {
+        for (int i = 0; i < targets.size(); i++) {
+            UndoJournal.Target t = contents.targets().get(i);
+            if (t.created()) {
+                targets.remove(i);
+                continue;
+            }
+            UndoJournal.restoreRanges(contents, i, targets.channel(i));
+            if (targets.channel(i).size() != t.originalLength()) {
+                targets.file(i).setLength(t.originalLength()); // an unneeded ftruncate would touch the mtime
+            }
+            targets.channel(i).force(true);
+        }
+        if (contents.targets().stream().anyMatch(UndoJournal.Target::created)) {
+            Io.syncDirectory(UndoJournal.directoryOf(targets.path(0)));
         }
     }
 }

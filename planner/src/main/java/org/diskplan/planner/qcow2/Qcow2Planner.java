@@ -5,23 +5,25 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.TreeSet;
+import java.util.Set;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.abi.Preallocation;
 import org.diskplan.abi.ResizeAction;
-import org.diskplan.planner.ExpectedBytes;
+import org.diskplan.planner.Capabilities;
+import org.diskplan.planner.PlanBuilder;
+import org.diskplan.planner.PlanReader;
 import org.diskplan.planner.FormatOptions;
 import org.diskplan.planner.FormatPlanner;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePatch;
 import org.diskplan.planner.ResizePatch.Write;
+import org.diskplan.planner.ResizePatch.Extend;
 import org.diskplan.planner.ResizePatch.ZeroFill;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.probe.ImageProber;
-import org.diskplan.probe.ImageReader;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
@@ -43,18 +45,34 @@ import org.diskplan.probe.qcow2.Qcow2Header;
  * the L1 table, a partly cut L2 table shared with a snapshot is copied first, refcount
  * blocks left empty are dropped, and the file is cut after its last cluster in use.
  */
-public final class Qcow2Planner implements FormatPlanner {
+public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
     /** The header bytes the applier re-checks before writing (the v2 header, in every version). */
     static final int HEADER_CHECKED = 72;
 
     @Override
-    public ImageFormat format() {
-        return ImageFormat.QCOW2;
+    public Set<ImageFormat> formats() {
+        return Set.of(ImageFormat.QCOW2);
     }
 
     @Override
-    public void checkOpen(ProbedImage image) throws ResizeError {
-        Qcow2Header h = (Qcow2Header) image.header();
+    public Class<Qcow2Header> headerType() {
+        return Qcow2Header.class;
+    }
+
+    /**
+     * Every preallocation mode, shrink, sizes in whole sectors; at most what an L1 table
+     * of qemu's largest size (32 MiB) maps: 128 GiB with 512-byte clusters.
+     */
+    @Override
+    public Capabilities capabilities(ProbedImage image, Qcow2Header h) {
+        Qcow2Geometry g = new Qcow2Geometry(h.clusterBits(), h.refcountOrder(), h.extendedL2());
+        long max = Qcow2Geometry.MAX_L1_BYTES / 8 * g.l2Entries() * g.clusterSize();
+        return new Capabilities(true, Capabilities.ALL_MODES, 512, false, Math.min(max, Planners.MAX_LENGTH),
+                "a multiple of 512", "Failed to grow the L1 table: File too large");
+    }
+
+    @Override
+    public void checkOpen(ProbedImage image, Qcow2Header h) throws ResizeError {
         long unknown = h.incompatibleFeatures() & ~Qcow2Header.KNOWN_INCOMPATIBLE;
         if (unknown != 0) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "Could not open '" + image.path()
@@ -73,12 +91,9 @@ public final class Qcow2Planner implements FormatPlanner {
     }
 
     @Override
-    public ResizePlan plan(ProbedImage image, ImageReader reader, ResizeRequest request) throws ResizeError {
-        Qcow2Header h = (Qcow2Header) image.header();
+    public ResizePlan plan(ProbedImage image, Qcow2Header h, PlanReader reader, ResizeRequest request)
+            throws ResizeError {
         long newSize = request.newSize();
-        if (newSize % 512 != 0) {
-            throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "The new size must be a multiple of 512");
-        }
         if (h.version() < 3 && h.nbSnapshots() > 0) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "Can't resize a v2 image which has snapshots");
         }
@@ -103,8 +118,7 @@ public final class Qcow2Planner implements FormatPlanner {
         FormatOptions.Qcow2 options = new FormatOptions.Qcow2((int) g.clusterSize(), 1 << g.refcountOrder(),
                 g.extendedL2());
         if (newSize == oldSize) {
-            return new ResizePlan(ImageFormat.QCOW2, options, ResizeAction.NOOP, oldSize, newSize, request,
-                    image.fileSize(), image.fileSize(), List.of(), 0, new TreeSet<>(), List.of(), List.of());
+            return PlanBuilder.noop(ImageFormat.QCOW2, options, request, image.path(), image.fileSize(), oldSize);
         }
         boolean zeroNewRange = newSize > oldSize && backingLongerThan(image, h, oldSize);
         return new Resize(image, reader, request, h, g, options, zeroNewRange).run();
@@ -138,19 +152,10 @@ public final class Qcow2Planner implements FormatPlanner {
                 + "; repair it first with `qemu-img check -r all`");
     }
 
-    static byte[] read(ImageReader reader, long offset, int length, String what) throws ResizeError {
-        try {
-            return reader.read(offset, length, what);
-        } catch (ProbeException e) {
-            throw new ResizeError(e.code() == ErrorCode.READ_FAILED ? ErrorCode.READ_FAILED : ErrorCode.NEEDS_REPAIR,
-                    e.getMessage());
-        }
-    }
-
     /** The state of one plan being built. */
     private static final class Resize {
         final ProbedImage image;
-        final ImageReader reader;
+        final PlanReader reader;
         final ResizeRequest request;
         final Qcow2Header h;
         final Qcow2Geometry g;
@@ -159,13 +164,9 @@ public final class Qcow2Planner implements FormatPlanner {
         final long fileSize;
         final RefcountModel model;
         final byte[] header;
-        final List<ExpectedBytes> expected = new ArrayList<>();
-        final List<ResizePatch> patches = new ArrayList<>();
+        final PlanBuilder plan;
         /** The new guest range must read as zeros over a longer backing file: zero-flag entries. */
         final boolean zeroNewRange;
-        final TreeSet<Integer> barriers = new TreeSet<>();
-        /** The file length once the new structures are written. */
-        long freshEnd;
 
         // Phases, in order.
         final List<ResizePatch> fresh = new ArrayList<>();
@@ -174,7 +175,7 @@ public final class Qcow2Planner implements FormatPlanner {
         /** Clusters to decrement after the removals: {first, last} host cluster ranges. */
         final List<long[]> decrements = new ArrayList<>();
 
-        Resize(ProbedImage image, ImageReader reader, ResizeRequest request, Qcow2Header h, Qcow2Geometry g,
+        Resize(ProbedImage image, PlanReader reader, ResizeRequest request, Qcow2Header h, Qcow2Geometry g,
                FormatOptions.Qcow2 options, boolean zeroNewRange) throws ResizeError {
             this.zeroNewRange = zeroNewRange;
             this.image = image;
@@ -185,8 +186,8 @@ public final class Qcow2Planner implements FormatPlanner {
             this.options = options;
             this.cs = g.clusterSize();
             this.fileSize = reader.size();
-            this.header = read(reader, 0, HEADER_CHECKED, "qcow2 header");
-            expected.add(new ExpectedBytes(0, header, "the qcow2 header"));
+            this.header = reader.read(0, HEADER_CHECKED, "qcow2 header");
+            this.plan = new PlanBuilder(ImageFormat.QCOW2, options, request, image.path(), fileSize);
             this.model = RefcountModel.load(g, reader, h.refcountTableOffset(), h.refcountTableClusters());
         }
 
@@ -205,7 +206,7 @@ public final class Qcow2Planner implements FormatPlanner {
                 throw corrupt("the L1 table (" + n + " entries at " + h.l1TableOffset()
                         + ") is too large or unaligned");
             }
-            byte[] raw = read(reader, h.l1TableOffset(), (int) (n * 8), "L1 table");
+            byte[] raw = reader.read(h.l1TableOffset(), (int) (n * 8), "L1 table");
             long[] l1 = new long[(int) n];
             ByteBuffer.wrap(raw).asLongBuffer().get(l1);
             for (int i = 0; i < l1.length; i++) {
@@ -219,7 +220,7 @@ public final class Qcow2Planner implements FormatPlanner {
         }
 
         byte[] readL2(long offset) throws ResizeError {
-            return read(reader, offset, (int) cs, "L2 table");
+            return reader.read(offset, (int) cs, "L2 table");
         }
 
         // ---------------------------------------------------------------- grow
@@ -349,12 +350,10 @@ public final class Qcow2Planner implements FormatPlanner {
                 hb.putInt(Qcow2Header.OFF_L1_SIZE, (int) newL1);
                 hb.putLong(Qcow2Header.OFF_L1_TABLE_OFFSET, newL1Offset);
             }
-            int commit = patches.size();
-            patches.add(new Write(Qcow2Header.OFF_SIZE,
+            int commit = plan.commit(new Write(Qcow2Header.OFF_SIZE,
                     java.util.Arrays.copyOfRange(hb.array(), Qcow2Header.OFF_SIZE, end),
                     "qcow2 header: size" + (l1InCommit ? ", l1_size, l1_table_offset" : "") + " (commit)",
                     RegionKind.HEADER));
-            barriers.add(commit);
             if (l1InCommit && h.l1Size() > 0) {
                 decrements.add(new long[] {h.l1TableOffset() / cs,
                         (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs});
@@ -364,7 +363,7 @@ public final class Qcow2Planner implements FormatPlanner {
             }
             applyDecrements();
             emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
-            long newFileSize = Math.max(fileSize, freshEnd);
+            long newFileSize = Math.max(fileSize, plan.length(0));
             return finish(ResizeAction.GROW, oldSize, newSize, newFileSize, commit);
         }
 
@@ -500,10 +499,10 @@ public final class Qcow2Planner implements FormatPlanner {
             }
             long length = dataClusters * cs;
             if (length > 0) {
-                ZeroFill.Mode zm = mode == Preallocation.FULL ? ZeroFill.Mode.WRITE_ZEROS
-                        : mode == Preallocation.FALLOC ? ZeroFill.Mode.RESERVE : ZeroFill.Mode.EXTEND;
-                fresh.add(new ZeroFill(dataOffset, length, zm, "data clusters for the new range (preallocation="
-                        + mode.qemuName() + ")", RegionKind.DATA));
+                String label = "data clusters for the new range (preallocation=" + mode.qemuName() + ")";
+                fresh.add(mode == Preallocation.OFF || mode == Preallocation.METADATA
+                        ? new Extend(dataOffset, length, label, RegionKind.DATA)
+                        : new ZeroFill(dataOffset, length, mode == Preallocation.FALLOC, label, RegionKind.DATA));
             }
         }
 
@@ -615,12 +614,10 @@ public final class Qcow2Planner implements FormatPlanner {
                 hb.putInt(Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS, (int) newTableClusters);
                 end = Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS + 4;
             }
-            int commit = patches.size();
-            patches.add(new Write(Qcow2Header.OFF_SIZE,
+            int commit = plan.commit(new Write(Qcow2Header.OFF_SIZE,
                     java.util.Arrays.copyOfRange(hb.array(), Qcow2Header.OFF_SIZE, end),
                     "qcow2 header: size" + (tableGrows ? ", refcount_table_offset, refcount_table_clusters" : "")
                             + " (commit)", RegionKind.HEADER));
-            barriers.add(commit);
             emitPhase(removals);
             emitPhase(model.dirtyWrites("refcount decrements for the released clusters"));
             if (!tableGrows) {
@@ -628,7 +625,7 @@ public final class Qcow2Planner implements FormatPlanner {
             }
             long last = model.lastUsedCluster();
             long newFileSize = last < 0 ? fileSize : Math.min(fileSize, (last + 1) * cs);
-            newFileSize = Math.max(newFileSize, freshEnd);
+            newFileSize = Math.max(newFileSize, freshEnd());
             return finish(ResizeAction.SHRINK, oldSize, newSize, newFileSize, commit);
         }
 
@@ -734,43 +731,24 @@ public final class Qcow2Planner implements FormatPlanner {
 
         /** The new structures, in offset order, with sparse extensions over any gap. */
         void emitFresh() {
-            fresh.sort((x, y) -> Long.compare(x.offset(), y.offset()));
-            List<ResizePatch> out = new ArrayList<>();
-            long length = Math.max(fileSize, freshEnd);
-            for (ResizePatch p : fresh) {
-                if (p.offset() > length) {
-                    out.add(new ZeroFill(length, p.offset() - length, ZeroFill.Mode.EXTEND,
-                            "extend the file to the next new structure", RegionKind.FREE));
-                    length = p.offset();
-                }
-                if (p instanceof ZeroFill z && z.mode() == ZeroFill.Mode.EXTEND && z.offset() < length) {
-                    if (z.end() > length) {
-                        out.add(new ZeroFill(length, z.end() - length, ZeroFill.Mode.EXTEND, z.label(), z.region()));
-                    }
-                } else {
-                    out.add(p);
-                }
-                length = Math.max(length, p.end());
-                freshEnd = Math.max(freshEnd, p.end());
-            }
-            emitPhase(out);
+            plan.freshPhase(fresh);
         }
 
         void emitPhase(List<? extends ResizePatch> phase) {
-            if (phase.isEmpty()) {
-                return;
-            }
-            patches.addAll(phase);
-            barriers.add(patches.size() - 1);
+            plan.phase(phase);
         }
 
-        ResizePlan finish(ResizeAction action, long oldSize, long newSize, long newFileSize, int commit) {
-            List<String> notes = new ArrayList<>();
+        /** The file length once the new structures are written. */
+        long freshEnd() {
+            return plan.length(0);
+        }
+
+        ResizePlan finish(ResizeAction action, long oldSize, long newSize, long newFileSize, int commit)
+                throws ResizeError {
             if (action == ResizeAction.SHRINK && newFileSize < fileSize) {
-                notes.add("the file is cut after its last cluster in use, at " + newFileSize + " bytes");
+                plan.note("the file is cut after its last cluster in use, at " + newFileSize + " bytes");
             }
-            return new ResizePlan(ImageFormat.QCOW2, options, action, oldSize, newSize, request, fileSize,
-                    newFileSize, patches, commit, barriers, expected, notes);
+            return plan.finalLength(0, newFileSize).build(action, oldSize, newSize);
         }
 
         static byte[] entriesBytes(long[] entries, long length) {

@@ -6,7 +6,7 @@ import java.util.List;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePatch.Write;
-import org.diskplan.probe.ImageReader;
+import org.diskplan.planner.PlanReader;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.qcow2.Qcow2Header;
@@ -77,7 +77,7 @@ final class RefcountModel {
     }
 
     /** Reads the refcount table and every block it points at, checking each entry. */
-    static RefcountModel load(Qcow2Geometry g, ImageReader reader, long tableOffset, long tableClusters)
+    static RefcountModel load(Qcow2Geometry g, PlanReader reader, long tableOffset, long tableClusters)
             throws ResizeError {
         long cs = g.clusterSize();
         long bytes = tableClusters * cs;
@@ -85,7 +85,7 @@ final class RefcountModel {
             throw Qcow2Planner.corrupt("the refcount table (" + tableClusters + " clusters at " + tableOffset
                     + ") is empty, too large or unaligned");
         }
-        byte[] raw = Qcow2Planner.read(reader, tableOffset, (int) bytes, "refcount table");
+        byte[] raw = reader.read(tableOffset, (int) bytes, "refcount table");
         long[] table = new long[(int) (bytes / 8)];
         java.nio.ByteBuffer.wrap(raw).asLongBuffer().get(table);
         RefcountModel m = new RefcountModel(g, reader.size(), tableOffset, table);
@@ -114,12 +114,12 @@ final class RefcountModel {
     }
 
     /** Where the blocks are read from, until they are. */
-    private ImageReader reader;
+    private PlanReader reader;
 
     /** Reads every existing block, once, before the first use of any block's contents. */
     private void loaded() throws ResizeError {
         if (reader != null) {
-            ImageReader r = reader;
+            PlanReader r = reader;
             reader = null;
             loadBlocks(r);
         }
@@ -130,7 +130,7 @@ final class RefcountModel {
         return b < blocks.length && (reader != null ? offsets[b] > 0 : blocks[b] != null);
     }
 
-    private void loadBlocks(ImageReader reader) throws ResizeError {
+    private void loadBlocks(PlanReader reader) throws ResizeError {
         int n = offsets.length;
         long[] sorted = new long[n];
         int count = 0;
@@ -150,7 +150,7 @@ final class RefcountModel {
                     && (runEnd - k + 1) * clusterSize <= READ_CHUNK) {
                 runEnd++;
             }
-            byte[] chunk = Qcow2Planner.read(reader, first, (int) ((runEnd - k) * clusterSize), "refcount blocks");
+            byte[] chunk = reader.read(first, (int) ((runEnd - k) * clusterSize), "refcount blocks");
             for (int j = k; j < runEnd; j++) {
                 int index = (int) (sorted[j] & ((1 << 21) - 1));
                 blocks[index] = runEnd == k + 1 ? chunk // a block read alone is not copied again

@@ -21,10 +21,11 @@ import org.diskplan.planner.ExpectedBytes;
 import org.diskplan.planner.FormatOptions;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePatch;
-import org.diskplan.planner.ResizePatch.Append;
 import org.diskplan.planner.ResizePatch.Write;
 import org.diskplan.planner.ResizePatch.ZeroFill;
+import org.diskplan.planner.PlanFile;
 import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizePatch.Extend;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.TestImages;
 import org.diskplan.probe.RegionKind;
@@ -47,14 +48,21 @@ class PlanApplierTest {
     /** A plan that overwrites, appends, zero-fills inside the old file and writes into appended space. */
     private static ResizePlan mixedPlan(long newLength) {
         List<ResizePatch> patches = new ArrayList<>();
-        patches.add(new Append(LENGTH, bytes(4096, 0x11), "new table at the end", RegionKind.TABLE));
+        patches.add(Write.append(LENGTH, bytes(4096, 0x11), "new table at the end", RegionKind.TABLE));
         patches.add(new Write(LENGTH + 100, bytes(10, 0x22), "fix-up inside the new table", RegionKind.TABLE));
         patches.add(new Write(0, bytes(512, 0x33), "header (commit)", RegionKind.HEADER));
-        patches.add(new ZeroFill(8192, 8192, ZeroFill.Mode.WRITE_ZEROS, "release old table", RegionKind.FREE));
+        patches.add(new ZeroFill(8192, 8192, false, "release old table", RegionKind.FREE));
         patches.add(new Write(LENGTH - 10, bytes(20, 0x44), "straddles the old end", RegionKind.DATA));
-        return new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), ResizeAction.GROW, LENGTH, newLength,
-                new ResizeRequest(newLength, false, Preallocation.OFF), LENGTH, newLength, patches, 2,
-                new TreeSet<>(List.of(0, 1)), List.of(), List.of());
+        return plan(ResizeAction.GROW, LENGTH, newLength, patches, 2, List.of(0, 1), List.of());
+    }
+
+    /** A plan of the image "a.img"-like file named in the test (the applier takes the path it locks). */
+    static ResizePlan plan(ResizeAction action, long oldLength, long newLength, List<ResizePatch> patches, int commit,
+                           List<Integer> barriers, List<ExpectedBytes> expected) {
+        return new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), action, oldLength, newLength,
+                new ResizeRequest(newLength, action == ResizeAction.SHRINK, Preallocation.OFF),
+                List.of(new PlanFile(Path.of("image"), PlanFile.Role.IMAGE, oldLength, newLength, false)), patches,
+                commit, new TreeSet<>(barriers), expected, List.of());
     }
 
     private static byte[] bytes(int n, int value) {
@@ -81,11 +89,9 @@ class PlanApplierTest {
 
     private static ResizePlan extendPlan(long extendFrom) {
         List<ResizePatch> patches = new ArrayList<>();
-        patches.add(new ZeroFill(extendFrom, 1 << 20, ZeroFill.Mode.EXTEND, "sparse data area", RegionKind.DATA));
+        patches.add(new Extend(extendFrom, 1 << 20, "sparse data area", RegionKind.DATA));
         patches.add(new Write(LENGTH + (1 << 20), bytes(512, 0x55), "table after it", RegionKind.TABLE));
-        return new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), ResizeAction.GROW, LENGTH, LENGTH,
-                new ResizeRequest(LENGTH, false, Preallocation.OFF), LENGTH, LENGTH + (1 << 20) + 512, patches, 1,
-                new TreeSet<>(), List.of(), List.of());
+        return plan(ResizeAction.GROW, LENGTH, LENGTH + (1 << 20) + 512, patches, 1, List.of(), List.of());
     }
 
     @Test
@@ -130,9 +136,7 @@ class PlanApplierTest {
     @Test
     void shrinkCutShortIsKeptBecauseTheCutBytesAreGone() throws Exception {
         Path image = TestImages.raw(dir, "a.img", LENGTH);
-        ResizePlan shrink = new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), ResizeAction.SHRINK, LENGTH, 4096,
-                new ResizeRequest(4096, true, Preallocation.OFF), LENGTH, 4096, List.of(), 0, new TreeSet<>(),
-                List.of(), List.of());
+        ResizePlan shrink = plan(ResizeAction.SHRINK, LENGTH, 4096, List.of(), 0, List.of(), List.of());
         assertThatThrownBy(() -> PlanApplier.apply(image, shrink, ApplyOptions.DEFAULT.withAfterStep(k -> {
             if (k == 0) {
                 throw new SimulatedCrash();
@@ -160,9 +164,7 @@ class PlanApplierTest {
     void refusesWhenBytesThePlanWasBuiltFromDiffer() throws Exception {
         Path image = TestImages.raw(dir, "a.img", LENGTH);
         ResizePlan base = mixedPlan(LENGTH);
-        ResizePlan plan = new ResizePlan(base.format(), base.options(), base.action(), base.oldVirtualSize(), base.newVirtualSize(),
-                base.request(), base.oldFileSize(), base.newFileSize(), base.patches(), base.commitIndex(),
-                base.barriersAfter(), List.of(new ExpectedBytes(0, bytes(4, 0x7f), "magic")), List.of());
+        ResizePlan plan = base.withExpected(List.of(ExpectedBytes.of(0, 0, bytes(4, 0x7f), 4, "magic")));
         byte[] before = Files.readAllBytes(image);
         assertThatThrownBy(() -> PlanApplier.apply(image, plan, ApplyOptions.DEFAULT))
                 .hasMessageContaining("magic at offset 0 differs");
@@ -172,10 +174,8 @@ class PlanApplierTest {
     @Test
     void refusesAnAppendThatDoesNotStartAtTheEnd() throws Exception {
         Path image = TestImages.raw(dir, "a.img", LENGTH);
-        ResizePlan bad = new ResizePlan(ImageFormat.RAW, new FormatOptions.Raw(), ResizeAction.GROW, LENGTH, LENGTH + 8192,
-                new ResizeRequest(LENGTH + 8192, false, Preallocation.OFF), LENGTH, LENGTH + 8192,
-                List.of(new Append(LENGTH + 512, bytes(512, 1), "gap", RegionKind.DATA)), 0, new TreeSet<>(),
-                List.of(), List.of());
+        ResizePlan bad = plan(ResizeAction.GROW, LENGTH, LENGTH + 8192,
+                List.of(Write.append(LENGTH + 512, bytes(512, 1), "gap", RegionKind.DATA)), 0, List.of(), List.of());
         byte[] before = Files.readAllBytes(image);
         assertThatThrownBy(() -> PlanApplier.apply(image, bad, ApplyOptions.DEFAULT))
                 .hasMessageContaining("plan step 0");
@@ -229,8 +229,8 @@ class PlanApplierTest {
     @Test
     void journalRangesAreMergedAndLimitedToTheOldFile() throws Exception {
         List<UndoJournal.Range> ranges = PlanApplier.journalRanges(mixedPlan(LENGTH + 8192));
-        assertThat(ranges).containsExactly(new UndoJournal.Range(0, 512), new UndoJournal.Range(8192, 8192),
-                new UndoJournal.Range(LENGTH - 10, 10));
+        assertThat(ranges).containsExactly(new UndoJournal.Range(0, 0, 512), new UndoJournal.Range(0, 8192, 8192),
+                new UndoJournal.Range(0, LENGTH - 10, 10));
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.PlanReader;
 import org.diskplan.probe.ByteArrayImageReader;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,7 @@ class RefcountModelTest {
     @Test
     void allocationCountsNewClustersAndPlacesSelfCountingBlocks() throws ResizeError {
         Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
-        RefcountModel m = RefcountModel.load(g, image(), CS, 1);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
         assertThat(m.get(3)).isEqualTo(1);
         assertThat(m.get(4)).isZero();
         long at = m.allocate(300, false);
@@ -48,7 +49,7 @@ class RefcountModelTest {
     @Test
     void tableGrowsWhenBlocksPassItsEnd() throws ResizeError {
         Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
-        RefcountModel m = RefcountModel.load(g, image(), CS, 1);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
         m.allocate(64L * 256, true); // past the 64 blocks one table cluster indexes
         assertThat(m.tableTooSmall()).isTrue();
         assertThat(m.highestBlock()).isGreaterThanOrEqualTo(64);
@@ -60,7 +61,7 @@ class RefcountModelTest {
     @Test
     void newBlocksAreLinkedAfterTheBlockThatCountsThem() throws ResizeError {
         Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
-        RefcountModel m = RefcountModel.load(g, image(), CS, 1);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
         m.allocate(20L * 256, true);
         java.util.List<long[]> links = m.newBlockLinks();
         assertThat(links).hasSizeGreaterThan(10);
@@ -75,7 +76,7 @@ class RefcountModelTest {
     @Test
     void decrementsNeverGoBelowZeroAndPhasesWriteSeparately() throws ResizeError {
         Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
-        RefcountModel m = RefcountModel.load(g, image(), CS, 1);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
         m.add(3, 1);
         assertThat(m.dirtyWrites("inc")).hasSize(1);
         m.add(3, -1);
@@ -92,7 +93,7 @@ class RefcountModelTest {
         b.putLong(CS, 2L * CS);
         b.put(2 * CS, (byte) 0x0f); // clusters 0..3 in use, LSB first
         Qcow2Geometry g = new Qcow2Geometry(9, 0, false);
-        RefcountModel m = RefcountModel.load(g, new ByteArrayImageReader(b.array()), CS, 1);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(new ByteArrayImageReader(b.array())), CS, 1);
         assertThat(m.get(3)).isEqualTo(1);
         assertThat(m.get(4)).isZero();
         assertThat(m.allocate(1, false)).isEqualTo(4L * CS);

@@ -9,6 +9,7 @@ import org.diskplan.abi.Preallocation;
 import org.diskplan.abi.ResizeAction;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePatch.ZeroFill;
+import org.diskplan.planner.PatchKind;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.TestImages;
@@ -38,7 +39,7 @@ class RawPlannerTest {
         assertThat(p.patches()).singleElement().isInstanceOfSatisfying(ZeroFill.class, z -> {
             assertThat(z.offset()).isEqualTo(1 << 20);
             assertThat(z.length()).isEqualTo(2 << 20);
-            assertThat(z.mode()).isEqualTo(ZeroFill.Mode.WRITE_ZEROS);
+            assertThat(z.kind()).isEqualTo(PatchKind.ZERO_FILL);
         });
         assertThat(p.commitIndex()).isZero();
     }
@@ -47,7 +48,7 @@ class RawPlannerTest {
     void fallocReservesTheNewRange() throws Exception {
         ResizePlan p = plan(1 << 20, 3 << 20, false, Preallocation.FALLOC);
         assertThat(p.patches()).singleElement().isInstanceOfSatisfying(ZeroFill.class,
-                z -> assertThat(z.mode()).isEqualTo(ZeroFill.Mode.RESERVE));
+                z -> assertThat(z.kind()).isEqualTo(PatchKind.RESERVE));
     }
 
     @Test

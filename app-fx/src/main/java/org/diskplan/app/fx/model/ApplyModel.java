@@ -15,9 +15,9 @@ import org.diskplan.abi.ResizeResult;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePatch;
 import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeSession;
 import org.diskplan.planner.apply.ApplyListener;
 import org.diskplan.planner.apply.ApplyOptions;
-import org.diskplan.planner.apply.PlanApplier;
 import org.diskplan.planner.apply.ResizeCancelled;
 import org.diskplan.probe.ProbedImage;
 
@@ -73,9 +73,9 @@ public final class ApplyModel {
         int zeros = 0;
         for (ResizePatch p : plan.patches()) {
             switch (p.kind()) {
-                case "write" -> writes++;
-                case "append" -> appends++;
-                default -> zeros++;
+                case WRITE, COPY -> writes++;
+                case APPEND -> appends++;
+                case ZERO_FILL, RESERVE, EXTEND -> zeros++;
             }
         }
         String verb = plan.newFileSize() > plan.oldFileSize() ? "grows" : plan.newFileSize() < plan.oldFileSize()
@@ -128,7 +128,7 @@ public final class ApplyModel {
             }
         };
         ApplyOptions options = ApplyOptions.DEFAULT.withListener(listener).withCancel(cancel::get);
-        workers.run(() -> PlanApplier.apply(path, plan, options), (ResizeResult r) -> {
+        workers.run(() -> ResizeSession.applyLater(path, plan, options), (ResizeResult r) -> {
             finish(1, "");
             image.reloadAfterApply(before);
         }, e -> {

@@ -33,8 +33,6 @@ public record PatchDiff(HexWindow before, HexWindow after) {
         byte[] next = new byte[n];
         if (patch instanceof ResizePatch.Write w) {
             w.dataView().get(next, 0, n);
-        } else if (patch instanceof ResizePatch.Append a) {
-            a.dataView().get(next, 0, n);
         }
         BitSet diff = new BitSet();
         for (int i = 0; i < n; i++) {

@@ -1,6 +1,7 @@
 package org.diskplan.app.fx.model;
 
 import java.nio.file.Path;
+import java.util.Optional;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.ObjectProperty;
@@ -21,12 +22,13 @@ import org.diskplan.abi.Preallocation;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeSession;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.SizeArgument;
 import org.diskplan.planner.SizeSyntaxException;
-import org.diskplan.planner.apply.UndoJournal;
-import org.diskplan.probe.FileImageReader;
-import org.diskplan.probe.ImageProber;
+
+
+
 import org.diskplan.probe.ProbedImage;
 
 /**
@@ -226,9 +228,6 @@ public final class ResizeModel {
 
     /** Plans as `diskplan plan` does (blocking: reads the file). */
     static ResizePlan plan(ProbedImage img, Path path, ResizeRequest request) throws Exception {
-        UndoJournal.refuseIfPresent(path);
-        try (FileImageReader reader = ImageProber.openReader(path)) {
-            return Planners.plan(img, reader, request);
-        }
+        return ResizeSession.planFile(path, Optional.of(img.format().qemuName()), probed -> request);
     }
 }

@@ -84,13 +84,15 @@ public final class TimelineModel {
                 if (i < p.patches().size()) {
                     ResizePatch patch = p.patches().get(i);
                     kinds[i] = switch (patch.kind()) {
-                        case "append" -> Kind.APPEND;
-                        case "zero" -> Kind.ZERO;
-                        default -> Kind.WRITE;
+                        case APPEND -> Kind.APPEND;
+                        case ZERO_FILL, RESERVE, EXTEND -> Kind.ZERO;
+                        case WRITE, COPY -> Kind.WRITE;
                     };
                     offsets[i] = patch.offset();
                     len = patch.length();
-                    end = Math.max(end, patch.end());
+                    if (patch.file() == ResizePatch.IMAGE) {
+                        end = Math.max(end, patch.end());
+                    }
                 } else {
                     kinds[i] = Kind.LENGTH;
                     offsets[i] = p.newFileSize();
@@ -253,7 +255,9 @@ public final class TimelineModel {
                     SizeText.exact(p.newFileSize()), commitNote);
         }
         ResizePatch patch = p.patches().get(step);
-        return String.format(Locale.ROOT, "step %d · %s · offset %s, %s · %s%s", step, patch.kind(),
-                SizeText.hex(patch.offset()), SizeText.exact(patch.length()), patch.label(), commitNote);
+        String file = patch.file() == ResizePatch.IMAGE ? ""
+                : " of " + p.files().get(patch.file()).path().getFileName();
+        return String.format(Locale.ROOT, "step %d · %s · offset %s%s, %s · %s%s", step, patch.kind().word(),
+                SizeText.hex(patch.offset()), file, SizeText.exact(patch.length()), patch.label(), commitNote);
     }
 }

@@ -1,0 +1,258 @@
+package org.diskplan.planner;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.TreeSet;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.abi.ImageFormat;
+import org.diskplan.abi.ResizeAction;
+import org.diskplan.probe.RegionKind;
+
+/**
+ * Builds a {@link ResizePlan} phase by phase. A planner says what to write and in
+ * which order; the builder numbers the steps, puts the barriers between phases and
+ * marks the commit, and {@link #build} checks the invariants every plan must hold:
+ * <ul>
+ *   <li>exactly one commit step;</li>
+ *   <li>an append or an extension starts exactly at its target's end at that moment,
+ *       every other patch at or before it; a copy reads inside its source;</li>
+ *   <li>no two steps of one phase (the steps between two barriers) touch the same bytes
+ *       of a file, so a crash inside a phase cannot leave a mix that depends on
+ *       the order the disk wrote them in;</li>
+ *   <li>a copy reads bytes no earlier step has written (it moves the file's own data).</li>
+ * </ul>
+ * A broken invariant is a planner bug: {@link #build} refuses the plan, nothing is written.
+ */
+public final class PlanBuilder {
+    private final ImageFormat format;
+    private final FormatOptions options;
+    private final ResizeRequest request;
+    private final List<PlanFile> files = new ArrayList<>();
+    /** Each file's length after the patches added so far. */
+    private final List<Long> lengths = new ArrayList<>();
+    private final List<Long> finalLengths = new ArrayList<>();
+    private final List<ResizePatch> patches = new ArrayList<>();
+    private final TreeSet<Integer> barriers = new TreeSet<>();
+    private final List<String> notes = new ArrayList<>();
+    private int commit = -1;
+    private boolean commitAtFinalStep;
+
+    /** A plan for the image at {@code path}, {@code length} bytes long now. */
+    public PlanBuilder(ImageFormat format, FormatOptions options, ResizeRequest request, Path path, long length) {
+        this.format = format;
+        this.options = options;
+        this.request = request;
+        add(new PlanFile(path, PlanFile.Role.IMAGE, length, length, false));
+    }
+
+    private int add(PlanFile f) {
+        files.add(f);
+        lengths.add(f.oldLength());
+        finalLengths.add(-1L);
+        return files.size() - 1;
+    }
+
+    /** Another existing file the plan changes; returns its index for patches. */
+    public int file(Path path, PlanFile.Role role, long length) {
+        return add(new PlanFile(path, role, length, length, false));
+    }
+
+    /** A file the plan creates (empty at first); returns its index for patches. */
+    public int createFile(Path path, PlanFile.Role role) {
+        return add(new PlanFile(path, role, 0, 0, true));
+    }
+
+    /** The length of {@code file} after the patches added so far. */
+    public long length(int file) {
+        return lengths.get(file);
+    }
+
+    /** Steps added so far (the index the next patch gets). */
+    public int size() {
+        return patches.size();
+    }
+
+    /** Adds one patch, without a barrier after it. */
+    public PlanBuilder add(ResizePatch p) {
+        patches.add(p);
+        lengths.set(p.file(), Math.max(lengths.get(p.file()), p.end()));
+        return this;
+    }
+
+    /** Ends the current phase: the applier flushes after the last step added. */
+    public PlanBuilder barrier() {
+        if (!patches.isEmpty()) {
+            barriers.add(patches.size() - 1);
+        }
+        return this;
+    }
+
+    /** Adds the patches as one phase (a barrier after them); nothing for an empty list. */
+    public PlanBuilder phase(List<? extends ResizePatch> phase) {
+        if (!phase.isEmpty()) {
+            phase.forEach(this::add);
+            barrier();
+        }
+        return this;
+    }
+
+    /**
+     * Adds new structures as one phase, in offset order per file, lengthening the file
+     * sparsely over any gap before each; a sparse extension that starts inside the file
+     * as it then is keeps only its part past the end.
+     */
+    public PlanBuilder freshPhase(List<? extends ResizePatch> fresh) {
+        List<ResizePatch> sorted = new ArrayList<>(fresh);
+        sorted.sort(Comparator.comparingInt(ResizePatch::file).thenComparingLong(ResizePatch::offset));
+        List<ResizePatch> out = new ArrayList<>();
+        long[] length = lengths.stream().mapToLong(Long::longValue).toArray();
+        for (ResizePatch p : sorted) {
+            int f = p.file();
+            if (p.offset() > length[f]) {
+                out.add(new ResizePatch.Extend(f, length[f], p.offset() - length[f],
+                        "extend the file to the next new structure", RegionKind.FREE));
+                length[f] = p.offset();
+            }
+            if (p instanceof ResizePatch.Extend x && x.offset() < length[f]) {
+                if (x.end() > length[f]) {
+                    out.add(new ResizePatch.Extend(f, length[f], x.end() - length[f], x.label(), x.region()));
+                }
+            } else {
+                out.add(p);
+            }
+            length[f] = Math.max(length[f], p.end());
+        }
+        return phase(out);
+    }
+
+    /** Adds {@code p} as the commit step, a phase of its own; returns its step. */
+    public int commit(ResizePatch p) {
+        requireNoCommit();
+        barrier();
+        add(p);
+        commit = patches.size() - 1;
+        barrier();
+        return commit;
+    }
+
+    /** Marks step {@code step}, already added, as the commit: the applier flushes after it. */
+    public int commitAt(int step) {
+        requireNoCommit();
+        if (step < 0 || step >= patches.size()) {
+            throw new IllegalStateException("no step " + step + " to commit");
+        }
+        commit = step;
+        barriers.add(step);
+        return commit;
+    }
+
+    /** The image takes its new size at the final-length step (raw: the size is the length). */
+    public PlanBuilder commitAtFinalStep() {
+        requireNoCommit();
+        commitAtFinalStep = true;
+        return this;
+    }
+
+    private void requireNoCommit() {
+        if (commit >= 0 || commitAtFinalStep) {
+            throw new IllegalStateException("the plan has a commit step already");
+        }
+    }
+
+    /** The final length of {@code file} (by default: its length after the last patch). */
+    public PlanBuilder finalLength(int file, long length) {
+        finalLengths.set(file, length);
+        return this;
+    }
+
+    public PlanBuilder note(String note) {
+        notes.add(note);
+        return this;
+    }
+
+    /** A plan that changes nothing. */
+    public static ResizePlan noop(ImageFormat format, FormatOptions options, ResizeRequest request, Path path,
+                                  long length, long virtualSize) throws ResizeError {
+        return new PlanBuilder(format, options, request, path, length).commitAtFinalStep()
+                .build(ResizeAction.NOOP, virtualSize, virtualSize);
+    }
+
+    /** Checks the invariants and returns the plan. */
+    public ResizePlan build(ResizeAction action, long oldVirtualSize, long newVirtualSize) throws ResizeError {
+        if (commit < 0 && !commitAtFinalStep) {
+            throw broken("it has no commit step");
+        }
+        List<PlanFile> out = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            long fin = finalLengths.get(i) >= 0 ? finalLengths.get(i) : lengths.get(i);
+            out.add(files.get(i).withNewLength(fin));
+        }
+        checkSteps();
+        return new ResizePlan(format, options, action, oldVirtualSize, newVirtualSize, request, out, patches,
+                commitAtFinalStep ? patches.size() : commit, barriers, List.of(), notes);
+    }
+
+    /** Replays the steps over the files' lengths and checks each against the invariants. */
+    private void checkSteps() throws ResizeError {
+        long[] length = files.stream().mapToLong(PlanFile::oldLength).toArray();
+        List<Span> written = new ArrayList<>();
+        List<Span> phase = new ArrayList<>();
+        for (int i = 0; i < patches.size(); i++) {
+            ResizePatch p = patches.get(i);
+            if (p.file() >= files.size()) {
+                throw broken("step " + i + " (" + p.label() + ") names file " + p.file() + " of " + files.size());
+            }
+            long end = length[p.file()];
+            if (p.atEnd() ? p.offset() != end : p.offset() > end) {
+                throw broken("step " + i + " (" + p.label() + ") starts at " + p.offset() + " but "
+                        + files.get(p.file()).path() + " will end at " + end);
+            }
+            if (p instanceof ResizePatch.Copy c) {
+                if (c.sourceFile() >= files.size() || c.sourceEnd() > length[c.sourceFile()]) {
+                    throw broken("step " + i + " (" + p.label() + ") copies from outside its source file");
+                }
+                Span src = new Span(c.sourceFile(), c.source(), c.sourceEnd(), i);
+                for (Span w : written) {
+                    if (w.overlaps(src)) {
+                        throw broken("step " + i + " (" + p.label() + ") copies bytes step " + w.step
+                                + " wrote");
+                    }
+                }
+            }
+            Span span = new Span(p.file(), p.offset(), p.end(), i);
+            phase.add(span);
+            written.add(span);
+            length[p.file()] = Math.max(end, p.end());
+            if (barriers.contains(i) || i == commit || i == patches.size() - 1) {
+                checkPhase(phase);
+                phase.clear();
+            }
+        }
+    }
+
+    /** No two steps of one phase touch the same bytes of a file. */
+    private void checkPhase(List<Span> phase) throws ResizeError {
+        phase.sort(Comparator.comparingInt(Span::file).thenComparingLong(Span::from));
+        for (int k = 1; k < phase.size(); k++) {
+            Span a = phase.get(k - 1);
+            Span b = phase.get(k);
+            if (a.overlaps(b)) {
+                throw broken("steps " + Math.min(a.step, b.step) + " and " + Math.max(a.step, b.step)
+                        + " of one phase touch the same bytes (" + patches.get(b.step).label() + ")");
+            }
+        }
+    }
+
+    private record Span(int file, long from, long to, int step) {
+        boolean overlaps(Span o) {
+            return file == o.file && from < o.to && o.from < to;
+        }
+    }
+
+    private ResizeError broken(String what) {
+        return new ResizeError(ErrorCode.INVALID_OPTION, "DiskPlan made an inconsistent " + format.displayName()
+                + " plan (" + what + "); refusing it, nothing was written");
+    }
+}

@@ -1,0 +1,153 @@
+package org.diskplan.planner.apply;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.planner.PlanFile;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.probe.ImageProber;
+
+/**
+ * Every file of one resize, opened read-write and locked as the image is: target 0 is
+ * the image (its lock is the caller's), the others are opened here (existing files)
+ * or created when the plan starts (new files). Closing releases what was opened here.
+ */
+final class Targets implements AutoCloseable {
+    private final LockedImage image;
+    private final List<Path> paths = new ArrayList<>();
+    private final List<LockedImage> open = new ArrayList<>();
+
+    private Targets(LockedImage image) {
+        this.image = image;
+        paths.add(image.path());
+        open.add(image);
+    }
+
+    /** Where a file named in a plan or a journal lies: relative names resolve against the image's folder. */
+    static Path resolve(Path image, Path stored) {
+        return stored.isAbsolute() ? stored : UndoJournal.directoryOf(image).resolve(stored);
+    }
+
+    /** How the journal names {@code file}: relative to the image's folder when inside it. */
+    static Path stored(Path image, Path file) {
+        Path dir = UndoJournal.directoryOf(image);
+        Path abs = file.toAbsolutePath().normalize();
+        return abs.startsWith(dir) ? dir.relativize(abs) : abs;
+    }
+
+    /**
+     * Opens and locks the existing files of a plan (each must have its planned length
+     * checked by the caller); files the plan creates must not exist yet.
+     */
+    static Targets forPlan(LockedImage image, List<PlanFile> files) throws ResizeError {
+        Targets t = new Targets(image);
+        try {
+            for (int i = 1; i < files.size(); i++) {
+                PlanFile f = files.get(i);
+                Path path = f.path();
+                t.paths.add(path);
+                if (f.created()) {
+                    if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + path + "' exists already, but the "
+                                + "plan creates it; plan again");
+                    }
+                    t.open.add(null);
+                } else {
+                    t.open.add(LockedImage.open(path, true));
+                }
+            }
+            return t;
+        } catch (ResizeError e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    /** Opens the files a journal names for recovery: existing ones locked, created ones if they exist. */
+    static Targets forRecovery(LockedImage image, List<UndoJournal.Target> targets) throws ResizeError {
+        Targets t = new Targets(image);
+        try {
+            for (int i = 1; i < targets.size(); i++) {
+                UndoJournal.Target jt = targets.get(i);
+                Path path = resolve(image.path(), jt.path());
+                t.paths.add(path);
+                if (jt.created()) {
+                    t.open.add(Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                            ? LockedImage.open(path, true) : null);
+                } else if (!Files.exists(path)) {
+                    throw new ResizeError(ErrorCode.READ_FAILED, "'" + path + "', a file of the interrupted resize, "
+                            + "is missing; put it back, then run recover again");
+                } else {
+                    t.open.add(LockedImage.open(path, true));
+                }
+            }
+            return t;
+        } catch (ResizeError e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    int size() {
+        return paths.size();
+    }
+
+    Path path(int i) {
+        return paths.get(i);
+    }
+
+    boolean isOpen(int i) {
+        return open.get(i) != null;
+    }
+
+    /** Creates file {@code i} (one the plan adds). */
+    void create(int i) throws ResizeError {
+        open.set(i, LockedImage.create(paths.get(i)));
+    }
+
+    FileChannel channel(int i) {
+        return open.get(i).channel();
+    }
+
+    RandomAccessFile file(int i) {
+        return open.get(i).file();
+    }
+
+    /** Removes file {@code i} (one the plan created), closing it first. */
+    void remove(int i) throws IOException {
+        LockedImage f = open.get(i);
+        if (f != null) {
+            f.close();
+            open.set(i, null);
+        }
+        Files.deleteIfExists(paths.get(i));
+    }
+
+    /** fdatasync of every open file in {@code which}. */
+    void force(boolean[] which) throws IOException {
+        for (int i = 0; i < which.length; i++) {
+            if (which[i] && open.get(i) != null) {
+                open.get(i).channel().force(false);
+                which[i] = false;
+            }
+        }
+    }
+
+    static String describe(IOException e) {
+        return ImageProber.describe(e);
+    }
+
+    @Override
+    public void close() {
+        for (int i = 1; i < open.size(); i++) {
+            if (open.get(i) != null && open.get(i) != image) {
+                open.get(i).close();
+            }
+        }
+    }
+}
