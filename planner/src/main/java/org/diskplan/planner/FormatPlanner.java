@@ -24,6 +24,9 @@ public interface FormatPlanner<H extends FormatHeader> {
     /** What it can do for this image. */
     Capabilities capabilities(ProbedImage image, H header);
 
+    /** What it can do for a typical new image of its format (for help texts, before any image is open). */
+    Capabilities typical();
+
     /**
      * The virtual size the image will have when {@code requested} is asked for (already
      * a valid size for {@link #capabilities}): by default {@link Capabilities#round}.

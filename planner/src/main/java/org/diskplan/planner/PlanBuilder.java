@@ -214,6 +214,9 @@ public final class PlanBuilder {
                     throw broken("step " + i + " (" + p.label() + ") copies from outside its source file");
                 }
                 Span src = new Span(c.sourceFile(), c.source(), c.sourceEnd(), i);
+                if (src.overlaps(new Span(c.file(), c.offset(), c.end(), i))) {
+                    throw broken("step " + i + " (" + p.label() + ") copies onto its own source");
+                }
                 for (Span w : written) {
                     if (w.overlaps(src)) {
                         throw broken("step " + i + " (" + p.label() + ") copies bytes step " + w.step

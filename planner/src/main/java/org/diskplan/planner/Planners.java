@@ -100,6 +100,23 @@ public final class Planners {
         return planner.plan(image, header, reader, request).withExpected(reader.expected());
     }
 
+    /**
+     * One line per format DiskPlan resizes, from the planners' capabilities: "qcow2:
+     * preallocation off, metadata, falloc or full; sizes a multiple of 512; can shrink".
+     */
+    public static List<String> summary() {
+        List<String> out = new java.util.ArrayList<>();
+        java.util.Set<FormatPlanner<?>> seen = new java.util.LinkedHashSet<>(PLANNERS.values());
+        for (FormatPlanner<?> p : seen) {
+            Capabilities c = p.typical();
+            String names = p.formats().stream().map(ImageFormat::qemuName).distinct()
+                    .collect(java.util.stream.Collectors.joining("/"));
+            out.add(names + ": preallocation " + c.modesInWords() + "; new sizes " + c.sizeRule()
+                    + (c.roundsUp() ? " (rounded up)" : "") + (c.shrink() ? "; shrinks with --shrink" : "; grows only"));
+        }
+        return out;
+    }
+
     /** "raw and qcow2 are supported": the formats that have a planner, in code order. */
     static String supportedList() {
         List<String> names = PLANNERS.keySet().stream().map(ImageFormat::qemuName).distinct().toList();

@@ -49,6 +49,13 @@ public final class DiskPlanCli implements Runnable {
                 .addSubcommand("sample", new SampleCommand(console));
         // every command answers -h/--help with its own usage (and -V with the version)
         cl.getSubcommands().values().forEach(c -> c.getCommandSpec().mixinStandardHelpOptions(true));
+        // what each format's planner can do, from its capabilities; built only when help is shown
+        for (String name : new String[] {"plan", "resize"}) {
+            cl.getSubcommands().get(name).getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_FOOTER,
+                    help -> String.format("%nFormats DiskPlan resizes:%n")
+                            + org.diskplan.planner.Planners.summary().stream().map(l -> "  " + l + "%n")
+                            .map(String::format).collect(java.util.stream.Collectors.joining()));
+        }
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, a) -> {

@@ -29,7 +29,7 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--shrink", description = "allow a smaller size (deletes data past the new end)")
     boolean shrink;
 
-    @Option(names = "--preallocation", paramLabel = "MODE", description = "off, metadata, falloc or full")
+    @Option(names = "--preallocation", paramLabel = "MODE", description = "off, metadata, falloc or full: which a format offers is listed below")
     String preallocation;
 
     @Option(names = "--output", paramLabel = "FMT", description = "human (default) or json")

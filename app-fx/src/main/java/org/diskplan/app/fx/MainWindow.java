@@ -341,7 +341,7 @@ public final class MainWindow {
         HBox quick = new HBox(6, plus1, plus10, twice);
         ChoiceBox<Preallocation> prealloc = new ChoiceBox<>();
         prealloc.setId("preallocation");
-        prealloc.getItems().addAll(Preallocation.values());
+        prealloc.setItems(resize.modes());
         prealloc.setConverter(new StringConverter<>() {
             @Override
             public String toString(Preallocation p) {

@@ -254,6 +254,37 @@ class WindowTest {
     }
 
     @Test
+    void anApplyIsRefusedWhenAByteThePlannerReadChangedInPlace(FxRobot robot) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Planners.canResize(org.diskplan.abi.ImageFormat.QCOW2));
+        ProbedImage img = openSample(robot, sample("qcow2"));
+        typeSize(robot, "+10G");
+        var plan = onFx(() -> window.resize().planProperty().get());
+        assertThat(plan).isNotNull();
+        // The grow allocates a new L1 table, so the planner read the refcount block that counts it.
+        var read = plan.expected().stream().filter(e -> e.what().startsWith("refcount block")).findFirst()
+                .orElseThrow(() -> new AssertionError("the plan records no refcount block: " + plan.expected()));
+        long length = Files.size(img.path());
+        // Another program changes one byte of it; the file keeps its length.
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(img.path().toFile(), "rw")) {
+            long at = read.offset() + read.length() - 1;
+            raf.seek(at);
+            int b = raf.read();
+            raf.seek(at);
+            raf.write(b ^ 0x01);
+        }
+        assertThat(Files.size(img.path())).isEqualTo(length);
+        String changed = sha(img.path());
+        robot.clickOn("#applyButton");
+        waitUntil(() -> robot.lookup("#confirmApply").tryQuery().isPresent());
+        robot.clickOn("#confirmApply");
+        waitUntil(() -> !window.apply().runningProperty().get());
+        assertThat(text(robot, "#message")).contains("changed since it was planned", read.what(),
+                "at offset " + read.offset(), "plan again");
+        assertThat(sha(img.path())).isEqualTo(changed);
+        assertThat(UndoJournal.pathFor(img.path())).doesNotExist();
+    }
+
+    @Test
     void applyGrowsTheImageAndTheSummaryShowsTheNewSize(FxRobot robot) throws Exception {
         ProbedImage img = openSample(robot, sample("raw"));
         typeSize(robot, "+64M");

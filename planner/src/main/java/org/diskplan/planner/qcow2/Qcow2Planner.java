@@ -65,7 +65,16 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
      */
     @Override
     public Capabilities capabilities(ProbedImage image, Qcow2Header h) {
-        Qcow2Geometry g = new Qcow2Geometry(h.clusterBits(), h.refcountOrder(), h.extendedL2());
+        return capabilities(new Qcow2Geometry(h.clusterBits(), h.refcountOrder(), h.extendedL2()));
+    }
+
+    /** As for a new image of qemu's defaults: 64 KiB clusters, 16-bit refcounts. */
+    @Override
+    public Capabilities typical() {
+        return capabilities(new Qcow2Geometry(16, 4, false));
+    }
+
+    private static Capabilities capabilities(Qcow2Geometry g) {
         long max = Qcow2Geometry.MAX_L1_BYTES / 8 * g.l2Entries() * g.clusterSize();
         return new Capabilities(true, Capabilities.ALL_MODES, 512, false, Math.min(max, Planners.MAX_LENGTH),
                 "a multiple of 512", "Failed to grow the L1 table: File too large");

@@ -49,6 +49,11 @@ public final class RawPlanner implements FormatPlanner<RawHeader> {
     }
 
     @Override
+    public Capabilities typical() {
+        return CAPABILITIES;
+    }
+
+    @Override
     public ResizePlan plan(ProbedImage image, RawHeader header, PlanReader reader, ResizeRequest request)
             throws ResizeError {
         Preallocation mode = request.preallocation();

@@ -1,6 +1,8 @@
 package org.diskplan.app.fx.model;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
@@ -19,6 +21,7 @@ import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
 import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.Capabilities;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePlan;
@@ -49,6 +52,9 @@ public final class ResizeModel {
     private final ReadOnlyStringWrapper hint = new ReadOnlyStringWrapper(this, "hint", "");
     private final ReadOnlyStringWrapper note = new ReadOnlyStringWrapper(this, "note", "");
     private final ReadOnlyObjectWrapper<ResizePlan> plan = new ReadOnlyObjectWrapper<>(this, "plan");
+    /** The preallocation modes the open image's planner offers (every mode while none is open). */
+    private final javafx.collections.ObservableList<Preallocation> modes =
+            javafx.collections.FXCollections.observableArrayList(Preallocation.values());
     private final ReadOnlyBooleanWrapper planning = new ReadOnlyBooleanWrapper(this, "planning");
     private final ReadOnlyDoubleWrapper sliderMax = new ReadOnlyDoubleWrapper(this, "sliderMax", 1);
     private final ReadOnlyDoubleWrapper sliderStep = new ReadOnlyDoubleWrapper(this, "sliderStep", 1);
@@ -73,6 +79,13 @@ public final class ResizeModel {
     /** A new image: clears the request and sets the slider's range. */
     public void setImage(ProbedImage img) {
         image.set(img);
+        List<Preallocation> offered = img == null ? List.of(Preallocation.values())
+                : Planners.capabilities(img).map(c -> Arrays.stream(Preallocation.values()).filter(c::offers)
+                        .toList()).orElse(List.of(Preallocation.values()));
+        if (!offered.contains(preallocation.get())) {
+            preallocation.set(Preallocation.OFF);
+        }
+        modes.setAll(offered);
         long current = img == null ? 0 : img.virtualSize();
         long unit = current >= 1L << 30 ? 1L << 30 : 1L << 20;
         sliderStep.set(unit);
@@ -85,6 +98,11 @@ public final class ResizeModel {
         } else {
             sizeText.set("");
         }
+    }
+
+    /** The preallocation modes to offer: the open image's planner's, from its capabilities. */
+    public javafx.collections.ObservableList<Preallocation> modes() {
+        return javafx.collections.FXCollections.unmodifiableObservableList(modes);
     }
 
     public ReadOnlyObjectProperty<ProbedImage> imageProperty() {
@@ -183,7 +201,12 @@ public final class ResizeModel {
             SizeArgument size = SizeArgument.parse(text);
             request = new ResizeRequest(size.resolve(img.virtualSize()), shrink.get(), preallocation.get());
             Planners.checkCommon(img.virtualSize(), request);
+            Optional<Capabilities> caps = Planners.capabilities(img);
+            if (caps.isPresent()) {
+                Planners.checkCapabilities(caps.get(), img.virtualSize(), request);
+            }
             hint.set(String.join("\n", size.warnings()));
+            note.set(asked(request.newSize(), Planners.effectiveSize(img, request.newSize())));
         } catch (SizeSyntaxException e) {
             fail(e.getMessage(), e.hint());
             return;
@@ -204,9 +227,7 @@ public final class ResizeModel {
             planning.set(false);
             plan.set(p);
             hint.set(request.newSize() < img.virtualSize() ? Planners.SHRINK_WARNING : "");
-            note.set(p.newVirtualSize() != request.newSize()
-                    ? "You asked for " + SizeText.exact(request.newSize()) + "; the image will be "
-                    + SizeText.exact(p.newVirtualSize()) + "." : "");
+            note.set(asked(request.newSize(), p.newVirtualSize()));
             planShown.run();
         }, e -> {
             if (generation.isCurrent(g)) {
@@ -218,6 +239,12 @@ public final class ResizeModel {
                 }
             }
         });
+    }
+
+    /** "You asked for X; the image will be Y." where the format rounds the size. */
+    private static String asked(long requested, long effective) {
+        return effective != requested ? "You asked for " + SizeText.exact(requested) + "; the image will be "
+                + SizeText.exact(effective) + "." : "";
     }
 
     private void fail(String message, String extra) {

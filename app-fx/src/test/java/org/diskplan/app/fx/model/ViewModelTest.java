@@ -78,6 +78,22 @@ class ViewModelTest {
     }
 
     @Test
+    void thePreallocationChoicesAndTheSizeRuleComeFromThePlanner() throws Exception {
+        image.open(raw(1L << 20));
+        assertThat(resize.modes()).containsExactly(org.diskplan.abi.Preallocation.OFF,
+                org.diskplan.abi.Preallocation.FALLOC, org.diskplan.abi.Preallocation.FULL);
+        image.open(new Samples("qcow2", "").write());
+        assertThat(resize.modes()).containsExactly(org.diskplan.abi.Preallocation.values());
+        resize.preallocationProperty().set(org.diskplan.abi.Preallocation.METADATA);
+        resize.sizeTextProperty().set("100000001");
+        // refused as the CLI refuses it, before anything is planned
+        assertThat(resize.errorProperty().get()).isEqualTo("The new size must be a multiple of 512");
+        assertThat(resize.planProperty().get()).isNull();
+        image.open(raw(1L << 20));
+        assertThat(resize.preallocationProperty().get()).isEqualTo(org.diskplan.abi.Preallocation.OFF);
+    }
+
+    @Test
     void shrinkNeedsTheBox() throws Exception {
         image.open(raw(2L << 20));
         resize.sizeTextProperty().set("1M");
