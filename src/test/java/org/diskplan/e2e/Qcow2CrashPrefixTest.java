@@ -2,31 +2,17 @@ package org.diskplan.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.TreeSet;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.diskplan.e2e.Qcow2Images.Recipe;
-import org.diskplan.planner.Planners;
-import org.diskplan.planner.ResizePlan;
-import org.diskplan.planner.ResizeSession;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.SizeArgument;
-import org.diskplan.planner.apply.ApplyOptions;
-import org.diskplan.planner.apply.PlanApplier;
-import org.diskplan.planner.apply.UndoJournal;
-import org.diskplan.probe.FileImageReader;
-import org.diskplan.probe.ImageProber;
-import org.diskplan.probe.ProbedImage;
-import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
-import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,9 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
 class Qcow2CrashPrefixTest {
-    /** Evenly spread prefixes per plan besides the boundaries; -Ddiskplan.crash.samples=100000 tries every one. */
-    static final int SAMPLES = Integer.getInteger("diskplan.crash.samples", 24);
-
     record Scenario(String name, Recipe recipe, List<String> options, String size) {
         ResizeRequest request(long oldSize) throws org.diskplan.planner.SizeSyntaxException {
             boolean shrink = options.contains("--shrink");
@@ -102,9 +85,23 @@ class Qcow2CrashPrefixTest {
     @TempDir
     Path tmp;
 
-    /** Stops the applier where a crash would. */
-    static final class Halt extends RuntimeException {
-        private static final long serialVersionUID = 1L;
+    /** qcow2's oracle: qemu-img check and compare, through the LUKS secret where the image is encrypted. */
+    record Qcow2Oracle(boolean luks) implements CrashPrefixSuite.Oracle {
+        @Override
+        public long accept(Path dir, String file, String ctx) {
+            JsonNode check = Qcow2Images.check(dir, file, luks);
+            assertThat(check.has("exit")).as("qemu-img check ran: " + check + ctx).isFalse();
+            assertThat(check.path("corruptions").asInt(0)).as("no corruption: " + check + ctx).isZero();
+            assertThat(check.path("check-errors").asInt(0)).as("no check errors: " + check + ctx).isZero();
+            return Qcow2Images.virtualSize(dir, file);
+        }
+
+        @Override
+        public void sameGuestData(Path dir, String reference, String candidate, String ctx) {
+            ProcessRunner.Result compared = Qcow2Images.compare(dir, reference, candidate, luks, "-U");
+            assertThat(compared.exitCode()).as("guest data as in " + reference + "\n" + compared.describe() + ctx)
+                    .isZero();
+        }
     }
 
     @TestFactory
@@ -114,87 +111,9 @@ class Qcow2CrashPrefixTest {
         for (Scenario sc : scenarios()) {
             Path dir = Files.createDirectory(tmp.resolve("s" + s++));
             Qcow2Images.make(dir, "original.qcow2", sc.recipe());
-            ResizePlan plan;
-            try {
-                plan = plan(dir.resolve("original.qcow2"), sc);
-            } catch (org.diskplan.planner.ResizeError refused) {
-                continue; // refused: nothing is written (the oracle matrix checks the words)
-            }
-            Path finished = copy(dir, "original.qcow2", "finished.qcow2");
-            PlanApplier.apply(finished, plan, ApplyOptions.DEFAULT);
-            int n = plan.patches().size();
-            List<DynamicTest> tests = new ArrayList<>();
-            for (int k : sample(plan)) {
-                tests.add(DynamicTest.dynamicTest("stop after step " + k + (k == plan.commitIndex() ? " (commit)" : "")
-                        + (k == n ? " (final length)" : ""), () -> crashAt(dir, sc, plan, k)));
-            }
-            out.add(DynamicContainer.dynamicContainer(sc.name() + " (" + n + " patches, commit " + plan.commitIndex()
-                    + ")", tests));
+            CrashPrefixSuite.of(sc.name(), dir, "original.qcow2", probed -> sc.request(probed.virtualSize()),
+                    new Qcow2Oracle(sc.recipe().luks())).ifPresent(out::add);
         }
         return out.stream();
-    }
-
-    static ResizePlan plan(Path image, Scenario sc) throws Exception {
-        return ResizeSession.planFile(image, Optional.empty(), probed -> sc.request(probed.virtualSize()));
-    }
-
-    /** Steps to stop after: every barrier and the step after it, the commit and its neighbours, and an even spread. */
-    static TreeSet<Integer> sample(ResizePlan plan) {
-        int n = plan.patches().size();
-        TreeSet<Integer> ks = new TreeSet<>(List.of(-1, 0, n - 1, n));
-        for (int b : plan.barriersAfter()) {
-            ks.add(b);
-            ks.add(b + 1);
-        }
-        for (int d = -1; d <= 1; d++) {
-            ks.add(plan.commitIndex() + d);
-        }
-        for (int i = 1; i < SAMPLES; i++) {
-            ks.add((int) ((long) n * i / SAMPLES));
-        }
-        ks.removeIf(k -> k < -1 || k > n);
-        return ks;
-    }
-
-    static Path copy(Path dir, String from, String to) throws IOException {
-        Path target = dir.resolve(to);
-        Files.deleteIfExists(target);
-        // qemu-img convert would rewrite the layout; a plain copy keeps every byte where it is
-        Files.copy(dir.resolve(from), target);
-        return target;
-    }
-
-    void crashAt(Path dir, Scenario sc, ResizePlan plan, int k) throws Exception {
-        String name = "crash" + k + ".qcow2";
-        Path image = copy(dir, "original.qcow2", name);
-        try {
-            PlanApplier.apply(image, plan, ApplyOptions.DEFAULT.withAfterStep(step -> {
-                if (step == k) {
-                    throw new Halt();
-                }
-            }));
-            throw new AssertionError("the applier did not reach step " + k);
-        } catch (Halt expected) {
-            // stopped where a crash would have stopped it
-        }
-        Files.deleteIfExists(UndoJournal.pathFor(image));
-        String ctx = "\nscenario " + sc.name() + ", stopped after step " + k + " of " + plan.patches().size()
-                + " (commit " + plan.commitIndex() + ")";
-        boolean luks = sc.recipe().luks();
-        JsonNode check = Qcow2Images.check(dir, name, luks);
-        assertThat(check.has("exit")).as("qemu-img check ran: " + check + ctx).isFalse();
-        assertThat(check.path("corruptions").asInt(0)).as("no corruption: " + check + ctx).isZero();
-        assertThat(check.path("check-errors").asInt(0)).as("no check errors: " + check + ctx).isZero();
-        long size = Qcow2Images.virtualSize(dir, name);
-        assertThat(size).as("old or new size" + ctx).isIn(plan.oldVirtualSize(), plan.newVirtualSize());
-        if (k < plan.commitIndex()) {
-            assertThat(size).as("old size before the commit" + ctx).isEqualTo(plan.oldVirtualSize());
-        } else {
-            assertThat(size).as("new size from the commit on" + ctx).isEqualTo(plan.newVirtualSize());
-        }
-        String reference = size == plan.oldVirtualSize() ? "original.qcow2" : "finished.qcow2";
-        ProcessRunner.Result compared = Qcow2Images.compare(dir, reference, name, luks, "-U");
-        assertThat(compared.exitCode()).as("guest data as in " + reference + "\n" + compared.describe() + ctx).isZero();
-        Files.delete(image);
     }
 }

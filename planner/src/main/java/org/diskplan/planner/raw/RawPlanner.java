@@ -1,6 +1,7 @@
 package org.diskplan.planner.raw;
 
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.abi.Preallocation;
@@ -11,6 +12,7 @@ import org.diskplan.planner.PlanBuilder;
 import org.diskplan.planner.PlanReader;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePatch.Extend;
 import org.diskplan.planner.ResizePatch.ZeroFill;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
@@ -60,26 +62,29 @@ public final class RawPlanner implements FormatPlanner<RawHeader> {
         long oldLength = image.fileSize();
         long newSize = request.newSize();
         PlanBuilder plan = new PlanBuilder(ImageFormat.RAW, new FormatOptions.Raw(), request, image.path(), oldLength);
-        if (newSize > oldLength && mode == Preallocation.FULL) {
-            plan.add(new ZeroFill(oldLength, newSize - oldLength, false,
+        // An empty file also gets its first block written, which can make it longer than asked.
+        int firstBlock = oldLength > 0 || mode == Preallocation.FULL ? 0
+                : newSize < FIRST_BLOCK ? SMALL_FIRST_BLOCK : FIRST_BLOCK;
+        long newLength = Math.max(newSize, firstBlock);
+        // The size changes where the length does: at the first patch when one lengthens
+        // the file, else at the final-length step.
+        if (newLength > oldLength && mode == Preallocation.FULL) {
+            plan.add(new ZeroFill(oldLength, newLength - oldLength, false,
                     "zeros over the new range (preallocation=full)", RegionKind.DATA));
-        } else if (newSize > oldLength && mode == Preallocation.FALLOC) {
-            plan.add(new ZeroFill(oldLength, newSize - oldLength, true,
+        } else if (newLength > oldLength && mode == Preallocation.FALLOC) {
+            plan.add(new ZeroFill(oldLength, newLength - oldLength, true,
                     "reserve the new range (preallocation=falloc)", RegionKind.DATA));
+        } else if (firstBlock > 0) {
+            plan.add(new Extend(0, newLength, "the new length (sparse)", RegionKind.DATA));
         }
-        long newLength = newSize;
-        if (oldLength == 0 && mode != Preallocation.FULL) {
-            int firstBlock = newSize < FIRST_BLOCK ? SMALL_FIRST_BLOCK : FIRST_BLOCK;
-            plan.add(new ZeroFill(0, firstBlock, false,
-                    "allocate the first block of an empty file, as qemu does", RegionKind.DATA));
-            newLength = Math.max(newSize, firstBlock);
-        }
-        // Without preallocation the size changes at the final-length step; with it,
-        // the first patch already takes the file to its new length.
-        if (mode == Preallocation.OFF || plan.size() == 0) {
+        if (plan.size() == 0) {
             plan.commitAtFinalStep();
         } else {
             plan.commitAt(0);
+        }
+        if (firstBlock > 0) {
+            plan.phase(List.of(new ZeroFill(0, firstBlock, false,
+                    "allocate the first block of an empty file, as qemu does", RegionKind.DATA)));
         }
         return plan.finalLength(0, newLength).build(Planners.actionFor(image.virtualSize(), newSize),
                 image.virtualSize(), RawProbe.virtualSize(newLength));

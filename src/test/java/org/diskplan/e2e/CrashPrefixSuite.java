@@ -1,0 +1,178 @@
+package org.diskplan.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeSession;
+import org.diskplan.planner.apply.ApplyOptions;
+import org.diskplan.planner.apply.PlanApplier;
+import org.diskplan.planner.apply.UndoJournal;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
+
+/**
+ * The crash-prefix suite every format reuses. For a case (an image and a request) the plan
+ * is applied in-process to a copy and stopped right after step k (the applier's afterStep
+ * hook, as the CLI's crash variable does), the undo journal is thrown away (as if nobody
+ * recovered), and the format's {@link Oracle} — tools DiskPlan did not write — must accept
+ * what is left: no corruption (leaks are allowed), the old size before the commit and the
+ * new size from it on, and exactly the original guest data (old size) or exactly the
+ * finished resize's (new size). Plans with many steps are sampled: every barrier boundary,
+ * the commit and its neighbours, and an even spread of {@code -Ddiskplan.crash.samples}
+ * (24 by default; 100000 tries every prefix).
+ */
+final class CrashPrefixSuite {
+    static final int SAMPLES = Integer.getInteger("diskplan.crash.samples", 24);
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private CrashPrefixSuite() {
+    }
+
+    /** What a format's reference tools say of a file in {@code dir}. */
+    interface Oracle {
+        /** Asserts the tools accept {@code file} as an image (leaks allowed); returns its virtual size. */
+        long accept(Path dir, String file, String ctx);
+
+        /** Asserts {@code candidate} holds exactly the guest data of {@code reference}. */
+        void sameGuestData(Path dir, String reference, String candidate, String ctx);
+    }
+
+    /** Stops the applier where a crash would. */
+    static final class Halt extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /**
+     * The tests of one case: {@code original} in {@code dir} (which holds whatever else it
+     * refers to, a backing file say). Empty when DiskPlan refuses the request (nothing is
+     * written then; the oracle matrices check the words).
+     */
+    static Optional<DynamicNode> of(String name, Path dir, String original, ResizeSession.RequestFor<?> request,
+                                    Oracle oracle) throws Exception {
+        ResizePlan plan;
+        try {
+            plan = ResizeSession.planFile(dir.resolve(original), Optional.empty(), request);
+        } catch (ResizeError refused) {
+            return Optional.empty();
+        }
+        if (plan.files().size() > 1) {
+            throw new IllegalStateException(name + ": plans over several files need the folder copied per prefix");
+        }
+        String finished = "finished-" + original;
+        PlanApplier.apply(copy(dir, original, finished), plan, ApplyOptions.DEFAULT);
+        int n = plan.patches().size();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (int k : sample(plan)) {
+            tests.add(DynamicTest.dynamicTest("stop after step " + k + (k == plan.commitIndex() ? " (commit)" : "")
+                    + (k == n ? " (final length)" : ""), () -> crashAt(name, dir, original, finished, plan, k, oracle)));
+        }
+        return Optional.of(DynamicContainer.dynamicContainer(name + " (" + n + " patches, commit "
+                + plan.commitIndex() + ")", tests));
+    }
+
+    /** Steps to stop after: every barrier and the step after it, the commit and its neighbours, and an even spread. */
+    static TreeSet<Integer> sample(ResizePlan plan) {
+        int n = plan.patches().size();
+        TreeSet<Integer> ks = new TreeSet<>(List.of(-1, 0, n - 1, n));
+        for (int b : plan.barriersAfter()) {
+            ks.add(b);
+            ks.add(b + 1);
+        }
+        for (int d = -1; d <= 1; d++) {
+            ks.add(plan.commitIndex() + d);
+        }
+        for (int i = 1; i < SAMPLES; i++) {
+            ks.add((int) ((long) n * i / SAMPLES));
+        }
+        ks.removeIf(k -> k < -1 || k > n);
+        return ks;
+    }
+
+    static Path copy(Path dir, String from, String to) throws IOException {
+        Path target = dir.resolve(to);
+        Files.deleteIfExists(target);
+        // qemu-img convert would rewrite the layout; a plain copy keeps every byte where it is
+        Files.copy(dir.resolve(from), target);
+        return target;
+    }
+
+    private static void crashAt(String name, Path dir, String original, String finished, ResizePlan plan, int k,
+                                Oracle oracle) throws Exception {
+        String file = "crash" + k + "-" + original;
+        Path image = copy(dir, original, file);
+        try {
+            PlanApplier.apply(image, plan, ApplyOptions.DEFAULT.withAfterStep(step -> {
+                if (step == k) {
+                    throw new Halt();
+                }
+            }));
+            throw new AssertionError("the applier did not reach step " + k);
+        } catch (Halt expected) {
+            // stopped where a crash would have stopped it
+        }
+        Files.deleteIfExists(UndoJournal.pathFor(image));
+        String ctx = "\ncase " + name + ", stopped after step " + k + " of " + plan.patches().size() + " (commit "
+                + plan.commitIndex() + ")";
+        long size = oracle.accept(dir, file, ctx);
+        if (k < plan.commitIndex()) {
+            assertThat(size).as("old size before the commit" + ctx).isEqualTo(plan.oldVirtualSize());
+        } else {
+            assertThat(size).as("new size from the commit on" + ctx).isEqualTo(plan.newVirtualSize());
+        }
+        oracle.sameGuestData(dir, size == plan.oldVirtualSize() ? original : finished, file, ctx);
+        Files.delete(image);
+    }
+
+    /**
+     * qemu's own tools for a driver: {@code qemu-img check} where the driver has one
+     * (no corruption, no check errors), the virtual size from {@code qemu-img info}, a
+     * libyal info tool where one reads the format, and {@code qemu-img compare}.
+     */
+    record Qemu(String driver, boolean hasCheck, Optional<String> libyalTool) implements Oracle {
+        @Override
+        public long accept(Path dir, String file, String ctx) {
+            if (hasCheck) {
+                ProcessRunner.Result r = Qcow2Images.tryRun(dir, List.of("qemu-img", "check", "--output=json", "-f",
+                        driver, file));
+                JsonNode check = json(r);
+                assertThat(check.has("exit")).as("qemu-img check ran: " + check + ctx).isFalse();
+                assertThat(check.path("corruptions").asInt(0)).as("no corruption: " + check + ctx).isZero();
+                assertThat(check.path("check-errors").asInt(0)).as("no check errors: " + check + ctx).isZero();
+            }
+            libyalTool.ifPresent(tool -> {
+                ProcessRunner.Result r = Qcow2Images.tryRun(dir, List.of(tool, file));
+                assertThat(r.exitCode()).as(tool + " reads it\n" + r.describe() + ctx).isZero();
+            });
+            ProcessRunner.Result info = Qcow2Images.tryRun(dir, List.of("qemu-img", "info", "--output=json", "-U",
+                    "-f", driver, file));
+            assertThat(info.exitCode()).as("qemu-img info opens it\n" + info.describe() + ctx).isZero();
+            return json(info).get("virtual-size").asLong();
+        }
+
+        @Override
+        public void sameGuestData(Path dir, String reference, String candidate, String ctx) {
+            ProcessRunner.Result r = Qcow2Images.tryRun(dir, List.of("qemu-img", "compare", "-U", "-f", driver, "-F",
+                    driver, reference, candidate));
+            assertThat(r.exitCode()).as("guest data as in " + reference + "\n" + r.describe() + ctx).isZero();
+        }
+
+        private static JsonNode json(ProcessRunner.Result r) {
+            try {
+                return MAPPER.readTree(r.stdout().isBlank() ? "{\"exit\": " + r.exitCode() + "}" : r.stdout());
+            } catch (IOException e) {
+                throw new AssertionError(r.describe(), e);
+            }
+        }
+    }
+}
