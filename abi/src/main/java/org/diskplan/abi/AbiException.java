@@ -3,7 +3,7 @@ package org.diskplan.abi;
 import java.util.Objects;
 
 /**
- * A failure carrying one of the {@link ErrorCode}s of {@code shared/design/abi.md}, e.g. a
+ * A failure carrying one of the {@link ErrorCode}s of {@code docs/abi.md}, e.g. a
  * {@link ResizeConfig} or {@link ResizeResult} that cannot be decoded.
  */
 public final class AbiException extends Exception {

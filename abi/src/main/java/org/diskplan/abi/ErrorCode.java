@@ -4,7 +4,7 @@ import java.util.Optional;
 
 /**
  * Resize error codes, the u32 {@code error} field of {@code ResizeResult}; table "Error codes"
- * of {@code shared/design/abi.md}. Append only, never renumber.
+ * of {@code docs/abi.md}. Append only, never renumber.
  */
 public enum ErrorCode {
     OK(0, ""),

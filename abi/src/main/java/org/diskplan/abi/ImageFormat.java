@@ -3,7 +3,7 @@ package org.diskplan.abi;
 import java.util.Optional;
 
 /**
- * Disk image formats, as the u32 {@code target_format} codes of {@code shared/design/abi.md}
+ * Disk image formats, as the u32 {@code target_format} codes of {@code docs/abi.md}
  * ("ImageFormat codes"). Append only: a code is never renumbered or reused.
  */
 public enum ImageFormat {

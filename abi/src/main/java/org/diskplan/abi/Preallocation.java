@@ -4,7 +4,7 @@ import java.util.Optional;
 
 /**
  * Preallocation mode, bits 4–5 of the {@code ResizeConfig} flags (mask {@code 0x30});
- * see {@code shared/design/abi.md}. Names are qemu-img's {@code --preallocation} values.
+ * see {@code docs/abi.md}. Names are qemu-img's {@code --preallocation} values.
  */
 public enum Preallocation {
     OFF(0, "off"),

@@ -4,7 +4,7 @@ import java.util.Optional;
 
 /**
  * What a resize did, the u32 {@code action} of {@code ResizeResult} (offset 32);
- * see {@code shared/design/abi.md}.
+ * see {@code docs/abi.md}.
  */
 public enum ResizeAction {
     NOOP(0, "noop"),

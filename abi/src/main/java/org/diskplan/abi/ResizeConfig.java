@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * The resize request, the 112-byte little-endian {@code ResizeConfig} struct of
- * {@code shared/design/abi.md} (byte compatible with instar's shared crate).
+ * {@code docs/abi.md} (byte compatible with instar's shared crate).
  *
  * <p>Encoding and decoding use the explicit {@code OFFSET_*} constants below. The decoder
  * rejects a short buffer or wrong magic ({@link ErrorCode#PARSE_FAILED}), unknown flag bits,

@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * The outcome of a resize, the 40-byte little-endian {@code ResizeResult} struct of
- * {@code shared/design/abi.md} (byte compatible with instar's shared crate).
+ * {@code docs/abi.md} (byte compatible with instar's shared crate).
  *
  * <p>The decoder rejects a short buffer, a wrong magic, an unknown action or an unknown error
  * code ({@link ErrorCode#PARSE_FAILED}), an unknown format ({@link ErrorCode#UNSUPPORTED_FORMAT})

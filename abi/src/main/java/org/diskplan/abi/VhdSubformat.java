@@ -4,7 +4,7 @@ import java.util.Optional;
 
 /**
  * VHD subformat, the u8 {@code vhd_subformat} of {@code ResizeConfig} (offset 38);
- * see {@code shared/design/abi.md}.
+ * see {@code docs/abi.md}.
  */
 public enum VhdSubformat {
     DYNAMIC(0, "dynamic"),

@@ -4,7 +4,7 @@ import java.util.Optional;
 
 /**
  * VMDK create type, the u8 {@code vmdk_subformat} of {@code ResizeConfig} (offset 37);
- * see {@code shared/design/abi.md}.
+ * see {@code docs/abi.md}.
  */
 public enum VmdkSubformat {
     MONOLITHIC_SPARSE(0, "monolithicSparse"),

@@ -6,7 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Pins every wire code against the literal numbers of shared/design/abi.md. */
+/** Pins every wire code against the literal numbers of docs/abi.md. */
 class EnumCodesTest {
 
     @Test

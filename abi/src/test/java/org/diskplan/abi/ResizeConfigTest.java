@@ -11,7 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** Golden vectors and decoder errors for the 112-byte ResizeConfig of shared/design/abi.md. */
+/** Golden vectors and decoder errors for the 112-byte ResizeConfig of docs/abi.md. */
 class ResizeConfigTest {
 
     /** Every field non-zero and distinct, so each offset is pinned. */

@@ -11,7 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** Golden vectors and decoder errors for the 40-byte ResizeResult of shared/design/abi.md. */
+/** Golden vectors and decoder errors for the 40-byte ResizeResult of docs/abi.md. */
 class ResizeResultTest {
 
     /** Every field non-zero and distinct, so each offset is pinned. */
