@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,46 +46,44 @@ final class Targets implements AutoCloseable {
      * checked by the caller); files the plan creates must not exist yet.
      */
     static Targets forPlan(LockedImage image, List<PlanFile> files) throws ResizeError {
-        Targets t = new Targets(image);
-        try {
-            for (int i = 1; i < files.size(); i++) {
-                PlanFile f = files.get(i);
-                Path path = f.path();
-                t.paths.add(path);
-                if (f.created()) {
-                    if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                        throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + path + "' exists already, but the "
-                                + "plan creates it; plan again");
-                    }
-                    t.open.add(null);
-                } else {
-                    t.open.add(LockedImage.open(path, true));
-                }
+        return open(image, files.stream().skip(1).map(PlanFile::path).toList(), (i, path) -> {
+            if (!files.get(i).created()) {
+                return LockedImage.open(path, true);
             }
-            return t;
-        } catch (ResizeError e) {
-            t.close();
-            throw e;
-        }
+            if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+                throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + path + "' exists already, but the plan "
+                        + "creates it; plan again");
+            }
+            return null;
+        });
     }
 
     /** Opens the files a journal names for recovery: existing ones locked, created ones if they exist. */
     static Targets forRecovery(LockedImage image, List<UndoJournal.Target> targets) throws ResizeError {
+        return open(image, targets.stream().skip(1).map(t -> resolve(image.path(), t.path())).toList(), (i, path) -> {
+            boolean exists = Files.exists(path, LinkOption.NOFOLLOW_LINKS);
+            if (targets.get(i).created()) {
+                return exists ? LockedImage.open(path, true) : null;
+            }
+            if (!exists) {
+                throw new ResizeError(ErrorCode.READ_FAILED, "'" + path + "', a file of the interrupted resize, is "
+                        + "missing; put it back, then run recover again");
+            }
+            return LockedImage.open(path, true);
+        });
+    }
+
+    /** How file {@code i} of {@code path} is opened (null: not open yet). */
+    private interface Opener {
+        LockedImage open(int i, Path path) throws ResizeError;
+    }
+
+    private static Targets open(LockedImage image, List<Path> others, Opener opener) throws ResizeError {
         Targets t = new Targets(image);
         try {
-            for (int i = 1; i < targets.size(); i++) {
-                UndoJournal.Target jt = targets.get(i);
-                Path path = resolve(image.path(), jt.path());
+            for (Path path : others) {
                 t.paths.add(path);
-                if (jt.created()) {
-                    t.open.add(Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                            ? LockedImage.open(path, true) : null);
-                } else if (!Files.exists(path)) {
-                    throw new ResizeError(ErrorCode.READ_FAILED, "'" + path + "', a file of the interrupted resize, "
-                            + "is missing; put it back, then run recover again");
-                } else {
-                    t.open.add(LockedImage.open(path, true));
-                }
+                t.open.add(opener.open(t.paths.size() - 1, path));
             }
             return t;
         } catch (ResizeError e) {

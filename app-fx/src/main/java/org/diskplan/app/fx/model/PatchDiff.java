@@ -21,16 +21,26 @@ public record PatchDiff(HexWindow before, HexWindow after) {
     public static PatchDiff read(Path file, ResizePatch patch) throws IOException {
         int n = (int) Math.min(MAX, patch.length());
         byte[] now;
+        byte[] copied = null;
         try (FileImageReader reader = FileImageReader.open(file)) {
             int present = (int) Math.max(0, Math.min(n, reader.size() - patch.offset()));
             now = new byte[present];
             reader.readFullyUnchecked(patch.offset(), now, present);
+            if (patch instanceof ResizePatch.Copy c && c.sourceFile() == ResizePatch.IMAGE
+                    && c.source() + n <= reader.size()) {
+                copied = new byte[n]; // what the copy will write: its source, as it is now
+                reader.readFullyUnchecked(c.source(), copied, n);
+            }
         }
-        return of(patch, now, n);
+        return of(patch, now, n, copied);
     }
 
     static PatchDiff of(ResizePatch patch, byte[] now, int n) {
-        byte[] next = new byte[n];
+        return of(patch, now, n, null);
+    }
+
+    private static PatchDiff of(ResizePatch patch, byte[] now, int n, byte[] copied) {
+        byte[] next = copied != null ? copied : new byte[n];
         if (patch instanceof ResizePatch.Write w) {
             w.dataView().get(next, 0, n);
         }
