@@ -7,14 +7,22 @@
 #    from a class list recorded while running a few commands on a sample;
 # 3. bin/diskplan as a shell launcher. JDK 17's native jpackage launcher runs `rpm -qf`
 #    and `dpkg -S` on its own path at every start (about 130 ms here, measured with strace);
-#    the script starts the image's runtime directly with the same options.
+#    the script starts the image's runtime directly with the same options. It follows
+#    symbolic links to itself (the .deb links /usr/bin/diskplan to it).
 #
 # The application archive records the jar's absolute path: the launcher uses it only where
-# the image was built (elsewhere the runtime's default archive still applies).
+# the image was built (elsewhere the runtime's default archive still applies). The class
+# list stays in the image (lib/app/diskplan.classlist) so that an installed copy can make
+# its own archive in place (the .deb's postinst does, see build-deb.sh).
 #
-#   bash packaging/finish-image.sh IMAGE_DIR
+# VERSION is the Maven project version; the image carries it without -SNAPSHOT, as
+# `diskplan --version` prints it.
+#
+#   bash packaging/finish-image.sh IMAGE_DIR VERSION
 set -euo pipefail
 image=$(cd "$1" && pwd)
+version=${2:?usage: finish-image.sh IMAGE_DIR VERSION}
+version=${version%-SNAPSHOT}
 java=$image/lib/runtime/bin/java
 app=$image/lib/app
 opens=--add-opens=java.base/java.io=ALL-UNNAMED
@@ -37,6 +45,7 @@ run info --output=json "$work/s.qcow2"
 run plan "$work/s.qcow2" 2G
 run resize "$work/s.qcow2" 2G
 cat "$list".* | sort -u > "$list"
+cp "$list" "$app/diskplan.classlist"
 "$java" -Xshare:dump -XX:SharedClassListFile="$list" -XX:SharedArchiveFile="$app/diskplan.jsa" "$opens" \
   -cp "$app/diskplan.jar" >/dev/null 2>&1
 printf '%s\n' "$app/diskplan.jar" > "$app/diskplan.jsa.for"
@@ -46,13 +55,17 @@ cat > "$image/bin/diskplan" <<'EOF'
 #!/bin/sh
 # DiskPlan launcher (see packaging/finish-image.sh): the image's own runtime, the options
 # of lib/app/diskplan.cfg, and the class-data archive where it was made for this place.
-here=$(cd "$(dirname "$0")/.." && pwd -P)
+self=$(readlink -f "$0")
+here=${self%/bin/*}
 app=$here/lib/app
 cds=
 if [ -r "$app/diskplan.jsa" ] && [ "$(cat "$app/diskplan.jsa.for" 2>/dev/null)" = "$app/diskplan.jar" ]; then
   cds=-XX:SharedArchiveFile=$app/diskplan.jsa
 fi
 exec "$here/lib/runtime/bin/java" $cds -Xshare:auto --add-opens=java.base/java.io=ALL-UNNAMED \
-  -Djpackage.app-version=1.0 -cp "$app/diskplan.jar" org.diskplan.app.Main "$@"
+  -Djpackage.app-version=@VERSION@ -cp "$app/diskplan.jar" org.diskplan.app.Main "$@"
 EOF
+sed -i "s/@VERSION@/$version/" "$image/bin/diskplan"
 chmod +x "$image/bin/diskplan"
+sed -i "s/^java-options=-Djpackage.app-version=.*/java-options=-Djpackage.app-version=$version/" \
+  "$app/diskplan.cfg"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the packaged app image and uses it as a user would (run by .ci/run after the
 # tests): --version, a sample written and grown by bin/diskplan, the result checked by
-# qemu-img. Fails on any difference.
+# qemu-img. Fails on any difference. The build also makes the .deb (deb-smoke.sh uses it)
+# and replaces a previous image itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf packaging/target/jpackage
 mvn -B -ntp -q -Ppackage-app -DskipTests -pl packaging -am package
 bin=packaging/target/jpackage/diskplan/bin/diskplan
 version=$("$bin" --version)
