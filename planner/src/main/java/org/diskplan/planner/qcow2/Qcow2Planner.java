@@ -174,6 +174,8 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
         final RefcountModel model;
         final byte[] header;
         final PlanBuilder plan;
+        /** The end of the last new structure written (0 when there is none). */
+        long freshEnd;
         /** The new guest range must read as zeros over a longer backing file: zero-flag entries. */
         final boolean zeroNewRange;
 
@@ -372,7 +374,7 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             }
             applyDecrements();
             emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
-            long newFileSize = Math.max(fileSize, plan.length(0));
+            long newFileSize = Math.max(fileSize, freshEnd);
             return finish(ResizeAction.GROW, oldSize, newSize, newFileSize, commit);
         }
 
@@ -634,7 +636,7 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             }
             long last = model.lastUsedCluster();
             long newFileSize = last < 0 ? fileSize : Math.min(fileSize, (last + 1) * cs);
-            newFileSize = Math.max(newFileSize, freshEnd());
+            newFileSize = Math.max(newFileSize, freshEnd);
             return finish(ResizeAction.SHRINK, oldSize, newSize, newFileSize, commit);
         }
 
@@ -740,6 +742,9 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
 
         /** The new structures, in offset order, with sparse extensions over any gap. */
         void emitFresh() {
+            for (ResizePatch p : fresh) {
+                freshEnd = Math.max(freshEnd, p.end());
+            }
             plan.freshPhase(fresh);
         }
 
@@ -747,10 +752,6 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             plan.phase(phase);
         }
 
-        /** The file length once the new structures are written. */
-        long freshEnd() {
-            return plan.length(0);
-        }
 
         ResizePlan finish(ResizeAction action, long oldSize, long newSize, long newFileSize, int commit)
                 throws ResizeError {
