@@ -353,7 +353,18 @@ public final class MainWindow {
                 return Preallocation.fromQemuName(s).orElse(Preallocation.OFF);
             }
         });
-        prealloc.valueProperty().bindBidirectional(resize.preallocationProperty());
+        // Not a bidirectional binding: when the offered modes change, the choice box drops its
+        // value for a moment (null), which must not reach the model; the model's value is
+        // shown again once the new modes are in.
+        prealloc.setValue(resize.preallocationProperty().get());
+        prealloc.valueProperty().addListener((o, a, b) -> {
+            if (b != null) {
+                resize.preallocationProperty().set(b);
+            }
+        });
+        resize.preallocationProperty().addListener((o, a, b) -> prealloc.setValue(b));
+        resize.modes().addListener((javafx.collections.ListChangeListener<Preallocation>) c ->
+                prealloc.setValue(resize.preallocationProperty().get()));
         prealloc.setTooltip(new Tooltip("off: sparse · metadata: tables only (qcow2) · falloc: reserve blocks · "
                 + "full: write zeros"));
         Label preallocLabel = new Label("Pr_eallocation");

@@ -85,7 +85,9 @@ public final class ResizeModel {
         if (!offered.contains(preallocation.get())) {
             preallocation.set(Preallocation.OFF);
         }
-        modes.setAll(offered);
+        if (!modes.equals(offered)) {
+            modes.setAll(offered);
+        }
         long current = img == null ? 0 : img.virtualSize();
         long unit = current >= 1L << 30 ? 1L << 30 : 1L << 20;
         sliderStep.set(unit);
