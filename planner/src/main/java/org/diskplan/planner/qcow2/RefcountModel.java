@@ -346,13 +346,13 @@ final class RefcountModel {
     }
 
     /**
-     * New blocks as (index, offset) pairs, in the order they may be linked into the live
+     * New blocks with their offsets, in the order they may be linked into the live
      * table one by one: a block only after the new block that counts it (a block counted by
      * itself or by an existing block first), so that no prefix makes a block reachable whose
      * own refcount is not visible yet.
      */
-    List<long[]> newBlockLinks() {
-        List<long[]> out = new ArrayList<>();
+    List<BlockLink> newBlockLinks() {
+        List<BlockLink> out = new ArrayList<>();
         java.util.Set<Integer> done = new java.util.HashSet<>();
         List<Integer> sorted = new ArrayList<>(newBlocks);
         java.util.Collections.sort(sorted);
@@ -362,7 +362,11 @@ final class RefcountModel {
         return out;
     }
 
-    private void link(int b, java.util.Set<Integer> done, List<long[]> out, java.util.Set<Integer> path) {
+    /** Refcount block {@code block}, at {@code offset} of the file. */
+    record BlockLink(int block, long offset) {
+    }
+
+    private void link(int b, java.util.Set<Integer> done, List<BlockLink> out, java.util.Set<Integer> path) {
         if (done.contains(b) || !path.add(b)) {
             return;
         }
@@ -371,7 +375,7 @@ final class RefcountModel {
             link(counter, done, out, path);
         }
         done.add(b);
-        out.add(new long[] {b, offsets[b]});
+        out.add(new BlockLink(b, offsets[b]));
     }
 
     /**

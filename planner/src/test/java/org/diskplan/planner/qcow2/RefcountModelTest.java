@@ -35,7 +35,7 @@ class RefcountModelTest {
         assertThat(m.get(303)).isEqualTo(1);
         assertThat(m.get(304)).isEqualTo(1);
         assertThat(m.newBlockLinks()).hasSize(1);
-        assertThat(m.newBlockLinks().get(0)).containsExactly(1, 304L * CS);
+        assertThat(m.newBlockLinks().get(0)).isEqualTo(new RefcountModel.BlockLink(1, 304L * CS));
         assertThat(m.tableTooSmall()).isFalse();
         // the existing block changed only in its entries 4..255
         assertThat(m.dirtyWrites("x")).singleElement().satisfies(w -> {
@@ -63,13 +63,14 @@ class RefcountModelTest {
         Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
         RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
         m.allocate(20L * 256, true);
-        java.util.List<long[]> links = m.newBlockLinks();
+        java.util.List<RefcountModel.BlockLink> links = m.newBlockLinks();
         assertThat(links).hasSizeGreaterThan(10);
         java.util.Set<Long> linked = new java.util.HashSet<>(java.util.List.of(0L));
-        for (long[] l : links) {
-            long counter = (l[1] / CS) / 256;
-            assertThat(counter == l[0] || linked.contains(counter)).as("block %d counted by %d", l[0], counter).isTrue();
-            linked.add(l[0]);
+        for (RefcountModel.BlockLink l : links) {
+            long counter = (l.offset() / CS) / 256;
+            assertThat(counter == l.block() || linked.contains(counter)).as("block %d counted by %d", l.block(),
+                    counter).isTrue();
+            linked.add((long) l.block());
         }
     }
 

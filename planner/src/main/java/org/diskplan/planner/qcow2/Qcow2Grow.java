@@ -1,0 +1,303 @@
+package org.diskplan.planner.qcow2;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.abi.ResizeAction;
+import org.diskplan.planner.FormatOptions;
+import org.diskplan.planner.PlanReader;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePatch.Extend;
+import org.diskplan.planner.ResizePatch.Write;
+import org.diskplan.planner.ResizePatch.ZeroFill;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.probe.ProbedImage;
+import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.qcow2.Qcow2Header;
+
+/**
+ * A qcow2 grow, as qcow2_co_truncate does it: a bigger L1 table when the new size needs one
+ * (old entries copied, switched in the same header write as the size), refcount blocks and
+ * a bigger refcount table when the new clusters need them, and with preallocation the new
+ * range mapped to fresh data clusters past the end of the file (sparse, reserved or zeroed).
+ * New structures first, then increments and links, the header write (the commit), then the
+ * decrements of what the old tables held.
+ */
+final class Qcow2Grow extends Qcow2Resize {
+    Qcow2Grow(ProbedImage image, PlanReader reader, ResizeRequest request, Qcow2Header h, Qcow2Geometry g,
+               FormatOptions.Qcow2 options, boolean zeroNewRange) throws ResizeError {
+        super(image, reader, request, h, g, options, zeroNewRange);
+    }
+
+
+    // ---------------------------------------------------------------- grow
+
+    ResizePlan grow(long oldSize, long newSize) throws ResizeError {
+        long newL1 = g.l1EntriesFor(newSize);
+        if (newL1 > Integer.MAX_VALUE / 8 || newL1 * 8 > Qcow2Geometry.MAX_L1_BYTES) {
+            throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "Failed to grow the L1 table: File too large");
+        }
+        Preallocation mode = request.preallocation();
+        boolean l1Grows = newL1 > h.l1Size();
+        boolean mapNewRange = mode != Preallocation.OFF || zeroNewRange;
+        if (zeroNewRange && h.version() < 3) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT,
+                    "Failed to zero out new clusters: Operation not supported");
+        }
+        long[] l1 = l1Grows || mapNewRange ? readL1() : new long[0];
+        long newL1Offset = h.l1TableOffset();
+        long[] newL1Entries = l1;
+        long l1Clusters = g.clustersFor(newL1 * 8);
+        if (l1Grows) {
+            newL1Offset = model.allocate(l1Clusters, false);
+            newL1Entries = java.util.Arrays.copyOf(l1, (int) newL1);
+        }
+        // With preallocation, switch to the bigger L1 table first, in a header write of its
+        // own that leaves the size alone (as qemu's qcow2_grow_l1_table does before it
+        // preallocates), so the old table's clusters are free again for the new L2 tables.
+        // With the refcount table too: grown first to what the whole resize will need (as
+        // qemu's qcow2_refcount_area sizes it before preallocating), its old clusters free too.
+        long tableClusters = h.refcountTableClusters();
+        boolean staged = l1Grows && mapNewRange;
+        long l1LinkBase = h.l1TableOffset();
+        if (staged) {
+            fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
+                    + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
+            long blocksNeeded = blocksNeededAfter(oldSize, newSize);
+            boolean preGrow = model.tableTooSmall() || blocksNeeded > model.tableEntries();
+            long preTableOffset = 0;
+            long preTableClusters = 0;
+            if (preGrow) {
+                preTableClusters = tableClustersFor((int) Math.max(model.highestBlock(), blocksNeeded - 1));
+                preTableOffset = model.allocate(preTableClusters, false);
+                checkTable(preTableClusters);
+            }
+            fresh.addAll(model.newBlockWrites());
+            if (preGrow) {
+                fresh.add(new Write(preTableOffset, model.tableBytes(preTableClusters), "new refcount table ("
+                        + preTableClusters + " clusters)", RegionKind.REFCOUNT));
+            }
+            emitFresh();
+            fresh.clear();
+            emitPhase(model.dirtyWrites("refcount increments for the new L1 table"));
+            if (!preGrow) {
+                emitPhase(tableLinks());
+            }
+            model.markNewBlocksWritten();
+            ByteBuffer l1h = ByteBuffer.allocate(preGrow ? 24 : 12).putInt((int) newL1).putLong(newL1Offset);
+            if (preGrow) {
+                l1h.putLong(preTableOffset).putInt((int) preTableClusters);
+            }
+            emitPhase(List.of(new Write(Qcow2Header.OFF_L1_SIZE, l1h.array(),
+                    "qcow2 header: l1_size, l1_table_offset"
+                    + (preGrow ? ", refcount_table_offset, refcount_table_clusters" : "")
+                    + " (the bigger tables; the size is unchanged)", RegionKind.HEADER)));
+            if (h.l1Size() > 0) {
+                for (long c = h.l1TableOffset() / cs; c <= (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs; c++) {
+                    model.add(c, -1);
+                }
+            }
+            if (preGrow) {
+                for (long c = model.tableOffset() / cs; c < model.tableOffset() / cs + tableClusters; c++) {
+                    model.add(c, -1);
+                }
+                model.switchTable(preTableOffset, (int) (preTableClusters * cs / 8));
+                tableClusters = preTableClusters;
+            }
+            emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
+            l1LinkBase = newL1Offset;
+        }
+        List<Write> l2Links = new ArrayList<>();
+        long[] l1Before = newL1Entries.clone();
+        if (mapNewRange) {
+            mapNewRange(oldSize, newSize, newL1Entries, l2Links);
+        }
+        boolean tableGrows = false;
+        long newTableOffset = h.refcountTableOffset();
+        long newTableClusters = h.refcountTableClusters();
+        if (model.tableTooSmall()) {
+            tableGrows = true;
+            newTableClusters = tableClustersFor(model.highestBlock());
+            newTableOffset = model.allocate(newTableClusters, false);
+            checkTable(newTableClusters);
+        }
+        if (l1Grows && !staged) {
+            // qemu writes exactly l1_size entries, not the whole clusters
+            fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
+                    + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
+        } else {
+            addL1Links(l1Before, newL1Entries, l1LinkBase);
+        }
+        references.addAll(l2Links);
+        fresh.addAll(model.newBlockWrites());
+        if (tableGrows) {
+            fresh.add(new Write(newTableOffset, model.tableBytes(newTableClusters), "new refcount table ("
+                    + newTableClusters + " clusters)", RegionKind.REFCOUNT));
+        }
+        emitFresh();
+        emitPhase(model.dirtyWrites("refcount increments for the new clusters"));
+        if (!tableGrows) {
+            emitPhase(tableLinks());
+        } else {
+            // The bigger refcount table goes live before any new reference does (preallocated
+            // L2 tables are linked before the commit): its own header write, size unchanged.
+            ByteBuffer rt = ByteBuffer.allocate(12).putLong(newTableOffset).putInt((int) newTableClusters);
+            emitPhase(List.of(new Write(Qcow2Header.OFF_REFCOUNT_TABLE_OFFSET, rt.array(),
+                    "qcow2 header: refcount_table_offset, "
+                    + "refcount_table_clusters (the bigger refcount table; the size is unchanged)",
+                    RegionKind.HEADER)));
+        }
+        emitPhase(references);
+        // the commit: size, and the L1 and refcount table switches, in one header write
+        boolean l1InCommit = l1Grows && !staged;
+        int end = l1InCommit ? Qcow2Header.OFF_L1_TABLE_OFFSET + 8 : Qcow2Header.OFF_SIZE + 8;
+        ByteBuffer hb = ByteBuffer.wrap(header.clone());
+        hb.putLong(Qcow2Header.OFF_SIZE, newSize);
+        if (l1Grows) {
+            hb.putInt(Qcow2Header.OFF_L1_SIZE, (int) newL1);
+            hb.putLong(Qcow2Header.OFF_L1_TABLE_OFFSET, newL1Offset);
+        }
+        int commit = plan.commit(new Write(Qcow2Header.OFF_SIZE,
+                java.util.Arrays.copyOfRange(hb.array(), Qcow2Header.OFF_SIZE, end),
+                "qcow2 header: size" + (l1InCommit ? ", l1_size, l1_table_offset" : "") + " (commit)",
+                RegionKind.HEADER));
+        if (l1InCommit && h.l1Size() > 0) {
+            decrements.add(new ClusterRange(h.l1TableOffset() / cs, (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs));
+        }
+        if (tableGrows) {
+            decrements.add(new ClusterRange(model.tableOffset() / cs, model.tableOffset() / cs + tableClusters - 1));
+        }
+        applyDecrements();
+        emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
+        long newFileSize = Math.max(fileSize, freshEnd);
+        return finish(ResizeAction.GROW, oldSize, newSize, newFileSize, commit);
+    }
+
+
+    /**
+     * Refcount blocks the image will need once the new range is mapped: everything allocated
+     * so far, the data clusters and L2 tables of the new range, and the blocks themselves.
+     */
+    long blocksNeededAfter(long oldSize, long newSize) {
+        long guest = g.clustersFor(newSize) - oldSize / cs;
+        long clusters = Math.max(model.allocatedEndOffset(), fileSize) / cs + 1
+                + (request.preallocation() != Preallocation.OFF ? guest : 0) + guest / g.l2Entries() + 2;
+        clusters += clusters / g.refblockEntries() + 2;
+        return g.refblocksFor(clusters);
+    }
+
+
+    void addL1Links(long[] before, long[] after, long tableOffset) {
+        int lo = -1;
+        int hi = -1;
+        for (int i = 0; i < after.length; i++) {
+            if (i >= before.length || before[i] != after[i]) {
+                lo = lo < 0 ? i : lo;
+                hi = i;
+            }
+        }
+        if (lo >= 0) {
+            references.add(new Write(tableOffset + lo * 8L, entriesBytes(
+                    java.util.Arrays.copyOfRange(after, lo, hi + 1), (hi - lo + 1) * 8L),
+                    "L1 entries " + lo + ".." + hi + ": new L2 tables", RegionKind.TABLE));
+        }
+    }
+
+
+    /**
+     * Fills the L2 entries of the new guest range, with new L2 tables where none exist:
+     * with preallocation, new data clusters past the end of the file, as qemu's
+     * preallocation does (entries carry the COPIED flag; with extended L2 the subcluster
+     * bitmap stays 0, as qemu leaves it); over a longer backing file, the zero flag (the
+     * zero bits of the subcluster bitmap with extended L2), as qcow2_subcluster_zeroize sets it.
+     */
+    void mapNewRange(long oldSize, long newSize, long[] l1, List<Write> l2Links) throws ResizeError {
+        Preallocation mode = request.preallocation();
+        boolean data = mode != Preallocation.OFF;
+        // Over a longer backing file qemu hides it: metadata and no preallocation set the zero
+        // flag (extended L2: all zero bits); falloc and full write real zeros and, with
+        // extended L2, mark every subcluster allocated.
+        boolean written = mode == Preallocation.FALLOC || mode == Preallocation.FULL;
+        long zeroBits = !zeroNewRange ? 0 : g.extendedL2() ? (written ? 0xffffffffL : 0xffffffff00000000L)
+                : written ? 0 : 1L;
+        long firstCluster = oldSize / cs;
+        long endCluster = g.clustersFor(newSize);
+        long e = g.l2Entries();
+        int es = g.l2EntrySize();
+        if (oldSize % cs != 0) {
+            throw new ResizeError(data ? ErrorCode.PREALLOCATION_UNSUPPORTED : ErrorCode.UNSUPPORTED_SUBFORMAT,
+                    "DiskPlan maps a new range (" + (data ? "preallocation" : "zero clusters over a longer "
+                    + "backing file") + ") only from a cluster boundary; the old size " + oldSize
+                    + " is not a multiple of " + cs + "; use qemu-img resize");
+        }
+        long dataClusters = data ? endCluster - firstCluster : 0;
+        // L2 tables first (existing ones are filled in place), then the data area.
+        List<L2Slot> tables = new ArrayList<>();
+        for (long i = firstCluster / e; i <= (endCluster - 1) / e; i++) {
+            long entry = l1[(int) i];
+            long off = entry & Qcow2Header.L1E_OFFSET_MASK;
+            if (off != 0) {
+                if ((entry & Qcow2Header.OFLAG_COPIED) == 0) {
+                    throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED, "the L2 table for the new range "
+                            + "is shared with a snapshot; DiskPlan does not preallocate into it yet");
+                }
+                tables.add(new L2Slot(i, off, readL2(off), false));
+            } else {
+                long at = model.allocate(1, false);
+                l1[(int) i] = at | Qcow2Header.OFLAG_COPIED;
+                tables.add(new L2Slot(i, at, new byte[(int) cs], true));
+            }
+        }
+        long dataOffset = dataClusters > 0 ? model.allocate(dataClusters, true) : 0;
+        long host = dataOffset;
+        for (L2Slot t : tables) {
+            long i = t.index();
+            ByteBuffer l2 = ByteBuffer.wrap(t.contents());
+            long from = Math.max(firstCluster, i * e);
+            long to = Math.min(endCluster, (i + 1) * e);
+            for (long gc = from; gc < to; gc++) {
+                int at = (int) ((gc - i * e) * es);
+                if (l2.getLong(at) != 0 || (es == 16 && l2.getLong(at + 8) != 0)) {
+                    throw Qcow2Planner.corrupt("guest cluster " + gc + " past the old end is already mapped");
+                }
+                if (data) {
+                    l2.putLong(at, host | Qcow2Header.OFLAG_COPIED | (es == 8 ? zeroBits : 0));
+                    host += cs;
+                } else if (es == 8) {
+                    l2.putLong(at, zeroBits);
+                }
+                if (es == 16) {
+                    l2.putLong(at + 8, zeroBits);
+                }
+            }
+            long off = t.offset();
+            if (t.fresh()) {
+                fresh.add(new Write(off, t.contents(), "new L2 table " + i
+                        + (data ? " (preallocation)" : " (zero clusters)"), RegionKind.TABLE));
+            } else {
+                int lo = (int) ((from - i * e) * es);
+                int hi = (int) ((to - i * e) * es);
+                l2Links.add(new Write(off + lo, java.util.Arrays.copyOfRange(t.contents(), lo, hi),
+                        "L2 table " + i + (data ? ": map the new clusters (preallocation)"
+                                : ": zero clusters for the new range"), RegionKind.TABLE));
+            }
+        }
+        long length = dataClusters * cs;
+        if (length > 0) {
+            String label = "data clusters for the new range (preallocation=" + mode.qemuName() + ")";
+            fresh.add(mode == Preallocation.OFF || mode == Preallocation.METADATA
+                    ? new Extend(dataOffset, length, label, RegionKind.DATA)
+                    : new ZeroFill(dataOffset, length, mode == Preallocation.FALLOC, label, RegionKind.DATA));
+        }
+    }
+
+    /**
+     * One L2 table of the new range: its L1 index, where it lies, its contents as the grow
+     * fills them, and whether the grow allocates it.
+     */
+    private record L2Slot(long index, long offset, byte[] contents, boolean fresh) {
+    }
+}

@@ -1,0 +1,221 @@
+package org.diskplan.planner.qcow2;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.diskplan.abi.ResizeAction;
+import org.diskplan.planner.FormatOptions;
+import org.diskplan.planner.PlanReader;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePatch;
+import org.diskplan.planner.ResizePatch.Write;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.probe.ProbedImage;
+import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.qcow2.Qcow2Header;
+
+/**
+ * A qcow2 shrink: every cluster mapped only past the new end is released (compressed entries
+ * release every host cluster they touch), L2 tables wholly past the end are dropped from the
+ * L1 table, a partly cut L2 table shared with a snapshot is copied first, refcount blocks left
+ * empty are dropped, and the file is cut after its last cluster in use. The header write is
+ * the commit; everything that goes away goes after it.
+ */
+final class Qcow2Shrink extends Qcow2Resize {
+    Qcow2Shrink(ProbedImage image, PlanReader reader, ResizeRequest request, Qcow2Header h, Qcow2Geometry g,
+               FormatOptions.Qcow2 options, boolean zeroNewRange) throws ResizeError {
+        super(image, reader, request, h, g, options, zeroNewRange);
+    }
+
+
+    // -------------------------------------------------------------- shrink
+
+    ResizePlan shrink(long oldSize, long newSize) throws ResizeError {
+        long e = g.l2Entries();
+        int es = g.l2EntrySize();
+        long cutCluster = g.clustersFor(newSize);
+        long newL1 = g.l1EntriesFor(newSize);
+        long[] l1 = readL1();
+        long firstTable = cutCluster / e;
+        // At most one L2 table is cut part-way: the one holding the first cluster past the end.
+        // If a snapshot shares it, it is copied first (the only allocation of a shrink).
+        int partial = -1;
+        byte[] partialTable = null;
+        int partialFirst = 0;
+        long partialCopy = 0;
+        if (firstTable < newL1 && firstTable < l1.length && firstTable * e < cutCluster
+                && (l1[(int) firstTable] & Qcow2Header.L1E_OFFSET_MASK) != 0) {
+            partial = (int) firstTable;
+            partialTable = readL2(l1[partial] & Qcow2Header.L1E_OFFSET_MASK);
+            partialFirst = (int) (cutCluster - firstTable * e);
+            if ((l1[partial] & Qcow2Header.OFLAG_COPIED) == 0
+                    && !isZero(partialTable, partialFirst * es, partialTable.length)) {
+                partialCopy = model.allocate(1, false);
+            }
+        }
+        boolean tableGrows = model.tableTooSmall();
+        long newTableOffset = h.refcountTableOffset();
+        long newTableClusters = h.refcountTableClusters();
+        if (tableGrows) {
+            newTableClusters = tableClustersFor(model.highestBlock());
+            newTableOffset = model.allocate(newTableClusters, false);
+        }
+        fresh.addAll(model.newBlockWrites());
+        if (tableGrows) {
+            fresh.add(new Write(newTableOffset, model.tableBytes(newTableClusters), "new refcount table",
+                    RegionKind.REFCOUNT));
+        }
+        if (partialCopy != 0) {
+            byte[] content = partialTable.clone();
+            java.util.Arrays.fill(content, partialFirst * es, content.length, (byte) 0);
+            fresh.add(new Write(partialCopy, content, "copy of L2 table " + partial + " (shared with a snapshot) "
+                    + "without the entries past the new end", RegionKind.TABLE));
+        }
+        List<Write> increments = model.dirtyWrites("refcount increments for the L2 table copy");
+        List<ResizePatch> links = tableGrows ? List.of() : tableLinks();
+
+        // Everything below only goes away, after the commit: decrement as we read.
+        if (partial >= 0 && !isZero(partialTable, partialFirst * es, partialTable.length)) {
+            long off = l1[partial] & Qcow2Header.L1E_OFFSET_MASK;
+            releaseEntries(partialTable, partialFirst, partial);
+            if (partialCopy == 0) {
+                removals.add(new Write(off + (long) partialFirst * es, new byte[(int) ((e - partialFirst) * es)],
+                        "L2 table " + partial + ": clear the entries past the new end", RegionKind.TABLE));
+            } else {
+                removals.add(new Write(h.l1TableOffset() + partial * 8L,
+                        ByteBuffer.allocate(8).putLong(partialCopy | Qcow2Header.OFLAG_COPIED).array(),
+                        "L1 entry " + partial + ": the copied L2 table", RegionKind.TABLE));
+                model.add(off / cs, -1);
+            }
+        }
+        // L2 tables wholly past the end, read in offset order: every cluster they map and
+        // the table itself lose the active image's reference.
+        long from = partial >= 0 ? partial + 1 : firstTable;
+        int count = 0;
+        long[] sorted = new long[(int) Math.max(0, l1.length - from)];
+        for (long i = from; i < l1.length; i++) {
+            long off = l1[(int) i] & Qcow2Header.L1E_OFFSET_MASK;
+            if (off != 0) {
+                sorted[count++] = (off >>> g.clusterBits() << 23) | i; // L1 index < 2^22
+            }
+        }
+        java.util.Arrays.sort(sorted, 0, count);
+        for (int k = 0; k < count; k++) {
+            long off = (sorted[k] >>> 23) << g.clusterBits();
+            int i = (int) (sorted[k] & ((1 << 23) - 1));
+            releaseEntries(readL2(off), 0, i);
+            model.add(off / cs, -1);
+        }
+        int lo = -1;
+        int hi = -1;
+        for (int i = (int) from; i < l1.length; i++) {
+            if (l1[i] != 0) {
+                lo = lo < 0 ? i : lo;
+                hi = i;
+            }
+        }
+        if (lo >= 0) {
+            removals.add(new Write(h.l1TableOffset() + lo * 8L, new byte[(hi - lo + 1) * 8],
+                    "L1 entries " + lo + ".." + hi + ": drop the L2 tables past the new end", RegionKind.TABLE));
+        }
+        if (tableGrows) {
+            for (long c = h.refcountTableOffset() / cs; c < h.refcountTableOffset() / cs
+                    + h.refcountTableClusters(); c++) {
+                model.add(c, -1);
+            }
+        }
+
+        emitFresh();
+        emitPhase(increments);
+        emitPhase(links);
+        ByteBuffer hb = ByteBuffer.wrap(header.clone());
+        hb.putLong(Qcow2Header.OFF_SIZE, newSize);
+        int end = Qcow2Header.OFF_SIZE + 8;
+        if (tableGrows) {
+            hb.putLong(Qcow2Header.OFF_REFCOUNT_TABLE_OFFSET, newTableOffset);
+            hb.putInt(Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS, (int) newTableClusters);
+            end = Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS + 4;
+        }
+        int commit = plan.commit(new Write(Qcow2Header.OFF_SIZE,
+                java.util.Arrays.copyOfRange(hb.array(), Qcow2Header.OFF_SIZE, end),
+                "qcow2 header: size" + (tableGrows ? ", refcount_table_offset, refcount_table_clusters" : "")
+                        + " (commit)", RegionKind.HEADER));
+        emitPhase(removals);
+        emitPhase(model.dirtyWrites("refcount decrements for the released clusters"));
+        if (!tableGrows) {
+            shrinkRefcountTable();
+        }
+        long last = model.lastUsedCluster();
+        long newFileSize = last < 0 ? fileSize : Math.min(fileSize, (last + 1) * cs);
+        newFileSize = Math.max(newFileSize, freshEnd);
+        return finish(ResizeAction.SHRINK, oldSize, newSize, newFileSize, commit);
+    }
+
+
+    /** Decrements every host cluster the entries {@code first..} of an L2 table hold. */
+    void releaseEntries(byte[] l2, int first, int table) throws ResizeError {
+        int es = g.l2EntrySize();
+        long fileClusters = g.clustersFor(fileSize);
+        for (int j = first, at = first * es; at < l2.length; j++, at += es) {
+            long entry = getLong(l2, at);
+            if (entry == 0) {
+                continue;
+            }
+            if ((entry & Qcow2Header.OFLAG_COMPRESSED) != 0) {
+                long firstHost = g.compressedFirstCluster(entry);
+                long lastHost = g.compressedLastCluster(entry);
+                if (lastHost >= fileClusters || firstHost == 0) {
+                    throw Qcow2Planner.corrupt("compressed L2 entry " + table + "/" + j + " points outside the file");
+                }
+                for (long c = firstHost; c <= lastHost; c++) {
+                    model.add(c, -1);
+                }
+                continue;
+            }
+            long off = entry & Qcow2Header.L2E_OFFSET_MASK;
+            if (off == 0) {
+                continue; // a zero cluster without a host cluster: nothing to release
+            }
+            if ((off & (cs - 1)) != 0 || off > fileSize - 1) {
+                throw Qcow2Planner.corrupt("L2 entry " + table + "/" + j + " (" + Long.toHexString(entry)
+                        + ") is unaligned or points past the end of the file");
+            }
+            model.add(off >>> g.clusterBits(), -1);
+        }
+    }
+
+
+    /**
+     * qcow2_shrink_reftable: refcount blocks that now count nothing but themselves
+     * leave the table, and the block counting each one drops it.
+     */
+    void shrinkRefcountTable() throws ResizeError {
+        List<Integer> unused = new ArrayList<>();
+        for (int b = 0; b < model.tableEntries(); b++) {
+            if (model.existingBlock(b) && model.unusedBlock(b)) {
+                unused.add(b);
+            }
+        }
+        if (unused.isEmpty()) {
+            return;
+        }
+        List<ResizePatch> clears = new ArrayList<>();
+        for (int b : unused) {
+            clears.add(new Write(model.tableOffset() + b * 8L, new byte[8], "refcount table entry " + b
+                    + ": drop the empty refcount block", RegionKind.REFCOUNT));
+        }
+        emitPhase(clears);
+        List<Long> selves = new ArrayList<>();
+        for (int b : unused) {
+            selves.add(model.blockOffset(b) / cs);
+            model.drop(b);
+        }
+        for (long self : selves) {
+            if (model.existingBlock((int) (self >>> g.refblockBits()))) {
+                model.add(self, -1);
+            }
+        }
+        emitPhase(model.dirtyWrites("refcount decrements for the dropped refcount blocks"));
+    }
+}
