@@ -29,6 +29,8 @@ public final class SeSparseProbe extends HeaderProbe {
     static final int HEADER_SIZE = 512;
     static final int OFF_CAPACITY = 16;
     static final long SECTOR = 512;
+    /** The only grain size qemu reads: 8 sectors. */
+    public static final long GRAIN_BYTES = 8 * SECTOR;
     /** qemu's vmdk_add_extent: more grain directory entries than this is "L1 size too big". */
     static final long MAX_L1_ENTRIES = 32L << 20;
     private static final String[][] REGIONS = {

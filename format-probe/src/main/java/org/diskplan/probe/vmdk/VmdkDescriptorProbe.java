@@ -104,6 +104,7 @@ public final class VmdkDescriptorProbe implements FormatProbe {
                         } else if (e.type().equals("SESPARSE") && SeSparseProbe.isSeSparse(r)) {
                             // qemu counts a seSparse extent by its constant header's capacity
                             sectors = SeSparseProbe.capacity(p, r);
+                            grain = grain == 0 ? SeSparseProbe.GRAIN_BYTES : grain;
                         } else if (e.isSparse() && r.size() >= 4 && isKdmv(r)) {
                             String prefix = "extent " + index + " (" + e.fileName() + "): ";
                             if (detailed < MAX_DETAILED_EXTENTS) {
