@@ -18,11 +18,12 @@ import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.RunLayout;
+import org.diskplan.probe.raw.RawProbe;
 
 /**
  * Shows a compressed file or archive for what it is: its header fields, header and data in the
- * layout map, and a flag that it is no disk image. The virtual size is the file size, which is
- * what qemu-img (taking it for raw) reports. A resize is refused before any planning with one
+ * layout map, and a flag that it is no disk image. The virtual size is what qemu-img, taking it
+ * for raw, reports: the file size rounded up to whole 512-byte sectors. A resize is refused before any planning with one
  * line: "'x.img.xz' is an xz-compressed file; decompress it first".
  */
 public final class ArchiveProbe implements FormatProbe {
@@ -155,7 +156,7 @@ public final class ArchiveProbe implements FormatProbe {
                 : "compressed data";
         layout.add(headerEnd, size - tail - headerEnd, RegionKind.DATA, content);
         flags.add(0, "not a disk image: " + a.description() + " (qemu-img would take it for raw); " + a.advice());
-        return new ProbedImage(path, a.format(), "", size, size, 0, flags, fields,
+        return new ProbedImage(path, a.format(), "", RawProbe.virtualSize(size), size, 0, flags, fields,
                 layout.build(RegionKind.DATA, content), new ArchiveHeader(a, entry));
     }
 
