@@ -1,7 +1,10 @@
 package org.diskplan.probe;
 
+import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.List;
 import org.diskplan.abi.ErrorCode;
+import org.diskplan.abi.ImageFormat;
 
 /**
  * What the probes of the formats DiskPlan recognises but does not resize (Parallels, Bochs,
@@ -10,11 +13,24 @@ import org.diskplan.abi.ErrorCode;
  * escaping; and, for formats that qemu reads but never writes, a refusal to plan a resize.
  */
 public abstract class HeaderProbe implements FormatProbe {
+    private final ImageFormat format;
     private final String group;
+    private final boolean readOnly;
 
-    /** @param group the header's name in fields and messages, e.g. "Bochs header" */
-    protected HeaderProbe(String group) {
+    /**
+     * @param format   the format this probe parses
+     * @param group    the header's name in fields and messages, e.g. "Bochs header"
+     * @param readOnly whether qemu only reads the format (a resize is then refused before planning)
+     */
+    protected HeaderProbe(ImageFormat format, String group, boolean readOnly) {
+        this.format = format;
         this.group = group;
+        this.readOnly = readOnly;
+    }
+
+    @Override
+    public final ImageFormat format() {
+        return format;
     }
 
     /** The header's name in fields and messages. */
@@ -33,31 +49,16 @@ public abstract class HeaderProbe implements FormatProbe {
         }
     }
 
-    /**
-     * Refuses to plan a resize when {@link #resizeRefusal} names a reason; otherwise probes.
-     */
+    /** For a format qemu only reads, refuses to plan a resize, in one line naming the file. */
     @Override
     public ProbedImage probeForResize(Path path, ImageReader reader) throws ProbeException {
         ProbedImage image = probe(path, reader);
-        String why = resizeRefusal(path);
-        if (!why.isEmpty()) {
-            throw new ProbeException(ErrorCode.UNSUPPORTED_FORMAT, "format", 0, why);
+        if (readOnly) {
+            throw new ProbeException(ErrorCode.UNSUPPORTED_FORMAT, "format", 0, "'" + path + "' is a "
+                    + format.displayName() + " image, which qemu reads but never writes: convert it first"
+                    + " (qemu-img convert -O qcow2 or -O raw)");
         }
         return image;
-    }
-
-    /**
-     * Why a resize is refused before planning (one line, naming the file), or empty to leave the
-     * decision to the planners. Formats that qemu only reads say so here.
-     */
-    protected String resizeRefusal(Path path) {
-        return "";
-    }
-
-    /** The refusal for a format qemu opens read-only: nothing can grow it in place. */
-    protected final String readOnlyRefusal(Path path) {
-        return "'" + path + "' is a " + format().displayName() + " image, which qemu reads but never writes: "
-                + "convert it first (qemu-img convert -O qcow2 or -O raw)";
     }
 
     protected abstract ProbedImage parse(Path path, ImageReader reader) throws ProbeException;
@@ -76,6 +77,15 @@ public abstract class HeaderProbe implements FormatProbe {
                     + ": the file is " + fileSize + " bytes, too short for the " + size + "-byte header");
         }
         return reader.read(offset, size, group);
+    }
+
+    /**
+     * Reads the {@code size}-byte header at offset 0 and returns a reader of its fields, which it
+     * records into {@code fields}.
+     */
+    protected final FieldReader fields(ImageReader reader, int size, ByteOrder order, List<HeaderField> fields)
+            throws ProbeException {
+        return new FieldReader(group, 0, readHeader(reader, 0, size), order, fields);
     }
 
     /** A summary value (no bytes of its own) shown among the fields. */

@@ -42,6 +42,12 @@ class RecognisedFormatsTest {
         return SampleWriterRoundTripTest.writers().get(format);
     }
 
+    /** A sample image written to {@code file} and read back. */
+    static byte[] sample(String format, Path file, long size, Map<String, String> options) throws IOException {
+        writer(format).write(file, size, options);
+        return Files.readAllBytes(file);
+    }
+
     static byte[] fixture(String name) throws IOException {
         try (InputStream in = RecognisedFormatsTest.class.getResourceAsStream(FIXTURES + name)) {
             assertThat(in).as(name).isNotNull();
@@ -171,8 +177,7 @@ class RecognisedFormatsTest {
     @Test
     void parallelsWithoutFreeSpaceKeepsA32BitSizeAndCountsSectors() throws Exception {
         Path file = dir.resolve("p.img");
-        writer("parallels").write(file, 4L << 20, Map.of("cluster_size", "64K"));
-        byte[] b = Files.readAllBytes(file);
+        byte[] b = sample("parallels", file, 4L << 20, Map.of("cluster_size", "64K"));
         ByteBuffer h = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
         h.put(0, "WithoutFreeSpace".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         h.putLong(36, (1L << 32) | 8192);
@@ -210,8 +215,7 @@ class RecognisedFormatsTest {
     @Test
     void bochsVersion1AndDamagedFields() throws Exception {
         Path file = dir.resolve("b.bochs");
-        writer("bochs").write(file, 10L << 20, Map.of());
-        byte[] b = Files.readAllBytes(file);
+        byte[] b = sample("bochs", file, 10L << 20, Map.of());
         ByteBuffer h = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
         h.putInt(64, 0x10000);
         h.putLong(84, (10L << 20) + 100); // v1: disk at 84; qemu drops the partial sector
@@ -227,12 +231,11 @@ class RecognisedFormatsTest {
     @Test
     void cloopOtherVersionsAndBadOffsetsAreNamed() throws Exception {
         Path file = dir.resolve("c.cloop");
-        writer("cloop").write(file, 1L << 20, Map.of());
-        byte[] b = Files.readAllBytes(file);
+        byte[] b = sample("cloop", file, 1L << 20, Map.of());
         ByteBuffer.wrap(b).putLong(136 + 16, 0); // offsets[2] below offsets[1]
         assertThatThrownBy(() -> probe(file, b)).isInstanceOf(ProbeException.class)
                 .hasMessageContaining("offsets[2] at offset 152").hasMessageContaining("not monotonically increasing");
-        byte[] v4 = Files.readAllBytes(file);
+        byte[] v4 = Files.readAllBytes(file); // as written
         v4[12] = '4';
         assertThat(FormatDetector.detect(ByteArrayImageReader.wrap(v4)).format()).isEqualTo(ImageFormat.CLOOP);
         assertThatThrownBy(() -> probe(file, v4)).isInstanceOf(ProbeException.class)
@@ -242,8 +245,7 @@ class RecognisedFormatsTest {
     @Test
     void dmgTrailerIsFoundWhereQemuLooksForIt() throws Exception {
         Path file = dir.resolve("d.dmg");
-        writer("dmg").write(file, 1L << 20, Map.of());
-        byte[] b = Files.readAllBytes(file);
+        byte[] b = sample("dmg", file, 1L << 20, Map.of());
         byte[] padded = java.util.Arrays.copyOf(b, b.length + 300);
         ProbedImage p = probe(file, padded);
         assertThat(p.format()).isEqualTo(ImageFormat.DMG);
@@ -260,9 +262,8 @@ class RecognisedFormatsTest {
         if (format.equals("sesparse")) {
             original = fixture("se-sesparse.vmdk.gz");
         } else {
-            Path file = dir.resolve("m." + format);
-            writer(format).write(file, 3L << 20, format.equals("parallels") ? Map.of("cluster_size", "4K") : Map.of());
-            original = Files.readAllBytes(file);
+            original = sample(format, dir.resolve("m." + format), 3L << 20,
+                    format.equals("parallels") ? Map.of("cluster_size", "4K") : Map.of());
         }
         FormatProbe probe = null;
         for (FormatProbe p : ServiceLoader.load(FormatProbe.class)) {

@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.zip.CRC32;
 import org.diskplan.abi.ImageFormat;
 
@@ -15,117 +16,70 @@ import org.diskplan.abi.ImageFormat;
  * refuses to resize them.
  */
 public enum Archive {
-    GZIP(ImageFormat.GZIP, "a gzip-compressed file", "decompress it first", 10) {
-        @Override
-        boolean matches(byte[] h) {
-            // ID1 ID2, CM = 8 (deflate), no reserved flag bits (RFC 1952)
-            return h.length >= 10 && (h[0] & 0xff) == 0x1f && (h[1] & 0xff) == 0x8b && h[2] == 8
-                    && (h[3] & 0xe0) == 0;
-        }
+    // ID1 ID2, CM = 8 (deflate), no reserved flag bits (RFC 1952)
+    GZIP(ImageFormat.GZIP, "a gzip-compressed file", Magic.DECOMPRESS, 10, "magic 1f 8b, method 8 (deflate) at offset 0",
+            h -> h.length >= 10 && (h[0] & 0xff) == 0x1f && (h[1] & 0xff) == 0x8b && h[2] == 8 && (h[3] & 0xe0) == 0),
+    XZ(ImageFormat.XZ, "an xz-compressed file", Magic.DECOMPRESS, 12,
+            "magic fd 37 7a 58 5a 00 at offset 0 and a stream header whose CRC32 matches",
+            h -> h.length >= 12 && startsWith(h, Magic.XZ) && h[6] == 0 && (h[7] & 0xf0) == 0
+                    && crc32(h, 6, 2) == le32(h, 8)),
+    BZIP2(ImageFormat.BZIP2, "a bzip2-compressed file", Magic.DECOMPRESS, 4,
+            "magic 'BZh1'..'BZh9' at offset 0 and a block or end-of-stream marker at offset 4",
+            h -> h.length >= 10 && h[0] == 'B' && h[1] == 'Z' && h[2] == 'h' && h[3] >= '1' && h[3] <= '9'
+                    && (Arrays.equals(h, 4, 10, Magic.BZIP2_BLOCK, 0, 6) || Arrays.equals(h, 4, 10, Magic.BZIP2_END, 0, 6))),
+    // frame magic 0xfd2fb528 little-endian; reserved bit 3 of the frame header descriptor clear
+    ZSTD(ImageFormat.ZSTD, "a zstd-compressed file", Magic.DECOMPRESS, 5, "frame magic 28 b5 2f fd at offset 0",
+            h -> h.length >= 5 && startsWith(h, Magic.ZSTD) && (h[4] & 0x08) == 0),
+    ZIP(ImageFormat.ZIP, "a zip archive", Magic.EXTRACT, 30, "local file header 'PK\\x03\\x04' at offset 0",
+            h -> h.length >= 30 && h[0] == 'P' && h[1] == 'K' && h[2] == 3 && h[3] == 4),
+    TAR(ImageFormat.TAR, "a tar archive", Magic.EXTRACT, 512, "'ustar' at offset 257 and a header checksum that matches",
+            h -> h.length >= 512 && Arrays.equals(h, 257, 262, Magic.USTAR, 0, 5)
+                    && octal(h, 148, 8).filter(sum -> sum == tarChecksum(h)).isPresent()),
+    SEVEN_ZIP(ImageFormat.SEVEN_ZIP, "a 7z archive", Magic.EXTRACT, 32,
+            "signature 37 7a bc af 27 1c at offset 0 and a start header whose CRC32 matches",
+            h -> h.length >= 32 && startsWith(h, Magic.SEVEN_ZIP) && h[6] == 0 && crc32(h, 12, 20) == le32(h, 8));
 
-        @Override
-        public String evidence() {
-            return "magic 1f 8b, method 8 (deflate) at offset 0";
-        }
-    },
-    XZ(ImageFormat.XZ, "an xz-compressed file", "decompress it first", 12) {
-        @Override
-        boolean matches(byte[] h) {
-            return h.length >= 12 && startsWith(h, XZ_MAGIC) && h[6] == 0 && (h[7] & 0xf0) == 0
-                    && crc32(h, 6, 2) == le32(h, 8);
-        }
+    /** The signatures (a nested class, so that the constants can use them). */
+    static final class Magic {
+        static final String DECOMPRESS = "decompress it first";
+        static final String EXTRACT = "extract the image from it first";
+        static final byte[] XZ = {(byte) 0xfd, '7', 'z', 'X', 'Z', 0};
+        static final byte[] BZIP2_BLOCK = {0x31, 0x41, 0x59, 0x26, 0x53, 0x59};
+        static final byte[] BZIP2_END = {0x17, 0x72, 0x45, 0x38, 0x50, (byte) 0x90};
+        static final byte[] ZSTD = {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd};
+        static final byte[] USTAR = "ustar".getBytes(StandardCharsets.US_ASCII);
+        static final byte[] SEVEN_ZIP = {'7', 'z', (byte) 0xbc, (byte) 0xaf, 0x27, 0x1c};
 
-        @Override
-        public String evidence() {
-            return "magic fd 37 7a 58 5a 00 at offset 0 and a stream header whose CRC32 matches";
+        private Magic() {
         }
-    },
-    BZIP2(ImageFormat.BZIP2, "a bzip2-compressed file", "decompress it first", 4) {
-        @Override
-        boolean matches(byte[] h) {
-            return h.length >= 10 && h[0] == 'B' && h[1] == 'Z' && h[2] == 'h' && h[3] >= '1' && h[3] <= '9'
-                    && (Arrays.equals(h, 4, 10, BZIP2_BLOCK, 0, 6) || Arrays.equals(h, 4, 10, BZIP2_END, 0, 6));
-        }
-
-        @Override
-        public String evidence() {
-            return "magic 'BZh1'..'BZh9' at offset 0 and a block or end-of-stream marker at offset 4";
-        }
-    },
-    ZSTD(ImageFormat.ZSTD, "a zstd-compressed file", "decompress it first", 5) {
-        @Override
-        boolean matches(byte[] h) {
-            // frame magic 0xfd2fb528 little-endian; reserved bit 3 of the frame header descriptor clear
-            return h.length >= 5 && startsWith(h, ZSTD_MAGIC) && (h[4] & 0x08) == 0;
-        }
-
-        @Override
-        public String evidence() {
-            return "frame magic 28 b5 2f fd at offset 0";
-        }
-    },
-    ZIP(ImageFormat.ZIP, "a zip archive", "extract the image from it first", 30) {
-        @Override
-        boolean matches(byte[] h) {
-            return h.length >= 30 && h[0] == 'P' && h[1] == 'K' && h[2] == 3 && h[3] == 4;
-        }
-
-        @Override
-        public String evidence() {
-            return "local file header 'PK\\x03\\x04' at offset 0";
-        }
-    },
-    TAR(ImageFormat.TAR, "a tar archive", "extract the image from it first", 512) {
-        @Override
-        boolean matches(byte[] h) {
-            if (h.length < 512 || !Arrays.equals(h, 257, 262, USTAR, 0, 5)) {
-                return false;
-            }
-            Optional<Long> stored = octal(h, 148, 8);
-            return stored.isPresent() && stored.get() == tarChecksum(h);
-        }
-
-        @Override
-        public String evidence() {
-            return "'ustar' at offset 257 and a header checksum that matches";
-        }
-    },
-    SEVEN_ZIP(ImageFormat.SEVEN_ZIP, "a 7z archive", "extract the image from it first", 32) {
-        @Override
-        boolean matches(byte[] h) {
-            return h.length >= 32 && startsWith(h, SEVEN_ZIP_MAGIC) && h[6] == 0 && crc32(h, 12, 20) == le32(h, 8);
-        }
-
-        @Override
-        public String evidence() {
-            return "signature 37 7a bc af 27 1c at offset 0 and a start header whose CRC32 matches";
-        }
-    };
-
-    static final byte[] XZ_MAGIC = {(byte) 0xfd, '7', 'z', 'X', 'Z', 0};
-    static final byte[] BZIP2_BLOCK = {0x31, 0x41, 0x59, 0x26, 0x53, 0x59};
-    static final byte[] BZIP2_END = {0x17, 0x72, 0x45, 0x38, 0x50, (byte) 0x90};
-    static final byte[] ZSTD_MAGIC = {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd};
-    static final byte[] USTAR = "ustar".getBytes(StandardCharsets.US_ASCII);
-    static final byte[] SEVEN_ZIP_MAGIC = {'7', 'z', (byte) 0xbc, (byte) 0xaf, 0x27, 0x1c};
+    }
 
     private final ImageFormat format;
     private final String description;
     private final String advice;
     private final int headerSize;
+    private final String evidence;
+    private final Predicate<byte[]> signature;
 
-    Archive(ImageFormat format, String description, String advice, int headerSize) {
+    Archive(ImageFormat format, String description, String advice, int headerSize, String evidence,
+            Predicate<byte[]> signature) {
         this.format = format;
         this.description = description;
         this.advice = advice;
         this.headerSize = headerSize;
+        this.evidence = evidence;
+        this.signature = signature;
     }
 
     /** Whether the first bytes of a file ({@code head}, up to 512 of them) are this kind's signature. */
-    abstract boolean matches(byte[] head);
+    boolean matches(byte[] head) {
+        return signature.test(head);
+    }
 
     /** The bytes that told, for the detection evidence. */
-    public abstract String evidence();
+    public String evidence() {
+        return evidence;
+    }
 
     public ImageFormat format() {
         return format;

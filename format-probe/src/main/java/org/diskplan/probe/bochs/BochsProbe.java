@@ -42,25 +42,14 @@ public final class BochsProbe extends HeaderProbe {
     static final long ABSENT = 0xffffffffL;
 
     public BochsProbe() {
-        super("Bochs header");
-    }
-
-    @Override
-    public ImageFormat format() {
-        return ImageFormat.BOCHS;
-    }
-
-    @Override
-    protected String resizeRefusal(Path path) {
-        return readOnlyRefusal(path);
+        super(ImageFormat.BOCHS, "Bochs header", true);
     }
 
     @Override
     protected ProbedImage parse(Path path, ImageReader reader) throws ProbeException {
         long fileSize = reader.size();
-        byte[] h = readHeader(reader, 0, HEADER_SIZE);
         List<HeaderField> fields = new ArrayList<>();
-        FieldReader f = new FieldReader(group(), 0, h, ORDER, fields);
+        FieldReader f = fields(reader, HEADER_SIZE, ORDER, fields);
         String magic = cString(f.ascii("magic", 0, 32, "'" + MAGIC + "'"));
         String type = cString(f.ascii("type", OFF_TYPE, 16, "'Redolog'"));
         String subtype = cString(f.ascii("subtype", OFF_SUBTYPE, 16, "'Growing' ('Undoable' and 'Volatile' need"

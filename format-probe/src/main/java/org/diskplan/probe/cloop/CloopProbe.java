@@ -41,25 +41,14 @@ public final class CloopProbe extends HeaderProbe {
     static final int CHUNK = 4 << 20;
 
     public CloopProbe() {
-        super("cloop header");
-    }
-
-    @Override
-    public ImageFormat format() {
-        return ImageFormat.CLOOP;
-    }
-
-    @Override
-    protected String resizeRefusal(Path path) {
-        return readOnlyRefusal(path);
+        super(ImageFormat.CLOOP, "cloop header", true);
     }
 
     @Override
     protected ProbedImage parse(Path path, ImageReader reader) throws ProbeException {
         long fileSize = reader.size();
-        byte[] h = readHeader(reader, 0, OFF_OFFSETS);
         List<HeaderField> fields = new ArrayList<>();
-        FieldReader f = new FieldReader(group(), 0, h, ORDER, fields);
+        FieldReader f = fields(reader, OFF_OFFSETS, ORDER, fields);
         String preamble = f.ascii("preamble", 0, PREAMBLE, "shell script that mounts the image; names the version");
         if (!preamble.startsWith(V2_MAGIC)) {
             int nl = preamble.indexOf('\n', PREAMBLE_START.length());

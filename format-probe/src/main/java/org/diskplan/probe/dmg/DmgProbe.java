@@ -34,17 +34,7 @@ public final class DmgProbe extends HeaderProbe {
     static final int SEARCH = 1023;
 
     public DmgProbe() {
-        super("UDIF trailer");
-    }
-
-    @Override
-    public ImageFormat format() {
-        return ImageFormat.DMG;
-    }
-
-    @Override
-    protected String resizeRefusal(Path path) {
-        return readOnlyRefusal(path);
+        super(ImageFormat.DMG, "UDIF trailer", true);
     }
 
     /**

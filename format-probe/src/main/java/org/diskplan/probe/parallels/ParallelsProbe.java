@@ -43,20 +43,14 @@ public final class ParallelsProbe extends HeaderProbe {
     static final int CHUNK = 4 << 20;
 
     public ParallelsProbe() {
-        super("Parallels header");
-    }
-
-    @Override
-    public ImageFormat format() {
-        return ImageFormat.PARALLELS;
+        super(ImageFormat.PARALLELS, "Parallels header", false);
     }
 
     @Override
     protected ProbedImage parse(Path path, ImageReader reader) throws ProbeException {
         long fileSize = reader.size();
-        byte[] h = readHeader(reader, 0, HEADER_SIZE);
         List<HeaderField> fields = new ArrayList<>();
-        FieldReader f = new FieldReader(group(), 0, h, ORDER, fields);
+        FieldReader f = fields(reader, HEADER_SIZE, ORDER, fields);
         String magic = f.ascii("magic", 0, 16, "'WithoutFreeSpace' (BAT in sectors) or 'WithouFreSpacExt'"
                 + " (BAT in clusters)");
         long version = f.u32("version", OFF_VERSION, "header version (2)", FieldReader::decimal);

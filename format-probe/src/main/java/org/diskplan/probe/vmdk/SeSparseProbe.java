@@ -38,17 +38,7 @@ public final class SeSparseProbe extends HeaderProbe {
         {"160", "free bitmap"}, {"176", "backmap"}, {"192", "grains"}};
 
     public SeSparseProbe() {
-        super("seSparse constant header");
-    }
-
-    @Override
-    public ImageFormat format() {
-        return ImageFormat.VMDK_SESPARSE;
-    }
-
-    @Override
-    protected String resizeRefusal(Path path) {
-        return readOnlyRefusal(path);
+        super(ImageFormat.VMDK_SESPARSE, "seSparse constant header", true);
     }
 
     /** Whether the file starts with the seSparse constant header magic. */
