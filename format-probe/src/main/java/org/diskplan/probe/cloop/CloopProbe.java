@@ -92,7 +92,7 @@ public final class CloopProbe extends HeaderProbe {
                 } else if (Long.compareUnsigned(off, prev) < 0) {
                     throw fail("offsets[" + index + "]", OFF_OFFSETS + done + i, "offsets not monotonically"
                             + " increasing at index " + index + ", image file is corrupt");
-                } else if (off - prev > 2 * MAX_BLOCK_SIZE) {
+                } else if (Long.compareUnsigned(off - prev, 2 * MAX_BLOCK_SIZE) > 0) {
                     throw fail("offsets[" + index + "]", OFF_OFFSETS + done + i, "invalid compressed block size at"
                             + " index " + index + ", image file is corrupt");
                 }
