@@ -22,7 +22,25 @@ public enum ImageFormat {
     ISO(10, "iso", "ISO 9660"),
     LUKS(11, "luks", "LUKS"),
     /** Text descriptor file of a VMDK. */
-    VMDK_DESCRIPTOR(12, "vmdk", "VMDK descriptor");
+    VMDK_DESCRIPTOR(12, "vmdk", "VMDK descriptor"),
+    /** Parallels / OpenVZ ploop image ("WithoutFreeSpace" or "WithouFreSpacExt"). */
+    PARALLELS(13, "parallels", "Parallels"),
+    /** Bochs growing redolog image. */
+    BOCHS(14, "bochs", "Bochs"),
+    /** Compressed loopback (cloop) image. */
+    CLOOP(15, "cloop", "cloop"),
+    /** Apple disk image (UDIF, "koly" trailer). */
+    DMG(16, "dmg", "DMG"),
+    /** VMDK space-efficient sparse extent (ESXi seSparse). */
+    VMDK_SESPARSE(17, "vmdk", "VMDK seSparse extent"),
+    /** Compressed files and archives: recognised so that they are never taken for raw disks. */
+    GZIP(18, "gzip", "gzip-compressed file"),
+    XZ(19, "xz", "xz-compressed file"),
+    BZIP2(20, "bzip2", "bzip2-compressed file"),
+    ZSTD(21, "zstd", "zstd-compressed file"),
+    ZIP(22, "zip", "zip archive"),
+    TAR(23, "tar", "tar archive"),
+    SEVEN_ZIP(24, "7z", "7z archive");
 
     private final int code;
     private final String qemuName;

@@ -24,18 +24,33 @@ class EnumCodesTest {
         assertThat(ImageFormat.ISO.code()).isEqualTo(10);
         assertThat(ImageFormat.LUKS.code()).isEqualTo(11);
         assertThat(ImageFormat.VMDK_DESCRIPTOR.code()).isEqualTo(12);
-        assertThat(ImageFormat.values()).hasSize(13);
+        assertThat(ImageFormat.PARALLELS.code()).isEqualTo(13);
+        assertThat(ImageFormat.BOCHS.code()).isEqualTo(14);
+        assertThat(ImageFormat.CLOOP.code()).isEqualTo(15);
+        assertThat(ImageFormat.DMG.code()).isEqualTo(16);
+        assertThat(ImageFormat.VMDK_SESPARSE.code()).isEqualTo(17);
+        assertThat(ImageFormat.GZIP.code()).isEqualTo(18);
+        assertThat(ImageFormat.XZ.code()).isEqualTo(19);
+        assertThat(ImageFormat.BZIP2.code()).isEqualTo(20);
+        assertThat(ImageFormat.ZSTD.code()).isEqualTo(21);
+        assertThat(ImageFormat.ZIP.code()).isEqualTo(22);
+        assertThat(ImageFormat.TAR.code()).isEqualTo(23);
+        assertThat(ImageFormat.SEVEN_ZIP.code()).isEqualTo(24);
+        assertThat(ImageFormat.values()).hasSize(25);
     }
 
     @Test
     void imageFormatNames() {
         assertThat(Arrays.stream(ImageFormat.values()).map(ImageFormat::qemuName)).containsExactly(
                 "unknown", "raw", "qcow2", "vmdk", "vmdk", "vpc", "vhdx", "qcow", "vdi", "qed",
-                "iso", "luks", "vmdk");
+                "iso", "luks", "vmdk", "parallels", "bochs", "cloop", "dmg", "vmdk", "gzip", "xz", "bzip2", "zstd",
+                "zip", "tar", "7z");
         assertThat(Arrays.stream(ImageFormat.values()).map(ImageFormat::displayName))
                 .containsExactly("unknown", "raw", "qcow2", "VMDK (sparse extent)",
                         "VMDK3 (COWD)", "VHD", "VHDX", "qcow (v1)", "VDI", "QED", "ISO 9660",
-                        "LUKS", "VMDK descriptor");
+                        "LUKS", "VMDK descriptor", "Parallels", "Bochs", "cloop", "DMG", "VMDK seSparse extent",
+                        "gzip-compressed file", "xz-compressed file", "bzip2-compressed file", "zstd-compressed file",
+                        "zip archive", "tar archive", "7z archive");
     }
 
     @Test
@@ -123,7 +138,7 @@ class EnumCodesTest {
 
     @Test
     void unknownCodesAndNamesAreEmpty() {
-        assertThat(ImageFormat.fromCode(13)).isEmpty();
+        assertThat(ImageFormat.fromCode(25)).isEmpty();
         assertThat(ImageFormat.fromCode(-1)).isEmpty();
         assertThat(ImageFormat.fromCode(0x1_0000_0001L)).isEmpty();
         assertThat(ErrorCode.fromCode(18)).isEmpty();

@@ -242,7 +242,7 @@ class ResizeConfigTest {
         "8,  0x40, INVALID_OPTION,     offset 8;0x40",
         "8,  0xB6, INVALID_OPTION,     offset 8;0x80",
         "11, 0x80, INVALID_OPTION,     offset 8;0x80000000",
-        "4,  0x0D, UNSUPPORTED_FORMAT, offset 4;code 13",
+        "4,  0x19, UNSUPPORTED_FORMAT, offset 4;code 25",
         "7,  0x01, UNSUPPORTED_FORMAT, offset 4;code 16777219",
         "37, 0x05, INVALID_OPTION,     vmdk_subformat;offset 37;is 5",
         "37, 0xFF, INVALID_OPTION,     vmdk_subformat;offset 37;is 255",

@@ -114,7 +114,7 @@ class ResizeResultTest {
 
     @ParameterizedTest
     @CsvSource({
-        "4,  0x0D, UNSUPPORTED_FORMAT, target_format;offset 4;code 13",
+        "4,  0x19, UNSUPPORTED_FORMAT, target_format;offset 4;code 25",
         "32, 0x03, PARSE_FAILED,       action;offset 32;code 3",
         "35, 0x80, PARSE_FAILED,       action;offset 32;code 2147483650",
         "36, 0x12, PARSE_FAILED,       error;offset 36;code 18",

@@ -2,6 +2,7 @@ package org.diskplan.probe;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Optional;
 import org.diskplan.abi.ImageFormat;
 
 /**
@@ -61,6 +62,10 @@ public final class FormatDetector {
         if (startsWith(head, VDI_SIGNATURE_OFFSET, VDI_SIGNATURE)) {
             return new Detection(ImageFormat.VDI, "signature 0xbeda107f at offset 64");
         }
+        Optional<Detection> recognised = RecognisedFormats.atStart(head);
+        if (recognised.isPresent()) {
+            return recognised.get();
+        }
         if (size >= ISO_MAGIC_OFFSET + ISO_MAGIC.length) {
             byte[] iso = reader.read(ISO_MAGIC_OFFSET, ISO_MAGIC.length, "ISO 9660 volume descriptor");
             if (Arrays.equals(iso, ISO_MAGIC)) {
@@ -78,8 +83,16 @@ public final class FormatDetector {
                 }
             }
         }
+        recognised = RecognisedFormats.atEnd(reader);
+        if (recognised.isPresent()) {
+            return recognised.get();
+        }
         if (looksLikeVmdkDescriptor(head)) {
             return new Detection(ImageFormat.VMDK_DESCRIPTOR, "text '" + VMDK_DESCRIPTOR_START + "' at offset 0");
+        }
+        recognised = RecognisedFormats.compressed(head);
+        if (recognised.isPresent()) {
+            return recognised.get();
         }
         return new Detection(ImageFormat.RAW, "no known signature");
     }

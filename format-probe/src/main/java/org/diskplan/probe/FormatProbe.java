@@ -11,6 +11,11 @@ import org.diskplan.abi.ImageFormat;
 public interface FormatProbe {
     ImageFormat format();
 
+    /** Every format this probe parses; one probe may serve a family (the compressed files). */
+    default java.util.Set<ImageFormat> formats() {
+        return java.util.Set.of(format());
+    }
+
     ProbedImage probe(Path path, ImageReader reader) throws ProbeException;
 
     /**

@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
+import org.diskplan.probe.archive.Archive;
 
 /**
  * The entry point of the probe module: open a file read-only, detect its format
@@ -25,7 +26,7 @@ public final class ImageProber {
     private static Map<ImageFormat, FormatProbe> loadProbes() {
         Map<ImageFormat, FormatProbe> map = new EnumMap<>(ImageFormat.class);
         for (FormatProbe probe : ServiceLoader.load(FormatProbe.class, ImageProber.class.getClassLoader())) {
-            map.put(probe.format(), probe);
+            probe.formats().forEach(f -> map.put(f, probe));
         }
         return map;
     }
@@ -76,6 +77,13 @@ public final class ImageProber {
             return detection;
         }
         if (driver.get().equals(ImageFormat.RAW.qemuName())) {
+            Optional<Archive> archive = Archive.of(detection.format());
+            if (archive.isPresent()) {
+                // Not even -f raw makes a compressed file a disk: qemu would grow it as one, and ruin it.
+                throw new ProbeException(ErrorCode.UNSUPPORTED_FORMAT, "format", 0, "the file is "
+                        + archive.get().description() + " (" + detection.evidence() + "), not a raw disk; "
+                        + archive.get().advice());
+            }
             // qemu would treat any file as raw when told to; growing a fixed VHD or a
             // qcow2 file as raw destroys it, so DiskPlan refuses and says why.
             throw new ProbeException(ErrorCode.HEADER_MISMATCH, "format", 0,

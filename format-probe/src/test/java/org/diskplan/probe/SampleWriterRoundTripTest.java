@@ -118,7 +118,7 @@ class SampleWriterRoundTripTest {
         assertThat(dir.resolve("a")).doesNotExist();
     }
 
-    private static long parse(String size) {
+    static long parse(String size) {
         char last = size.charAt(size.length() - 1);
         int shift = switch (last) {
             case 'K' -> 10;

@@ -20,7 +20,7 @@ import picocli.CommandLine.Parameters;
 final class ImageOptions {
     /** qemu driver names DiskPlan knows, and the alias vhd. */
     private static final Set<String> DRIVERS = Set.of("raw", "qcow2", "qcow", "vmdk", "vpc", "vhdx", "vdi", "qed",
-            "luks");
+            "luks", "parallels", "bochs", "cloop", "dmg");
     static final String RAW_PROBE_WARNING = "WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
             + "         Automatically detecting the format is dangerous for raw images, write operations on block 0"
             + " will be restricted.\n"

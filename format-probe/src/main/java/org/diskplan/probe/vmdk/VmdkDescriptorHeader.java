@@ -21,8 +21,12 @@ public record VmdkDescriptorHeader(VmdkDescriptor descriptor, List<VmdkExtentFil
     public java.util.Map<String, Object> qemuInfo(String filename) {
         List<java.util.Map<String, Object>> list = new java.util.ArrayList<>();
         for (VmdkExtentFile e : extents) {
-            list.add(VmdkDescriptor.extentInfo(org.diskplan.probe.QemuNames.combine(filename, e.extent().fileName()),
-                    e.extent().type(), e.sectors(), e.sparseHeader()));
+            java.util.Map<String, Object> info = VmdkDescriptor.extentInfo(org.diskplan.probe.QemuNames.combine(
+                    filename, e.extent().fileName()), e.extent().type(), e.sectors(), e.sparseHeader());
+            if (e.exists() && e.extent().type().equals("SESPARSE")) {
+                info.put("cluster-size", SeSparseProbe.GRAIN_BYTES); // qemu reads only 8-sector grains
+            }
+            list.add(info);
         }
         return descriptor.qemuInfo(filename, list);
     }

@@ -101,6 +101,10 @@ public final class VmdkDescriptorProbe implements FormatProbe {
                             // qemu opens SPARSE and VMFSSPARSE extents by their magic; COWD: disk_sectors
                             sectors = Integer.toUnsignedLong(r.readBuffer(Vmdk3Probe.OFF_NUM_SECTORS, 4,
                                     ByteOrder.LITTLE_ENDIAN, "COWD numSectors").getInt());
+                        } else if (e.type().equals("SESPARSE") && SeSparseProbe.isSeSparse(r)) {
+                            // qemu counts a seSparse extent by its constant header's capacity
+                            sectors = SeSparseProbe.capacity(p, r);
+                            grain = grain == 0 ? SeSparseProbe.GRAIN_BYTES : grain;
                         } else if (e.isSparse() && r.size() >= 4 && isKdmv(r)) {
                             String prefix = "extent " + index + " (" + e.fileName() + "): ";
                             if (detailed < MAX_DETAILED_EXTENTS) {
@@ -122,7 +126,7 @@ public final class VmdkDescriptorProbe implements FormatProbe {
                             }
                         } else if (e.isSparse()) {
                             extentFlags.add("extent " + index + " file \"" + e.fileName()
-                                    + "\" is not a sparse extent (no 'KDMV' or 'COWD' magic)");
+                                    + "\" is not a sparse extent (no 'KDMV', 'COWD' or seSparse magic)");
                         } else if ((e.type().equals("FLAT") || e.type().equals("VMFS")) && e.sectors() > 0) {
                             long start = e.offset().orElse(0);
                             long need = satMul(satAdd(Math.max(0, start), e.sectors()), SECTOR);
