@@ -221,6 +221,34 @@ class PlanApplierTest {
     }
 
     @Test
+    void aVersion1JournalFromBeforeTheUpgradeIsStillRecovered() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", LENGTH);
+        byte[] original = Files.readAllBytes(image);
+        // A resize by the previous DiskPlan, interrupted: 512 bytes at 4096 overwritten, the file grown.
+        byte[] saved = java.util.Arrays.copyOfRange(original, 4096, 4096 + 512);
+        java.nio.ByteBuffer j = java.nio.ByteBuffer.allocate(UndoJournal.HEADER_LENGTH + 12 + 512 + 4)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        j.put(0, "DPJRNL01".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        j.putInt(8, UndoJournal.HEADER_LENGTH).putInt(12, 1).putLong(16, LENGTH).putLong(24, LENGTH + 8192);
+        j.put(32, org.diskplan.abi.ResizeConfig.of(ImageFormat.RAW, LENGTH, LENGTH + 8192, LENGTH).encode());
+        j.putLong(UndoJournal.HEADER_LENGTH, 4096).putInt(UndoJournal.HEADER_LENGTH + 8, 512);
+        j.put(UndoJournal.HEADER_LENGTH + 12, saved);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(j.array(), 0, j.capacity() - 4);
+        j.putInt(j.capacity() - 4, (int) crc.getValue());
+        try (RandomAccessFile raf = new RandomAccessFile(image.toFile(), "rw")) {
+            raf.seek(4096);
+            raf.write(bytes(512, 0x66));
+            raf.setLength(LENGTH + 8192);
+        }
+        Files.write(UndoJournal.pathFor(image), j.array());
+
+        assertThat(Recovery.recover(image).outcome()).isEqualTo(Recovery.Outcome.ROLLED_BACK);
+        assertThat(Files.readAllBytes(image)).isEqualTo(original);
+        assertThat(UndoJournal.pathFor(image)).doesNotExist();
+    }
+
+    @Test
     void recoverWithoutAJournalSaysSo() throws Exception {
         Path image = TestImages.raw(dir, "a.img", LENGTH);
         assertThatThrownBy(() -> Recovery.recover(image)).hasMessageContaining("nothing to recover");
