@@ -133,6 +133,11 @@ public final class FieldReader {
         return sb.toString();
     }
 
+    /** Text as {@link #ascii} returns it (one char per byte), shown as {@link #printable(byte[])} shows bytes. */
+    public static String printable(String raw) {
+        return printable(raw.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
     /** Microsoft GUID text: the first three groups little-endian, the rest as stored ({@link Guids}). */
     public static String guidText(byte[] g) {
         return Guids.mixedEndianText(g, 0);
