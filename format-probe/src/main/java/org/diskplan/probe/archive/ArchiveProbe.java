@@ -17,8 +17,8 @@ import org.diskplan.probe.ImageReader;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.Sectors;
 import org.diskplan.probe.RunLayout;
-import org.diskplan.probe.raw.RawProbe;
 
 /**
  * Shows a compressed file or archive for what it is: its header fields, header and data in the
@@ -156,7 +156,7 @@ public final class ArchiveProbe implements FormatProbe {
                 : "compressed data";
         layout.add(headerEnd, size - tail - headerEnd, RegionKind.DATA, content);
         flags.add(0, "not a disk image: " + a.description() + " (qemu-img would take it for raw); " + a.advice());
-        return new ProbedImage(path, a.format(), "", RawProbe.virtualSize(size), size, 0, flags, fields,
+        return new ProbedImage(path, a.format(), "", Sectors.roundUp(size), size, 0, flags, fields,
                 layout.build(RegionKind.DATA, content), new ArchiveHeader(a, entry));
     }
 

@@ -36,7 +36,6 @@ public final class RawProbe implements FormatProbe {
 
     /** qemu's view of a raw file's size: its length rounded up to whole sectors. */
     public static long virtualSize(long fileLength) {
-        long rem = fileLength % SECTOR;
-        return rem == 0 ? fileLength : fileLength + (SECTOR - rem);
+        return org.diskplan.probe.Sectors.roundUp(fileLength);
     }
 }
