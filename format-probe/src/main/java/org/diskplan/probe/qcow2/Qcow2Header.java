@@ -76,30 +76,27 @@ public record Qcow2Header(
         long refcountTableAllocated,
         Optional<LuksHeader> luks) implements FormatHeader {
 
-    /** Header field offsets a resize patches (big-endian). */
-    public static final int OFF_SIZE = 24;
-    public static final int OFF_L1_SIZE = 36;
-    public static final int OFF_L1_TABLE_OFFSET = 40;
-    public static final int OFF_REFCOUNT_TABLE_OFFSET = 48;
-    public static final int OFF_REFCOUNT_TABLE_CLUSTERS = 56;
-    /** Offset bits of an L1 entry, of a standard L2 entry and of a refcount table entry. */
-    public static final long L1E_OFFSET_MASK = 0x00fffffffffffe00L;
-    public static final long L2E_OFFSET_MASK = 0x00fffffffffffe00L;
-    public static final long REFT_OFFSET_MASK = 0xfffffffffffffe00L;
-    /** L1/L2 entry flags: refcount exactly one (bit 63), compressed cluster (bit 62). */
-    public static final long OFLAG_COPIED = 1L << 63;
-    public static final long OFLAG_COMPRESSED = 1L << 62;
-    public static final long INCOMPAT_DIRTY = 1L;
-    public static final long INCOMPAT_CORRUPT = 1L << 1;
-    public static final long INCOMPAT_DATA_FILE = 1L << 2;
-    public static final long INCOMPAT_COMPRESSION = 1L << 3;
-    public static final long INCOMPAT_EXTL2 = 1L << 4;
-    /** The incompatible features qemu 7.2 knows (bits 0-4). */
-    public static final long KNOWN_INCOMPATIBLE = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_DATA_FILE
-            | INCOMPAT_COMPRESSION | INCOMPAT_EXTL2;
-    public static final long COMPAT_LAZY_REFCOUNTS = 1L;
-    public static final long AUTOCLEAR_BITMAPS = 1L;
-    public static final long AUTOCLEAR_DATA_FILE_RAW = 1L << 1;
+    // The layout constants the planner uses, under the names it knows; they are defined (with
+    // every other offset, mask and limit) in Qcow2Layout, which new code should use directly.
+    public static final int OFF_SIZE = Qcow2Layout.OFF_SIZE;
+    public static final int OFF_L1_SIZE = Qcow2Layout.OFF_L1_SIZE;
+    public static final int OFF_L1_TABLE_OFFSET = Qcow2Layout.OFF_L1_TABLE_OFFSET;
+    public static final int OFF_REFCOUNT_TABLE_OFFSET = Qcow2Layout.OFF_REFCOUNT_TABLE_OFFSET;
+    public static final int OFF_REFCOUNT_TABLE_CLUSTERS = Qcow2Layout.OFF_REFCOUNT_TABLE_CLUSTERS;
+    public static final long L1E_OFFSET_MASK = Qcow2Layout.L1E_OFFSET_MASK;
+    public static final long L2E_OFFSET_MASK = Qcow2Layout.L2E_OFFSET_MASK;
+    public static final long REFT_OFFSET_MASK = Qcow2Layout.REFT_OFFSET_MASK;
+    public static final long OFLAG_COPIED = Qcow2Layout.OFLAG_COPIED;
+    public static final long OFLAG_COMPRESSED = Qcow2Layout.OFLAG_COMPRESSED;
+    public static final long INCOMPAT_DIRTY = Qcow2Layout.INCOMPAT_DIRTY;
+    public static final long INCOMPAT_CORRUPT = Qcow2Layout.INCOMPAT_CORRUPT;
+    public static final long INCOMPAT_DATA_FILE = Qcow2Layout.INCOMPAT_DATA_FILE;
+    public static final long INCOMPAT_COMPRESSION = Qcow2Layout.INCOMPAT_COMPRESSION;
+    public static final long INCOMPAT_EXTL2 = Qcow2Layout.INCOMPAT_EXTL2;
+    public static final long KNOWN_INCOMPATIBLE = Qcow2Layout.KNOWN_INCOMPATIBLE;
+    public static final long COMPAT_LAZY_REFCOUNTS = Qcow2Layout.COMPAT_LAZY_REFCOUNTS;
+    public static final long AUTOCLEAR_BITMAPS = Qcow2Layout.AUTOCLEAR_BITMAPS;
+    public static final long AUTOCLEAR_DATA_FILE_RAW = Qcow2Layout.AUTOCLEAR_DATA_FILE_RAW;
     private static final long NANOS = 1_000_000_000L;
 
     public Qcow2Header {
@@ -184,7 +181,7 @@ public record Qcow2Header(
     }
 
     public long clusterSize() {
-        return 1L << clusterBits;
+        return Qcow2Layout.clusterSize(clusterBits);
     }
 
     public int refcountBits() {
@@ -197,23 +194,22 @@ public record Qcow2Header(
 
     /** Bytes per L2 entry: 8, or 16 with extended L2. */
     public int l2EntrySize() {
-        return extendedL2() ? 16 : 8;
+        return Qcow2Layout.l2EntrySize(extendedL2());
     }
 
     /** Entries in one L2 table. */
     public long l2Entries() {
-        return clusterSize() / l2EntrySize();
+        return Qcow2Layout.l2Entries(clusterBits, extendedL2());
     }
 
     /** L1 entries needed to map {@code virtualSize} bytes. */
     public long l1EntriesFor(long virtualSize) {
-        long span = clusterSize() * l2Entries();
-        return virtualSize / span + (virtualSize % span == 0 ? 0 : 1);
+        return Qcow2Layout.l1EntriesFor(virtualSize, clusterBits, extendedL2());
     }
 
     /** Refcount entries in one refcount block. */
     public long refcountBlockEntries() {
-        return clusterSize() * 8 / refcountBits();
+        return Qcow2Layout.refblockEntries(clusterBits, refcountOrder);
     }
 
     public boolean dirty() {

@@ -1,7 +1,8 @@
 package org.diskplan.probe.qcow2;
 
+import static org.diskplan.probe.qcow2.Qcow2Layout.*;
+
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -39,71 +40,21 @@ import org.diskplan.probe.luks.LuksProbe;
  * most 1024 bytes of extra data each, a backing file name of at most 1023 bytes.
  */
 public final class Qcow2Probe implements FormatProbe {
-    static final ByteOrder ORDER = ByteOrder.BIG_ENDIAN;
     static final String HDR = "qcow2 header";
-
-    // Header field offsets (v2 ends at 72, v3 at header_length >= 104).
-    static final int OFF_MAGIC = 0;
-    static final int OFF_VERSION = 4;
-    static final int OFF_BACKING_FILE_OFFSET = 8;
-    static final int OFF_BACKING_FILE_SIZE = 16;
-    static final int OFF_CLUSTER_BITS = 20;
-    static final int OFF_SIZE = Qcow2Header.OFF_SIZE;
-    static final int OFF_CRYPT_METHOD = 32;
-    static final int OFF_L1_SIZE = Qcow2Header.OFF_L1_SIZE;
-    static final int OFF_L1_TABLE_OFFSET = Qcow2Header.OFF_L1_TABLE_OFFSET;
-    static final int OFF_REFCOUNT_TABLE_OFFSET = Qcow2Header.OFF_REFCOUNT_TABLE_OFFSET;
-    static final int OFF_REFCOUNT_TABLE_CLUSTERS = Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS;
-    static final int OFF_NB_SNAPSHOTS = 60;
-    static final int OFF_SNAPSHOTS_OFFSET = 64;
-    static final int V2_HEADER_LENGTH = 72;
-    static final int OFF_INCOMPATIBLE = 72;
-    static final int OFF_COMPATIBLE = 80;
-    static final int OFF_AUTOCLEAR = 88;
-    static final int OFF_REFCOUNT_ORDER = 96;
-    static final int OFF_HEADER_LENGTH = 100;
-    static final int V3_MIN_HEADER_LENGTH = 104;
-    static final int OFF_COMPRESSION_TYPE = 104;
-    static final int COMPRESSION_FIELD_END = 112;
-
-    // Header extension types.
-    static final long EXT_END = 0L;
-    static final long EXT_BACKING_FORMAT = 0xe2792acaL;
-    static final long EXT_FEATURE_TABLE = 0x6803f857L;
-    static final long EXT_BITMAPS = 0x23852875L;
-    static final long EXT_CRYPTO = 0x0537be77L;
-    static final long EXT_DATA_FILE = 0x44415441L;
-    static final int FEATURE_ENTRY_SIZE = 48;
-    static final int FEATURE_NAME_SIZE = 46;
-    static final int BITMAPS_EXT_SIZE = 24;
-    static final int CRYPTO_EXT_SIZE = 16;
+    // Offsets, masks, flags and qemu's format limits: Qcow2Layout (imported statically).
     static final int LUKS_PHDR_SIZE = 592;
     static final byte[] LUKS_MAGIC = {'L', 'U', 'K', 'S', (byte) 0xba, (byte) 0xbe};
 
-    // qemu limits.
-    static final int MIN_CLUSTER_BITS = 9;
-    static final int MAX_CLUSTER_BITS = 21;
-    /** Subclusters per cluster with extended L2 entries. */
-    static final int SUBCLUSTERS = 32;
-    static final long MAX_L1_BYTES = 32L << 20;
-    static final long MAX_REFTABLE_BYTES = 8L << 20;
+    // qemu's limits on the snapshot table, the backing file name and bitmaps (block/qcow2.h).
     static final long MAX_SNAPSHOTS = 65536;
     static final long MAX_SNAPSHOT_EXTRA = 1024;
     static final long MAX_SNAPSHOT_TABLE_BYTES = 1024 * MAX_SNAPSHOTS;
     static final int MAX_BACKING_NAME = 1023;
-    static final int MAX_REFCOUNT_ORDER = 6;
     static final long MAX_BITMAPS = 65535;
     static final long MAX_BITMAP_DIRECTORY = 1024 * MAX_BITMAPS;
     static final long MAX_BITMAP_TABLE_BYTES = 64L << 20;
     static final int SNAPSHOT_FIXED = 40;
     static final int BITMAP_ENTRY_FIXED = 24;
-
-    // Table entry masks.
-    static final long L1E_OFFSET_MASK = Qcow2Header.L1E_OFFSET_MASK;
-    static final long L2E_OFFSET_MASK = Qcow2Header.L2E_OFFSET_MASK;
-    static final long L2E_COMPRESSED = Qcow2Header.OFLAG_COMPRESSED;
-    static final long REFT_OFFSET_MASK = Qcow2Header.REFT_OFFSET_MASK;
-    static final long BME_OFFSET_MASK = 0x00fffffffffffe00L;
 
     // Work budgets (layout map only).
     static final long L2_READ_BUDGET = 64L << 20;
@@ -182,32 +133,19 @@ public final class Qcow2Probe implements FormatProbe {
 
     /** Default feature names, used when the image has no feature name table. */
     static String defaultFeatureName(int type, int bit) {
-        if (type == 0) {
-            return switch (bit) {
-                case 0 -> "dirty bit";
-                case 1 -> "corrupt bit";
-                case 2 -> "external data file";
-                case 3 -> "compression type";
-                case 4 -> "extended L2 entries";
-                default -> null;
-            };
-        } else if (type == 1) {
-            return bit == 0 ? "lazy refcounts" : null;
-        } else if (type == 2) {
-            return switch (bit) {
-                case 0 -> "bitmaps";
-                case 1 -> "raw external data";
-                default -> null;
-            };
+        for (Feature f : FEATURES) {
+            if (f.type() == type && f.bit() == bit) {
+                return f.name();
+            }
         }
         return null;
     }
 
     static long knownMask(int type) {
         return switch (type) {
-            case 0 -> Qcow2Header.KNOWN_INCOMPATIBLE;
-            case 1 -> 0x1L;
-            case 2 -> 0x3L;
+            case 0 -> KNOWN_INCOMPATIBLE;
+            case 1 -> COMPAT_LAZY_REFCOUNTS;
+            case 2 -> AUTOCLEAR_BITMAPS | AUTOCLEAR_DATA_FILE_RAW;
             default -> 0;
         };
     }
@@ -381,7 +319,7 @@ public final class Qcow2Probe implements FormatProbe {
                         + Integer.toUnsignedString(clusterBits) + " (cluster_bits must be "
                         + MIN_CLUSTER_BITS + ".." + MAX_CLUSTER_BITS + ")");
             }
-            clusterSize = 1L << clusterBits;
+            clusterSize = Qcow2Layout.clusterSize(clusterBits);
             backingFileOffset = h.getLong(OFF_BACKING_FILE_OFFSET);
             backingFileSize = Integer.toUnsignedLong(h.getInt(OFF_BACKING_FILE_SIZE));
             size = h.getLong(OFF_SIZE);
@@ -421,7 +359,7 @@ public final class Qcow2Probe implements FormatProbe {
                             + " is too large (refcount entries are at most 2^6 = 64 bits)");
                 }
                 refcountOrder = (int) order;
-                if ((incompatible & Qcow2Header.INCOMPAT_EXTL2) != 0
+                if ((incompatible & INCOMPAT_EXTL2) != 0
                         && clusterSize / SUBCLUSTERS < (1L << MIN_CLUSTER_BITS)) {
                     throw fail("incompatible_features", OFF_INCOMPATIBLE, "extended L2 entries need clusters of at least "
                             + SUBCLUSTERS * (1L << MIN_CLUSTER_BITS) + " bytes (subclusters of "
@@ -693,9 +631,7 @@ public final class Qcow2Probe implements FormatProbe {
         // ------------------------------------------------------------------ tables
 
         void checkL1() throws ProbeException {
-            long l2Entries = clusterSize / l2EntrySize();
-            long span = clusterSize * l2Entries; // at most 2^21 * 2^18 = 2^39
-            l1Needed = size / span + (size % span == 0 ? 0 : 1);
+            l1Needed = Qcow2Layout.l1EntriesFor(size, clusterBits, extendedL2());
             if (l1Size > MAX_L1_BYTES / 8) {
                 throw fail("l1_size", OFF_L1_SIZE, l1Size + " entries exceed the 32 MiB limit ("
                         + (MAX_L1_BYTES / 8) + " entries)");
@@ -716,8 +652,12 @@ public final class Qcow2Probe implements FormatProbe {
             }
         }
 
+        boolean extendedL2() {
+            return (incompatible & INCOMPAT_EXTL2) != 0;
+        }
+
         int l2EntrySize() {
-            return (incompatible & Qcow2Header.INCOMPAT_EXTL2) != 0 ? 16 : 8;
+            return Qcow2Layout.l2EntrySize(extendedL2());
         }
 
         void readRefcountTable() throws ProbeException {
@@ -763,7 +703,7 @@ public final class Qcow2Probe implements FormatProbe {
                 addMerged(off, clusterSize, RegionKind.REFCOUNT, "refcount blocks", 1);
             }
             addIv(refcountTableOffset, bytes, RegionKind.REFCOUNT, "refcount table", 0);
-            long blockEntries = clusterSize * 8 / (1L << refcountOrder);
+            long blockEntries = Qcow2Layout.refblockEntries(clusterBits, refcountOrder);
             FieldReader f = new FieldReader("refcount table", refcountTableOffset, new byte[0], ORDER, otherFields);
             summary(f, "offset", refcountTableOffset, "file offset of the refcount table");
             summary(f, "entries", entries, "8-byte entries, each the offset of one refcount block (0 = none)");
@@ -1044,7 +984,7 @@ public final class Qcow2Probe implements FormatProbe {
                 l2BytesRead += clusterSize;
                 stats[1]++;
                 addMerged(off, clusterSize, RegionKind.TABLE, l2Label + "s", 1);
-                if (dataFile.isEmpty() && (incompatible & Qcow2Header.INCOMPAT_DATA_FILE) == 0) {
+                if (dataFile.isEmpty() && (incompatible & INCOMPAT_DATA_FILE) == 0) {
                     // fall through: data clusters live in this file
                 } else {
                     continue;
@@ -1052,11 +992,9 @@ public final class Qcow2Probe implements FormatProbe {
                 ByteBuffer l2 = reader.readBuffer(off, (int) clusterSize, ORDER, l2Label);
                 for (int j = 0; j < perTable; j++) {
                     long e = l2.getLong(j * es);
-                    if ((e & L2E_COMPRESSED) != 0) {
-                        int x = 62 - (clusterBits - 8);
-                        long host = e & ((1L << x) - 1);
-                        long sectors = (e & ((1L << 62) - 1)) >>> x;
-                        long end = (host & ~511L) + (sectors + 1) * 512;
+                    if ((e & OFLAG_COMPRESSED) != 0) {
+                        long host = Qcow2Layout.compressedOffset(e, clusterBits);
+                        long end = Qcow2Layout.compressedEnd(e, clusterBits);
                         stats[3]++;
                         if (host > 0 && inFile(host, 1)) {
                             addMerged(host, end - host, RegionKind.DATA, "compressed " + dataLabel, 3);
@@ -1264,7 +1202,7 @@ public final class Qcow2Probe implements FormatProbe {
             static final long UNREADABLE = -2;
             static final long ZERO_BLOCK = -3;
             static final long BUDGET = -4;
-            final long perBlock = clusterSize * 8 >>> refcountOrder;
+            final long perBlock = Qcow2Layout.refblockEntries(clusterBits, refcountOrder);
             long cachedIndex = -1;
             byte[] block;
             long scanned;
@@ -1296,19 +1234,8 @@ public final class Qcow2Probe implements FormatProbe {
                     block = reader.read(off, (int) clusterSize, "refcount block");
                     cachedIndex = ti;
                 }
-                int idx = (int) (c % perBlock);
-                return switch (refcountOrder) {
-                    case 0 -> ((block[idx / 8] & 0xff) >>> (idx % 8)) & 1;
-                    case 1 -> ((block[idx / 4] & 0xff) >>> (2 * (idx % 4))) & 3;
-                    case 2 -> ((block[idx / 2] & 0xff) >>> (4 * (idx % 2))) & 15;
-                    case 3 -> block[idx] & 0xff;
-                    case 4 -> ((block[idx * 2] & 0xff) << 8) | (block[idx * 2 + 1] & 0xff);
-                    case 5 -> ByteBuffer.wrap(block).getInt(idx * 4) & 0xffffffffL;
-                    default -> {
-                        long v = ByteBuffer.wrap(block).getLong(idx * 8);
-                        yield v < 0 ? Long.MAX_VALUE : v;
-                    }
-                };
+                long v = Qcow2Layout.refcount(block, (int) (c % perBlock), refcountOrder);
+                return v < 0 ? Long.MAX_VALUE : v; // a 64-bit refcount of 2^63 or more: never one of the markers
             }
         }
 
@@ -1317,10 +1244,10 @@ public final class Qcow2Probe implements FormatProbe {
         List<String> summaryFlags() {
             List<String> out = new ArrayList<>();
             out.add("compat " + (version == 2 ? "0.10" : "1.1"));
-            if ((incompatible & Qcow2Header.INCOMPAT_DIRTY) != 0) {
+            if ((incompatible & INCOMPAT_DIRTY) != 0) {
                 out.add("dirty");
             }
-            if ((incompatible & Qcow2Header.INCOMPAT_CORRUPT) != 0) {
+            if ((incompatible & INCOMPAT_CORRUPT) != 0) {
                 out.add("corrupt");
             }
             for (int t = 0; t < 3; t++) {
@@ -1333,15 +1260,15 @@ public final class Qcow2Probe implements FormatProbe {
                     }
                 }
             }
-            if ((compatible & Qcow2Header.COMPAT_LAZY_REFCOUNTS) != 0) {
+            if ((compatible & COMPAT_LAZY_REFCOUNTS) != 0) {
                 out.add("lazy refcounts");
             }
-            if ((incompatible & Qcow2Header.INCOMPAT_EXTL2) != 0) {
+            if ((incompatible & INCOMPAT_EXTL2) != 0) {
                 out.add("extended L2");
             }
             if (compressionType != 0) {
                 out.add("compression: " + (compressionType == 1 ? "zstd" : "unknown type " + compressionType));
-                if ((incompatible & Qcow2Header.INCOMPAT_COMPRESSION) == 0) {
+                if ((incompatible & INCOMPAT_COMPRESSION) == 0) {
                     out.add("corrupt: compression type " + compressionType
                             + " without the compression type incompatible bit");
                 }
@@ -1360,16 +1287,16 @@ public final class Qcow2Probe implements FormatProbe {
             if (!backingFormat.isEmpty()) {
                 out.add("backing format: " + backingFormat);
             }
-            if ((incompatible & Qcow2Header.INCOMPAT_DATA_FILE) != 0 || !dataFile.isEmpty()) {
+            if ((incompatible & INCOMPAT_DATA_FILE) != 0 || !dataFile.isEmpty()) {
                 out.add("external data file: " + (dataFile.isEmpty() ? "(name missing)" : dataFile)
-                        + ((autoclear & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0 ? " (raw)" : ""));
+                        + ((autoclear & AUTOCLEAR_DATA_FILE_RAW) != 0 ? " (raw)" : ""));
             }
             if (nbSnapshots > 0) {
                 out.add("snapshots: " + nbSnapshots);
             }
-            if ((autoclear & Qcow2Header.AUTOCLEAR_BITMAPS) != 0 || hasBitmapsExt) {
+            if ((autoclear & AUTOCLEAR_BITMAPS) != 0 || hasBitmapsExt) {
                 out.add("bitmaps: " + bitmaps.size()
-                        + ((autoclear & Qcow2Header.AUTOCLEAR_BITMAPS) == 0 ? " (extension ignored: autoclear bit 0 clear)" : ""));
+                        + ((autoclear & AUTOCLEAR_BITMAPS) == 0 ? " (extension ignored: autoclear bit 0 clear)" : ""));
             }
             if (size % 512 != 0) {
                 out.add("size " + size + " is not a multiple of 512; qemu reads " + (size - size % 512) + " bytes");

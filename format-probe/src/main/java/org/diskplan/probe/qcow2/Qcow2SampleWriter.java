@@ -3,7 +3,6 @@ package org.diskplan.probe.qcow2;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -28,13 +27,8 @@ import org.diskplan.probe.SampleWriter;
 public final class Qcow2SampleWriter implements SampleWriter {
     private static final Set<String> KEYS = Set.of("subformat", "compat", "cluster_size", "refcount_bits",
             "extended_l2", "compression_type", "lazy_refcounts");
-    private static final int V3_HEADER_LENGTH = 112;
-    /** The names qemu 7.2 writes into the feature name table: type, bit, name. */
-    private static final Object[][] FEATURES = {
-        {0, 0, "dirty bit"}, {0, 1, "corrupt bit"}, {0, 2, "external data file"},
-        {0, 3, "compression type"}, {0, 4, "extended L2 entries"}, {1, 0, "lazy refcounts"},
-        {2, 0, "bitmaps"}, {2, 1, "raw external data"},
-    };
+    /** The header length qemu 7.2 writes for v3: the compression type field and its padding. */
+    private static final int V3_HEADER_LENGTH = Qcow2Layout.COMPRESSION_FIELD_END;
 
     /** The choices of one sample, checked as qemu-img create checks them. */
     record Options(int version, int clusterBits, int refcountOrder, boolean extendedL2, boolean zstd,
@@ -78,30 +72,24 @@ public final class Qcow2SampleWriter implements SampleWriter {
         int clusterSize() {
             return 1 << clusterBits;
         }
-
-        /** Guest bytes one L2 table maps. */
-        long l2Coverage() {
-            return (long) clusterSize() * (clusterSize() / (extendedL2 ? 16 : 8));
-        }
     }
 
     /** Where each structure goes: cluster numbers and counts. */
     record Layout(long size, long l1Entries, long refTableClusters, long refBlocks, long l1Clusters) {
         static Layout of(Options o, long size) {
-            long l1Entries = (size + o.l2Coverage() - 1) / o.l2Coverage();
-            if (l1Entries * 8 > Qcow2Probe.MAX_L1_BYTES) {
+            int bits = o.clusterBits();
+            long l1Entries = Qcow2Layout.l1EntriesFor(size, bits, o.extendedL2());
+            if (l1Entries * Qcow2Layout.TABLE_ENTRY_SIZE > Qcow2Layout.MAX_L1_BYTES) {
                 throw new IllegalArgumentException("The image size is too large for file format 'qcow2' (try "
                         + "using a larger cluster size)");
             }
-            int cs = o.clusterSize();
-            long l1Clusters = (l1Entries * 8 + cs - 1) / cs;
-            long perBlock = (long) cs * 8 >> o.refcountOrder();
+            long l1Clusters = Qcow2Layout.tableClusters(l1Entries, bits);
             long refBlocks = 1;
             long refTable = 1;
             while (true) {
                 long used = 1 + refTable + refBlocks + l1Clusters;
-                long blocks = (used + perBlock - 1) / perBlock;
-                long table = (blocks * 8 + cs - 1) / cs;
+                long blocks = Qcow2Layout.refblocksFor(used, bits, o.refcountOrder());
+                long table = Qcow2Layout.tableClusters(blocks, bits);
                 if (blocks == refBlocks && table == refTable) {
                     return new Layout(size, l1Entries, refTable, refBlocks, l1Clusters);
                 }
@@ -171,20 +159,14 @@ public final class Qcow2SampleWriter implements SampleWriter {
     /** Refcount 1 for every cluster in use, packed as qemu packs the chosen width. */
     private static void writeRefcounts(RandomAccessFile raf, Options o, Layout layout) throws IOException {
         int cs = o.clusterSize();
-        int bits = 1 << o.refcountOrder();
-        long perBlock = (long) cs * 8 / bits;
+        long perBlock = Qcow2Layout.refblockEntries(o.clusterBits(), o.refcountOrder());
         long used = layout.usedClusters();
         for (long b = 0; b < layout.refBlocks(); b++) {
             byte[] block = new byte[cs];
             long first = b * perBlock;
             long count = Math.min(perBlock, used - first);
             for (int i = 0; i < count; i++) {
-                long bit = (long) i * bits;
-                if (bits < 8) {
-                    block[(int) (bit / 8)] |= (byte) (1 << (bit % 8));
-                } else {
-                    block[(int) ((bit + bits) / 8 - 1)] = 1; // big-endian: the low byte is the last
-                }
+                Qcow2Layout.setRefcount(block, i, o.refcountOrder(), 1);
             }
             raf.seek((layout.firstRefBlock() + b) * cs);
             raf.write(block);
@@ -193,36 +175,36 @@ public final class Qcow2SampleWriter implements SampleWriter {
 
     private static byte[] header(Options o, Layout layout) {
         int cs = o.clusterSize();
-        ByteBuffer b = ByteBuffer.allocate(cs).order(ByteOrder.BIG_ENDIAN);
-        b.putInt(Qcow2Probe.OFF_MAGIC, 0x514649fb);
-        b.putInt(Qcow2Probe.OFF_VERSION, o.version());
-        b.putInt(Qcow2Probe.OFF_CLUSTER_BITS, o.clusterBits());
-        b.putLong(Qcow2Probe.OFF_SIZE, layout.size());
-        b.putInt(Qcow2Probe.OFF_L1_SIZE, Math.toIntExact(layout.l1Entries()));
-        b.putLong(Qcow2Probe.OFF_L1_TABLE_OFFSET, layout.l1Cluster() * cs);
-        b.putLong(Qcow2Probe.OFF_REFCOUNT_TABLE_OFFSET, layout.refTableCluster() * cs);
-        b.putInt(Qcow2Probe.OFF_REFCOUNT_TABLE_CLUSTERS, Math.toIntExact(layout.refTableClusters()));
+        ByteBuffer b = ByteBuffer.allocate(cs).order(Qcow2Layout.ORDER);
+        b.putInt(Qcow2Layout.OFF_MAGIC, Qcow2Layout.MAGIC);
+        b.putInt(Qcow2Layout.OFF_VERSION, o.version());
+        b.putInt(Qcow2Layout.OFF_CLUSTER_BITS, o.clusterBits());
+        b.putLong(Qcow2Layout.OFF_SIZE, layout.size());
+        b.putInt(Qcow2Layout.OFF_L1_SIZE, Math.toIntExact(layout.l1Entries()));
+        b.putLong(Qcow2Layout.OFF_L1_TABLE_OFFSET, layout.l1Cluster() * cs);
+        b.putLong(Qcow2Layout.OFF_REFCOUNT_TABLE_OFFSET, layout.refTableCluster() * cs);
+        b.putInt(Qcow2Layout.OFF_REFCOUNT_TABLE_CLUSTERS, Math.toIntExact(layout.refTableClusters()));
         if (o.version() == 2) {
             return b.array(); // the 72-byte header; the zeros after it end the (empty) extension list
         }
-        long incompatible = (o.zstd() ? Qcow2Header.INCOMPAT_COMPRESSION : 0)
-                | (o.extendedL2() ? Qcow2Header.INCOMPAT_EXTL2 : 0);
-        b.putLong(Qcow2Probe.OFF_INCOMPATIBLE, incompatible);
-        b.putLong(Qcow2Probe.OFF_COMPATIBLE, o.lazyRefcounts() ? Qcow2Header.COMPAT_LAZY_REFCOUNTS : 0);
-        b.putInt(Qcow2Probe.OFF_REFCOUNT_ORDER, o.refcountOrder());
-        b.putInt(Qcow2Probe.OFF_HEADER_LENGTH, V3_HEADER_LENGTH);
-        b.put(Qcow2Probe.OFF_COMPRESSION_TYPE, (byte) (o.zstd() ? 1 : 0));
-        int table = FEATURES.length * Qcow2Probe.FEATURE_ENTRY_SIZE;
+        long incompatible = (o.zstd() ? Qcow2Layout.INCOMPAT_COMPRESSION : 0)
+                | (o.extendedL2() ? Qcow2Layout.INCOMPAT_EXTL2 : 0);
+        b.putLong(Qcow2Layout.OFF_INCOMPATIBLE, incompatible);
+        b.putLong(Qcow2Layout.OFF_COMPATIBLE, o.lazyRefcounts() ? Qcow2Layout.COMPAT_LAZY_REFCOUNTS : 0);
+        b.putInt(Qcow2Layout.OFF_REFCOUNT_ORDER, o.refcountOrder());
+        b.putInt(Qcow2Layout.OFF_HEADER_LENGTH, V3_HEADER_LENGTH);
+        b.put(Qcow2Layout.OFF_COMPRESSION_TYPE, (byte) (o.zstd() ? 1 : 0));
+        int table = Qcow2Layout.FEATURES.size() * Qcow2Layout.FEATURE_ENTRY_SIZE;
         // qemu leaves the feature name table out when it does not fit beside the header
         if (V3_HEADER_LENGTH + 8 + table + 8 <= cs) {
-            b.putInt(V3_HEADER_LENGTH, (int) Qcow2Probe.EXT_FEATURE_TABLE);
+            b.putInt(V3_HEADER_LENGTH, (int) Qcow2Layout.EXT_FEATURE_TABLE);
             b.putInt(V3_HEADER_LENGTH + 4, table);
             int at = V3_HEADER_LENGTH + 8;
-            for (Object[] f : FEATURES) {
-                b.put(at, (byte) (int) f[0]);
-                b.put(at + 1, (byte) (int) f[1]);
-                b.put(at + 2, ((String) f[2]).getBytes(StandardCharsets.US_ASCII));
-                at += Qcow2Probe.FEATURE_ENTRY_SIZE;
+            for (Qcow2Layout.Feature f : Qcow2Layout.FEATURES) {
+                b.put(at, (byte) f.type());
+                b.put(at + 1, (byte) f.bit());
+                b.put(at + 2, f.name().getBytes(StandardCharsets.US_ASCII));
+                at += Qcow2Layout.FEATURE_ENTRY_SIZE;
             }
         }
         return b.array();

@@ -11,7 +11,7 @@ import org.diskplan.probe.FormatHeader;
  * @param footerLength             512, or 511 for images made before Virtual PC 2004
  * @param tailFooterOffset         offset of the footer at the end of the file, -1 if the file ends without one
  * @param hasFooterCopy            true when offset 0 holds a footer copy (qemu then reads the image as dynamic)
- * @param diskType                 footer disk type: 2 fixed, 3 dynamic, 4 differencing
+ * @param diskType                 footer disk type: 2 fixed, 3 dynamic, 4 differencing (VhdLayout.DISK_TYPE_*)
  * @param dataOffset               footer data offset (the dynamic header), 0xFFFFFFFFFFFFFFFF for fixed disks
  * @param originalSize             footer original size in bytes
  * @param currentSize              footer current size in bytes
@@ -48,7 +48,4 @@ public record VhdHeader(long footerOffset, int footerLength, long tailFooterOffs
                         long maxTableEntries, long batEntriesRead, long allocatedBlocks, long blockSize,
                         long bitmapSize, long firstDataBlockOffset, long dataEnd, String parentUniqueId,
                         String parentName) implements FormatHeader {
-    public static final int DISK_TYPE_FIXED = 2;
-    public static final int DISK_TYPE_DYNAMIC = 3;
-    public static final int DISK_TYPE_DIFFERENCING = 4;
 }

@@ -1,5 +1,7 @@
 package org.diskplan.probe.vhd;
 
+import static org.diskplan.probe.vhd.VhdLayout.*;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -27,66 +29,12 @@ import org.diskplan.probe.RegionKind;
  * offsets. The virtual size follows qemu 7.2's {@code vpc_open}.
  */
 public final class VhdProbe implements FormatProbe {
-    public static final int FOOTER_SIZE = 512;
-    /** Images made before Virtual PC 2004 end with a footer one byte shorter. */
-    public static final int OLD_FOOTER_SIZE = 511;
-    public static final int DYNAMIC_HEADER_SIZE = 1024;
-    public static final int SECTOR = 512;
-    public static final byte[] FOOTER_COOKIE = "conectix".getBytes(StandardCharsets.US_ASCII);
-    public static final byte[] DYNAMIC_COOKIE = "cxsparse".getBytes(StandardCharsets.US_ASCII);
-    /** VHD timestamps count seconds from 2000-01-01T00:00:00Z. */
-    public static final long VHD_EPOCH = 946_684_800L;
-    /** qemu's VHD_MAX_SECTORS: 2040 GiB. */
-    public static final long MAX_SECTORS = 0xff00_0000L;
-    /** qemu's VHD_MAX_GEOMETRY: 65535 × 16 × 255 sectors; this geometry always means "use current_size". */
-    public static final long MAX_GEOMETRY = 65535L * 16 * 255;
-    public static final long BAT_UNUSED = 0xFFFF_FFFFL;
+    // Offsets, cookies, limits, checksum and geometry: VhdLayout (imported statically).
     /** Above this many runs of data blocks the layout map shows one coalesced data region. */
     static final int MAX_DATA_RUNS = 4000;
     private static final int BAT_CHUNK_ENTRIES = 4 << 20;
-
-    // footer field offsets
-    static final int F_COOKIE = 0;
-    static final int F_FEATURES = 8;
-    static final int F_VERSION = 12;
-    static final int F_DATA_OFFSET = 16;
-    static final int F_TIMESTAMP = 24;
-    static final int F_CREATOR_APP = 28;
-    static final int F_CREATOR_VERSION = 32;
-    static final int F_CREATOR_OS = 36;
-    static final int F_ORIGINAL_SIZE = 40;
-    static final int F_CURRENT_SIZE = 48;
-    static final int F_CYLINDERS = 56;
-    static final int F_HEADS = 58;
-    static final int F_SECTORS = 59;
-    static final int F_DISK_TYPE = 60;
-    static final int F_CHECKSUM = 64;
-    static final int F_UNIQUE_ID = 68;
-    static final int F_SAVED_STATE = 84;
-    static final int F_RESERVED = 85;
-
-    // dynamic header field offsets
-    static final int D_COOKIE = 0;
-    static final int D_DATA_OFFSET = 8;
-    static final int D_TABLE_OFFSET = 16;
-    static final int D_VERSION = 24;
-    static final int D_MAX_TABLE_ENTRIES = 28;
-    static final int D_BLOCK_SIZE = 32;
-    static final int D_CHECKSUM = 36;
-    static final int D_PARENT_UUID = 40;
-    static final int D_PARENT_TIMESTAMP = 56;
-    static final int D_RESERVED1 = 60;
-    static final int D_PARENT_NAME = 64;
-    static final int D_PARENT_NAME_SIZE = 512;
-    static final int D_LOCATORS = 576;
-    static final int LOCATOR_SIZE = 24;
-    static final int LOCATOR_COUNT = 8;
-    static final int D_RESERVED2 = 768;
-    static final int D_RESERVED2_SIZE = 256;
     /** Parent locator data shown as text only up to this length. */
     static final int MAX_LOCATOR_TEXT = 4096;
-
-    private static final String[] CURRENT_SIZE_CREATORS = {"win ", "qem2", "d2v ", "CTXS", "tap\0"};
 
     @Override
     public ImageFormat format() {
@@ -155,15 +103,9 @@ public final class VhdProbe implements FormatProbe {
         }
 
         // Virtual size as qemu 7.2 vpc_open computes it.
-        long chsSectors = (long) main.cylinders * main.heads * main.sectors;
-        boolean creatorUsesChs = true;
-        for (String app : CURRENT_SIZE_CREATORS) {
-            if (app.equals(main.creatorApp)) {
-                creatorUsesChs = false;
-            }
-        }
-        boolean fromGeometry = creatorUsesChs && chsSectors != MAX_GEOMETRY;
-        long totalSectors = fromGeometry ? chsSectors : Long.divideUnsigned(main.currentSize, SECTOR);
+        Geometry geometry = new Geometry(main.cylinders, main.heads, main.sectors);
+        boolean fromGeometry = sizeFromGeometry(main.creatorApp, geometry);
+        long totalSectors = fromGeometry ? geometry.sectors() : Long.divideUnsigned(main.currentSize, SECTOR);
         if (Long.compareUnsigned(totalSectors, MAX_SECTORS) > 0) {
             int rel = fromGeometry ? F_CYLINDERS : F_CURRENT_SIZE;
             throw new ProbeException(ErrorCode.PARSE_FAILED, fromGeometry ? "geometry" : "current_size",
@@ -184,11 +126,11 @@ public final class VhdProbe implements FormatProbe {
         if (main.diskType < 2 || main.diskType > 4) {
             flags.add("unknown disk type " + main.diskType);
         }
-        if (copyAtStart && main.diskType == VhdHeader.DISK_TYPE_FIXED) {
+        if (copyAtStart && main.diskType == DISK_TYPE_FIXED) {
             flags.add("disk type says fixed but offset 0 holds a footer copy: qemu reads it as dynamic");
         }
-        if (!copyAtStart && (main.diskType == VhdHeader.DISK_TYPE_DYNAMIC
-                || main.diskType == VhdHeader.DISK_TYPE_DIFFERENCING)) {
+        if (!copyAtStart && (main.diskType == DISK_TYPE_DYNAMIC
+                || main.diskType == DISK_TYPE_DIFFERENCING)) {
             flags.add("disk type says " + subformatOf(main.diskType)
                     + " but offset 0 holds no footer copy: qemu reads it as fixed");
         }
@@ -289,7 +231,7 @@ public final class VhdProbe implements FormatProbe {
                         "dynamic header field block_size at offset " + at + ": " + blockSize
                                 + " is not a power of two of at least 512 (qemu: Invalid block size)");
             }
-            bitmapSize = ((blockSize / (8 * SECTOR)) + 511) & ~511L;
+            bitmapSize = bitmapSize(blockSize);
             long capacity = maxEntries * blockSize; // both < 2^32: exact as unsigned
             if (capacity >= 0 && capacity < virtualSize) {
                 flags.add("corrupt: max_table_entries " + maxEntries + " × block_size " + blockSize
@@ -314,11 +256,10 @@ public final class VhdProbe implements FormatProbe {
                 flags.add("corrupt: the BAT (" + maxEntries + " entries at " + batOffset
                         + ") runs past the end of the file; only " + entriesRead + " entries are inside it");
             }
-            long batBytes = maxEntries * 4;
-            layout.structure(RegionKind.TABLE, batOffset, roundUp(batBytes, SECTOR), "BAT (" + maxEntries + " entries)");
+            layout.structure(RegionKind.TABLE, batOffset, batBytes(maxEntries), "BAT (" + maxEntries + " entries)");
             int[] alloc = readAllocated(reader, batOffset, (int) entriesRead);
             allocated = alloc.length;
-            dataEnd = roundUp(batOffset + batBytes, SECTOR);
+            dataEnd = roundUpToSector(batOffset + maxEntries * BAT_ENTRY_SIZE);
             long pastEnd = 0;
             long overlaps = 0;
             long runs = 0;
@@ -328,7 +269,7 @@ public final class VhdProbe implements FormatProbe {
             long blockBytes = bitmapSize + blockSize;
             List<long[]> runList = new ArrayList<>();
             for (int v : alloc) {
-                long start = Integer.toUnsignedLong(v) * SECTOR;
+                long start = blockOffset(v);
                 long end = start + blockBytes;
                 if (firstBlock < 0) {
                     firstBlock = start;
@@ -383,14 +324,14 @@ public final class VhdProbe implements FormatProbe {
                 flags.add("truncated: data ends at " + dataEnd + ", past the end of the file (qemu refuses: "
                         + "free_data_block_offset points after the end of file)");
             }
-            if (main.diskType == VhdHeader.DISK_TYPE_DIFFERENCING) {
+            if (main.diskType == DISK_TYPE_DIFFERENCING) {
                 flags.add("has parent: " + (parentName.isEmpty() ? parentUuid : parentName));
             }
         }
 
         // qemu reads an image with a footer copy at offset 0 as dynamic, otherwise as fixed.
         String subformat = !copyAtStart ? "fixed"
-                : main.diskType == VhdHeader.DISK_TYPE_DIFFERENCING ? "differencing" : "dynamic";
+                : main.diskType == DISK_TYPE_DIFFERENCING ? "differencing" : "dynamic";
         VhdHeader header = new VhdHeader(main.base, main.raw.length, tailOffset, copyAtStart, main.diskType,
                 main.dataOffset, main.originalSize, main.currentSize, main.cylinders, main.heads, main.sectors,
                 main.creatorApp, fromGeometry, virtualSize, main.checksum, main.checksumValid, main.uniqueId,
@@ -504,28 +445,13 @@ public final class VhdProbe implements FormatProbe {
         return Arrays.equals(reader.read(at, cookie.length, "VHD cookie"), cookie);
     }
 
-    /** Ones' complement of the byte sum, with the 4-byte checksum field at {@code checksumAt} taken as zero. */
-    public static long checksum(byte[] bytes, int checksumAt) {
-        long sum = 0;
-        for (int i = 0; i < bytes.length; i++) {
-            if (i < checksumAt || i >= checksumAt + 4) {
-                sum += bytes[i] & 0xff;
-            }
-        }
-        return ~sum & 0xFFFF_FFFFL;
-    }
-
     private static byte[] be32(long v) {
         return ByteBuffer.allocate(4).putInt((int) v).array();
     }
 
-    private static long roundUp(long v, long to) {
-        return (v + to - 1) / to * to;
-    }
-
     static String subformatOf(long diskType) {
-        return diskType == VhdHeader.DISK_TYPE_FIXED ? "fixed"
-                : diskType == VhdHeader.DISK_TYPE_DIFFERENCING ? "differencing" : "dynamic";
+        return diskType == DISK_TYPE_FIXED ? "fixed"
+                : diskType == DISK_TYPE_DIFFERENCING ? "differencing" : "dynamic";
     }
 
     private static String diskTypeName(long t) {

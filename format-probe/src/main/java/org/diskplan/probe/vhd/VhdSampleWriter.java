@@ -1,9 +1,10 @@
 package org.diskplan.probe.vhd;
 
+import static org.diskplan.probe.vhd.VhdLayout.*;
+
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,12 +23,8 @@ import org.diskplan.probe.SampleWriter;
  * that believe the geometry and those that believe current_size) sees the same size.
  */
 public final class VhdSampleWriter implements SampleWriter {
-    static final int FOOTER = 512;
-    static final int DYNAMIC_HEADER = 1024;
-    static final int BAT_OFFSET = FOOTER + DYNAMIC_HEADER;
-    static final int BLOCK_SIZE = 2 << 20;
-    static final long MAX_SECTORS = 65535L * 16 * 255;
-    static final long VHD_EPOCH = Instant.parse("2000-01-01T00:00:00Z").getEpochSecond();
+    /** The dynamic header follows the footer copy; the BAT follows the dynamic header. */
+    static final int BAT_OFFSET = FOOTER_SIZE + DYNAMIC_HEADER_SIZE;
 
     @Override
     public String format() {
@@ -45,13 +42,14 @@ public final class VhdSampleWriter implements SampleWriter {
         if (!subformats().contains(sub) || options.keySet().stream().anyMatch(k -> !k.equals("subformat"))) {
             throw new IllegalArgumentException("vpc takes subformat=dynamic|fixed, not " + options);
         }
-        long wanted = ceilDiv(size, 512);
+        long wanted = (size + SECTOR - 1) / SECTOR;
         // Past the largest geometry, the maximum geometry tells every reader to believe
         // current_size, which then holds the exact size (qemu-img create does the same).
-        int[] chs = wanted > MAX_SECTORS ? new int[] {65535, 16, 255} : geometryCovering(wanted);
-        long sectors = wanted > MAX_SECTORS ? wanted : (long) chs[0] * chs[1] * chs[2];
-        long virtual = sectors * 512;
-        if (virtual > 2040L << 30) {
+        boolean pastGeometry = wanted > Geometry.MAX.sectors();
+        Geometry chs = pastGeometry ? Geometry.MAX : Geometry.covering(wanted);
+        long sectors = pastGeometry ? wanted : chs.sectors();
+        long virtual = sectors * SECTOR;
+        if (virtual > MAX_SECTORS * SECTOR) {
             throw new IllegalArgumentException("VHD images hold at most 2040 GiB");
         }
         boolean fixed = sub.equals("fixed");
@@ -59,16 +57,15 @@ public final class VhdSampleWriter implements SampleWriter {
         Files.createFile(file);
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
             if (fixed) {
-                raf.setLength(virtual + FOOTER);
+                raf.setLength(virtual + FOOTER_SIZE);
                 raf.seek(virtual);
                 raf.write(footer);
                 return virtual;
             }
-            long entries = ceilDiv(virtual, BLOCK_SIZE);
-            long batBytes = ceilDiv(entries * 4, 512) * 512;
+            long entries = batEntries(virtual, DEFAULT_BLOCK_SIZE);
             raf.write(footer);
             raf.write(dynamicHeader(entries));
-            byte[] bat = new byte[(int) batBytes];
+            byte[] bat = new byte[(int) batBytes(entries)];
             Arrays.fill(bat, (byte) 0xff);
             raf.write(bat);
             raf.write(footer);
@@ -76,92 +73,37 @@ public final class VhdSampleWriter implements SampleWriter {
         return virtual;
     }
 
-    private static byte[] footer(long size, int[] chs, boolean fixed) {
-        ByteBuffer b = ByteBuffer.allocate(FOOTER).order(ByteOrder.BIG_ENDIAN);
-        b.put(0, "conectix".getBytes(StandardCharsets.US_ASCII));
-        b.putInt(8, 2); // features: reserved bit always set
-        b.putInt(12, 0x00010000); // file format version 1.0
-        b.putLong(16, fixed ? -1L : FOOTER); // data offset: the dynamic header, none for fixed
-        b.putInt(24, (int) (Instant.now().getEpochSecond() - VHD_EPOCH));
-        b.put(28, "dpln".getBytes(StandardCharsets.US_ASCII)); // creator application
-        b.putInt(32, 0x00010000); // creator version
-        b.put(36, "Wi2k".getBytes(StandardCharsets.US_ASCII)); // creator host OS
-        b.putLong(40, size); // original size
-        b.putLong(48, size); // current size
-        b.putShort(56, (short) chs[0]);
-        b.put(58, (byte) chs[1]);
-        b.put(59, (byte) chs[2]);
-        b.putInt(60, fixed ? 2 : 3); // disk type
+    private static byte[] footer(long size, Geometry chs, boolean fixed) {
+        ByteBuffer b = ByteBuffer.allocate(FOOTER_SIZE).order(ORDER);
+        b.put(F_COOKIE, FOOTER_COOKIE);
+        b.putInt(F_FEATURES, FEATURES_RESERVED);
+        b.putInt(F_VERSION, VERSION_1_0);
+        b.putLong(F_DATA_OFFSET, fixed ? NO_DATA_OFFSET : FOOTER_SIZE); // the dynamic header, none for fixed
+        b.putInt(F_TIMESTAMP, (int) (Instant.now().getEpochSecond() - VHD_EPOCH));
+        b.put(F_CREATOR_APP, "dpln".getBytes(StandardCharsets.US_ASCII));
+        b.putInt(F_CREATOR_VERSION, 0x00010000);
+        b.put(F_CREATOR_OS, "Wi2k".getBytes(StandardCharsets.US_ASCII));
+        b.putLong(F_ORIGINAL_SIZE, size);
+        b.putLong(F_CURRENT_SIZE, size);
+        b.putShort(F_CYLINDERS, (short) chs.cylinders());
+        b.put(F_HEADS, (byte) chs.heads());
+        b.put(F_SECTORS, (byte) chs.sectorsPerTrack());
+        b.putInt(F_DISK_TYPE, fixed ? DISK_TYPE_FIXED : DISK_TYPE_DYNAMIC);
         UUID id = UUID.randomUUID();
-        b.putLong(68, id.getMostSignificantBits()).putLong(76, id.getLeastSignificantBits());
-        b.putInt(64, checksum(b.array()));
+        b.putLong(F_UNIQUE_ID, id.getMostSignificantBits()).putLong(F_UNIQUE_ID + 8, id.getLeastSignificantBits());
+        b.putInt(F_CHECKSUM, (int) checksum(b.array(), F_CHECKSUM));
         return b.array();
     }
 
     private static byte[] dynamicHeader(long entries) {
-        ByteBuffer b = ByteBuffer.allocate(DYNAMIC_HEADER).order(ByteOrder.BIG_ENDIAN);
-        b.put(0, "cxsparse".getBytes(StandardCharsets.US_ASCII));
-        b.putLong(8, -1L); // data offset: unused
-        b.putLong(16, BAT_OFFSET); // table offset
-        b.putInt(24, 0x00010000); // header version
-        b.putInt(28, (int) entries); // max table entries
-        b.putInt(32, BLOCK_SIZE);
-        b.putInt(36, checksum(b.array()));
+        ByteBuffer b = ByteBuffer.allocate(DYNAMIC_HEADER_SIZE).order(ORDER);
+        b.put(D_COOKIE, DYNAMIC_COOKIE);
+        b.putLong(D_DATA_OFFSET, NO_DATA_OFFSET);
+        b.putLong(D_TABLE_OFFSET, BAT_OFFSET);
+        b.putInt(D_VERSION, VERSION_1_0);
+        b.putInt(D_MAX_TABLE_ENTRIES, (int) entries);
+        b.putInt(D_BLOCK_SIZE, DEFAULT_BLOCK_SIZE);
+        b.putInt(D_CHECKSUM, (int) checksum(b.array(), D_CHECKSUM));
         return b.array();
-    }
-
-    /** Ones' complement of the byte sum, the checksum field (zero here) included as zero. */
-    static int checksum(byte[] structure) {
-        int sum = 0;
-        for (byte x : structure) {
-            sum += x & 0xff;
-        }
-        return ~sum;
-    }
-
-    /**
-     * The smallest geometry whose cylinders × heads × sectors covers {@code sectors},
-     * by the VHD specification's algorithm, trying larger sizes as qemu-img create does.
-     */
-    static int[] geometryCovering(long sectors) {
-        for (long s = sectors; s <= MAX_SECTORS; s++) {
-            int[] g = specGeometry(s);
-            if ((long) g[0] * g[1] * g[2] >= sectors) {
-                return g;
-            }
-        }
-        return new int[] {65535, 16, 255};
-    }
-
-    /** The VHD specification's CHS algorithm (cylinders, heads, sectors per track). */
-    static int[] specGeometry(long totalSectors) {
-        long total = Math.min(totalSectors, MAX_SECTORS);
-        long spt;
-        long heads;
-        long cth;
-        if (total >= 65535L * 16 * 63) {
-            spt = 255;
-            heads = 16;
-            cth = total / spt;
-        } else {
-            spt = 17;
-            cth = total / spt;
-            heads = Math.max(4, (cth + 1023) / 1024);
-            if (cth >= heads * 1024 || heads > 16) {
-                spt = 31;
-                heads = 16;
-                cth = total / spt;
-            }
-            if (cth >= heads * 1024) {
-                spt = 63;
-                heads = 16;
-                cth = total / spt;
-            }
-        }
-        return new int[] {(int) (cth / heads), (int) heads, (int) spt};
-    }
-
-    private static long ceilDiv(long a, long b) {
-        return (a + b - 1) / b;
     }
 }

@@ -45,7 +45,7 @@ class VhdProbeTest {
             b.put(68 + i, (byte) (0x10 + i));
         }
         byte[] a = b.array();
-        b.putInt(64, (int) VhdProbe.checksum(a, 64));
+        b.putInt(64, (int) VhdLayout.checksum(a, 64));
         return a;
     }
 
@@ -76,7 +76,7 @@ class VhdProbeTest {
         d.putInt(24, 0x0001_0000);
         d.putInt(28, 4);
         d.putInt(32, blockSize);
-        d.putInt(36, (int) VhdProbe.checksum(d.array(), 36));
+        d.putInt(36, (int) VhdLayout.checksum(d.array(), 36));
         b.put(512, d.array());
         for (int i = 0; i < 128; i++) {
             b.putInt(1536 + 4 * i, -1);
@@ -275,9 +275,9 @@ class VhdProbeTest {
         ByteBuffer b = ByteBuffer.wrap(img);
         if (img.length >= 512) {
             byte[] head = Arrays.copyOf(img, 512);
-            b.putInt(64, (int) VhdProbe.checksum(head, 64));
+            b.putInt(64, (int) VhdLayout.checksum(head, 64));
             byte[] tail = Arrays.copyOfRange(img, img.length - 512, img.length);
-            b.putInt(img.length - 512 + 64, (int) VhdProbe.checksum(tail, 64));
+            b.putInt(img.length - 512 + 64, (int) VhdLayout.checksum(tail, 64));
         }
     }
 
@@ -297,7 +297,7 @@ class VhdProbeTest {
         b.put(1536 + 16, ".\\parent.vhd".substring(0, 10).getBytes(StandardCharsets.UTF_16LE));
         byte[] d = Arrays.copyOfRange(img, 512, 1536);
         b.putInt(512 + 36, 0);
-        b.putInt(512 + 36, (int) VhdProbe.checksum(d, 36));
+        b.putInt(512 + 36, (int) VhdLayout.checksum(d, 36));
         return img;
     }
 

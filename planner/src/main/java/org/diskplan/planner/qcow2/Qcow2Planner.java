@@ -393,11 +393,11 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
          * so far, the data clusters and L2 tables of the new range, and the blocks themselves.
          */
         long blocksNeededAfter(long oldSize, long newSize) {
-            long guest = (newSize + cs - 1) / cs - oldSize / cs;
+            long guest = g.clustersFor(newSize) - oldSize / cs;
             long clusters = Math.max(model.allocatedEndOffset(), fileSize) / cs + 1
                     + (request.preallocation() != Preallocation.OFF ? guest : 0) + guest / g.l2Entries() + 2;
             clusters += clusters / g.refblockEntries() + 2;
-            return (clusters + g.refblockEntries() - 1) / g.refblockEntries();
+            return g.refblocksFor(clusters);
         }
 
         long tableClustersFor(int highestBlock) {
@@ -441,7 +441,7 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             long zeroBits = !zeroNewRange ? 0 : g.extendedL2() ? (written ? 0xffffffffL : 0xffffffff00000000L)
                     : written ? 0 : 1L;
             long firstCluster = oldSize / cs;
-            long endCluster = (newSize + cs - 1) / cs;
+            long endCluster = g.clustersFor(newSize);
             long e = g.l2Entries();
             int es = g.l2EntrySize();
             if (oldSize % cs != 0) {
@@ -522,7 +522,7 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
         ResizePlan shrink(long oldSize, long newSize) throws ResizeError {
             long e = g.l2Entries();
             int es = g.l2EntrySize();
-            long cutCluster = (newSize + cs - 1) / cs;
+            long cutCluster = g.clustersFor(newSize);
             long newL1 = g.l1EntriesFor(newSize);
             long[] l1 = readL1();
             long firstTable = cutCluster / e;

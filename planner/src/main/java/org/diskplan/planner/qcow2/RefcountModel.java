@@ -10,6 +10,7 @@ import org.diskplan.planner.PlanReader;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.qcow2.Qcow2Header;
+import org.diskplan.probe.qcow2.Qcow2Layout;
 
 /**
  * The image's refcounts as the plan changes them: the refcount table, every refcount
@@ -181,7 +182,7 @@ final class RefcountModel {
         if (bi >= blocks.length || blocks[(int) bi] == null) {
             return 0;
         }
-        return RefcountCodec.get(blocks[(int) bi], (int) (cluster & ((1L << blockBits) - 1)), order);
+        return Qcow2Layout.refcount(blocks[(int) bi], (int) (cluster & ((1L << blockBits) - 1)), order);
     }
 
     /** Adds {@code delta} (negative: a decrement) to the refcount of {@code cluster}. */
@@ -200,9 +201,9 @@ final class RefcountModel {
         }
         int index = (int) (cluster & ((1L << blockBits) - 1));
         byte[] block = blocks[b];
-        long v = RefcountCodec.get(block, index, order);
+        long v = Qcow2Layout.refcount(block, index, order);
         long nv = v + delta;
-        long max = RefcountCodec.max(order);
+        long max = Qcow2Layout.maxRefcount(order);
         if (delta < 0 && Long.compareUnsigned(v, -delta) < 0) {
             throw Qcow2Planner.corrupt("the refcount of host cluster " + cluster + " (offset "
                     + (cluster << g.clusterBits()) + ") is " + v + ", too small for its references");
@@ -211,13 +212,13 @@ final class RefcountModel {
             throw new ResizeError(ErrorCode.INVALID_OPTION, "the refcount of host cluster " + cluster
                     + " would exceed " + Long.toUnsignedString(max) + " (refcount_bits=" + (1 << order) + ")");
         }
-        RefcountCodec.set(block, index, order, nv);
+        Qcow2Layout.setRefcount(block, index, order, nv);
         if (nv == 0 && cluster < hint) {
             hint = cluster; // freed before a later allocation of the same plan (a staged L1 switch)
         }
         if (!isNew[b]) {
-            int lo = RefcountCodec.byteOf(index, order);
-            int hi = lo + RefcountCodec.byteSpan(order);
+            int lo = Qcow2Layout.refcountByte(index, order);
+            int hi = lo + Qcow2Layout.refcountByteSpan(order);
             if (dirtyHi[b] == 0) {
                 if (dirtyCount == dirtyList.length) {
                     dirtyList = Arrays.copyOf(dirtyList, dirtyCount * 2);
@@ -408,21 +409,13 @@ final class RefcountModel {
         byte[] block = blocks[b];
         long self = offsets[b] >>> g.clusterBits();
         int selfIndex = (self >>> blockBits) == b ? (int) (self & ((1L << blockBits) - 1)) : -1;
-        int skipLo = selfIndex < 0 ? -1 : RefcountCodec.byteOf(selfIndex, order);
-        int skipHi = selfIndex < 0 ? -1 : skipLo + RefcountCodec.byteSpan(order);
+        int skipLo = selfIndex < 0 ? -1 : Qcow2Layout.refcountByte(selfIndex, order);
+        int skipHi = selfIndex < 0 ? -1 : skipLo + Qcow2Layout.refcountByteSpan(order);
         for (int i = 0; i < block.length; i++) {
             if (block[i] != 0) {
                 if (i >= skipLo && i < skipHi) {
                     // the byte holding the self entry: zero apart from that entry?
-                    byte copy = block[i];
-                    if (order < 3) {
-                        int bits = 1 << order;
-                        int shift = (selfIndex % (8 >>> order)) * bits;
-                        copy = (byte) (copy & ~(((1 << bits) - 1) << shift));
-                    } else {
-                        copy = 0;
-                    }
-                    if (copy != 0) {
+                    if ((block[i] & ~Qcow2Layout.subByteMask(selfIndex, order) & 0xff) != 0) {
                         return false;
                     }
                     continue;
@@ -457,7 +450,7 @@ final class RefcountModel {
                 int perByte = order < 3 ? 8 >>> order : 1;
                 int firstEntry = (int) (((long) at << 3) >>> order);
                 for (int i = firstEntry + perByte - 1; i >= firstEntry; i--) {
-                    if (RefcountCodec.get(block, i, order) != 0) {
+                    if (Qcow2Layout.refcount(block, i, order) != 0) {
                         return ((long) b << blockBits) + i;
                     }
                 }
