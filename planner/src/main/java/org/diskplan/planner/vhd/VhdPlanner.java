@@ -38,9 +38,10 @@ import org.diskplan.probe.vhd.VhdLayout;
 
 /**
  * VHD resize (qemu driver "vpc"), fixed and dynamic, grow and shrink. Only fields are
- * patched (current_size, geometry, checksum; table_offset, max_table_entries, checksum):
- * the UUID, creator, host OS, timestamps, original_size, saved state and parent locators
- * stay as they were. The size every reader sees is {@link VhdSize}.
+ * patched (original_size, current_size, geometry, checksum; table_offset,
+ * max_table_entries, checksum): the UUID, creator, host OS, timestamps, saved state and
+ * parent locators stay as they were. original_size has to follow, because libvhdi reports
+ * it as the media size. The size every reader sees is {@link VhdSize}.
  *
  * <p>Crash order. A fixed image is read through the footer at its end, so the file must
  * end in a valid footer after every step: a grow first writes a copy of the old footer at
@@ -200,11 +201,11 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
             }
             plan.phase(fill);
             // 3. Commit: the footer at the end says the new size.
-            plan.commit(fields(now, patched, "footer: current_size, geometry, checksum (the new size)"));
+            plan.commit(fields(now, patched, "footer: sizes, geometry, checksum (the new size)"));
             plan.note("fixed grow: the footer moves to " + now + "; the old one at " + old + " is cleared");
         } else {
             // Commit: the footer at the end says the new size (the data before it is unchanged).
-            plan.commit(fields(tail, patched, "footer: current_size, geometry, checksum (the new size)"));
+            plan.commit(fields(tail, patched, "footer: sizes, geometry, checksum (the new size)"));
             plan.phase(List.of(new Write(now, patched, "the footer at the new end", RegionKind.FOOTER)));
             plan.note("fixed shrink: the file is cut after the footer at " + now);
         }
@@ -250,15 +251,15 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
                 if (newEntries > oldEntries) {
                     tailAt = growBat(bat, tail, header, newEntries);
                 }
-                plan.phase(List.of(fields(tailAt, size.patch(tail), "footer at the end: current_size, geometry, "
+                plan.phase(List.of(fields(tailAt, size.patch(tail), "footer at the end: sizes, geometry, "
                         + "checksum")));
-                plan.commit(fields(0, size.patch(head), "footer copy at offset 0: current_size, geometry, checksum "
+                plan.commit(fields(0, size.patch(head), "footer copy at offset 0: sizes, geometry, checksum "
                         + "(qemu reads the size here)"));
                 plan.finalLength(0, tailAt + FOOTER_SIZE);
             } else {
-                plan.phase(List.of(fields(tailAt, size.patch(tail), "footer at the end: current_size, geometry, "
+                plan.phase(List.of(fields(tailAt, size.patch(tail), "footer at the end: sizes, geometry, "
                         + "checksum")));
-                plan.commit(fields(0, size.patch(head), "footer copy at offset 0: current_size, geometry, checksum "
+                plan.commit(fields(0, size.patch(head), "footer copy at offset 0: sizes, geometry, checksum "
                         + "(qemu reads the size here)"));
                 shrink(bat, newEntries, size.patch(tail));
             }

@@ -39,9 +39,15 @@ record VhdSize(long bytes, Geometry geometry) {
         return new VhdSize(sectors * SECTOR, Geometry.of(sectors));
     }
 
-    /** {@code footer} (512 bytes) with current_size, the geometry and the checksum set; every other byte kept. */
+    /**
+     * {@code footer} (512 bytes) with original_size, current_size, the geometry and the checksum
+     * set; every other byte kept. original_size changes too because libvhdi (vhdiinfo 20210425)
+     * reports that field, not current_size, as the media size: keeping it would leave the libyal
+     * tools on the old size.
+     */
     byte[] patch(byte[] footer) {
         ByteBuffer b = ByteBuffer.wrap(footer.clone()).order(VhdLayout.ORDER);
+        b.putLong(VhdLayout.F_ORIGINAL_SIZE, bytes);
         b.putLong(VhdLayout.F_CURRENT_SIZE, bytes);
         b.putShort(VhdLayout.F_CYLINDERS, (short) geometry.cylinders());
         b.put(VhdLayout.F_HEADS, (byte) geometry.heads());
@@ -51,8 +57,8 @@ record VhdSize(long bytes, Geometry geometry) {
         return b.array();
     }
 
-    /** The bytes of a patched footer a size change writes: current_size through the checksum. */
-    static final int FIELDS_FROM = VhdLayout.F_CURRENT_SIZE;
+    /** The bytes of a patched footer a size change writes: original_size through the checksum. */
+    static final int FIELDS_FROM = VhdLayout.F_ORIGINAL_SIZE;
     static final int FIELDS_TO = VhdLayout.F_CHECKSUM + 4;
 
     String describe() {

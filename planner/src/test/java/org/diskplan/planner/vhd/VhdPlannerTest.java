@@ -99,7 +99,10 @@ class VhdPlannerTest {
         assertThat(h.currentSize()).isEqualTo(asked);
         assertThat(new Geometry(h.cylinders(), h.heads(), h.sectorsPerTrack())).isEqualTo(Geometry.of(asked / 512));
         assertThat(h.creatorApplication()).isEqualTo("win ");
-        assertThat(h.originalSize()).as("original_size is kept").isEqualTo(original);
+        assertThat(original).isNotEqualTo(asked);
+        assertThat(h.originalSize()).as("original_size follows: libvhdi reports it").isEqualTo(asked);
+        assertThat(h.uniqueId()).isEqualTo(((VhdHeader) ImageProber.probe(f, Optional.of("vpc")).header())
+                .uniqueId());
     }
 
     @Test
