@@ -17,7 +17,8 @@ import org.diskplan.probe.RegionKind;
  * <ul>
  *   <li>exactly one commit step;</li>
  *   <li>an append or an extension starts exactly at its target's end at that moment,
- *       every other patch at or before it; a copy reads inside its source;</li>
+ *       every other patch at or before it, except an overwrite, which may start past it
+ *       (the gap reads as zeros); a copy reads inside its source;</li>
  *   <li>no two steps of one phase (the steps between two barriers) touch the same bytes
  *       of a file, so a crash inside a phase cannot leave a mix that depends on
  *       the order the disk wrote them in;</li>
@@ -205,7 +206,7 @@ public final class PlanBuilder {
                 throw broken("step " + i + " (" + p.label() + ") names file " + p.file() + " of " + files.size());
             }
             long end = length[p.file()];
-            if (p.atEnd() ? p.offset() != end : p.offset() > end) {
+            if (!p.startsValidly(end)) {
                 throw broken("step " + i + " (" + p.label() + ") starts at " + p.offset() + " but "
                         + files.get(p.file()).path() + " will end at " + end);
             }

@@ -8,8 +8,11 @@ import org.diskplan.probe.RegionKind;
 /**
  * One byte-level change of a {@link ResizePlan}, applied in order. Every patch names
  * its target, an index into {@link ResizePlan#files()} (0 is the image). Every patch
- * starts at or before its target's end at the moment it is applied; an append or an
- * extension starts exactly there.
+ * starts at or before its target's end at the moment it is applied, except an overwrite
+ * (a {@link Write} without {@code append}), which may start past it: the gap becomes a
+ * hole that reads as zeros, and the bytes land in the same step (one pwrite). That is how
+ * a fixed VHD's footer reaches the new end of the file without a step after which the
+ * file ends in zeros. An append or an extension starts exactly at the end.
  */
 public sealed interface ResizePatch permits ResizePatch.Write, ResizePatch.ZeroFill, ResizePatch.Extend,
         ResizePatch.Copy {
@@ -41,9 +44,20 @@ public sealed interface ResizePatch permits ResizePatch.Write, ResizePatch.ZeroF
         return kind() == PatchKind.APPEND || kind() == PatchKind.EXTEND;
     }
 
+    /** Whether it may start past its target's end (an overwrite: the gap reads as zeros). */
+    default boolean mayStartPastEnd() {
+        return kind() == PatchKind.WRITE;
+    }
+
+    /** Whether it may start at {@code offset} of a target that is {@code end} bytes long then. */
+    default boolean startsValidly(long end) {
+        return atEnd() ? offset() == end : offset() <= end || mayStartPastEnd();
+    }
+
     /**
-     * Writes {@code data} at {@code offset}: an overwrite inside the file (which may run
-     * past the end), or with {@code append} an addition exactly at the end.
+     * Writes {@code data} at {@code offset}: an overwrite (which may run past the end, or
+     * start past it, the gap then reading as zeros), or with {@code append} an addition
+     * exactly at the end.
      */
     record Write(int file, long offset, byte[] data, boolean append, String label, RegionKind region)
             implements ResizePatch {

@@ -73,11 +73,16 @@ class PlanBuilderTest {
     }
 
     @Test
-    void aWritePastTheEndIsRefused() {
+    void anOverwriteMayStartPastTheEndButAnExtensionMayNot() throws ResizeError {
         PlanBuilder b = builder();
         b.phase(List.of(write(LENGTH + 1, 8)));
         b.commitAtFinalStep();
-        assertThatThrownBy(() -> build(b)).hasMessageContaining("will end at " + LENGTH);
+        assertThat(build(b).image().newLength()).as("the gap is a hole").isEqualTo(LENGTH + 9);
+
+        PlanBuilder bad = builder();
+        bad.phase(List.of(new Extend(LENGTH + 1, 8, "gap", RegionKind.FREE)));
+        bad.commitAtFinalStep();
+        assertThatThrownBy(() -> build(bad)).hasMessageContaining("will end at " + LENGTH);
     }
 
     @Test
@@ -123,7 +128,7 @@ class PlanBuilderTest {
 
         PlanBuilder bad = builder();
         int g = bad.createFile(Path.of("a-s002.img"), PlanFile.Role.EXTENT);
-        bad.phase(List.of(new Write(g, 512, new byte[512], false, "hole first", RegionKind.HEADER)));
+        bad.phase(List.of(new Write(g, 512, new byte[512], true, "append after a hole", RegionKind.HEADER)));
         bad.commitAtFinalStep();
         assertThatThrownBy(() -> build(bad)).hasMessageContaining("will end at 0");
     }

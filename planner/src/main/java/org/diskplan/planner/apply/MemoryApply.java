@@ -63,7 +63,7 @@ public final class MemoryApply {
 
     private void apply(ResizePatch p) throws IOException {
         MemoryFile f = files.get(p.file());
-        if (p.atEnd() ? p.offset() != f.size() : p.offset() > f.size()) {
+        if (!p.startsValidly(f.size())) {
             throw new IOException("step " + next + " (" + p.label() + ") at " + p.offset() + " but the file ends at "
                     + f.size());
         }

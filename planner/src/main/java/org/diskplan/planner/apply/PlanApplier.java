@@ -171,7 +171,7 @@ public final class PlanApplier {
                 throw new IOException(patch.kind().word() + " at offset " + patch.offset() + " but the file ends at "
                         + end);
             }
-            if (patch.offset() > end) {
+            if (!patch.startsValidly(end)) {
                 throw new IOException(patch.kind().word() + " at offset " + patch.offset()
                         + " lies past the file end " + end);
             }
@@ -310,7 +310,7 @@ public final class PlanApplier {
         for (int i = 0; i < plan.patches().size(); i++) {
             ResizePatch p = plan.patches().get(i);
             long end = length[p.file()];
-            if (p.atEnd() ? p.offset() != end : p.offset() > end) {
+            if (!p.startsValidly(end)) {
                 throw new ResizeError(ErrorCode.INVALID_OPTION, "plan step " + i + " (" + p.label() + ") starts at "
                         + p.offset() + " but the file will end at " + end + "; refusing an inconsistent plan");
             }

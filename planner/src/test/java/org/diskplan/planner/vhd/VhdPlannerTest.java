@@ -1,0 +1,214 @@
+package org.diskplan.planner.vhd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.Planners;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePatch;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.planner.ResizeSession;
+import org.diskplan.planner.apply.MemoryApply;
+import org.diskplan.probe.ImageProber;
+import org.diskplan.probe.ProbedImage;
+import org.diskplan.probe.vhd.VhdHeader;
+import org.diskplan.probe.vhd.VhdLayout;
+import org.diskplan.probe.vhd.VhdLayout.Geometry;
+import org.diskplan.probe.vhd.VhdSampleWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class VhdPlannerTest {
+    private static final long MIB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    private int samples;
+
+    private Path sample(String sub, long size) throws Exception {
+        Path f = dir.resolve(sub + size + "-" + samples++ + ".vhd");
+        new VhdSampleWriter().write(f, size, Map.of("subformat", sub));
+        return f;
+    }
+
+    private static ResizePlan plan(Path f, long size, boolean shrink, Preallocation mode) throws Exception {
+        return ResizeSession.planFile(f, Optional.of("vpc"), p -> new ResizeRequest(size, shrink, mode));
+    }
+
+    private static ResizePlan plan(Path f, long size) throws Exception {
+        return plan(f, size, false, Preallocation.OFF);
+    }
+
+    /** Sets a footer field in every footer of the file (head copy and tail) and fixes their checksums. */
+    private static void patchFooters(Path f, int at, byte[] value) throws Exception {
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            long[] bases = {0, raf.length() - 512};
+            for (long base : bases) {
+                byte[] footer = new byte[512];
+                raf.seek(base);
+                raf.readFully(footer);
+                if (!new String(footer, 0, 8, StandardCharsets.US_ASCII).equals("conectix")) {
+                    continue;
+                }
+                System.arraycopy(value, 0, footer, at, value.length);
+                ByteBuffer.wrap(footer).putInt(VhdLayout.F_CHECKSUM, (int) VhdLayout.checksum(footer,
+                        VhdLayout.F_CHECKSUM));
+                raf.seek(base);
+                raf.write(footer);
+            }
+        }
+    }
+
+    @Test
+    void geometryReadImagesRoundUpToAnExactGeometry() throws Exception {
+        Path f = sample("dynamic", 16 * MIB);
+        ProbedImage image = ImageProber.probe(f, Optional.of("vpc"));
+        long asked = 20 * MIB;
+        long expected = Geometry.covering(asked / 512).bytes();
+        assertThat(expected).isGreaterThan(asked);
+        assertThat(Planners.effectiveSize(image, asked)).isEqualTo(expected);
+        ResizePlan p = plan(f, asked);
+        assertThat(p.newVirtualSize()).isEqualTo(expected);
+        assertThat(p.notes()).anyMatch(n -> n.contains("you asked " + asked));
+    }
+
+    @Test
+    void currentSizeCreatorsGetTheExactSizeAndTheSpecGeometry() throws Exception {
+        Path f = sample("fixed", 16 * MIB);
+        patchFooters(f, VhdLayout.F_CREATOR_APP, "win ".getBytes(StandardCharsets.US_ASCII));
+        long asked = 20 * MIB + 512;
+        long original = ((VhdHeader) ImageProber.probe(f, Optional.of("vpc")).header()).originalSize();
+        ResizePlan p = plan(f, asked);
+        assertThat(p.newVirtualSize()).isEqualTo(asked);
+        MemoryApply sim = MemoryApply.load(p, f);
+        for (int k = 0; k <= p.finalStep(); k++) {
+            sim.step();
+        }
+        VhdHeader h = (VhdHeader) ImageProber.probeForResize(f, sim.file(0), Optional.of("vpc")).header();
+        assertThat(h.currentSize()).isEqualTo(asked);
+        assertThat(new Geometry(h.cylinders(), h.heads(), h.sectorsPerTrack())).isEqualTo(Geometry.of(asked / 512));
+        assertThat(h.creatorApplication()).isEqualTo("win ");
+        assertThat(original).isNotEqualTo(asked);
+        assertThat(h.originalSize()).as("original_size follows: libvhdi reports it").isEqualTo(asked);
+        assertThat(h.uniqueId()).isEqualTo(((VhdHeader) ImageProber.probe(f, Optional.of("vpc")).header())
+                .uniqueId());
+    }
+
+    @Test
+    void pastTheLargestGeometryTheMaximumGeometryAndTheExactSize() throws Exception {
+        Path f = sample("dynamic", 16 * MIB);
+        long asked = 200L << 30;
+        ResizePlan p = plan(f, asked);
+        assertThat(p.newVirtualSize()).isEqualTo(asked);
+    }
+
+    @Test
+    void aSmallGrowKeepsTheBatInPlaceAndABigOneRelocatesIt() throws Exception {
+        Path f = sample("dynamic", 16 * MIB);
+        assertThat(plan(f, 48 * MIB).notes()).anyMatch(n -> n.contains("grows in place"));
+        Path g = sample("dynamic", 1L << 30);
+        ResizePlan big = plan(g, 1L << 40);
+        assertThat(big.newVirtualSize()).isEqualTo(1L << 40);
+        assertThat(big.notes()).anyMatch(n -> n.contains("grows in place"));
+        assertThat(big.image().newLength() % 512).isZero();
+    }
+
+    @Test
+    void aBlockInTheWayMakesTheBatMove() throws Exception {
+        Path f = sample("dynamic", 64 * MIB);
+        allocateFirstBlock(f);
+        ResizePlan p = plan(f, 1L << 40);
+        assertThat(p.notes()).anyMatch(n -> n.contains("relocated"));
+        assertThat(p.patches()).anyMatch(x -> x instanceof ResizePatch.Copy);
+        assertThat(p.image().newLength() % 512).isZero();
+        MemoryApply sim = MemoryApply.load(p, f);
+        for (int k = 0; k <= p.finalStep(); k++) {
+            sim.step();
+        }
+        ProbedImage after = ImageProber.probeForResize(f, sim.file(0), Optional.of("vpc"));
+        VhdHeader h = (VhdHeader) after.header();
+        assertThat(after.virtualSize()).isEqualTo(1L << 40);
+        assertThat(h.allocatedBlocks()).isEqualTo(1);
+        assertThat(h.maxTableEntries()).isEqualTo((1L << 40) / VhdLayout.DEFAULT_BLOCK_SIZE);
+        assertThat(after.flags()).noneMatch(s -> s.startsWith("corrupt") || s.startsWith("truncated"));
+    }
+
+    @Test
+    void aDynamicShrinkDropsBlocksPastTheEndAndCutsTheFile() throws Exception {
+        Path f = sample("dynamic", 64 * MIB);
+        allocateFirstBlock(f);
+        long length = Files.size(f);
+        ProbedImage image = ImageProber.probe(f, Optional.of("vpc"));
+        ResizePlan p = plan(f, 1024 * 512, true, Preallocation.OFF);
+        assertThat(p.newVirtualSize()).isLessThan(image.virtualSize());
+        assertThat(p.image().newLength()).isEqualTo(length);
+        // the first block holds guest block 0: it stays
+        MemoryApply sim = MemoryApply.load(p, f);
+        for (int k = 0; k <= p.finalStep(); k++) {
+            sim.step();
+        }
+        assertThat(((VhdHeader) ImageProber.probeForResize(f, sim.file(0), Optional.of("vpc")).header())
+                .allocatedBlocks()).isEqualTo(1);
+    }
+
+    @Test
+    void refusals() throws Exception {
+        Path f = sample("dynamic", 16 * MIB);
+        assertThatThrownBy(() -> plan(f, 2041L << 30)).isInstanceOfSatisfying(ResizeError.class,
+                e -> assertThat(e.getMessage()).contains("2040 GiB"));
+        assertThatThrownBy(() -> plan(f, 20 * MIB + 1)).isInstanceOfSatisfying(ResizeError.class,
+                e -> assertThat(e.getMessage()).contains("multiple of 512"));
+        assertThatThrownBy(() -> plan(f, 8 * MIB)).isInstanceOfSatisfying(ResizeError.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.SHRINK_WITHOUT_FLAG));
+        assertThatThrownBy(() -> plan(f, 32 * MIB, false, Preallocation.FULL))
+                .isInstanceOfSatisfying(ResizeError.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.PREALLOCATION_UNSUPPORTED));
+
+        Path diff = sample("dynamic", 16 * MIB);
+        patchFooters(diff, VhdLayout.F_DISK_TYPE, new byte[] {0, 0, 0, 4});
+        assertThatThrownBy(() -> plan(diff, 32 * MIB)).isInstanceOfSatisfying(ResizeError.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.UNSUPPORTED_SUBFORMAT));
+
+        Path bad = sample("fixed", 16 * MIB);
+        try (RandomAccessFile raf = new RandomAccessFile(bad.toFile(), "rw")) {
+            raf.seek(raf.length() - 512 + VhdLayout.F_CHECKSUM);
+            raf.writeInt(0x1234);
+        }
+        long checksumAt = Files.size(bad) - 512 + 64;
+        assertThatThrownBy(() -> plan(bad, 32 * MIB)).isInstanceOfSatisfying(ResizeError.class,
+                e -> assertThat(e.getMessage()).contains("checksum at offset " + checksumAt));
+    }
+
+    /** Maps guest block 0 to a block appended after the BAT, as qemu would on a first write. */
+    private static void allocateFirstBlock(Path f) throws Exception {
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            long tail = raf.length() - 512;
+            byte[] footer = new byte[512];
+            raf.seek(tail);
+            raf.readFully(footer);
+            long block = tail;
+            int bitmap = (int) VhdLayout.bitmapSize(VhdLayout.DEFAULT_BLOCK_SIZE);
+            byte[] bits = new byte[bitmap];
+            java.util.Arrays.fill(bits, (byte) 0xff);
+            raf.seek(block);
+            raf.write(bits);
+            byte[] data = new byte[VhdLayout.DEFAULT_BLOCK_SIZE];
+            java.util.Arrays.fill(data, (byte) 0x42);
+            raf.write(data);
+            raf.write(footer);
+            raf.seek(1536);
+            raf.writeInt((int) (block / 512));
+        }
+    }
+}
