@@ -10,6 +10,8 @@ import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchRule;
+import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -63,6 +65,31 @@ class ArchitectureTest {
         check(noClasses().that().resideInAPackage("org.diskplan.probe..")
                 .should().dependOnClassesThat().resideInAPackage("org.diskplan.planner..")
                 .because("format-probe is read-only and sits below the planner"));
+    }
+
+    /** Every format package name; a format's probe and planner packages are org.diskplan.{probe,planner}.FORMAT. */
+    private static final List<String> FORMATS = List.of("qcow2", "qcow", "qed", "luks", "raw", "vhd", "vhdx", "vmdk",
+            "vdi");
+
+    @ParameterizedTest(name = "{0} does not depend on another format's packages")
+    @ValueSource(strings = {"qcow2", "qcow", "qed", "luks", "raw", "vhd", "vhdx", "vmdk", "vdi"})
+    void formatPackagesDoNotDependOnEachOther(String format) {
+        String[] others = FORMATS.stream().filter(f -> !f.equals(format))
+                .flatMap(f -> Stream.of("org.diskplan.probe." + f + "..", "org.diskplan.planner." + f + ".."))
+                .toArray(String[]::new);
+        check(noClasses().that().resideInAnyPackage("org.diskplan.probe." + format + "..",
+                        "org.diskplan.planner." + format + "..")
+                .should().dependOnClassesThat().resideInAnyPackage(others)
+                .because("one package per format: what two formats share (a LUKS header, GUIDs) lives in a "
+                        + "neutral package, and a planner format package uses only its own probe package"));
+    }
+
+    @Test
+    void everyFormatHasAProbePackage() {
+        for (String format : FORMATS) {
+            assertThat(classes.stream().filter(c -> c.getPackageName().equals("org.diskplan.probe." + format)).count())
+                    .as("classes in org.diskplan.probe.%s", format).isPositive();
+        }
     }
 
     @Test

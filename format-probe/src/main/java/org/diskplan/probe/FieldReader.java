@@ -133,10 +133,13 @@ public final class FieldReader {
         return sb.toString();
     }
 
-    /** Microsoft GUID text: the first three groups little-endian, the rest as stored. */
+    /** Text as {@link #ascii} returns it (one char per byte), shown as {@link #printable(byte[])} shows bytes. */
+    public static String printable(String raw) {
+        return printable(raw.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    /** Microsoft GUID text: the first three groups little-endian, the rest as stored ({@link Guids}). */
     public static String guidText(byte[] g) {
-        ByteBuffer b = ByteBuffer.wrap(g).order(ByteOrder.LITTLE_ENDIAN);
-        return String.format("%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", b.getInt(0),
-                b.getShort(4) & 0xffff, b.getShort(6) & 0xffff, g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+        return Guids.mixedEndianText(g, 0);
     }
 }

@@ -1,6 +1,7 @@
 package org.diskplan.probe.luks;
 
-import java.nio.ByteOrder;
+import static org.diskplan.probe.crypto.LuksLayout.*;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +15,7 @@ import org.diskplan.probe.LayoutRegion;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.crypto.LuksHeader;
 
 /**
  * LUKS1 (the format qemu's "luks" driver reads), big-endian. The guest sees the
@@ -21,33 +23,11 @@ import org.diskplan.probe.RegionKind;
  * qemu reports it.
  */
 public final class LuksProbe implements FormatProbe {
-    static final ByteOrder ORDER = ByteOrder.BIG_ENDIAN;
     static final String GROUP = "LUKS header";
-    static final long SECTOR = 512;
-    static final int PHDR_SIZE = 592;
-    static final int OFF_MAGIC = 0;
-    static final int OFF_VERSION = 6;
-    static final int OFF_CIPHER_NAME = 8;
-    static final int OFF_CIPHER_MODE = 40;
-    static final int OFF_HASH_SPEC = 72;
-    static final int OFF_PAYLOAD_OFFSET = 104;
-    static final int OFF_KEY_BYTES = 108;
-    static final int OFF_MK_DIGEST = 112;
-    static final int OFF_MK_DIGEST_SALT = 132;
-    static final int OFF_MK_DIGEST_ITER = 164;
-    static final int OFF_UUID = 168;
-    static final int OFF_KEY_SLOTS = 208;
-    static final int KEY_SLOT_SIZE = 48;
-    static final int KEY_SLOTS = 8;
-    static final int NAME_LEN = 32;
-    static final long KEY_ENABLED = 0x00AC71F3L;
-    static final long KEY_DISABLED = 0x0000DEADL;
+    // Offsets, key slots and key material arithmetic: LuksLayout (imported statically), shared with qcow2.
     /** Bound on key length × stripes so the key material size cannot overflow (real: 64 × 4000). */
     static final long MAX_KEY_BYTES = 1024;
     static final long MAX_STRIPES = 1 << 20;
-    /** qemu's QCRYPTO_BLOCK_LUKS_KEY_SLOT_OFFSET (4096) in sectors: key material and payload start here or later. */
-    static final long HEADER_SECTORS = 8;
-    static final long STRIPES = 4000;
 
     @Override
     public ImageFormat format() {
@@ -78,7 +58,7 @@ public final class LuksProbe implements FormatProbe {
         byte[] h = reader.read(0, PHDR_SIZE, GROUP);
         List<HeaderField> fields = new ArrayList<>();
         FieldReader f = new FieldReader(GROUP, 0, h, ORDER, fields);
-        f.bytes("magic", OFF_MAGIC, 6, "'LUKS\\xba\\xbe'", "identifies a LUKS partition header");
+        f.bytes("magic", OFF_MAGIC, MAGIC_SIZE, "'LUKS\\xba\\xbe'", "identifies a LUKS partition header");
         long version = f.u16("version", OFF_VERSION, "header version (qemu reads version 1)");
         if (version != 1) {
             throw fail("version", OFF_VERSION, "unsupported LUKS version " + version
@@ -90,10 +70,12 @@ public final class LuksProbe implements FormatProbe {
         long payload = f.u32("payload_offset", OFF_PAYLOAD_OFFSET, "first 512-byte sector of the encrypted data",
                 v -> v + " sectors (" + v * SECTOR + " bytes)");
         long keyBytes = f.u32("key_bytes", OFF_KEY_BYTES, "master key length in bytes", FieldReader::decimal);
-        f.bytes("mk_digest", OFF_MK_DIGEST, 20, hex(h, OFF_MK_DIGEST, 20), "PBKDF2 digest of the master key");
-        f.bytes("mk_digest_salt", OFF_MK_DIGEST_SALT, 32, hex(h, OFF_MK_DIGEST_SALT, 32), "salt of that digest");
+        f.bytes("mk_digest", OFF_MK_DIGEST, MK_DIGEST_SIZE, hex(h, OFF_MK_DIGEST, MK_DIGEST_SIZE),
+                "PBKDF2 digest of the master key");
+        f.bytes("mk_digest_salt", OFF_MK_DIGEST_SALT, SALT_SIZE, hex(h, OFF_MK_DIGEST_SALT, SALT_SIZE),
+                "salt of that digest");
         long mkIter = f.u32("mk_digest_iter", OFF_MK_DIGEST_ITER, "PBKDF2 iterations of the digest", FieldReader::decimal);
-        String uuid = text(f.ascii("uuid", OFF_UUID, 40, "UUID of the volume"));
+        String uuid = text(f.ascii("uuid", OFF_UUID, UUID_SIZE, "UUID of the volume"));
 
         long payloadBytes = payload * SECTOR;
         if (payload < HEADER_SECTORS) {
@@ -115,26 +97,27 @@ public final class LuksProbe implements FormatProbe {
         List<LayoutRegion> material = new ArrayList<>();
         int enabled = 0;
         for (int i = 0; i < KEY_SLOTS; i++) {
-            int base = OFF_KEY_SLOTS + i * KEY_SLOT_SIZE;
+            int base = keySlotOffset(i);
             byte[] s = java.util.Arrays.copyOfRange(h, base, base + KEY_SLOT_SIZE);
             FieldReader k = new FieldReader("key slot " + i, base, s, ORDER, fields);
-            long active = k.u32("active", 0, "0x00AC71F3 enabled, 0x0000DEAD disabled",
+            long active = k.u32("active", KS_ACTIVE, "0x00AC71F3 enabled, 0x0000DEAD disabled",
                     v -> v == KEY_ENABLED ? "0x00ac71f3 (enabled)" : v == KEY_DISABLED ? "0x0000dead (disabled)"
                             : FieldReader.hex(v) + " (invalid)");
-            long iter = k.u32("iterations", 4, "PBKDF2 iterations for this passphrase", FieldReader::decimal);
-            k.bytes("salt", 8, 32, hex(s, 8, 32), "PBKDF2 salt for this passphrase");
-            long km = k.u32("key_material_offset", 40, "first sector of the anti-forensic key material",
-                    v -> v + " sectors (" + v * SECTOR + " bytes)");
-            long stripes = k.u32("stripes", 44, "anti-forensic stripes (4000)", FieldReader::decimal);
+            long iter = k.u32("iterations", KS_ITERATIONS, "PBKDF2 iterations for this passphrase",
+                    FieldReader::decimal);
+            k.bytes("salt", KS_SALT, SALT_SIZE, hex(s, KS_SALT, SALT_SIZE), "PBKDF2 salt for this passphrase");
+            long km = k.u32("key_material_offset", KS_KEY_MATERIAL_OFFSET, "first sector of the anti-forensic key "
+                    + "material", v -> v + " sectors (" + v * SECTOR + " bytes)");
+            long stripes = k.u32("stripes", KS_STRIPES, "anti-forensic stripes (4000)", FieldReader::decimal);
             slots.add(new LuksHeader.KeySlot(active, iter, km, stripes));
             if (active == KEY_ENABLED) {
                 enabled++;
             }
             if (stripes > MAX_STRIPES) {
-                throw new ProbeException(ErrorCode.PARSE_FAILED, "stripes", base + 44, "key slot " + i
-                        + " field stripes at offset " + (base + 44) + ": " + stripes + " exceeds " + MAX_STRIPES);
+                throw new ProbeException(ErrorCode.PARSE_FAILED, "stripes", base + KS_STRIPES, "key slot " + i
+                        + " field stripes at offset " + (base + KS_STRIPES) + ": " + stripes + " exceeds " + MAX_STRIPES);
             }
-            long len = (keyBytes * stripes + SECTOR - 1) / SECTOR * SECTOR;
+            long len = keyMaterialBytes(keyBytes, stripes);
             long start = km * SECTOR;
             if (active != KEY_ENABLED && active != KEY_DISABLED) {
                 problems.add("key slot " + i + " state (active/disable) is corrupted");
@@ -143,7 +126,7 @@ public final class LuksProbe implements FormatProbe {
                 problems.add("key slot " + i + " is corrupted (stripes " + stripes + " != " + STRIPES + ")");
             }
             // qemu reserves the key material rounded up to whole 4096-byte units (8 sectors).
-            long reservedSectors = (len / SECTOR + HEADER_SECTORS - 1) / HEADER_SECTORS * HEADER_SECTORS;
+            long reservedSectors = reservedKeyMaterialSectors(len);
             slotSpans[i][0] = km;
             slotSpans[i][1] = reservedSectors;
             if (km < HEADER_SECTORS) {
@@ -198,8 +181,8 @@ public final class LuksProbe implements FormatProbe {
     }
 
     /** A fixed-width header string as shown: up to its first NUL, non-printables escaped. */
-    public static String text(String raw) {
-        return FieldReader.printable(raw.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    static String text(String raw) {
+        return FieldReader.printable(raw);
     }
 
     static String hex(byte[] b, int from, int len) {

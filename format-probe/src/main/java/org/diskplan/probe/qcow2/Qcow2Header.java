@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.diskplan.probe.FormatHeader;
 import org.diskplan.probe.QemuNames;
-import org.diskplan.probe.luks.LuksHeader;
+import org.diskplan.probe.crypto.LuksHeader;
 
 /**
  * The parsed qcow2 header (big-endian), with everything a resize planner needs to

@@ -25,8 +25,8 @@ import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.RunLayout;
-import org.diskplan.probe.luks.LuksHeader;
-import org.diskplan.probe.luks.LuksProbe;
+import org.diskplan.probe.crypto.LuksHeader;
+import org.diskplan.probe.crypto.LuksLayout;
 
 /**
  * qcow2 (QEMU copy-on-write v2 and v3), big-endian. Parses the header, every header
@@ -42,8 +42,6 @@ import org.diskplan.probe.luks.LuksProbe;
 public final class Qcow2Probe implements FormatProbe {
     static final String HDR = "qcow2 header";
     // Offsets, masks, flags and qemu's format limits: Qcow2Layout (imported statically).
-    static final int LUKS_PHDR_SIZE = 592;
-    static final byte[] LUKS_MAGIC = {'L', 'U', 'K', 'S', (byte) 0xba, (byte) 0xbe};
 
     // qemu's limits on the snapshot table, the backing file name and bitmaps (block/qcow2.h).
     static final long MAX_SNAPSHOTS = 65536;
@@ -583,49 +581,62 @@ public final class Qcow2Probe implements FormatProbe {
          * lies inside the file and carries the LUKS magic.
          */
         void readCryptoHeader() throws ProbeException {
-            if (cryptoOffset < 0 || !inFile(cryptoOffset, LUKS_PHDR_SIZE)) {
+            if (cryptoOffset < 0 || !inFile(cryptoOffset, LuksLayout.PHDR_SIZE)) {
                 return;
             }
-            byte[] p = reader.read(cryptoOffset, LUKS_PHDR_SIZE, "LUKS header");
-            if (!java.util.Arrays.equals(p, 0, 6, LUKS_MAGIC, 0, 6)) {
+            byte[] p = reader.read(cryptoOffset, LuksLayout.PHDR_SIZE, "LUKS header");
+            if (!java.util.Arrays.equals(p, 0, LuksLayout.MAGIC_SIZE, LuksLayout.MAGIC, 0, LuksLayout.MAGIC_SIZE)) {
                 flags.add("corrupt: no LUKS magic at the encryption header offset " + cryptoOffset);
                 return;
             }
-            FieldReader f = new FieldReader("LUKS header (qcow2 encryption)", cryptoOffset, p, ORDER, otherFields);
-            f.bytes("magic", 0, 6, "'LUKS\\xba\\xbe'", "identifies a LUKS header");
-            long luksVersion = f.u16("version", 6, "LUKS header version");
-            String cipher = f.ascii("cipher_name", 8, 32, "cipher algorithm");
-            String mode = f.ascii("cipher_mode", 40, 32, "cipher mode");
-            String hash = f.ascii("hash_spec", 72, 32, "hash used by PBKDF2 and the AF splitter");
-            long payload = f.u32("payload_offset", 104, "size of the LUKS area in 512-byte sectors (inside qcow2 the data lives in clusters)", FieldReader::decimal);
-            long keyBytes = f.u32("key_bytes", 108, "master key length in bytes", FieldReader::decimal);
-            f.bytes("mk_digest", 112, 20, hexPreview(p, 112, 132), "PBKDF2 digest of the master key");
-            f.bytes("mk_digest_salt", 132, 32, hexPreview(p, 132, 164), "salt of that digest");
-            long mkIter = f.u32("mk_digest_iter", 164, "PBKDF2 iterations of the digest", FieldReader::decimal);
-            String uuid = f.ascii("uuid", 168, 40, "UUID of the encrypted volume");
+            FieldReader f = new FieldReader("LUKS header (qcow2 encryption)", cryptoOffset, p, LuksLayout.ORDER,
+                    otherFields);
+            f.bytes("magic", LuksLayout.OFF_MAGIC, LuksLayout.MAGIC_SIZE, "'LUKS\\xba\\xbe'", "identifies a LUKS header");
+            long luksVersion = f.u16("version", LuksLayout.OFF_VERSION, "LUKS header version");
+            String cipher = f.ascii("cipher_name", LuksLayout.OFF_CIPHER_NAME, LuksLayout.NAME_LEN, "cipher algorithm");
+            String mode = f.ascii("cipher_mode", LuksLayout.OFF_CIPHER_MODE, LuksLayout.NAME_LEN, "cipher mode");
+            String hash = f.ascii("hash_spec", LuksLayout.OFF_HASH_SPEC, LuksLayout.NAME_LEN,
+                    "hash used by PBKDF2 and the AF splitter");
+            long payload = f.u32("payload_offset", LuksLayout.OFF_PAYLOAD_OFFSET, "size of the LUKS area in 512-byte "
+                    + "sectors (inside qcow2 the data lives in clusters)", FieldReader::decimal);
+            long keyBytes = f.u32("key_bytes", LuksLayout.OFF_KEY_BYTES, "master key length in bytes",
+                    FieldReader::decimal);
+            int digestEnd = LuksLayout.OFF_MK_DIGEST + LuksLayout.MK_DIGEST_SIZE;
+            f.bytes("mk_digest", LuksLayout.OFF_MK_DIGEST, LuksLayout.MK_DIGEST_SIZE,
+                    hexPreview(p, LuksLayout.OFF_MK_DIGEST, digestEnd), "PBKDF2 digest of the master key");
+            int saltEnd = LuksLayout.OFF_MK_DIGEST_SALT + LuksLayout.SALT_SIZE;
+            f.bytes("mk_digest_salt", LuksLayout.OFF_MK_DIGEST_SALT, LuksLayout.SALT_SIZE,
+                    hexPreview(p, LuksLayout.OFF_MK_DIGEST_SALT, saltEnd), "salt of that digest");
+            long mkIter = f.u32("mk_digest_iter", LuksLayout.OFF_MK_DIGEST_ITER, "PBKDF2 iterations of the digest",
+                    FieldReader::decimal);
+            String uuid = f.ascii("uuid", LuksLayout.OFF_UUID, LuksLayout.UUID_SIZE, "UUID of the encrypted volume");
             int enabled = 0;
             List<LuksHeader.KeySlot> slots = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
-                int rel = 208 + 48 * i;
-                long active = f.u32("key slot " + i + " active", rel, "0x00AC71F3 enabled, 0x0000DEAD disabled",
-                        v -> v == 0x00AC71F3L ? "0x00ac71f3 (enabled)" : v == 0xDEADL ? "0x0000dead (disabled)"
+            for (int i = 0; i < LuksLayout.KEY_SLOTS; i++) {
+                int rel = LuksLayout.keySlotOffset(i);
+                long active = f.u32("key slot " + i + " active", rel + LuksLayout.KS_ACTIVE,
+                        "0x00AC71F3 enabled, 0x0000DEAD disabled", v -> v == LuksLayout.KEY_ENABLED
+                                ? "0x00ac71f3 (enabled)" : v == LuksLayout.KEY_DISABLED ? "0x0000dead (disabled)"
                                 : FieldReader.hex(v) + " (invalid)");
-                if (active == 0x00AC71F3L) {
+                if (active == LuksLayout.KEY_ENABLED) {
                     enabled++;
                 }
-                long iter = f.u32("key slot " + i + " iterations", rel + 4, "PBKDF2 iterations", FieldReader::decimal);
-                f.bytes("key slot " + i + " salt", rel + 8, 32, hexPreview(p, rel + 8, rel + 40), "PBKDF2 salt");
-                long km = f.u32("key slot " + i + " key_material_offset", rel + 40,
-                        "sector of the key material, relative to the LUKS header", FieldReader::decimal);
-                long stripes = f.u32("key slot " + i + " stripes", rel + 44, "anti-forensic stripes",
+                long iter = f.u32("key slot " + i + " iterations", rel + LuksLayout.KS_ITERATIONS, "PBKDF2 iterations",
                         FieldReader::decimal);
+                int salt = rel + LuksLayout.KS_SALT;
+                f.bytes("key slot " + i + " salt", salt, LuksLayout.SALT_SIZE,
+                        hexPreview(p, salt, salt + LuksLayout.SALT_SIZE), "PBKDF2 salt");
+                long km = f.u32("key slot " + i + " key_material_offset", rel + LuksLayout.KS_KEY_MATERIAL_OFFSET,
+                        "sector of the key material, relative to the LUKS header", FieldReader::decimal);
+                long stripes = f.u32("key slot " + i + " stripes", rel + LuksLayout.KS_STRIPES,
+                        "anti-forensic stripes", FieldReader::decimal);
                 slots.add(new LuksHeader.KeySlot(active, iter, km, stripes));
             }
-            luksCipher = FieldReader.printable(cipher.getBytes(StandardCharsets.ISO_8859_1)) + "-"
-                    + FieldReader.printable(mode.getBytes(StandardCharsets.ISO_8859_1));
+            luksCipher = FieldReader.printable(cipher) + "-" + FieldReader.printable(mode);
             luksSlots = enabled;
-            luks = Optional.of(new LuksHeader((int) luksVersion, LuksProbe.text(cipher), LuksProbe.text(mode),
-                    LuksProbe.text(hash), payload, keyBytes, mkIter, LuksProbe.text(uuid), slots));
+            luks = Optional.of(new LuksHeader((int) luksVersion, FieldReader.printable(cipher),
+                    FieldReader.printable(mode), FieldReader.printable(hash), payload, keyBytes, mkIter,
+                    FieldReader.printable(uuid), slots));
         }
 
         // ------------------------------------------------------------------ tables

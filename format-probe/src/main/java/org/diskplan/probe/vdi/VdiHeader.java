@@ -55,6 +55,6 @@ public record VdiHeader(String preHeaderText, long signature, long version, long
 
     /** True for a dynamic (sparse) image. */
     public boolean isDynamic() {
-        return imageType == VdiProbe.TYPE_DYNAMIC;
+        return imageType == VdiLayout.TYPE_DYNAMIC;
     }
 }

@@ -1,5 +1,7 @@
 package org.diskplan.probe.vdi;
 
+import static org.diskplan.probe.vdi.VdiLayout.*;
+
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -24,59 +26,7 @@ import org.diskplan.probe.RegionKind;
  * 0xffffffff free, 0xfffffffe zero) at offBlocks, and the data blocks from offData on.
  */
 public final class VdiProbe implements FormatProbe {
-    public static final long SIGNATURE = 0xbeda107fL;
-    public static final long VERSION_1_1 = 0x00010001L;
-    public static final int SECTOR = 512;
-    /** qemu reads this many header bytes (its VdiHeader struct). */
-    public static final int HEADER_READ = 512;
-    public static final int PRE_HEADER_SIZE = 72;
-    /** Header size qemu writes (no LCHS geometry). */
-    public static final int HEADER_SIZE_QEMU = 384;
-    /** Header size VirtualBox writes (VDIHEADER1PLUS, with LCHS geometry). */
-    public static final int HEADER_SIZE_1PLUS = 400;
-
-    public static final int OFF_TEXT = 0;
-    public static final int OFF_SIGNATURE = 64;
-    public static final int OFF_VERSION = 68;
-    public static final int OFF_HEADER_SIZE = 72;
-    public static final int OFF_IMAGE_TYPE = 76;
-    public static final int OFF_IMAGE_FLAGS = 80;
-    public static final int OFF_DESCRIPTION = 84;
-    public static final int DESCRIPTION_SIZE = 256;
-    public static final int OFF_BLOCKS = 340;
-    public static final int OFF_DATA = 344;
-    public static final int OFF_LEGACY_CYLINDERS = 348;
-    public static final int OFF_LEGACY_HEADS = 352;
-    public static final int OFF_LEGACY_SECTORS = 356;
-    public static final int OFF_SECTOR_SIZE = 360;
-    public static final int OFF_DUMMY = 364;
-    public static final int OFF_DISK_SIZE = 368;
-    public static final int OFF_BLOCK_SIZE = 376;
-    public static final int OFF_BLOCK_EXTRA = 380;
-    public static final int OFF_BLOCK_COUNT = 384;
-    public static final int OFF_BLOCKS_ALLOCATED = 388;
-    public static final int OFF_UUID_CREATE = 392;
-    public static final int OFF_UUID_MODIFY = 408;
-    public static final int OFF_UUID_LINKAGE = 424;
-    public static final int OFF_UUID_PARENT_MODIFY = 440;
-    public static final int OFF_LCHS_CYLINDERS = 456;
-    public static final int OFF_LCHS_HEADS = 460;
-    public static final int OFF_LCHS_SECTORS = 464;
-    public static final int OFF_LCHS_SECTOR_SIZE = 468;
-    public static final int OFF_HEADER_END_1PLUS = 472;
-
-    public static final int TYPE_DYNAMIC = 1;
-    public static final int TYPE_FIXED = 2;
-    public static final int TYPE_UNDO = 3;
-    public static final int TYPE_DIFF = 4;
-
-    public static final long BLOCK_FREE = 0xffffffffL;
-    public static final long BLOCK_ZERO = 0xfffffffeL;
-    /** qemu's VDI_BLOCKS_IN_IMAGE_MAX: UINT32_MAX / sizeof(uint32_t). */
-    public static final long MAX_BLOCKS = 0xffffffffL / 4;
-    /** The only block size qemu opens. */
-    public static final long QEMU_BLOCK_SIZE = 1 << 20;
-    public static final long MAX_BLOCK_SIZE = 1L << 30;
+    // Offsets, signature, types, block map values and limits: VdiLayout (imported statically).
     private static final int MAP_CHUNK = 16 << 20;
 
     @Override
@@ -202,7 +152,7 @@ public final class VdiProbe implements FormatProbe {
                     + " exceeds what the block map covers (" + cBlocks + " blocks of " + cbBlock + " = "
                     + cBlocks * cbBlock + " bytes)");
         }
-        long mapBytes = cBlocks * 4;
+        long mapBytes = mapBytes(cBlocks);
         if (offBlocks > fileSize || fileSize - offBlocks < mapBytes) {
             throw err("cBlocks", OFF_BLOCK_COUNT, "block map of " + cBlocks + " entries at offset " + offBlocks
                     + " (" + mapBytes + " bytes) lies beyond the end of the file (" + fileSize + " bytes)");
@@ -211,7 +161,7 @@ public final class VdiProbe implements FormatProbe {
             throw err("offData", OFF_DATA, "data offset " + offData + " overlaps the block map ["
                     + offBlocks + ", " + (offBlocks + mapBytes) + ")");
         }
-        long virtualSize = roundUp(cbDisk, SECTOR);
+        long virtualSize = roundUpToSector(cbDisk);
 
         // Block map: streamed in chunks, host block indices marked in a bit set bounded by the file.
         long stride = cbBlock + cbBlockExtra;
@@ -251,7 +201,7 @@ public final class VdiProbe implements FormatProbe {
             }
             done += n;
         }
-        long dataEnd = highest < 0 ? offData : offData + (highest + 1) * stride;
+        long dataEnd = blockOffset(offData, highest + 1, stride); // offData when no block is allocated
 
         List<HeaderField> mapFields = fields; // "block map" summary group
         byte[] none = new byte[0];
@@ -307,7 +257,7 @@ public final class VdiProbe implements FormatProbe {
         long[] starts = new long[(int) Math.min(used.cardinality(), Integer.MAX_VALUE - 8)];
         int n = 0;
         for (int i = used.nextSetBit(0); i >= 0 && n < starts.length; i = used.nextSetBit(i + 1)) {
-            starts[n++] = offData + (long) i * stride;
+            starts[n++] = blockOffset(offData, i, stride);
         }
         for (long[] run : RegionMap.runs(starts, n, stride, RegionMap.MAX_RUNS)) {
             map.data(RegionKind.DATA, run[0], run[1] - run[0], "data blocks");
@@ -343,11 +293,6 @@ public final class VdiProbe implements FormatProbe {
 
     private static boolean isNull(String uuid) {
         return uuid.equals("00000000-0000-0000-0000-000000000000");
-    }
-
-    private static long roundUp(long v, long unit) {
-        long rem = Long.remainderUnsigned(v, unit);
-        return rem == 0 ? v : v + (unit - rem);
     }
 
     private static ProbeException err(String field, int offset, String what) {

@@ -1,5 +1,7 @@
 package org.diskplan.probe.vhdx;
 
+import static org.diskplan.probe.vhdx.VhdxLayout.*;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +15,7 @@ import org.diskplan.abi.ImageFormat;
 import org.diskplan.probe.RegionMap;
 import org.diskplan.probe.FieldReader;
 import org.diskplan.probe.FormatProbe;
+import org.diskplan.probe.Guids;
 import org.diskplan.probe.HeaderField;
 import org.diskplan.probe.ImageReader;
 import org.diskplan.probe.ProbeException;
@@ -26,89 +29,12 @@ import org.diskplan.probe.RegionKind;
  * region, whose table locates every metadata item by GUID. The header locates the log.
  */
 public final class VhdxProbe implements FormatProbe {
-    public static final long KIB = 1024;
-    public static final long MIB = 1024 * KIB;
-    public static final long TIB = 1024L * 1024 * MIB;
-
-    public static final long FILE_ID_OFFSET = 0;
-    public static final int FILE_ID_SIZE = 64 * 1024;
-    public static final byte[] FILE_ID_SIGNATURE = "vhdxfile".getBytes(StandardCharsets.US_ASCII);
-    public static final int FILE_ID_CREATOR = 8;
-    public static final int FILE_ID_CREATOR_SIZE = 512;
-
-    public static final long HEADER1_OFFSET = 64 * KIB;
-    public static final long HEADER2_OFFSET = 128 * KIB;
-    public static final int HEADER_SIZE = 4096;
-    public static final long HEADER_BLOCK = 64 * KIB;
-    /** "head" read as a little-endian u32. */
-    public static final long HEADER_SIGNATURE = 0x6461_6568L;
-    static final int H_SIGNATURE = 0;
-    static final int H_CHECKSUM = 4;
-    static final int H_SEQUENCE = 8;
-    static final int H_FILE_WRITE_GUID = 16;
-    static final int H_DATA_WRITE_GUID = 32;
-    static final int H_LOG_GUID = 48;
-    static final int H_LOG_VERSION = 64;
-    static final int H_VERSION = 66;
-    static final int H_LOG_LENGTH = 68;
-    static final int H_LOG_OFFSET = 72;
-    static final int H_RESERVED = 80;
-
-    public static final long REGION_TABLE1_OFFSET = 192 * KIB;
-    public static final long REGION_TABLE2_OFFSET = 256 * KIB;
-    public static final int REGION_TABLE_SIZE = 64 * 1024;
-    /** "regi" read as a little-endian u32. */
-    public static final long REGION_SIGNATURE = 0x6967_6572L;
-    public static final int MAX_REGION_ENTRIES = 2047;
-    static final int R_SIGNATURE = 0;
-    static final int R_CHECKSUM = 4;
-    static final int R_ENTRY_COUNT = 8;
-    static final int R_RESERVED = 12;
-    static final int R_ENTRIES = 16;
-    static final int R_ENTRY_SIZE = 32;
-
-    public static final String BAT_GUID = "2dc27766-f623-4200-9d64-115e9bfd4a08";
-    public static final String METADATA_GUID = "8b7ca206-4790-4b9a-b8fe-575f050f886e";
-
-    public static final int METADATA_TABLE_SIZE = 64 * 1024;
-    public static final byte[] METADATA_SIGNATURE = "metadata".getBytes(StandardCharsets.US_ASCII);
-    public static final int MAX_METADATA_ENTRIES = 2047;
-    static final int M_ENTRY_COUNT = 10;
-    static final int M_ENTRIES = 32;
-    static final int M_ENTRY_SIZE = 32;
-
-    public static final String FILE_PARAMETERS_GUID = "caa16737-fa36-4d43-b3b6-33f0aa44e76b";
-    public static final String VIRTUAL_DISK_SIZE_GUID = "2fa54224-cd1b-4876-b211-5dbed83bf4b8";
-    public static final String PAGE83_GUID = "beca12ab-b2e6-4523-93ef-c309e000c746";
-    public static final String LOGICAL_SECTOR_SIZE_GUID = "8141bf1d-a96f-4709-ba47-f233a8faab5f";
-    public static final String PHYSICAL_SECTOR_SIZE_GUID = "cda348c7-445d-4471-9cc9-e9885251c556";
-    public static final String PARENT_LOCATOR_GUID = "a8d35f2d-b30b-454d-abf7-d3d84834ab0c";
-    static final int MAX_PARENT_LOCATOR_SIZE = 64 * 1024;
-
-    public static final long MIN_BLOCK_SIZE = MIB;
-    public static final long MAX_BLOCK_SIZE = 256 * MIB;
-    public static final long MAX_VIRTUAL_SIZE = 64 * TIB;
-    /** 2^23: sectors described by one 1 MiB sector bitmap block. */
-    public static final long SECTORS_PER_BITMAP = 1L << 23;
-
-    /** "loge" read as a little-endian u32. */
-    public static final long LOG_ENTRY_SIGNATURE = 0x6567_6f6cL;
-    public static final int LOG_SECTOR = 4096;
-    static final int LOG_HEADER_SIZE = 64;
+    // Offsets, signatures, GUIDs, limits, CRC-32C and BAT arithmetic: VhdxLayout (imported statically).
     /** Log entries shown field by field; the rest are only counted. */
     static final int MAX_LOG_ENTRIES_SHOWN = 16;
     private static final int LOG_CHUNK = 1 << 20;
-
-    public static final int STATE_NOT_PRESENT = 0;
-    public static final int STATE_UNDEFINED = 1;
-    public static final int STATE_ZERO = 2;
-    public static final int STATE_UNMAPPED = 3;
-    public static final int STATE_FULLY_PRESENT = 6;
-    public static final int STATE_PARTIALLY_PRESENT = 7;
-    static final long BAT_OFFSET_MASK = 0xFFFF_FFFF_FFF0_0000L;
     private static final int BAT_CHUNK_ENTRIES = 1 << 20;
     static final int MAX_DATA_RUNS = 4000;
-
     @Override
     public ImageFormat format() {
         return ImageFormat.VHDX;
@@ -296,11 +222,9 @@ public final class VhdxProbe implements FormatProbe {
         }
 
         // BAT.
-        long chunkRatio = SECTORS_PER_BITMAP * lss / blockSize;
-        long payloadBlocks = ceilDiv(vds, blockSize);
-        long bitmapBlocks = ceilDiv(payloadBlocks, chunkRatio);
-        long batEntries = md.hasParent ? bitmapBlocks * (chunkRatio + 1)
-                : payloadBlocks == 0 ? 0 : payloadBlocks + (payloadBlocks - 1) / chunkRatio;
+        long chunkRatio = VhdxLayout.chunkRatio(lss, blockSize);
+        long payloadBlocks = VhdxLayout.payloadBlocks(vds, blockSize);
+        long batEntries = VhdxLayout.batEntries(payloadBlocks, chunkRatio, md.hasParent);
         long batOffset = bat.fileOffset();
         long batLength = bat.length();
         if (batEntries > batLength / 8) {
@@ -444,7 +368,7 @@ public final class VhdxProbe implements FormatProbe {
             String g = group + " entry " + i;
             FieldReader e = new FieldReader(g, at + rel, Arrays.copyOfRange(raw, rel, rel + R_ENTRY_SIZE),
                     ByteOrder.LITTLE_ENDIAN, fields);
-            String guid = guidText(raw, rel);
+            String guid = Guids.mixedEndianText(raw, rel);
             e.bytes("guid", 0, 16, guid, "region type: " + regionName(guid));
             long off = e.u64("file_offset", 16, "file offset of the region, a multiple of 1 MiB");
             long len = e.u32("length", 24, "length of the region in bytes, a multiple of 1 MiB");
@@ -507,7 +431,7 @@ public final class VhdxProbe implements FormatProbe {
             String g = "metadata table entry " + i;
             FieldReader e = new FieldReader(g, metaOffset + rel, Arrays.copyOfRange(mt, rel, rel + M_ENTRY_SIZE),
                     ByteOrder.LITTLE_ENDIAN, fields);
-            String guid = guidText(mt, rel);
+            String guid = Guids.mixedEndianText(mt, rel);
             String name = itemName(guid);
             e.bytes("item_id", 0, 16, guid, "metadata item: " + name);
             long off = e.u32("offset", 16, "item offset from the start of the metadata region (≥ 64 KiB)");
@@ -804,9 +728,9 @@ public final class VhdxProbe implements FormatProbe {
             for (int i = 0; i < count; i++) {
                 long index = done + i;
                 long e = b.getLong(i * 8);
-                int state = (int) (e & 7);
-                boolean bitmap = (index + 1) % (chunkRatio + 1) == 0;
-                long mib = e >>> 20;
+                int state = batEntryState(e);
+                boolean bitmap = isSectorBitmapEntry(index, chunkRatio);
+                long mib = batEntryOffsetMiB(e);
                 if (bitmap) {
                     bitmapStates[state]++;
                 } else {
@@ -817,7 +741,7 @@ public final class VhdxProbe implements FormatProbe {
                 if (allocated && mib != 0) {
                     // The file only needs the part of the last block that the virtual size covers
                     // (qemu ends a fixed image there).
-                    long payloadIndex = index - index / (chunkRatio + 1);
+                    long payloadIndex = payloadBlockOf(index, chunkRatio);
                     long needed = bitmap ? MIB : Math.max(1, Math.min(blockSize,
                             virtualDiskSize - payloadIndex * blockSize));
                     if (mib > (Long.MAX_VALUE >>> 20) - 1 || (mib << 20) > fileSize - needed) {
@@ -893,44 +817,11 @@ public final class VhdxProbe implements FormatProbe {
 
     // ---------------------------------------------------------------- helpers
 
-    /** CRC-32C of {@code bytes} with the 4-byte checksum field at {@code checksumAt} taken as zero. */
-    public static long crc32c(byte[] bytes, int checksumAt) {
-        CRC32C crc = new CRC32C();
-        crc.update(bytes, 0, checksumAt);
-        crc.update(new byte[4], 0, 4);
-        crc.update(bytes, checksumAt + 4, bytes.length - checksumAt - 4);
-        return crc.getValue();
-    }
-
     /** Records a GUID field (Microsoft mixed-endian layout) of the structure {@code struct}. */
     private static String guid(FieldReader f, byte[] struct, String name, int rel, String meaning) {
-        String text = guidText(struct, rel);
+        String text = Guids.mixedEndianText(struct, rel);
         f.bytes(name, rel, 16, text, meaning);
         return text;
-    }
-
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
-
-    /**
-     * The same text as {@link FieldReader#guidText} (first three groups little-endian), without
-     * {@code String.format}: the mutation tests probe tens of thousands of images.
-     */
-    static String guidText(byte[] b, int at) {
-        int[] order = {3, 2, 1, 0, -1, 5, 4, -1, 7, 6, -1, 8, 9, -1, 10, 11, 12, 13, 14, 15};
-        StringBuilder sb = new StringBuilder(36);
-        for (int i : order) {
-            if (i < 0) {
-                sb.append('-');
-            } else {
-                int v = b[at + i] & 0xff;
-                sb.append(HEX[v >>> 4]).append(HEX[v & 15]);
-            }
-        }
-        return sb.toString();
-    }
-
-    private static long ceilDiv(long a, long b) {
-        return a == 0 ? 0 : (a - 1) / b + 1;
     }
 
     private static byte[] le32(long v) {

@@ -1,5 +1,7 @@
 package org.diskplan.probe.vmdk;
 
+import static org.diskplan.probe.vmdk.VmdkLayout.*;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -20,41 +22,7 @@ import org.diskplan.probe.RegionKind;
  * qemu's {@code vmdk_open_vmdk4} and {@code vmdk_add_extent}.
  */
 final class SparseExtentParser {
-    static final int SECTOR = 512;
-    static final int HEADER_SIZE = 512;
-    static final byte[] MAGIC = {'K', 'D', 'M', 'V'};
-
-    static final int OFF_MAGIC = 0;
-    static final int OFF_VERSION = 4;
-    static final int OFF_FLAGS = 8;
-    static final int OFF_CAPACITY = 12;
-    static final int OFF_GRAIN_SIZE = 20;
-    static final int OFF_DESCRIPTOR_OFFSET = 28;
-    static final int OFF_DESCRIPTOR_SIZE = 36;
-    static final int OFF_NUM_GTES_PER_GT = 44;
-    static final int OFF_RGD_OFFSET = 48;
-    static final int OFF_GD_OFFSET = 56;
-    static final int OFF_OVERHEAD = 64;
-    static final int OFF_UNCLEAN_SHUTDOWN = 72;
-    static final int OFF_NEWLINE_CHARS = 73;
-    static final int OFF_COMPRESS_ALGORITHM = 77;
-    static final int OFF_PAD = 79;
-
-    /** gdOffset meaning "the grain directory is found through the footer". */
-    static final long GD_AT_END = 0xffffffffffffffffL;
-    /** Footer marker, footer header and end-of-stream marker: the last three sectors. */
-    static final int FOOTER_SIZE = 3 * SECTOR;
-    static final int MARKER_END_OF_STREAM = 0;
-    static final int MARKER_GRAIN_TABLE = 1;
-    static final int MARKER_GRAIN_DIRECTORY = 2;
-    static final int MARKER_FOOTER = 3;
-
-    /** qemu: num_gtes_per_gt above 512 is "L2 table size too big". */
-    static final long MAX_GTES_PER_GT = 512;
-    /** qemu: granularity above 0x200000 sectors is "Invalid granularity". */
-    static final long MAX_GRAIN_SECTORS = 0x200000;
-    /** qemu: an L1 (grain directory) of more than 32 Mi entries is "L1 size too big". */
-    static final long MAX_GD_ENTRIES = 32L * 1024 * 1024;
+    // Header offsets, flags, markers and qemu's limits: VmdkLayout (imported statically).
     static final int GD_CHUNK = 16 << 20;
     static final int GT_WINDOW = 1 << 20;
 
@@ -117,7 +85,7 @@ final class SparseExtentParser {
         long footerOffset = -1;
         if (atEnd) {
             // qemu: total_sectors × 512 − 1536, the file length rounded up to whole sectors
-            footerOffset = (fileSize / SECTOR + (fileSize % SECTOR == 0 ? 0 : 1)) * SECTOR - FOOTER_SIZE;
+            footerOffset = footerOffset(fileSize);
             raw = readFooter(footerOffset);
         }
         String where = atEnd ? "footer header" : "VMDK4 header";
@@ -141,8 +109,7 @@ final class SparseExtentParser {
                     base + (raw.numGtes == 0 ? OFF_NUM_GTES_PER_GT : OFF_GRAIN_SIZE),
                     "L2 table size too small: numGTEsPerGT × grainSize is 0");
         }
-        long gdEntries = Long.divideUnsigned(raw.capacity, gtCoverage)
-                + (Long.remainderUnsigned(raw.capacity, gtCoverage) == 0 ? 0 : 1);
+        long gdEntries = VmdkLayout.gdEntries(raw.capacity, raw.grainSize, raw.numGtes);
         if (gdEntries > MAX_GD_ENTRIES || gdEntries < 0) {
             throw field(where, "capacity", base + OFF_CAPACITY, Long.toUnsignedString(raw.capacity)
                     + " sectors need " + Long.toUnsignedString(gdEntries)
@@ -152,7 +119,7 @@ final class SparseExtentParser {
             throw field(where, "capacity", base + OFF_CAPACITY, Long.toUnsignedString(raw.capacity)
                     + " sectors overflow a 64-bit byte size");
         }
-        long fileSectors = fileSize / SECTOR + (fileSize % SECTOR == 0 ? 0 : 1);
+        long fileSectors = sectorsFor(fileSize);
         if (Long.compareUnsigned(fileSectors, raw.overHead) < 0) {
             throw field(where, "overHead", base + OFF_OVERHEAD, "file truncated, expecting at least "
                     + Long.toUnsignedString(raw.overHead) + " sectors before the first grain, the file has "
@@ -162,12 +129,12 @@ final class SparseExtentParser {
         Optional<VmdkDescriptor> descriptor = readDescriptor(raw, where, base);
 
         // Grain directories.
-        long gtBytes = raw.numGtes * 4;
-        long gdBytes = gdEntries * 4;
+        long gtBytes = grainTableBytes(raw.numGtes);
+        long gdBytes = gdEntries * ENTRY_SIZE;
         int[] gd = readDirectory(raw.gdOffset, gdEntries, where, "gdOffset", base + OFF_GD_OFFSET,
                 "grain directory");
         int[] rgd = null;
-        boolean rgdPresent = (raw.flags & VmdkHeader.FLAG_REDUNDANT_GRAIN_TABLE) != 0 && raw.rgdOffset != 0;
+        boolean rgdPresent = (raw.flags & FLAG_REDUNDANT_GRAIN_TABLE) != 0 && raw.rgdOffset != 0;
         if (rgdPresent) {
             rgd = readDirectory(raw.rgdOffset, gdEntries, where, "rgdOffset", base + OFF_RGD_OFFSET,
                     "redundant grain directory");
@@ -175,17 +142,17 @@ final class SparseExtentParser {
         long allocatedGts = tableRegions(gd, gtBytes, "grain tables");
         long allocatedRgts = rgd == null ? 0 : tableRegions(rgd, gtBytes, "redundant grain tables");
         if (gdEntries > 0) {
-            regions.structure(RegionKind.TABLE, raw.gdOffset * SECTOR, roundUp(gdBytes),
+            regions.structure(RegionKind.TABLE, raw.gdOffset * SECTOR, roundUpToSector(gdBytes),
                     prefix + "grain directory (" + gdEntries + " entries)");
             if (rgd != null) {
-                regions.structure(RegionKind.TABLE, raw.rgdOffset * SECTOR, roundUp(gdBytes),
+                regions.structure(RegionKind.TABLE, raw.rgdOffset * SECTOR, roundUpToSector(gdBytes),
                         prefix + "redundant grain directory (" + gdEntries + " entries)");
             }
         }
 
         // Grain tables, within the budget.
-        boolean compressed = raw.compress == VmdkHeader.COMPRESSION_DEFLATE;
-        boolean zeroFlag = (raw.flags & VmdkHeader.FLAG_ZEROED_GRAIN_GTE) != 0;
+        boolean compressed = raw.compress == COMPRESSION_DEFLATE;
+        boolean zeroFlag = (raw.flags & FLAG_ZEROED_GRAIN_GTE) != 0;
         long grainBytes = raw.grainSize * SECTOR;
         long[] grains = new long[1024];
         int grainCount = 0;
@@ -239,7 +206,7 @@ final class SparseExtentParser {
                         ByteBuffer m = reader.readBuffer(off, 12, ByteOrder.LITTLE_ENDIAN,
                                 prefix + "grain marker");
                         long size = Integer.toUnsignedLong(m.getInt(8));
-                        len = roundUp(12 + size);
+                        len = roundUpToSector(12 + size);
                     }
                 }
                 if (off + Math.min(len, compressed ? 12 : len) > fileSize) {
@@ -295,8 +262,8 @@ final class SparseExtentParser {
         if (raw.version == 3 && !compressed) {
             flags.add(prefix + "version 3 without compression: qemu opens it read-only");
         }
-        if ((raw.flags & VmdkHeader.FLAG_NEWLINE_TEST) != 0 && !Arrays.equals(raw.newline,
-                new byte[] {'\n', ' ', '\r', '\n'})) {
+        if ((raw.flags & FLAG_NEWLINE_TEST) != 0 && !Arrays.equals(raw.newline,
+                NEWLINE_CHARS)) {
             flags.add(prefix + "newline test bytes are damaged (the file went through a text-mode transfer)");
         }
         if (gtBeyond > 0) {
@@ -458,7 +425,7 @@ final class SparseExtentParser {
 
     /** Adds coalesced regions for the grain tables a directory points at; returns how many are allocated. */
     private long tableRegions(int[] dir, long gtBytes, String label) {
-        long len = roundUp(gtBytes);
+        long len = roundUpToSector(gtBytes);
         int inFile = 0;
         for (int s : dir) {
             if (s != 0 && Integer.toUnsignedLong(s) * SECTOR + len <= fileSize) {
@@ -482,11 +449,6 @@ final class SparseExtentParser {
             regions.structure(RegionKind.TABLE, run[0], run[1] - run[0], prefix + label);
         }
         return allocated;
-    }
-
-    static long roundUp(long bytes) {
-        long rem = bytes % SECTOR;
-        return rem == 0 ? bytes : bytes + (SECTOR - rem);
     }
 
     static String flagText(long v) {

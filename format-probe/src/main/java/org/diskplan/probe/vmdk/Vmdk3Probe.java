@@ -1,5 +1,7 @@
 package org.diskplan.probe.vmdk;
 
+import static org.diskplan.probe.vmdk.VmdkLayout.SECTOR;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -24,7 +26,6 @@ import org.diskplan.probe.RegionKind;
  * {@code numSectors × 512}, as qemu's {@code vmdk_open_vmfs_sparse} reports it.
  */
 public final class Vmdk3Probe implements FormatProbe {
-    static final int SECTOR = 512;
     static final int HEADER_SIZE = 2048;
     /** Bytes qemu reads: the magic and ten u32 fields. */
     static final int QEMU_HEADER_SIZE = 44;
@@ -113,13 +114,13 @@ public final class Vmdk3Probe implements FormatProbe {
             flags.add("header shorter than 2048 bytes: only the fields qemu reads are shown");
         }
 
-        if (grainSize == 0 || grainSize > SparseExtentParser.MAX_GRAIN_SECTORS) {
+        if (grainSize == 0 || grainSize > VmdkLayout.MAX_GRAIN_SECTORS) {
             throw err("grainSize", OFF_GRAIN_SIZE, grainSize + " sectors: invalid granularity (1.."
-                    + SparseExtentParser.MAX_GRAIN_SECTORS + ")");
+                    + VmdkLayout.MAX_GRAIN_SECTORS + ")");
         }
-        if (numGd > SparseExtentParser.MAX_GD_ENTRIES) {
+        if (numGd > VmdkLayout.MAX_GD_ENTRIES) {
             throw err("numGDEntries", OFF_NUM_GD_ENTRIES, numGd + " entries: L1 size too big (qemu allows at most "
-                    + SparseExtentParser.MAX_GD_ENTRIES + ")");
+                    + VmdkLayout.MAX_GD_ENTRIES + ")");
         }
         long gdStart = gdOffset * SECTOR;
         long gdBytes = numGd * 4;
@@ -130,12 +131,12 @@ public final class Vmdk3Probe implements FormatProbe {
         if (numGd > 0 && gdStart < QEMU_HEADER_SIZE) {
             throw err("gdOffset", OFF_GD_OFFSET, "grain directory at sector 0 would overlap the header");
         }
-        long gtBytes = Vmdk3Header.GTES_PER_GT * 4L;
+        long gtBytes = VmdkLayout.grainTableBytes(Vmdk3Header.GTES_PER_GT);
         long grainBytes = grainSize * SECTOR;
         RegionMap map = new RegionMap(fileSize);
         map.structure(RegionKind.HEADER, 0, Math.min(HEADER_SIZE, fileSize), "COWD header");
         if (numGd > 0) {
-            map.structure(RegionKind.TABLE, gdStart, SparseExtentParser.roundUp(gdBytes),
+            map.structure(RegionKind.TABLE, gdStart, VmdkLayout.roundUpToSector(gdBytes),
                     "grain directory (" + numGd + " entries)");
         }
         SparseExtentParser.Budget budget = SparseExtentParser.Budget.standard();

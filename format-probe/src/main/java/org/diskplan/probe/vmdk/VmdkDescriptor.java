@@ -52,7 +52,7 @@ public record VmdkDescriptor(long offset, String text, String version, String ci
         e.put("virtual-size", sectors * 512);
         sparse.ifPresent(h -> {
             e.put("cluster-size", h.grainBytes());
-            if (h.compressAlgorithm() == VmdkHeader.COMPRESSION_DEFLATE) {
+            if (h.compressAlgorithm() == VmdkLayout.COMPRESSION_DEFLATE) {
                 e.put("compressed", true);
             }
         });

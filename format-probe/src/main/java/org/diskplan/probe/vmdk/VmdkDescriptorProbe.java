@@ -1,5 +1,7 @@
 package org.diskplan.probe.vmdk;
 
+import static org.diskplan.probe.vmdk.VmdkLayout.SECTOR;
+
 import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +39,6 @@ public final class VmdkDescriptorProbe implements FormatProbe {
             "twoGbMaxExtentSparse", "twoGbMaxExtentFlat");
     /** Sparse extents whose headers are probed in full (fields, directory); later ones: capacity only. */
     static final int MAX_DETAILED_EXTENTS = 64;
-    static final int SECTOR = 512;
     /** Per-extent warnings listed before the rest are summarised. */
     static final int MAX_EXTENT_FLAGS = 50;
 
@@ -114,12 +115,12 @@ public final class VmdkDescriptorProbe implements FormatProbe {
                                 sparse = Optional.of(h);
                                 sectors = h.capacity();
                                 grain = grain == 0 ? h.grainBytes() : grain;
-                            } else if (r.size() >= SparseExtentParser.HEADER_SIZE) {
-                                sectors = r.readBuffer(SparseExtentParser.OFF_CAPACITY, 8,
+                            } else if (r.size() >= VmdkLayout.HEADER_SIZE) {
+                                sectors = r.readBuffer(VmdkLayout.OFF_CAPACITY, 8,
                                         ByteOrder.LITTLE_ENDIAN, prefix + "capacity").getLong();
                                 if (sectors < 0 || sectors > Long.MAX_VALUE / SECTOR) {
                                     throw new ProbeException(ErrorCode.PARSE_FAILED, "capacity",
-                                            SparseExtentParser.OFF_CAPACITY, prefix + "VMDK4 header field capacity"
+                                            VmdkLayout.OFF_CAPACITY, prefix + "VMDK4 header field capacity"
                                             + " at offset 12: " + Long.toUnsignedString(sectors)
                                             + " sectors overflow a 64-bit byte size");
                                 }

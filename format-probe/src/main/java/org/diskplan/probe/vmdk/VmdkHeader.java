@@ -10,7 +10,7 @@ import org.diskplan.probe.FormatHeader;
  * here are those of the footer header, as qemu uses them.
  *
  * @param version                       1, 2 or 3 (3 = streamOptimized with compressed grains)
- * @param flags                         header flags (see the FLAG_ constants)
+ * @param flags                         header flags (see VmdkLayout's FLAG_ constants)
  * @param capacity                      extent size in 512-byte sectors
  * @param grainSize                     grain (allocation unit) size in sectors
  * @param descriptorOffset              embedded descriptor start, in sectors (0: none)
@@ -38,13 +38,6 @@ public record VmdkHeader(long version, long flags, long capacity, long grainSize
                          long footerOffset, Optional<VmdkDescriptor> descriptor, long grainDirectoryEntries,
                          long allocatedGrainTables, long allocatedRedundantGrainTables, long allocatedGrains,
                          long zeroedGrains, boolean grainTablesScanned) implements FormatHeader {
-    public static final long FLAG_NEWLINE_TEST = 1L;
-    public static final long FLAG_REDUNDANT_GRAIN_TABLE = 1L << 1;
-    public static final long FLAG_ZEROED_GRAIN_GTE = 1L << 2;
-    public static final long FLAG_COMPRESSED = 1L << 16;
-    public static final long FLAG_MARKERS = 1L << 17;
-    public static final int COMPRESSION_DEFLATE = 1;
-
     public VmdkHeader {
         newlineChars = newlineChars.clone();
     }
@@ -62,36 +55,36 @@ public record VmdkHeader(long version, long flags, long capacity, long grainSize
     }
 
     public long grainBytes() {
-        return grainSize * 512;
+        return grainSize * VmdkLayout.SECTOR;
     }
 
     public long virtualSize() {
-        return capacity * 512;
+        return capacity * VmdkLayout.SECTOR;
     }
 
     public long gdOffsetBytes() {
-        return gdOffset * 512;
+        return gdOffset * VmdkLayout.SECTOR;
     }
 
     public long rgdOffsetBytes() {
-        return rgdOffset * 512;
+        return rgdOffset * VmdkLayout.SECTOR;
     }
 
     /** Bytes of one grain table. */
     public long grainTableBytes() {
-        return numGTEsPerGT * 4;
+        return VmdkLayout.grainTableBytes(numGTEsPerGT);
     }
 
     public boolean hasRedundantGrainDirectory() {
-        return (flags & FLAG_REDUNDANT_GRAIN_TABLE) != 0 && rgdOffset != 0;
+        return (flags & VmdkLayout.FLAG_REDUNDANT_GRAIN_TABLE) != 0 && rgdOffset != 0;
     }
 
     public boolean compressed() {
-        return compressAlgorithm == COMPRESSION_DEFLATE;
+        return compressAlgorithm == VmdkLayout.COMPRESSION_DEFLATE;
     }
 
     public boolean markers() {
-        return (flags & FLAG_MARKERS) != 0;
+        return (flags & VmdkLayout.FLAG_MARKERS) != 0;
     }
 
     /** createType of the embedded descriptor, empty when there is none. */

@@ -2,7 +2,6 @@ package org.diskplan.probe.vmdk;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
@@ -27,7 +26,7 @@ import org.diskplan.probe.SampleWriter;
  * Extents are always created next to the descriptor, and FILE names the descriptor.
  */
 public final class VmdkSampleWriter implements SampleWriter {
-    static final int SECTOR = SparseExtentParser.SECTOR;
+    static final int SECTOR = VmdkLayout.SECTOR;
     /** qemu's split size for twoGbMaxExtent*: 0x80000000 bytes. */
     static final long SPLIT_SIZE = 0x8000_0000L;
     static final long GRAIN_SECTORS = 128;
@@ -58,12 +57,11 @@ public final class VmdkSampleWriter implements SampleWriter {
      * @param grainOffset  first grain: the metadata rounded up to a whole grain (the file length)
      */
     record SparseLayout(long capacity, long gtCount, long gdSectors, long rgdOffset, long gdOffset, long grainOffset) {
-        static final long GT_SECTORS = (long) GTES_PER_GT * 4 / SECTOR;
+        static final long GT_SECTORS = VmdkLayout.sectorsFor(VmdkLayout.grainTableBytes(GTES_PER_GT));
 
         static SparseLayout of(long capacity) {
-            long grains = SampleFiles.ceilDiv(capacity, GRAIN_SECTORS);
-            long gtCount = SampleFiles.ceilDiv(grains, GTES_PER_GT);
-            long gdSectors = SampleFiles.ceilDiv(gtCount * 4, SECTOR);
+            long gtCount = VmdkLayout.gdEntries(capacity, GRAIN_SECTORS, GTES_PER_GT);
+            long gdSectors = VmdkLayout.sectorsFor(gtCount * VmdkLayout.ENTRY_SIZE);
             long rgd = DESCRIPTOR_OFFSET + DESCRIPTOR_SECTORS;
             long gd = rgd + gdSectors + GT_SECTORS * gtCount;
             long grain = SampleFiles.ceilDiv(gd + gdSectors + GT_SECTORS * gtCount, GRAIN_SECTORS) * GRAIN_SECTORS;
@@ -103,11 +101,11 @@ public final class VmdkSampleWriter implements SampleWriter {
         if (size <= 0 || size > Long.MAX_VALUE - SECTOR) {
             throw new IllegalArgumentException("Image size must be positive");
         }
-        long sectors = SampleFiles.ceilDiv(size, SECTOR);
+        long sectors = VmdkLayout.sectorsFor(size);
         if (!flat && SparseLayout.of(split ? Math.min(sectors, SPLIT_SIZE / SECTOR) : sectors).gtCount()
-                > SparseExtentParser.MAX_GD_ENTRIES) {
+                > VmdkLayout.MAX_GD_ENTRIES) {
             throw new IllegalArgumentException("vmdk: a sparse extent of " + sectors * SECTOR + " bytes needs more "
-                    + "than " + SparseExtentParser.MAX_GD_ENTRIES + " grain tables (L1 size too big)");
+                    + "than " + VmdkLayout.MAX_GD_ENTRIES + " grain tables (L1 size too big)");
         }
 
         String name = file.getFileName().toString();
@@ -120,9 +118,9 @@ public final class VmdkSampleWriter implements SampleWriter {
         }
         String descriptor = descriptor(sub, extents, flat, sectors * SECTOR, adapter, hw, tools);
         int version = compressed ? 3 : zeroedGrain ? 2 : 1;
-        long flags = VmdkHeader.FLAG_NEWLINE_TEST | VmdkHeader.FLAG_REDUNDANT_GRAIN_TABLE
-                | (compressed ? VmdkHeader.FLAG_COMPRESSED | VmdkHeader.FLAG_MARKERS : 0)
-                | (zeroedGrain ? VmdkHeader.FLAG_ZEROED_GRAIN_GTE : 0);
+        long flags = VmdkLayout.FLAG_NEWLINE_TEST | VmdkLayout.FLAG_REDUNDANT_GRAIN_TABLE
+                | (compressed ? VmdkLayout.FLAG_COMPRESSED | VmdkLayout.FLAG_MARKERS : 0)
+                | (zeroedGrain ? VmdkLayout.FLAG_ZEROED_GRAIN_GTE : 0);
 
         SampleFiles.creating(files -> {
             files.create(file);
@@ -177,7 +175,7 @@ public final class VmdkSampleWriter implements SampleWriter {
             lines.append("RW ").append(e.sectors()).append(flat ? " FLAT \"" : " SPARSE \"").append(e.name())
                     .append(flat ? "\" 0\n" : "\"\n");
         }
-        int heads = adapter.equals("ide") ? 16 : 255;
+        int heads = VmdkLayout.ddbHeads(adapter);
         return "# Disk DescriptorFile\n"
                 + "version=1\n"
                 + "CID=" + Integer.toHexString(ThreadLocalRandom.current().nextInt()) + "\n"
@@ -191,9 +189,9 @@ public final class VmdkSampleWriter implements SampleWriter {
                 + "#DDB\n"
                 + "\n"
                 + "ddb.virtualHWVersion = \"" + hw + "\"\n"
-                + "ddb.geometry.cylinders = \"" + size / (63L * heads * SECTOR) + "\"\n"
+                + "ddb.geometry.cylinders = \"" + VmdkLayout.ddbCylinders(size, heads) + "\"\n"
                 + "ddb.geometry.heads = \"" + heads + "\"\n"
-                + "ddb.geometry.sectors = \"63\"\n"
+                + "ddb.geometry.sectors = \"" + VmdkLayout.DDB_SECTORS + "\"\n"
                 + "ddb.adapterType = \"" + adapter + "\"\n"
                 + "ddb.toolsVersion = \"" + tools + "\"\n";
     }
@@ -205,21 +203,21 @@ public final class VmdkSampleWriter implements SampleWriter {
      */
     private static void writeSparse(Path p, SparseLayout l, int version, long flags, boolean compressed,
                                     String descriptor) throws IOException {
-        ByteBuffer h = ByteBuffer.allocate(SparseExtentParser.HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        h.put(SparseExtentParser.OFF_MAGIC, SparseExtentParser.MAGIC);
-        h.putInt(SparseExtentParser.OFF_VERSION, version);
-        h.putInt(SparseExtentParser.OFF_FLAGS, (int) flags);
-        h.putLong(SparseExtentParser.OFF_CAPACITY, l.capacity());
-        h.putLong(SparseExtentParser.OFF_GRAIN_SIZE, GRAIN_SECTORS);
-        h.putLong(SparseExtentParser.OFF_DESCRIPTOR_OFFSET, DESCRIPTOR_OFFSET);
-        h.putLong(SparseExtentParser.OFF_DESCRIPTOR_SIZE, DESCRIPTOR_SECTORS);
-        h.putInt(SparseExtentParser.OFF_NUM_GTES_PER_GT, GTES_PER_GT);
-        h.putLong(SparseExtentParser.OFF_RGD_OFFSET, l.rgdOffset());
-        h.putLong(SparseExtentParser.OFF_GD_OFFSET, l.gdOffset());
-        h.putLong(SparseExtentParser.OFF_OVERHEAD, l.grainOffset());
-        h.put(SparseExtentParser.OFF_NEWLINE_CHARS, new byte[] {'\n', ' ', '\r', '\n'});
-        h.putShort(SparseExtentParser.OFF_COMPRESS_ALGORITHM,
-                (short) (compressed ? VmdkHeader.COMPRESSION_DEFLATE : 0));
+        ByteBuffer h = ByteBuffer.allocate(VmdkLayout.HEADER_SIZE).order(VmdkLayout.ORDER);
+        h.put(VmdkLayout.OFF_MAGIC, VmdkLayout.MAGIC);
+        h.putInt(VmdkLayout.OFF_VERSION, version);
+        h.putInt(VmdkLayout.OFF_FLAGS, (int) flags);
+        h.putLong(VmdkLayout.OFF_CAPACITY, l.capacity());
+        h.putLong(VmdkLayout.OFF_GRAIN_SIZE, GRAIN_SECTORS);
+        h.putLong(VmdkLayout.OFF_DESCRIPTOR_OFFSET, DESCRIPTOR_OFFSET);
+        h.putLong(VmdkLayout.OFF_DESCRIPTOR_SIZE, DESCRIPTOR_SECTORS);
+        h.putInt(VmdkLayout.OFF_NUM_GTES_PER_GT, GTES_PER_GT);
+        h.putLong(VmdkLayout.OFF_RGD_OFFSET, l.rgdOffset());
+        h.putLong(VmdkLayout.OFF_GD_OFFSET, l.gdOffset());
+        h.putLong(VmdkLayout.OFF_OVERHEAD, l.grainOffset());
+        h.put(VmdkLayout.OFF_NEWLINE_CHARS, VmdkLayout.NEWLINE_CHARS);
+        h.putShort(VmdkLayout.OFF_COMPRESS_ALGORITHM,
+                (short) (compressed ? VmdkLayout.COMPRESSION_DEFLATE : 0));
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
             SampleFiles.write(ch, 0, h.array());
             if (descriptor != null) {
@@ -238,7 +236,7 @@ public final class VmdkSampleWriter implements SampleWriter {
     /** A grain directory at {@code at} (sectors) pointing at the grain tables that follow it. */
     private static void writeDirectory(FileChannel ch, SparseLayout l, long at) throws IOException {
         int chunkEntries = 1 << 18;
-        ByteBuffer b = ByteBuffer.allocate(4 * chunkEntries).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(4 * chunkEntries).order(VmdkLayout.ORDER);
         long firstTable = at + l.gdSectors();
         for (long i = 0; i < l.gtCount(); i += chunkEntries) {
             int n = (int) Math.min(chunkEntries, l.gtCount() - i);

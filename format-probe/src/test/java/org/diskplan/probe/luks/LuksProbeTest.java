@@ -15,6 +15,7 @@ import org.diskplan.probe.LayoutRegion;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.crypto.LuksHeader;
 import org.junit.jupiter.api.Test;
 
 class LuksProbeTest {

@@ -17,6 +17,7 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.zip.CRC32C;
 import org.diskplan.abi.ImageFormat;
+import org.diskplan.probe.Guids;
 import org.diskplan.probe.HeaderField;
 import org.diskplan.probe.ImageReader;
 import org.diskplan.probe.LayoutRegion;
@@ -62,11 +63,11 @@ class VhdxProbeTest {
             // metadata table and items
             b.put(META_OFFSET, "metadata".getBytes(StandardCharsets.US_ASCII));
             b.putShort(META_OFFSET + 10, (short) 5);
-            item(b, 0, VhdxProbe.FILE_PARAMETERS_GUID, ITEMS, 8, 4);
-            item(b, 1, VhdxProbe.VIRTUAL_DISK_SIZE_GUID, ITEMS + 8, 8, 6);
-            item(b, 2, VhdxProbe.PAGE83_GUID, ITEMS + 16, 16, 6);
-            item(b, 3, VhdxProbe.LOGICAL_SECTOR_SIZE_GUID, ITEMS + 32, 4, 6);
-            item(b, 4, VhdxProbe.PHYSICAL_SECTOR_SIZE_GUID, ITEMS + 36, 4, 6);
+            item(b, 0, VhdxLayout.FILE_PARAMETERS_GUID, ITEMS, 8, 4);
+            item(b, 1, VhdxLayout.VIRTUAL_DISK_SIZE_GUID, ITEMS + 8, 8, 6);
+            item(b, 2, VhdxLayout.PAGE83_GUID, ITEMS + 16, 16, 6);
+            item(b, 3, VhdxLayout.LOGICAL_SECTOR_SIZE_GUID, ITEMS + 32, 4, 6);
+            item(b, 4, VhdxLayout.PHYSICAL_SECTOR_SIZE_GUID, ITEMS + 36, 4, 6);
             b.putInt(META_OFFSET + ITEMS, blockSize);
             b.putInt(META_OFFSET + ITEMS + 4, fileFlags);
             b.putLong(META_OFFSET + ITEMS + 8, virtualSize);
@@ -78,13 +79,13 @@ class VhdxProbeTest {
             }
             if (logEntry) {
                 ByteBuffer e = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
-                e.putInt(0, (int) VhdxProbe.LOG_ENTRY_SIGNATURE);
+                e.putInt(0, (int) VhdxLayout.LOG_ENTRY_SIGNATURE);
                 e.putInt(8, 4096);
                 e.putLong(16, 1);
                 e.put(32, guid("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"));
                 e.putLong(48, b.capacity());
                 e.putLong(56, b.capacity());
-                e.putInt(4, (int) VhdxProbe.crc32c(e.array(), 4));
+                e.putInt(4, (int) VhdxLayout.crc32c(e.array(), 4));
                 b.put(LOG_OFFSET, e.array());
             }
             byte[] img = b.array();
@@ -93,7 +94,7 @@ class VhdxProbeTest {
         }
 
         private void header(ByteBuffer b, int at, long seq) {
-            b.putInt(at, (int) VhdxProbe.HEADER_SIGNATURE);
+            b.putInt(at, (int) VhdxLayout.HEADER_SIGNATURE);
             b.putLong(at + 8, seq);
             b.put(at + 16, guid("01020304-0506-0708-090a-0b0c0d0e0f10"));
             b.put(at + 32, guid("21020304-0506-0708-090a-0b0c0d0e0f10"));
@@ -106,13 +107,13 @@ class VhdxProbeTest {
         }
 
         private static void regionTable(ByteBuffer b, int at) {
-            b.putInt(at, (int) VhdxProbe.REGION_SIGNATURE);
+            b.putInt(at, (int) VhdxLayout.REGION_SIGNATURE);
             b.putInt(at + 8, 2);
-            b.put(at + 16, guid(VhdxProbe.BAT_GUID));
+            b.put(at + 16, guid(VhdxLayout.BAT_GUID));
             b.putLong(at + 32, BAT_OFFSET);
             b.putInt(at + 40, BAT_LENGTH);
             b.putInt(at + 44, 1);
-            b.put(at + 48, guid(VhdxProbe.METADATA_GUID));
+            b.put(at + 48, guid(VhdxLayout.METADATA_GUID));
             b.putLong(at + 64, META_OFFSET);
             b.putInt(at + 72, META_LENGTH);
             b.putInt(at + 76, 1);
@@ -142,7 +143,7 @@ class VhdxProbeTest {
 
     /** A GUID in the Microsoft mixed-endian layout. */
     static byte[] guid(String text) {
-        return VhdxSampleWriter.guidBytes(UUID.fromString(text));
+        return Guids.mixedEndian(UUID.fromString(text));
     }
 
     static ProbedImage probe(byte[] img) throws ProbeException {
@@ -178,7 +179,7 @@ class VhdxProbeTest {
         assertThat(field(p, "header 2", "sequence_number").value()).isEqualTo("2");
         assertThat(field(p, "header 1", "checksum (computed)").value()).endsWith("(valid)");
         assertThat(field(p, "header 1", "file_write_guid").value()).isEqualTo("01020304-0506-0708-090a-0b0c0d0e0f10");
-        assertThat(field(p, "region table 1 entry 0", "guid").value()).isEqualTo(VhdxProbe.BAT_GUID);
+        assertThat(field(p, "region table 1 entry 0", "guid").value()).isEqualTo(VhdxLayout.BAT_GUID);
         assertThat(field(p, "region table 1 entry 1", "file_offset").offset()).isEqualTo(0x30000 + 16 + 32 + 16);
         assertThat(field(p, "metadata item: virtual disk size", "virtual_disk_size").offset())
                 .isEqualTo(META_OFFSET + ITEMS + 8);
@@ -220,7 +221,7 @@ class VhdxProbeTest {
     void fixedWhenEveryPayloadBlockIsPresentOrLeaveAllocated() throws Exception {
         Builder b = new Builder();
         b.virtualSize = MIB;
-        b.bat = new long[] {(1L << 20) | VhdxProbe.STATE_FULLY_PRESENT};
+        b.bat = new long[] {(1L << 20) | VhdxLayout.STATE_FULLY_PRESENT};
         b.extraBytes = (int) (2 * MIB);
         ProbedImage p = probe(b.build());
         assertThat(p.subformat()).isEqualTo("fixed");
@@ -253,16 +254,6 @@ class VhdxProbeTest {
     }
 
     @Test
-    void guidTextMatchesTheSharedRendering() {
-        Random rnd = new Random(1);
-        for (int i = 0; i < 200; i++) {
-            byte[] g = new byte[16];
-            rnd.nextBytes(g);
-            assertThat(VhdxProbe.guidText(g, 0)).isEqualTo(org.diskplan.probe.FieldReader.guidText(g));
-        }
-    }
-
-    @Test
     void longLogsAreScannedInLinearTime() throws Exception {
         Builder b = new Builder();
         int logBytes = 4 << 20;
@@ -271,7 +262,7 @@ class VhdxProbeTest {
         int base = META_OFFSET + META_LENGTH;
         ByteBuffer bb = ByteBuffer.wrap(img).order(ByteOrder.LITTLE_ENDIAN);
         for (int at = base; at < base + logBytes; at += 4096) {
-            bb.putInt(at, (int) VhdxProbe.LOG_ENTRY_SIGNATURE);
+            bb.putInt(at, (int) VhdxLayout.LOG_ENTRY_SIGNATURE);
             bb.putInt(at + 8, 4096);
         }
         for (int h : new int[] {0x10000, 0x20000}) {
@@ -300,15 +291,15 @@ class VhdxProbeTest {
         b.virtualSize = 2 * MIB;
         b.extraBytes = (int) (4 * MIB);
         long[] bat = new long[4097];
-        bat[0] = (1L << 20) | VhdxProbe.STATE_PARTIALLY_PRESENT;
-        bat[1] = VhdxProbe.STATE_NOT_PRESENT;
-        bat[4096] = (2L << 20) | VhdxProbe.STATE_FULLY_PRESENT; // the sector bitmap block of chunk 0
+        bat[0] = (1L << 20) | VhdxLayout.STATE_PARTIALLY_PRESENT;
+        bat[1] = VhdxLayout.STATE_NOT_PRESENT;
+        bat[4096] = (2L << 20) | VhdxLayout.STATE_FULLY_PRESENT; // the sector bitmap block of chunk 0
         b.bat = Arrays.copyOf(bat, 512); // BAT region is 4 KiB: 512 entries fit
         ProbedImage p = probe(b.build());
         VhdxHeader h = (VhdxHeader) p.header();
         assertThat(h.batEntriesRequired()).isEqualTo(4097);
         assertThat(h.batEntriesRead()).isEqualTo(512);
-        assertThat(h.batStateCounts().get(VhdxProbe.STATE_PARTIALLY_PRESENT)).isEqualTo(1);
+        assertThat(h.batStateCounts().get(VhdxLayout.STATE_PARTIALLY_PRESENT)).isEqualTo(1);
         assertThat(p.flags()).anyMatch(f -> f.contains("BAT region holds 512 entries, the virtual size needs 4097"));
         assertThat(p.regions()).anyMatch(r -> r.kind() == RegionKind.DATA && r.offset() == MIB);
         assertCovers(p);

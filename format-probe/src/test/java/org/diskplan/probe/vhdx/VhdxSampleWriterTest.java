@@ -53,7 +53,7 @@ class VhdxSampleWriterTest {
         assertThat(p.fileSize()).isEqualTo(8 * MIB);
         assertThat(h.blockSize()).isEqualTo(8 * MIB);
         assertThat(h.payloadBlocks()).isEqualTo(8);
-        assertThat(h.batStateCounts().get(VhdxProbe.STATE_ZERO)).isEqualTo(8);
+        assertThat(h.batStateCounts().get(VhdxLayout.STATE_ZERO)).isEqualTo(8);
         assertThat(h.metadataItems()).hasSize(5);
         assertThat(h.metadataItems().get(0).isRequired()).isTrue();
         assertThat(h.metadataItems().get(0).isVirtualDisk()).isFalse();
@@ -66,7 +66,7 @@ class VhdxSampleWriterTest {
         VhdxHeader h = (VhdxHeader) p.header();
         assertThat(p.subformat()).isEqualTo("fixed");
         assertThat(h.leaveBlocksAllocated()).isTrue();
-        assertThat(h.batStateCounts().get(VhdxProbe.STATE_FULLY_PRESENT)).isEqualTo(10);
+        assertThat(h.batStateCounts().get(VhdxLayout.STATE_FULLY_PRESENT)).isEqualTo(10);
         // the same length as qemu-img create -o subformat=fixed,block_state_zero=off,block_size=1M
         assertThat(p.fileSize()).isEqualTo(18_388_992);
     }
@@ -79,8 +79,8 @@ class VhdxSampleWriterTest {
         assertThat(h.payloadBlocks()).isEqualTo(614_400);
         assertThat(h.batEntriesRequired()).isEqualTo(614_400 + 149);
         assertThat(h.batLength()).isEqualTo(5 * MIB);
-        assertThat(h.batStateCounts().get(VhdxProbe.STATE_ZERO)).isEqualTo(614_400);
-        assertThat(h.sectorBitmapStateCounts().get(VhdxProbe.STATE_NOT_PRESENT)).isEqualTo(149);
+        assertThat(h.batStateCounts().get(VhdxLayout.STATE_ZERO)).isEqualTo(614_400);
+        assertThat(h.sectorBitmapStateCounts().get(VhdxLayout.STATE_NOT_PRESENT)).isEqualTo(149);
         assertThat(p.fileSize()).isEqualTo(12 * MIB);
     }
 
@@ -101,7 +101,7 @@ class VhdxSampleWriterTest {
         assertThat(h.logLength()).isEqualTo(4 * MIB);
         assertThat(h.batOffset()).isEqualTo(5 * MIB);
         assertThat(h.metadataOffset()).isEqualTo(6 * MIB);
-        assertThat(h.batStateCounts().get(VhdxProbe.STATE_NOT_PRESENT)).isEqualTo(1);
+        assertThat(h.batStateCounts().get(VhdxLayout.STATE_NOT_PRESENT)).isEqualTo(1);
     }
 
     @Test

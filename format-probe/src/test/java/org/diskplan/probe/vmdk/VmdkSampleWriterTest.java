@@ -77,11 +77,11 @@ class VmdkSampleWriterTest {
                 100 * MIB).header();
         assertThat(so.version()).isEqualTo(3);
         assertThat(so.flags()).isEqualTo(0x30003);
-        assertThat(so.compressAlgorithm()).isEqualTo(VmdkHeader.COMPRESSION_DEFLATE);
+        assertThat(so.compressAlgorithm()).isEqualTo(VmdkLayout.COMPRESSION_DEFLATE);
         VmdkHeader z = (VmdkHeader) writeAndProbe("z.vmdk", 3L << 40,
                 Map.of("zeroed_grain", "on", "adapter_type", "lsilogic", "hwversion", "7"), 3L << 40).header();
         assertThat(z.version()).isEqualTo(2);
-        assertThat(z.flags() & VmdkHeader.FLAG_ZEROED_GRAIN_GTE).isNotZero();
+        assertThat(z.flags() & VmdkLayout.FLAG_ZEROED_GRAIN_GTE).isNotZero();
         assertThat(z.descriptor().orElseThrow().text()).contains("ddb.geometry.heads = \"255\"",
                 "ddb.adapterType = \"lsilogic\"", "ddb.virtualHWVersion = \"7\"");
     }

@@ -1,4 +1,4 @@
-package org.diskplan.probe.luks;
+package org.diskplan.probe.crypto;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,7 +9,8 @@ import org.diskplan.probe.FormatHeader;
 import org.diskplan.probe.QemuNames;
 
 /**
- * A LUKS1 partition header (big-endian, 592 bytes at offset 0).
+ * A LUKS1 partition header (big-endian, 592 bytes; {@link LuksLayout}): a LUKS image's, at
+ * offset 0, or the one a LUKS-encrypted qcow2 image keeps in its clusters.
  *
  * @param version            offset 6: 1
  * @param cipherName         offset 8, e.g. "aes"
@@ -55,7 +56,7 @@ public record LuksHeader(int version, String cipherName, String cipherMode, Stri
                 slot.put("iters", k.iterations());
                 slot.put("stripes", k.stripes());
             }
-            slot.put("key-offset", k.keyMaterialOffset() * LuksProbe.SECTOR);
+            slot.put("key-offset", k.keyMaterialOffset() * LuksLayout.SECTOR);
             slots.add(slot);
         }
         m.put("slots", slots);
@@ -74,7 +75,7 @@ public record LuksHeader(int version, String cipherName, String cipherMode, Stri
 
     /** Byte offset of the encrypted payload. */
     public long payloadOffsetBytes() {
-        return payloadOffset * LuksProbe.SECTOR;
+        return payloadOffset * LuksLayout.SECTOR;
     }
 
     /**
@@ -87,7 +88,7 @@ public record LuksHeader(int version, String cipherName, String cipherMode, Stri
      */
     public record KeySlot(long active, long iterations, long keyMaterialOffset, long stripes) {
         public boolean enabled() {
-            return active == LuksProbe.KEY_ENABLED;
+            return active == LuksLayout.KEY_ENABLED;
         }
     }
 }
