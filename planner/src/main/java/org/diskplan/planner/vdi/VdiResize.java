@@ -38,17 +38,22 @@ import org.diskplan.probe.vdi.VdiHeader;
  * barrier; the header (cbDisk, cBlocks, cBlocksAllocated, uuidModify, LCHS) is the commit.
  *
  * <p><b>Grow, map does not fit:</b> offData must move up by k whole blocks. The blocks at
- * host 0..k-1 are copied past the last block ({@link Copy}, unreferenced) and
- * cBlocksAllocated raised past the copies; barrier; their map entries remapped to the
- * copies (old and new place hold the same data); barrier; then one write from offData's
- * header field through the end of the bigger map is the commit: offData + k × stride,
- * every host index less k, the new entries over the freed space, cbDisk and cBlocks.
- * That write must be one step, because offData and every index change together.
+ * host 0..k-1 are copied past the last block ({@link Copy}, unreferenced: should qemu
+ * allocate a block there after a crash, it only overwrites a copy nothing refers to);
+ * barrier; then one write from offData's header field through the end of the bigger map is
+ * the commit: offData + k × stride, every host index less k (the moved entries pointing at
+ * their copies), the new entries over the freed space, cbDisk and cBlocks. There is no
+ * separate remap step: offData and every index change together, so the remap must be
+ * part of the commit write, and a remap before it would leave holes below
+ * cBlocksAllocated that qemu-img check counts as corruption.
  *
- * <p><b>Shrink:</b> the header (cbDisk, cBlocks; cBlocksAllocated kept) is the commit;
- * then the host blocks only dropped entries used are free: the highest blocks still in use
- * are copied into them (compaction), barrier, remapped, barrier, then the dropped entries
- * are marked free and cBlocksAllocated lowered; the file is cut after the last block.
+ * <p><b>Shrink:</b> the header (cbDisk, cBlocks, and cBlocksAllocated when no block has to
+ * move) is the commit; then the host blocks only dropped entries used are free. When some
+ * of them lie below blocks still in use, those highest blocks are copied into them
+ * (compaction), barrier, remapped, barrier, then cBlocksAllocated is lowered (until then it
+ * stays above every block in use, so qemu never allocates over one; qemu-img check counts
+ * the difference as a corruption in that window). The dropped entries are marked free and
+ * the file is cut after the last block.
  */
 final class VdiResize {
     /** Largest block map held in memory (256 MiB, 64 Mi entries: 64 TiB of 1 MiB blocks). */
@@ -113,7 +118,7 @@ final class VdiResize {
         long next = Math.max(alloc, k); // first free host block (old numbering)
         int moved = 0;
         if (k > 0) {
-            // 1. copies of host blocks 0..k-1 past the last block, unreferenced; cBlocksAllocated past them
+            // copies of host blocks 0..k-1 past the last block: unreferenced until the commit
             List<ResizePatch> copies = new ArrayList<>();
             long length = image.fileSize();
             long destStart = offData + next * stride;
@@ -122,22 +127,16 @@ final class VdiResize {
                         RegionKind.FREE));
             }
             long[] byHost = hostToEntry(map, Math.min(k, alloc));
-            List<ResizePatch> remaps = new ArrayList<>();
             for (int host = 0; host < byHost.length; host++) {
                 long entry = byHost[host];
                 long to = next + moved;
                 copies.add(new Copy(ResizePatch.IMAGE, offData + to * stride, ResizePatch.IMAGE,
                         offData + host * stride, stride, "move guest block " + entry + " from host block " + host
                         + " to " + to + " (frees room for the bigger map)", RegionKind.DATA));
-                remaps.add(new Write(offBlocks + entry * MAP_ENTRY_SIZE, u32((int) to),
-                        "block map entry " + entry + " -> moved host block " + to, RegionKind.TABLE));
-                map[(int) entry] = to;
+                map[(int) entry] = to; // written by the commit, with every index less k
                 moved++;
             }
-            copies.add(new Write(OFF_BLOCKS_ALLOCATED, u32((int) (next + moved)),
-                    "cBlocksAllocated past the moved blocks (qemu allocates there next)", RegionKind.HEADER));
             plan.phase(copies);
-            plan.phase(remaps);
             plan.note("the map of " + newBlocks + " entries does not fit before offData " + offData + ": " + moved
                     + " data block(s) moved to the end of the file and remapped (" + moved * stride
                     + " bytes copied), then offData moves to " + newOffData + " and every host index drops by " + k
@@ -212,9 +211,6 @@ final class VdiResize {
                 kept++;
             }
         }
-        byte[] header = header(head, newSize, newBlocks, alloc, offData);
-        plan.commit(new Write(OFF_DATA, Arrays.copyOfRange(header, OFF_DATA, headerEnd()),
-                "VDI header: cbDisk " + newSize + ", cBlocks " + newBlocks, RegionKind.HEADER));
         // compaction: the highest kept blocks into the lowest free host blocks
         long[] byHost = new long[(int) alloc];
         Arrays.fill(byHost, -1);
@@ -241,6 +237,13 @@ final class VdiResize {
                     "block map entry " + entry + " -> host block " + hole, RegionKind.TABLE));
             keptHost[hole] = true;
         }
+        // Without compaction every kept block lies below kept: cBlocksAllocated can drop in the commit
+        // (qemu allocates the next block at a freed one). With it, it drops only after the remap.
+        long commitAlloc = copies.isEmpty() ? kept : alloc;
+        byte[] header = header(head, newSize, newBlocks, commitAlloc, offData);
+        plan.commit(new Write(OFF_DATA, Arrays.copyOfRange(header, OFF_DATA, headerEnd()),
+                "VDI header: cbDisk " + newSize + ", cBlocks " + newBlocks + ", cBlocksAllocated " + commitAlloc,
+                RegionKind.HEADER));
         plan.phase(copies);
         plan.phase(remaps);
         List<ResizePatch> last = new ArrayList<>();
@@ -250,7 +253,7 @@ final class VdiResize {
             last.add(new Write(offBlocks + mapBytes(newBlocks), free, "block map: entries past the new end freed",
                     RegionKind.TABLE));
         }
-        if (kept != alloc) {
+        if (kept != commitAlloc) {
             last.add(new Write(OFF_BLOCKS_ALLOCATED, u32((int) kept), "cBlocksAllocated " + kept,
                     RegionKind.HEADER));
         }
