@@ -106,6 +106,26 @@ class VdiResizeOracleTest {
     }
 
     @Test
+    void shrinkThatFreesALowBlockCompacts() throws Exception {
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "vdi", "img.vdi", "16M").exitCode()).isZero();
+        // host block 0 holds guest block 9, which the shrink drops; host 3 must move down into it
+        io("img.vdi", "write -P 0x11 9M 1M", "write -P 0x5a 0 1M", "write -P 0x44 2M 512k", "write -P 0x33 5M 1M");
+        Files.copy(dir.resolve("img.vdi"), dir.resolve("orig.vdi"));
+        ProcessRunner.Result us = Diskplan.run(dir, "resize", "--shrink", "img.vdi", "6M");
+        assertThat(us.exitCode()).as(us.describe()).isZero();
+        ProcessRunner.Result check = Qemu.img(dir, "check", "-f", "vdi", "img.vdi");
+        assertThat(check.exitCode()).as(check.describe()).isZero();
+        assertThat(virtualSize("img.vdi")).isEqualTo(6 * MIB);
+        assertThat(io("img.vdi", "read -P 0x5a 0 1M", "read -P 0x44 2M 512k", "read -P 0x33 5M 1M"))
+                .doesNotContain("Pattern verification failed");
+        assertThat(Files.size(dir.resolve("img.vdi"))).as("cut after 3 blocks").isLessThan(4 * MIB);
+        ProcessRunner.Result grown = Diskplan.run(dir, "resize", "img.vdi", "16M");
+        assertThat(grown.exitCode()).as(grown.describe()).isZero();
+        assertThat(io("img.vdi", "read -P 0 6M 10M")).doesNotContain("Pattern verification failed");
+        assertThat(Qemu.img(dir, "check", "-f", "vdi", "img.vdi").exitCode()).isZero();
+    }
+
+    @Test
     void refusals() throws Exception {
         assertThat(Qemu.img(dir, "create", "-q", "-f", "vdi", "img.vdi", "16M").exitCode()).isZero();
         byte[] before = Files.readAllBytes(dir.resolve("img.vdi"));
