@@ -168,6 +168,38 @@ class VdiPlannerTest {
     }
 
     @Test
+    void virtualBoxHeaderKeepsWhatItHoldsAndResetsTheLchsGeometry() throws Exception {
+        Path f = image(16 * MiB, false, 2, 0);
+        byte[] text = "<<< Oracle VM VirtualBox Disk Image >>>\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.seek(0);
+            raf.write(text);
+            raf.seek(VdiLayout.OFF_HEADER_SIZE);
+            raf.write(ByteBuffer.allocate(4).order(VdiLayout.ORDER).putInt(VdiLayout.HEADER_SIZE_1PLUS).array());
+            raf.seek(VdiLayout.OFF_DESCRIPTION);
+            raf.write("my comment".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            raf.seek(VdiLayout.OFF_LCHS_CYLINDERS);
+            raf.write(ByteBuffer.allocate(16).order(VdiLayout.ORDER).putInt(32).putInt(16).putInt(63).putInt(512)
+                    .array());
+        }
+        VdiHeader before = (VdiHeader) ImageProber.probe(f, Optional.of("vdi")).header();
+        planAndCheckPrefixes(f, new ResizeRequest(2048 * MiB, false, Preallocation.OFF), 2, 0);
+        ResizeSession.resizeFile(f, Optional.of("vdi"), p -> new ResizeRequest(2048 * MiB, false,
+                Preallocation.OFF), ApplyOptions.DEFAULT);
+        VdiHeader after = (VdiHeader) ImageProber.probe(f, Optional.of("vdi")).header();
+        assertThat(after.preHeaderText()).isEqualTo(before.preHeaderText());
+        assertThat(after.description()).isEqualTo("my comment");
+        assertThat(after.uuidCreate()).isEqualTo(before.uuidCreate());
+        assertThat(after.uuidModify()).isNotEqualTo(before.uuidModify());
+        assertThat(after.headerSize()).isEqualTo(VdiLayout.HEADER_SIZE_1PLUS);
+        assertThat(after.lchsCylinders()).isZero();
+        assertThat(after.lchsSectorSize()).isEqualTo(512);
+        assertThat(after.diskSize()).isEqualTo(2048 * MiB);
+        assertThat(after.dataOffset()).isGreaterThan(before.dataOffset());
+        assertThat(after.blocksAllocated()).isEqualTo(2);
+    }
+
+    @Test
     void refusesDifferencingImages() throws Exception {
         Path f = image(16 * MiB, false);
         try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
