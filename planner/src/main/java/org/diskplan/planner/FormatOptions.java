@@ -11,7 +11,7 @@ import org.diskplan.abi.VmdkSubformat;
  * format; a planner puts its own in the plan.
  */
 public sealed interface FormatOptions permits FormatOptions.Raw, FormatOptions.Qcow2, FormatOptions.Vmdk,
-        FormatOptions.Vhd, FormatOptions.Vhdx {
+        FormatOptions.Vhd, FormatOptions.Vhdx, FormatOptions.Vdi {
 
     /** {@code base} with this format's fields filled in. */
     ResizeConfig applyTo(ResizeConfig base);
@@ -85,6 +85,23 @@ public sealed interface FormatOptions permits FormatOptions.Raw, FormatOptions.Q
         public ResizeConfig applyTo(ResizeConfig b) {
             return new ResizeConfig(b.targetFormat(), b.shrink(), b.extendedL2(), b.quiet(), b.preallocation(),
                     logicalSectorSize, b.currentVirtualSize(), b.newVirtualSize(), b.qcow2ClusterSize(),
+                    b.qcow2RefcountBits(), b.vmdkSubformat(), b.vhdSubformat(), b.vmdkGrainSize(), blockSize,
+                    b.currentFileSize());
+        }
+    }
+
+    /** VDI: block size in bytes (cbBlock; 1 MiB in every image qemu or VirtualBox creates). */
+    record Vdi(int blockSize) implements FormatOptions {
+        public Vdi {
+            if (Integer.bitCount(blockSize) != 1 || blockSize < 512) {
+                throw new IllegalArgumentException("VDI block size " + blockSize + " is not a power of two >= 512");
+            }
+        }
+
+        @Override
+        public ResizeConfig applyTo(ResizeConfig b) {
+            return new ResizeConfig(b.targetFormat(), b.shrink(), b.extendedL2(), b.quiet(), b.preallocation(),
+                    b.sectorSize(), b.currentVirtualSize(), b.newVirtualSize(), b.qcow2ClusterSize(),
                     b.qcow2RefcountBits(), b.vmdkSubformat(), b.vhdSubformat(), b.vmdkGrainSize(), blockSize,
                     b.currentFileSize());
         }
