@@ -276,12 +276,29 @@ final class RefcountModel {
         return start << g.clusterBits();
     }
 
+    /**
+     * Gives every new refcount block a cluster. Placing one may need another new block;
+     * that one is placed by the same loop, not by a nested call (the nesting was as deep
+     * as the number of new blocks: a 512-byte-cluster image preallocated to 4 GiB
+     * overflowed the stack). The order of placement is the nested one's.
+     */
     private void placePending() throws ResizeError {
-        while (!pending.isEmpty()) {
-            int b = pending.remove(pending.size() - 1);
-            offsets[b] = allocate(1, false);
+        if (placing) {
+            return;
+        }
+        placing = true;
+        try {
+            while (!pending.isEmpty()) {
+                int b = pending.remove(pending.size() - 1);
+                offsets[b] = allocate(1, false);
+            }
+        } finally {
+            placing = false;
         }
     }
+
+    /** Inside {@link #placePending}: a nested call leaves the work to the running loop. */
+    private boolean placing;
 
     long allocatedClusters() {
         return allocatedClusters;

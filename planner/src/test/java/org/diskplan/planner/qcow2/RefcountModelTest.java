@@ -100,4 +100,18 @@ class RefcountModelTest {
         assertThat(m.allocate(1, false)).isEqualTo(4L * CS);
         assertThatThrownBy(() -> m.add(4, 1)).isInstanceOf(ResizeError.class).hasMessageContaining("exceed 1");
     }
+
+    /** Placing many new refcount blocks once overflowed the stack (one nested call per block). */
+    @org.junit.jupiter.api.Test
+    void aGrowNeedingThousandsOfRefcountBlocksPlansWithoutDeepRecursion(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("small-clusters.qcow2");
+        new org.diskplan.probe.qcow2.Qcow2SampleWriter().write(file, 64L << 20,
+                java.util.Map.of("cluster_size", "512"));
+        org.diskplan.planner.ResizePlan plan = org.diskplan.planner.ResizeSession.planFile(file,
+                java.util.Optional.empty(), p -> new org.diskplan.planner.ResizeRequest(4L << 30, false,
+                        org.diskplan.abi.Preallocation.METADATA));
+        assertThat(plan.newVirtualSize()).isEqualTo(4L << 30);
+        assertThat(plan.patches()).hasSizeGreaterThan(1000);
+    }
 }
