@@ -16,7 +16,12 @@ public final class FileImageReader implements ImageReader {
         this.size = channel.size();
     }
 
+    /** Opens {@code path} read-only; refuses (before opening) anything {@link FileKind#refusalToRead} refuses. */
     public static FileImageReader open(Path path) throws IOException {
+        java.util.Optional<String> refusal = FileKind.refusalToRead(path);
+        if (refusal.isPresent()) {
+            throw new IOException(refusal.get());
+        }
         return new FileImageReader(FileChannel.open(path, StandardOpenOption.READ));
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.planner.ResizeError;
+import org.diskplan.probe.FileKind;
 import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ImageReader;
 
@@ -20,35 +21,53 @@ import org.diskplan.probe.ImageReader;
  */
 public final class LockedImage implements AutoCloseable {
     private final Path path;
+    private final FileIdentity identity;
     private final RandomAccessFile file;
     private final FileLock lock;
 
-    private LockedImage(Path path, RandomAccessFile file, FileLock lock) {
+    private LockedImage(Path path, FileIdentity identity, RandomAccessFile file, FileLock lock) {
         this.path = path;
+        this.identity = identity;
         this.file = file;
         this.lock = lock;
     }
 
     /**
-     * Opens and locks {@code path}. Refuses when an undo journal lies beside it
-     * (unless {@code forRecovery}) or when another process holds a lock.
+     * Opens and locks {@code path}. Only a regular file is opened for writing: its kind is
+     * checked with {@code stat} first, so a FIFO is never opened (that would block) and a
+     * device is never written. Symbolic links are resolved first: the real file is opened
+     * and locked, and its journal is the one beside the real file. Refuses when an
+     * interrupted resize left a journal for the file under any name (unless
+     * {@code forRecovery}) or when another process holds a lock.
      */
     public static LockedImage open(Path path, boolean forRecovery) throws ResizeError {
-        if (!forRecovery) {
-            UndoJournal.refuseIfPresent(path);
-        }
         String name = path.toString();
-        if (Files.isDirectory(path)) {
+        FileKind kind = FileKind.of(path);
+        if (kind == FileKind.DIRECTORY) {
             throw new ResizeError(ErrorCode.READ_FAILED,
                     "Could not open '" + name + "': Could not open '" + name + "': Is a directory");
         }
-        if (!Files.exists(path)) {
+        if (kind == FileKind.MISSING) {
             throw new ResizeError(ErrorCode.READ_FAILED,
                     "Could not open '" + name + "': Could not open '" + name + "': No such file or directory");
         }
+        if (kind != FileKind.REGULAR) {
+            throw new ResizeError(ErrorCode.READ_FAILED, "Could not open '" + name + "': it is " + kind.words()
+                    + ", not a regular file; DiskPlan resizes only image files and did not open it");
+        }
+        FileIdentity identity;
+        try {
+            identity = FileIdentity.of(path);
+        } catch (IOException e) {
+            throw new ResizeError(ErrorCode.READ_FAILED,
+                    "Could not open '" + name + "': Could not open '" + name + "': " + ImageProber.describe(e));
+        }
+        if (!forRecovery) {
+            UndoJournal.refuseIfPresent(path);
+        }
         RandomAccessFile raf;
         try {
-            raf = new RandomAccessFile(path.toFile(), "rw");
+            raf = new RandomAccessFile(identity.realPath().toFile(), "rw");
         } catch (IOException e) {
             String reason = Files.isWritable(path) ? ImageProber.describe(e) : "Permission denied";
             throw new ResizeError(ErrorCode.READ_FAILED,
@@ -69,7 +88,7 @@ public final class LockedImage implements AutoCloseable {
             throw new ResizeError(ErrorCode.IMAGE_LOCKED, "Could not open '" + name
                     + "': Failed to get \"resize\" lock\nIs another process using the image [" + name + "]?");
         }
-        return new LockedImage(path, raf, lock);
+        return new LockedImage(path, identity, raf, lock);
     }
 
     /**
@@ -89,8 +108,14 @@ public final class LockedImage implements AutoCloseable {
         return open(path, true);
     }
 
+    /** The name the file was opened by (for messages). */
     public Path path() {
         return path;
+    }
+
+    /** The file really opened: its real path, device and inode. */
+    public FileIdentity identity() {
+        return identity;
     }
 
     RandomAccessFile file() {

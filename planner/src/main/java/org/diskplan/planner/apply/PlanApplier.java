@@ -84,12 +84,13 @@ public final class PlanApplier {
             List<UndoJournal.Target> recorded = new ArrayList<>();
             for (int i = 0; i < plan.files().size(); i++) {
                 PlanFile f = plan.files().get(i);
-                Path stored = i == 0 ? image.path().getFileName() : Targets.stored(image.path(), f.path());
+                Path real = image.identity().realPath();
+                Path stored = i == 0 ? real.getFileName() : Targets.stored(real, f.path());
                 recorded.add(new UndoJournal.Target(stored, f.role().ordinal(), f.created(), f.oldLength(),
                         f.newLength()));
             }
             try {
-                journal = UndoJournal.write(image.path(), config, recorded, saved, targets::channel);
+                journal = UndoJournal.write(image.identity(), config, recorded, saved, targets::channel);
             } catch (IOException e) {
                 throw new ResizeError(ErrorCode.WRITE_FAILED, "cannot write the undo journal beside '" + image.path()
                         + "': " + ImageProber.describe(e) + "; the image was not touched");

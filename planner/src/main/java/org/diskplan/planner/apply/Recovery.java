@@ -1,7 +1,6 @@
 package org.diskplan.planner.apply;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.planner.ResizeError;
@@ -28,19 +27,46 @@ public final class Recovery {
     private Recovery() {
     }
 
+    /** Whether an interrupted resize left a journal for {@code image}, under any of its names. */
     public static boolean hasJournal(Path image) {
-        return Files.exists(UndoJournal.pathFor(image));
+        return UndoJournal.find(image).isPresent();
     }
 
     public static Result recover(Path image) throws ResizeError {
-        Path journal = UndoJournal.pathFor(image);
-        if (!Files.exists(journal)) {
+        Path journal = UndoJournal.find(image).orElse(null);
+        if (journal == null) {
             throw new ResizeError(ErrorCode.INVALID_OPTION, "no undo journal beside '" + image
-                    + "' (looked for '" + journal + "'): there is nothing to recover");
+                    + "' (looked for '" + UndoJournal.pathFor(image) + "'): there is nothing to recover");
         }
         UndoJournal.Contents contents = UndoJournal.read(journal);
-        try (LockedImage locked = LockedImage.open(image, true);
-             Targets targets = Targets.forRecovery(locked, contents.targets())) {
+        try (LockedImage locked = LockedImage.open(image, true)) {
+            checkBelongs(contents, locked.identity());
+            return recover(journal, contents, locked);
+        }
+    }
+
+    /**
+     * Refuses a journal that is not this file's: a version-3 journal records the device
+     * and inode of its image (and its real path), so one copied beside another image, or
+     * left by a resize of another file, is never applied to this one.
+     */
+    static void checkBelongs(UndoJournal.Contents contents, FileIdentity file) throws ResizeError {
+        if (contents.identity().isEmpty()) {
+            return; // versions 1 and 2 record no identity; their fields were checked when read
+        }
+        FileIdentity recorded = contents.identity().get();
+        if (!recorded.sameFile(file)) {
+            throw new ResizeError(ErrorCode.HEADER_MISMATCH, "the undo journal '" + contents.journal()
+                    + "' belongs to '" + recorded.realPath() + "' (device " + recorded.device() + ", inode "
+                    + recorded.inode() + "), not to '" + file.realPath() + "' (device " + file.device() + ", inode "
+                    + file.inode() + "); it was not applied and both files were left as they are");
+        }
+    }
+
+    private static Result recover(Path journal, UndoJournal.Contents contents, LockedImage locked)
+            throws ResizeError {
+        Path image = locked.path();
+        try (Targets targets = Targets.forRecovery(locked, contents.targets())) {
             boolean forward = cutShort(contents, targets);
             if (forward) {
                 for (int n = targets.size(), k = 1; k <= n; k++) {
@@ -91,7 +117,7 @@ public final class Recovery {
             targets.channel(i).force(true);
         }
         if (contents.targets().stream().anyMatch(UndoJournal.Target::created)) {
-            Io.syncDirectory(UndoJournal.directoryOf(targets.path(0)));
+            Io.syncDirectory(UndoJournal.directoryOf(targets.realPath(0)));
         }
     }
 }

@@ -60,7 +60,7 @@ final class Targets implements AutoCloseable {
 
     /** Opens the files a journal names for recovery: existing ones locked, created ones if they exist. */
     static Targets forRecovery(LockedImage image, List<UndoJournal.Target> targets) throws ResizeError {
-        return open(image, targets.stream().skip(1).map(t -> resolve(image.path(), t.path())).toList(), (i, path) -> {
+        return open(image, targets.stream().skip(1).map(t -> resolve(image.identity().realPath(), t.path())).toList(), (i, path) -> {
             boolean exists = Files.exists(path, LinkOption.NOFOLLOW_LINKS);
             if (targets.get(i).created()) {
                 return exists ? LockedImage.open(path, true) : null;
@@ -98,6 +98,11 @@ final class Targets implements AutoCloseable {
 
     Path path(int i) {
         return paths.get(i);
+    }
+
+    /** Where file {@code i} really is: the image's real path for target 0. */
+    Path realPath(int i) {
+        return i == 0 ? image.identity().realPath() : paths.get(i);
     }
 
     boolean isOpen(int i) {

@@ -24,24 +24,32 @@ import org.diskplan.planner.ResizeError;
  * files the plan creates. It lies beside the image as {@code <image>.diskplan-journal}
  * while a resize runs.
  *
- * <p>Layout (version 2), little-endian:
+ * <p>Layout (version 3), little-endian:
  * <pre>
  * offset  size  field
- *      0     8  magic "DPJRNL02"
- *      8     4  header length (160)
+ *      0     8  magic "DPJRNL03"
+ *      8     4  header length (192)
  *     12     4  range count
  *     16     8  original length of the image
  *     24     8  planned final length of the image
  *     32   112  ResizeConfig of the resize (abi.md)
  *    144     4  target count (the image is target 0)
- *    148    12  reserved, zero
- *    160     …  targets: flags u8 (bit 0: created by the plan), role u8, path length u16,
+ *    148     8  device number (st_dev) of the image
+ *    156     8  inode number (st_ino) of the image
+ *    164     2  length of the image's real path
+ *    166    26  reserved, zero
+ *    192     …  the image's real path (UTF-8, every symbolic link resolved)
+ *      …     …  targets: flags u8 (bit 0: created by the plan), role u8, path length u16,
  *               original length u64, final length u64, path (UTF-8: relative to the
  *               image's folder when inside it, else absolute; the image's own name for target 0)
  *      …     …  ranges: target u32, offset u64, length u32, the original bytes
+ *    end-8   4  CRC-32C of the saved bytes alone (every range's data, in order)
  *    end-4   4  CRC-32C of everything before it
  * </pre>
- * Version 1 ("DPJRNL01", one file: no target table, ranges without a target) is still
+ * The journal lies beside the image's real file, and names the file it belongs to
+ * (real path, device, inode), so it is found whatever name is given and refused for any
+ * other file. Versions 2 ("DPJRNL02": a 160-byte header, no identity, no saved-bytes
+ * CRC) and 1 ("DPJRNL01", one file: no target table, ranges without a target) are still
  * read, so a resize interrupted before an upgrade can be recovered after it.
  *
  * <p>It is written to a temporary name, synced, renamed into place and the folder
@@ -49,9 +57,15 @@ import org.diskplan.planner.ResizeError;
  */
 public final class UndoJournal {
     public static final String SUFFIX = ".diskplan-journal";
-    static final byte[] MAGIC = "DPJRNL02".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] MAGIC = "DPJRNL03".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] MAGIC_V2 = "DPJRNL02".getBytes(StandardCharsets.US_ASCII);
     static final byte[] MAGIC_V1 = "DPJRNL01".getBytes(StandardCharsets.US_ASCII);
+    /** The header length of versions 1 and 2. */
     static final int HEADER_LENGTH = 160;
+    static final int HEADER_LENGTH_V3 = 192;
+    static final int OFFSET_DEVICE = 148;
+    static final int OFFSET_INODE = 156;
+    static final int OFFSET_REAL_PATH_LENGTH = 164;
     static final int OFFSET_RANGE_COUNT = 12;
     static final int OFFSET_ORIGINAL_LENGTH = 16;
     static final int OFFSET_FINAL_LENGTH = 24;
@@ -63,6 +77,13 @@ public final class UndoJournal {
     static final int FLAG_CREATED = 1;
     /** The most original bytes one journal may hold; bigger plans are refused. */
     public static final long MAX_SAVED_BYTES = 256L << 20;
+    /**
+     * The longest journal read: the saved bytes and, generously, the headers of every file
+     * and range. A longer file is no journal DiskPlan wrote and is refused unread.
+     */
+    static final long MAX_JOURNAL_BYTES = MAX_SAVED_BYTES + (64L << 20);
+    /** The most ranges a journal may list (each range header alone is 16 bytes). */
+    static final int MAX_RANGES = 1 << 22;
 
     /** A range of an original file saved in the journal. */
     public record Range(int target, long offset, int length) {
@@ -76,9 +97,14 @@ public final class UndoJournal {
     public record Target(Path path, int role, boolean created, long originalLength, long finalLength) {
     }
 
-    /** What a journal says (its saved bytes are read again when restoring). */
-    public record Contents(Path journal, ResizeConfig config, List<Target> targets, List<Range> ranges,
-                           List<Long> dataOffsets) {
+    /**
+     * What a journal says (its saved bytes are read again when restoring).
+     *
+     * @param version  1, 2 or 3
+     * @param identity the image it belongs to (version 3; empty before)
+     */
+    public record Contents(Path journal, int version, java.util.Optional<FileIdentity> identity, ResizeConfig config,
+                           List<Target> targets, List<Range> ranges, List<Long> dataOffsets) {
         public long originalLength() {
             return targets.get(0).originalLength();
         }
@@ -91,20 +117,91 @@ public final class UndoJournal {
     private UndoJournal() {
     }
 
+    /**
+     * Where the journal of {@code image} lies: beside its real file (symbolic links
+     * resolved), so every name of one file finds the same journal.
+     */
     public static Path pathFor(Path image) {
-        return image.resolveSibling(image.getFileName() + SUFFIX);
+        return besideName(realOrGiven(image));
+    }
+
+    /** The journal name beside {@code file} as named, links not resolved. */
+    static Path besideName(Path file) {
+        return file.resolveSibling(file.getFileName() + SUFFIX);
+    }
+
+    private static Path realOrGiven(Path image) {
+        try {
+            return image.toRealPath();
+        } catch (IOException e) {
+            return image;
+        }
     }
 
     static Path tempPathFor(Path image) {
-        return image.resolveSibling(image.getFileName() + SUFFIX + ".tmp");
+        Path real = realOrGiven(image);
+        return real.resolveSibling(real.getFileName() + SUFFIX + ".tmp");
     }
 
-    /** Refuses (code 17) when an interrupted resize left a journal beside {@code image}. */
+    /**
+     * The journal of the file {@code image} names, if an interrupted resize left one:
+     * beside its real file; beside the name given (where a version before 3 put it when
+     * given a symbolic link); or, for another hard link to the same file, any version-3
+     * journal in the real file's folder that records this file's device and inode.
+     */
+    public static java.util.Optional<Path> find(Path image) {
+        Path beside = pathFor(image);
+        if (Files.exists(beside, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return java.util.Optional.of(beside);
+        }
+        Path asNamed = besideName(image);
+        if (Files.exists(asNamed, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return java.util.Optional.of(asNamed);
+        }
+        FileIdentity id;
+        try {
+            id = FileIdentity.of(image);
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
+        if (!id.known()) {
+            return java.util.Optional.empty();
+        }
+        try (java.util.stream.Stream<Path> files = Files.list(directoryOf(id.realPath()))) {
+            return files.filter(p -> p.getFileName().toString().endsWith(SUFFIX))
+                    .filter(p -> org.diskplan.probe.FileKind.of(p) == org.diskplan.probe.FileKind.REGULAR)
+                    .filter(p -> recordedIdentity(p).filter(id::sameFile).isPresent())
+                    .findFirst();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** The identity a version-3 journal's header records (its CRC is not checked here). */
+    static java.util.Optional<FileIdentity> recordedIdentity(Path journal) {
+        try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ)) {
+            if (in.size() < HEADER_LENGTH_V3 + 8) {
+                return java.util.Optional.empty();
+            }
+            byte[] h = new byte[HEADER_LENGTH_V3];
+            Io.readFully(in, 0, h, h.length);
+            if (!Arrays.equals(h, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+                return java.util.Optional.empty();
+            }
+            ByteBuffer b = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
+            return java.util.Optional.of(new FileIdentity(Path.of("/"), b.getLong(OFFSET_DEVICE),
+                    b.getLong(OFFSET_INODE)));
+        } catch (IOException | RuntimeException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** Refuses (code 17) when an interrupted resize left a journal for {@code image}, under any of its names. */
     public static void refuseIfPresent(Path image) throws ResizeError {
-        Path journal = pathFor(image);
-        if (Files.exists(journal)) {
+        java.util.Optional<Path> journal = find(image);
+        if (journal.isPresent()) {
             throw new ResizeError(ErrorCode.INTERRUPTED_RESIZE, "an interrupted resize left the undo journal '"
-                    + journal + "'; run `diskplan recover " + image + "` to roll it back first");
+                    + journal.get() + "'; run `diskplan recover " + image + "` to roll it back first");
         }
         // A leftover temporary journal means a crash before the image was touched.
         try {
@@ -120,20 +217,27 @@ public final class UndoJournal {
     }
 
     /** Writes and syncs the journal for a resize of {@code image}; returns its path. */
-    static Path write(Path image, ResizeConfig config, List<Target> targets, List<Range> ranges, Source source)
-            throws IOException {
-        Path tmp = tempPathFor(image);
+    static Path write(FileIdentity image, ResizeConfig config, List<Target> targets, List<Range> ranges,
+                      Source source) throws IOException {
+        Path tmp = tempPathFor(image.realPath());
         CRC32C crc = new CRC32C();
+        CRC32C savedCrc = new CRC32C();
+        byte[] realPath = image.realPath().toString().getBytes(StandardCharsets.UTF_8);
+        if (realPath.length > 0xffff) {
+            throw new IOException("the image's real path is longer than 65535 bytes");
+        }
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer header = ByteBuffer.allocate(HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer header = ByteBuffer.allocate(HEADER_LENGTH_V3 + realPath.length).order(ByteOrder.LITTLE_ENDIAN);
             header.put(0, MAGIC);
-            header.putInt(8, HEADER_LENGTH);
+            header.putInt(8, HEADER_LENGTH_V3);
             header.putInt(OFFSET_RANGE_COUNT, ranges.size());
             header.putLong(OFFSET_ORIGINAL_LENGTH, targets.get(0).originalLength());
             header.putLong(OFFSET_FINAL_LENGTH, targets.get(0).finalLength());
             header.put(OFFSET_CONFIG, config.encode());
             header.putInt(OFFSET_TARGET_COUNT, targets.size());
+            header.putLong(OFFSET_DEVICE, image.device()).putLong(OFFSET_INODE, image.inode())
+                    .putShort(OFFSET_REAL_PATH_LENGTH, (short) realPath.length).put(HEADER_LENGTH_V3, realPath);
             long pos = append(out, 0, header.array(), crc);
             for (Target t : targets) {
                 byte[] name = t.path().toString().getBytes(StandardCharsets.UTF_8);
@@ -153,16 +257,20 @@ public final class UndoJournal {
                     int n = (int) Math.min(chunk.length, r.length() - done);
                     Io.readFully(in, r.offset() + done, chunk, n);
                     byte[] piece = n == chunk.length ? chunk : Arrays.copyOf(chunk, n);
+                    savedCrc.update(piece);
                     pos = append(out, pos, piece, crc);
                     done += n;
                 }
             }
+            ByteBuffer saved = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+            saved.putInt(0, (int) savedCrc.getValue());
+            pos = append(out, pos, saved.array(), crc);
             ByteBuffer tail = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
             tail.putInt(0, (int) crc.getValue());
             Io.writeFully(out, pos, tail);
             out.force(false); // a new file: fdatasync writes its length too
         }
-        Path journal = pathFor(image);
+        Path journal = besideName(image.realPath());
         Files.move(tmp, journal, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         Io.syncDirectory(directoryOf(journal));
         return journal;
@@ -174,13 +282,26 @@ public final class UndoJournal {
         return pos + bytes.length;
     }
 
-    /** Reads and verifies a journal; a damaged one is refused and left in place. */
+    /**
+     * Reads and verifies a journal; a damaged one is refused and left in place. Anything
+     * but a regular file (a FIFO would block the read forever) and anything longer than
+     * a journal can be is refused unread.
+     */
     public static Contents read(Path journal) throws ResizeError {
+        org.diskplan.probe.FileKind kind = org.diskplan.probe.FileKind.of(journal);
+        if (kind != org.diskplan.probe.FileKind.REGULAR && kind != org.diskplan.probe.FileKind.MISSING) {
+            throw new ResizeError(ErrorCode.READ_FAILED, "the undo journal '" + journal + "' is " + kind.words()
+                    + ", not a regular file; it was not read and the image was left as it is");
+        }
         try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ)) {
             long size = in.size();
             if (size < HEADER_LENGTH + 4) {
                 throw damaged(journal, "it is " + size + " bytes long, shorter than its " + HEADER_LENGTH
                         + "-byte header");
+            }
+            if (size > MAX_JOURNAL_BYTES) {
+                throw damaged(journal, "it is " + size + " bytes long, more than any journal holds ("
+                        + MAX_JOURNAL_BYTES + ")");
             }
             CRC32C crc = new CRC32C();
             byte[] chunk = new byte[Io.CHUNK];
@@ -199,9 +320,17 @@ public final class UndoJournal {
             byte[] headerBytes = new byte[HEADER_LENGTH];
             Io.readFully(in, 0, headerBytes, HEADER_LENGTH);
             ByteBuffer header = ByteBuffer.wrap(headerBytes).order(ByteOrder.LITTLE_ENDIAN);
-            boolean v1 = Arrays.equals(headerBytes, 0, MAGIC_V1.length, MAGIC_V1, 0, MAGIC_V1.length);
-            if (!v1 && !Arrays.equals(headerBytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-                throw damaged(journal, "its magic at offset 0 is not DPJRNL02 (or DPJRNL01)");
+            int version = Arrays.equals(headerBytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length) ? 3
+                    : Arrays.equals(headerBytes, 0, MAGIC_V2.length, MAGIC_V2, 0, MAGIC_V2.length) ? 2
+                    : Arrays.equals(headerBytes, 0, MAGIC_V1.length, MAGIC_V1, 0, MAGIC_V1.length) ? 1 : 0;
+            if (version == 0) {
+                throw damaged(journal, "its magic at offset 0 is not DPJRNL03 (or DPJRNL02, DPJRNL01)");
+            }
+            boolean v1 = version == 1;
+            int headerLength = header.getInt(8);
+            int expectedHeader = version == 3 ? HEADER_LENGTH_V3 : HEADER_LENGTH;
+            if (headerLength != expectedHeader) {
+                throw damaged(journal, "its header length " + headerLength + " at offset 8 is not " + expectedHeader);
             }
             int count = header.getInt(OFFSET_RANGE_COUNT);
             long original = header.getLong(OFFSET_ORIGINAL_LENGTH);
@@ -217,7 +346,42 @@ public final class UndoJournal {
             if (count < 0 || original < 0 || finalLength < 0) {
                 throw damaged(journal, "its header holds a negative count or length");
             }
+            if (count > MAX_RANGES) {
+                throw damaged(journal, "its range count " + count + " at offset " + OFFSET_RANGE_COUNT
+                        + " is more than " + MAX_RANGES);
+            }
             long pos = HEADER_LENGTH;
+            long end = size - 4;
+            java.util.Optional<FileIdentity> identity = java.util.Optional.empty();
+            if (version == 3) {
+                end = size - 8;
+                if (size < HEADER_LENGTH_V3 + 8) {
+                    throw damaged(journal, "it is " + size + " bytes long, shorter than its " + HEADER_LENGTH_V3
+                            + "-byte header");
+                }
+                byte[] h3 = new byte[HEADER_LENGTH_V3];
+                Io.readFully(in, 0, h3, h3.length);
+                ByteBuffer b3 = ByteBuffer.wrap(h3).order(ByteOrder.LITTLE_ENDIAN);
+                int pathLength = b3.getShort(OFFSET_REAL_PATH_LENGTH) & 0xffff;
+                if (pathLength == 0 || HEADER_LENGTH_V3 + pathLength > end) {
+                    throw damaged(journal, "its real-path length " + pathLength + " at offset "
+                            + OFFSET_REAL_PATH_LENGTH + " is invalid");
+                }
+                byte[] name = new byte[pathLength];
+                Io.readFully(in, HEADER_LENGTH_V3, name, pathLength);
+                Path real;
+                try {
+                    real = Path.of(new String(name, StandardCharsets.UTF_8));
+                } catch (java.nio.file.InvalidPathException e) {
+                    throw damaged(journal, "its real path at offset " + HEADER_LENGTH_V3 + " is not a path");
+                }
+                if (!real.isAbsolute()) {
+                    throw damaged(journal, "its real path at offset " + HEADER_LENGTH_V3 + " is not absolute");
+                }
+                identity = java.util.Optional.of(new FileIdentity(real, b3.getLong(OFFSET_DEVICE),
+                        b3.getLong(OFFSET_INODE)));
+                pos = HEADER_LENGTH_V3 + pathLength;
+            }
             List<Target> targets = new ArrayList<>();
             if (v1) {
                 targets.add(new Target(journal.getFileName(), 0, false, original, finalLength));
@@ -228,7 +392,7 @@ public final class UndoJournal {
                             + " is not 1..65536");
                 }
                 for (int i = 0; i < n; i++) {
-                    Target t = readTarget(in, journal, pos, size, i);
+                    Target t = readTarget(in, journal, pos, end + 4, i);
                     targets.add(t);
                     pos += TARGET_HEADER + t.path().toString().getBytes(StandardCharsets.UTF_8).length;
                 }
@@ -241,8 +405,9 @@ public final class UndoJournal {
             List<Range> ranges = new ArrayList<>();
             List<Long> dataOffsets = new ArrayList<>();
             byte[] rh = new byte[rangeHeader];
+            long savedBytes = 0;
             for (int i = 0; i < count; i++) {
-                if (pos + rangeHeader > size - 4) {
+                if (pos + rangeHeader > end) {
                     throw damaged(journal, "range " + i + " at offset " + pos + " runs past its end");
                 }
                 Io.readFully(in, pos, rh, rangeHeader);
@@ -251,14 +416,41 @@ public final class UndoJournal {
                 long offset = v1 ? b.getLong(0) : b.getLong(4);
                 int length = v1 ? b.getInt(8) : b.getInt(12);
                 if (target < 0 || target >= targets.size() || offset < 0 || length < 0
-                        || pos + rangeHeader + length > size - 4) {
+                        || pos + rangeHeader + length > end) {
                     throw damaged(journal, "range " + i + " at offset " + pos + " is invalid");
+                }
+                Target t = targets.get(target);
+                if (t.created() || offset + length > t.originalLength()) {
+                    throw damaged(journal, "range " + i + " at offset " + pos + " saves bytes " + offset + "+" + length
+                            + " of target " + target + ", which was " + (t.created() ? "created by the resize"
+                            : t.originalLength() + " bytes long"));
                 }
                 ranges.add(new Range(target, offset, length));
                 dataOffsets.add(pos + rangeHeader);
                 pos += rangeHeader + length;
+                savedBytes += length;
             }
-            return new Contents(journal, config, targets, ranges, dataOffsets);
+            if (version == 3) {
+                if (pos != end) {
+                    throw damaged(journal, "its ranges end at offset " + pos + ", not at " + end);
+                }
+                CRC32C saved = new CRC32C();
+                for (int i = 0; i < ranges.size(); i++) {
+                    for (long done = 0; done < ranges.get(i).length(); ) {
+                        int n = (int) Math.min(chunk.length, ranges.get(i).length() - done);
+                        Io.readFully(in, dataOffsets.get(i) + done, chunk, n);
+                        saved.update(chunk, 0, n);
+                        done += n;
+                    }
+                }
+                byte[] sc = new byte[4];
+                Io.readFully(in, end, sc, 4);
+                if (ByteBuffer.wrap(sc).order(ByteOrder.LITTLE_ENDIAN).getInt() != (int) saved.getValue()) {
+                    throw damaged(journal, "the CRC-32C of its " + savedBytes + " saved bytes at offset " + end
+                            + " does not match them");
+                }
+            }
+            return new Contents(journal, version, identity, config, targets, ranges, dataOffsets);
         } catch (IOException e) {
             throw new ResizeError(ErrorCode.READ_FAILED, "cannot read the undo journal '" + journal + "': "
                     + e.getMessage());

@@ -15,6 +15,7 @@ import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
+import org.diskplan.probe.FileKind;
 import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
@@ -137,6 +138,11 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
         Path backing = image.path().toAbsolutePath().resolveSibling(h.backingFile());
         if (Path.of(h.backingFile()).isAbsolute()) {
             backing = Path.of(h.backingFile());
+        }
+        if (FileKind.refusalToRead(backing).isPresent()) {
+            // a FIFO or a device is never opened (it could block forever): its length is
+            // unknowable, so the new range is zeroed as over a longer backing file
+            return true;
         }
         long backingSize;
         try {
