@@ -90,6 +90,7 @@ public final class PlanApplier {
                         f.newLength()));
             }
             try {
+                options.faults().before(IoFaults.Op.JOURNAL, -1);
                 journal = UndoJournal.write(image.identity(), config, recorded, saved, targets::channel);
             } catch (IOException e) {
                 throw new ResizeError(ErrorCode.WRITE_FAILED, "cannot write the undo journal beside '" + image.path()
@@ -111,7 +112,7 @@ public final class PlanApplier {
                     if (plan.barriersAfter().contains(step) || step == plan.commitIndex()) {
                         // fdatasync: the data and what is needed to read it back (the length), as
                         // qemu flushes; the timestamps need no barrier
-                        targets.force(unsynced);
+                        force();
                     }
                     options.afterStep().accept(step);
                 }
@@ -120,7 +121,7 @@ public final class PlanApplier {
                 }
                 options.listener().step(step, steps, "set the file length to " + plan.newFileSize());
                 setFinalLengths();
-                targets.force(unsynced);
+                force();
                 options.afterStep().accept(step);
             } catch (IOException | FinalLengthFailure e) {
                 IOException cause = e instanceof FinalLengthFailure f ? f.io : (IOException) e;
@@ -140,6 +141,16 @@ public final class PlanApplier {
                     plan.action(), ErrorCode.OK);
         }
 
+        /** fdatasync of every file written since the last flush. */
+        private void force() throws IOException {
+            for (int i = 0; i < unsynced.length; i++) {
+                if (unsynced[i]) {
+                    options.faults().before(IoFaults.Op.FLUSH, i);
+                }
+            }
+            targets.force(unsynced);
+        }
+
         private void createFiles() throws ResizeError {
             for (int i = 1; i < plan.files().size(); i++) {
                 if (plan.files().get(i).created()) {
@@ -155,6 +166,7 @@ public final class PlanApplier {
                 long length = plan.files().get(i).newLength();
                 try {
                     if (targets.channel(i).size() != length) {
+                        options.faults().before(IoFaults.Op.TRUNCATE, i);
                         targets.file(i).setLength(length);
                         unsynced[i] = true;
                     }
@@ -177,8 +189,10 @@ public final class PlanApplier {
                         + " lies past the file end " + end);
             }
             if (patch instanceof Write w) {
+                options.faults().before(IoFaults.Op.WRITE, w.file());
                 Io.writeFully(ch, w.offset(), w.dataView());
             } else if (patch instanceof ResizePatch.Extend x) {
+                options.faults().before(IoFaults.Op.TRUNCATE, x.file());
                 targets.file(x.file()).setLength(x.end());
             } else if (patch instanceof ZeroFill z) {
                 zeroFill(z, cancellable);
@@ -191,6 +205,9 @@ public final class PlanApplier {
 
         private void zeroFill(ZeroFill z, boolean cancellable) throws IOException, ResizeError, ResizeCancelled {
             FileChannel ch = targets.channel(z.file());
+            if (z.reserve()) {
+                options.faults().before(IoFaults.Op.WRITE, z.file());
+            }
             boolean reserved = z.reserve() && Fallocate.reserve(targets.file(z.file()), z.offset(), z.length());
             long writtenBack = z.offset();
             for (long pos = z.offset(); !reserved && pos < z.end(); ) {
@@ -198,6 +215,7 @@ public final class PlanApplier {
                     throw cancelled();
                 }
                 int n = (int) Math.min(Io.CHUNK, z.end() - pos);
+                options.faults().before(IoFaults.Op.WRITE, z.file());
                 Io.writeFully(ch, pos, ZEROS.duplicate().limit(n));
                 pos += n;
                 if (pos - writtenBack >= WRITE_BACK_EVERY || pos == z.end()) {
@@ -222,6 +240,7 @@ public final class PlanApplier {
                 }
                 int n = (int) Math.min(chunk.length, c.length() - k);
                 Io.readFully(from, c.source() + k, chunk, n);
+                options.faults().before(IoFaults.Op.WRITE, c.file());
                 Io.writeFully(to, c.offset() + k, ByteBuffer.wrap(chunk, 0, n));
                 k += n;
                 options.listener().bytes(done + k, total);
@@ -243,7 +262,15 @@ public final class PlanApplier {
          */
         private ResizeError rollBackAfterFailure(String what) {
             try {
-                Recovery.rollBack(UndoJournal.read(journal), targets);
+                UndoJournal.Contents contents = UndoJournal.read(journal);
+                if (Recovery.cutShort(contents, targets)) {
+                    // the final step had cut a file: the cut bytes are gone, so finish as recover would
+                    Recovery.rollForward(contents, targets);
+                    UndoJournal.delete(journal);
+                    return new ResizeError(ErrorCode.WRITE_FAILED, what + "; the image had already been cut to its "
+                            + "new length, so the resize was finished instead of rolled back");
+                }
+                Recovery.rollBack(contents, targets);
                 UndoJournal.delete(journal);
             } catch (IOException | ResizeError e) {
                 return new ResizeError(ErrorCode.WRITE_FAILED, what + "; rolling back failed too ("

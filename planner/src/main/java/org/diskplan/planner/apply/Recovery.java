@@ -69,15 +69,7 @@ public final class Recovery {
         try (Targets targets = Targets.forRecovery(locked, contents.targets())) {
             boolean forward = cutShort(contents, targets);
             if (forward) {
-                for (int n = targets.size(), k = 1; k <= n; k++) {
-                    int i = k % n;
-                    if (targets.isOpen(i) && targets.channel(i).size() != contents.targets().get(i).finalLength()) {
-                        targets.file(i).setLength(contents.targets().get(i).finalLength());
-                    }
-                    if (targets.isOpen(i)) {
-                        targets.channel(i).force(true);
-                    }
-                }
+                rollForward(contents, targets);
             } else {
                 rollBack(contents, targets);
             }
@@ -90,8 +82,21 @@ public final class Recovery {
         }
     }
 
+    /** Sets every file to its final length (the image last) and syncs it: the resize finished. */
+    static void rollForward(UndoJournal.Contents contents, Targets targets) throws IOException {
+        for (int n = targets.size(), k = 1; k <= n; k++) {
+            int i = k % n;
+            if (targets.isOpen(i) && targets.channel(i).size() != contents.targets().get(i).finalLength()) {
+                targets.file(i).setLength(contents.targets().get(i).finalLength());
+            }
+            if (targets.isOpen(i)) {
+                targets.channel(i).force(true);
+            }
+        }
+    }
+
     /** Whether a file the plan shortens is already shorter than it was: the final step had begun. */
-    private static boolean cutShort(UndoJournal.Contents contents, Targets targets) throws IOException {
+    static boolean cutShort(UndoJournal.Contents contents, Targets targets) throws IOException {
         for (int i = 0; i < targets.size(); i++) {
             UndoJournal.Target t = contents.targets().get(i);
             if (!t.created() && t.finalLength() < t.originalLength() && targets.isOpen(i)
@@ -102,18 +107,29 @@ public final class Recovery {
         return false;
     }
 
-    /** Writes every saved byte back, restores every original length, removes the files the plan created. */
+    /**
+     * Writes every saved byte back, restores every original length, removes the files the
+     * plan created. It needs no free space: each file is first set to its original length
+     * (cutting what the resize added frees its blocks), then only the 4 KiB blocks that
+     * differ from the saved bytes are written, so bytes that are already right — a hole
+     * the saved bytes say is zeros among them — are not allocated again.
+     */
     static void rollBack(UndoJournal.Contents contents, Targets targets) throws IOException {
         for (int i = 0; i < targets.size(); i++) {
             UndoJournal.Target t = contents.targets().get(i);
             if (t.created()) {
                 targets.remove(i);
+            }
+        }
+        for (int i = 0; i < targets.size(); i++) {
+            UndoJournal.Target t = contents.targets().get(i);
+            if (t.created()) {
                 continue;
             }
-            UndoJournal.restoreRanges(contents, i, targets.channel(i));
             if (targets.channel(i).size() != t.originalLength()) {
                 targets.file(i).setLength(t.originalLength()); // an unneeded ftruncate would touch the mtime
             }
+            UndoJournal.restoreRanges(contents, i, targets.channel(i));
             targets.channel(i).force(true);
         }
         if (contents.targets().stream().anyMatch(UndoJournal.Target::created)) {

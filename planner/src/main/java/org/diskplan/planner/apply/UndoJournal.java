@@ -485,10 +485,18 @@ public final class UndoJournal {
         return new Target(path, role, (flags & FLAG_CREATED) != 0, original, fin);
     }
 
-    /** Writes the saved bytes of {@code target} back into {@code channel}. */
+    /** The unit in which a rollback compares and rewrites saved bytes. */
+    static final int RESTORE_BLOCK = 4096;
+
+    /**
+     * Writes the saved bytes of {@code target} back into {@code channel}, only where they
+     * differ from what it holds, {@value #RESTORE_BLOCK} bytes at a time: a rollback writes
+     * nothing that is already right, so it allocates no blocks it need not.
+     */
     static void restoreRanges(Contents contents, int target, FileChannel channel) throws IOException {
         try (FileChannel in = FileChannel.open(contents.journal(), StandardOpenOption.READ)) {
-            byte[] chunk = new byte[Io.CHUNK];
+            byte[] saved = new byte[Io.CHUNK];
+            byte[] current = new byte[Io.CHUNK];
             for (int i = 0; i < contents.ranges().size(); i++) {
                 Range r = contents.ranges().get(i);
                 if (r.target() != target) {
@@ -496,9 +504,20 @@ public final class UndoJournal {
                 }
                 long src = contents.dataOffsets().get(i);
                 for (long done = 0; done < r.length(); ) {
-                    int n = (int) Math.min(chunk.length, r.length() - done);
-                    Io.readFully(in, src + done, chunk, n);
-                    Io.writeFully(channel, r.offset() + done, ByteBuffer.wrap(chunk, 0, n));
+                    int n = (int) Math.min(saved.length, r.length() - done);
+                    long at = r.offset() + done;
+                    Io.readFully(in, src + done, saved, n);
+                    int have = (int) Math.max(0, Math.min(n, channel.size() - at));
+                    if (have > 0) {
+                        Io.readFully(channel, at, current, have);
+                    }
+                    for (int k = 0; k < n; k += RESTORE_BLOCK) {
+                        int len = Math.min(RESTORE_BLOCK, n - k);
+                        if (k + len <= have && Arrays.equals(saved, k, k + len, current, k, k + len)) {
+                            continue;
+                        }
+                        Io.writeFully(channel, at + k, ByteBuffer.wrap(saved, k, len));
+                    }
                     done += n;
                 }
             }
