@@ -1,11 +1,18 @@
 package org.diskplan.app.cli;
 
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.Base64;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import org.diskplan.abi.ResizeResult;
 import org.diskplan.planner.PlanFile;
 import org.diskplan.planner.ResizePatch;
@@ -21,51 +28,112 @@ final class Json {
     private Json() {
     }
 
-    static String plan(String filename, ResizePlan plan, boolean withData) {
-        ObjectNode root = MAPPER.createObjectNode();
-        root.put("filename", filename);
-        root.put("format", plan.format().qemuName());
-        root.put("action", plan.action().jsonName());
-        root.put("old_virtual_size", plan.oldVirtualSize());
-        root.put("new_virtual_size", plan.newVirtualSize());
-        root.put("requested_size", plan.request().newSize());
-        root.put("old_file_size", plan.oldFileSize());
-        root.put("new_file_size", plan.newFileSize());
-        root.put("commit_index", plan.commitIndex());
-        ArrayNode files = root.putArray("files");
-        for (PlanFile f : plan.files()) {
-            ObjectNode n = files.addObject();
-            n.put("path", f.path().toString());
-            n.put("role", f.role().jsonName());
-            n.put("old_length", f.oldLength());
-            n.put("new_length", f.newLength());
-            n.put("created", f.created());
+    /**
+     * Writes the plan document to {@code out} as it goes, with a JsonGenerator: the base64
+     * of each write is streamed from its bytes, so a plan of any size prints in bounded
+     * memory beyond the plan itself (a 128 GiB grow of a 512-byte-cluster qcow2 carries a
+     * 32 MiB L1 table; a document tree of it, as text, took several times that).
+     */
+    static void plan(OutputStream out, String filename, ResizePlan plan, boolean withData) throws IOException {
+        try (JsonGenerator g = MAPPER.getFactory().createGenerator(new NonClosing(out), JsonEncoding.UTF8)) {
+            g.useDefaultPrettyPrinter();
+            g.writeStartObject();
+            g.writeStringField("filename", filename);
+            g.writeStringField("format", plan.format().qemuName());
+            g.writeStringField("action", plan.action().jsonName());
+            g.writeNumberField("old_virtual_size", plan.oldVirtualSize());
+            g.writeNumberField("new_virtual_size", plan.newVirtualSize());
+            g.writeNumberField("requested_size", plan.request().newSize());
+            g.writeNumberField("old_file_size", plan.oldFileSize());
+            g.writeNumberField("new_file_size", plan.newFileSize());
+            g.writeNumberField("commit_index", plan.commitIndex());
+            g.writeArrayFieldStart("files");
+            for (PlanFile f : plan.files()) {
+                g.writeStartObject();
+                g.writeStringField("path", f.path().toString());
+                g.writeStringField("role", f.role().jsonName());
+                g.writeNumberField("old_length", f.oldLength());
+                g.writeNumberField("new_length", f.newLength());
+                g.writeBooleanField("created", f.created());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("patches");
+            for (int i = 0; i < plan.patches().size(); i++) {
+                ResizePatch p = plan.patches().get(i);
+                g.writeStartObject();
+                g.writeNumberField("index", i);
+                g.writeStringField("kind", p.kind().word());
+                if (!p.kind().zeroMode().isEmpty()) {
+                    g.writeStringField("mode", p.kind().zeroMode());
+                }
+                g.writeStringField("file", plan.files().get(p.file()).path().toString());
+                g.writeNumberField("offset", p.offset());
+                if (p instanceof ResizePatch.Copy c) {
+                    g.writeStringField("source_file", plan.files().get(c.sourceFile()).path().toString());
+                    g.writeNumberField("source_offset", c.source());
+                }
+                g.writeNumberField("length", p.length());
+                g.writeStringField("label", p.label());
+                g.writeStringField("region", p.region().jsonName());
+                if (withData && p instanceof ResizePatch.Write w) {
+                    g.writeFieldName("data");
+                    ByteBuffer data = w.dataView();
+                    g.writeBinary(new ByteBufferInput(data), data.remaining());
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("notes");
+            for (String note : plan.notes()) {
+                g.writeString(note);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
         }
-        ArrayNode patches = root.putArray("patches");
-        for (int i = 0; i < plan.patches().size(); i++) {
-            ResizePatch p = plan.patches().get(i);
-            ObjectNode n = patches.addObject();
-            n.put("index", i);
-            n.put("kind", p.kind().word());
-            if (!p.kind().zeroMode().isEmpty()) {
-                n.put("mode", p.kind().zeroMode());
-            }
-            n.put("file", plan.files().get(p.file()).path().toString());
-            n.put("offset", p.offset());
-            if (p instanceof ResizePatch.Copy c) {
-                n.put("source_file", plan.files().get(c.sourceFile()).path().toString());
-                n.put("source_offset", c.source());
-            }
-            n.put("length", p.length());
-            n.put("label", p.label());
-            n.put("region", p.region().jsonName());
-            if (withData && p instanceof ResizePatch.Write w) {
-                n.put("data", Base64.getEncoder().encodeToString(w.data()));
-            }
+        out.write(System.lineSeparator().getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    /** Lets the generator flush {@code out} without closing it (stdout stays open). */
+    private static final class NonClosing extends FilterOutputStream {
+        NonClosing(OutputStream out) {
+            super(out);
         }
-        ArrayNode notes = root.putArray("notes");
-        plan.notes().forEach(notes::add);
-        return write(root);
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+            flush();
+        }
+    }
+
+    /** A read-only view of a buffer as a stream, so base64 is encoded from it chunk by chunk. */
+    private static final class ByteBufferInput extends InputStream {
+        private final ByteBuffer buf;
+
+        ByteBufferInput(ByteBuffer buf) {
+            this.buf = buf.duplicate();
+        }
+
+        @Override
+        public int read() {
+            return buf.hasRemaining() ? buf.get() & 0xff : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (!buf.hasRemaining()) {
+                return -1;
+            }
+            int n = Math.min(len, buf.remaining());
+            buf.get(b, off, n);
+            return n;
+        }
     }
 
     static String resize(String filename, ResizePlan plan, ResizeResult result) {

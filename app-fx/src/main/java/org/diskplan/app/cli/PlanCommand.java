@@ -54,7 +54,11 @@ final class PlanCommand implements Callable<Integer> {
                 ResizeRequest request = new ResizeRequest(size.resolve(probed.virtualSize()), shrink, mode);
                 ResizePlan plan = session.plan(request);
                 if (output == OutputFormat.json) {
-                    console.out().println(Json.plan(image.name(), plan, withData));
+                    try {
+                        Json.plan(console.out(), image.name(), plan, withData);
+                    } catch (java.io.IOException e) {
+                        throw new CliFailure("cannot write the plan: " + e.getMessage());
+                    }
                 } else {
                     printHuman(plan);
                 }
