@@ -5,7 +5,6 @@ import javafx.geometry.VPos;
 import javafx.scene.AccessibleRole;
 import javafx.scene.canvas.GraphicsContext;
 import javafx.scene.control.ScrollBar;
-import javafx.scene.control.Tooltip;
 import javafx.scene.input.KeyEvent;
 import javafx.scene.input.MouseEvent;
 import javafx.scene.input.ScrollEvent;
@@ -36,6 +35,7 @@ final class TimelineView extends VBox {
     private final Surface surface = new Surface();
     private final ScrollBar bar = new ScrollBar();
     private double mouseX = -1;
+    private String emptyText = "No plan: type a new size.";
     private double mouseY = -1;
     private boolean syncing;
 
@@ -51,7 +51,7 @@ final class TimelineView extends VBox {
         surface.setFocusTraversable(true);
         surface.setAccessibleRole(AccessibleRole.LIST_VIEW);
         surface.setAccessibleText("Plan timeline: Left and Right select a step, plus and minus zoom, 0 fits");
-        Tooltip.install(surface, new Tooltip("Wheel: scroll · Ctrl+wheel or +/−: zoom · ←/→: select a step · 0: fit"));
+        // No Tooltip here: the hover bubble is the one tooltip (the keys are listed beside the legend).
         bar.setOrientation(Orientation.HORIZONTAL);
         bar.setFocusTraversable(false);
         getChildren().addAll(surface, bar);
@@ -85,6 +85,12 @@ final class TimelineView extends VBox {
 
     Surface surface() {
         return surface;
+    }
+
+    /** What the empty timeline says (for example why no plan can be made). */
+    public void setEmptyText(String text) {
+        emptyText = text;
+        changed();
     }
 
     private void changed() {
@@ -230,7 +236,7 @@ final class TimelineView extends VBox {
             g.fillRect(0, t2, w, TRACK2);
             if (n == 0) {
                 g.setFill(Palette.MUTED);
-                g.fillText("No plan: type a new size.", 8, t1 + 30);
+                g.fillText(emptyText, 8, t1 + 30);
                 return;
             }
             int[] vis = model.visible();
