@@ -146,6 +146,11 @@ public final class MainWindow {
         return hex;
     }
 
+    /** What the Apply button does (asks first); the screenshot tool calls it. */
+    void requestApply() {
+        confirmAndApply();
+    }
+
     LayoutMapView layoutMap() {
         return map;
     }
@@ -543,9 +548,11 @@ public final class MainWindow {
         inspector.setPlaceholder(empty);
         inspector.setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         inspector.getColumns().add(column("Name", 210, Row::name));
-        inspector.getColumns().add(column("Offset", 80, r -> r.field() == null ? ""
+        // a computed row (no bytes of its own) shows no offset or size: it is not an on-disk field
+        inspector.getColumns().add(column("Offset", 80, r -> r.field() == null || r.field().length() == 0 ? ""
                 : SizeText.hex(r.field().offset())));
-        inspector.getColumns().add(column("Size", 50, r -> r.field() == null ? "" : Integer.toString(r.field().length())));
+        inspector.getColumns().add(column("Size", 50, r -> r.field() == null ? ""
+                : r.field().length() == 0 ? "computed" : Integer.toString(r.field().length())));
         inspector.getColumns().add(column("Value", 200, r -> r.field() == null ? "" : r.field().value()));
         inspector.getColumns().add(column("Meaning", 420, r -> r.field() == null ? "" : r.field().meaning()));
         inspector.setRowFactory(t -> new TreeTableRow<>() {
@@ -588,6 +595,15 @@ public final class MainWindow {
         c.setMinWidth(Math.min(width, 60));
         c.setCellValueFactory(f -> new javafx.beans.property.ReadOnlyStringWrapper(
                 f.getValue() == null || f.getValue().getValue() == null ? "" : text.apply(f.getValue().getValue())));
+        // a truncated name, value or meaning is shown whole in a tooltip
+        c.setCellFactory(col -> new javafx.scene.control.TreeTableCell<>() {
+            @Override
+            protected void updateItem(String item, boolean empty) {
+                super.updateItem(item, empty);
+                setText(empty ? null : item);
+                setTooltip(empty || item == null || item.isEmpty() ? null : new Tooltip(item));
+            }
+        });
         return c;
     }
 
@@ -614,7 +630,7 @@ public final class MainWindow {
             return s < 0 ? (timeline.steps() == 0 ? "" : "Click a step or use ←/→ to see its bytes.")
                     : timeline.describe(s);
         }, timeline.selectedProperty(), timeline.planProperty()));
-        HBox legend = new HBox(14);
+        javafx.scene.layout.FlowPane legend = new javafx.scene.layout.FlowPane(14, 4); // wraps in a narrow window
         for (TimelineModel.Kind k : TimelineModel.Kind.values()) {
             javafx.scene.shape.Rectangle sw = new javafx.scene.shape.Rectangle(12, 12, Palette.of(k));
             legend.getChildren().add(new Label(k == TimelineModel.Kind.LENGTH ? "set length"
@@ -637,7 +653,8 @@ public final class MainWindow {
                 timeline.selectedProperty(), diff.diffProperty()));
         VBox beforeBox = new VBox(4, beforeTitle, before);
         VBox afterBox = new VBox(4, afterTitle, after);
-        HBox diffPanes = new HBox(12, beforeBox, afterBox);
+        // side by side when there is room, After below Before in a narrow window
+        javafx.scene.layout.FlowPane diffPanes = new javafx.scene.layout.FlowPane(12, 8, beforeBox, afterBox);
         ScrollPane diffScroll = new ScrollPane(diffPanes);
         diffScroll.setFitToWidth(true);
         diffScroll.setPrefViewportHeight(150);

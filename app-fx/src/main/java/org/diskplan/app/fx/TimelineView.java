@@ -133,8 +133,8 @@ final class TimelineView extends VBox {
             case LEFT -> model.select(sel < 0 ? 0 : sel - 1);
             case HOME -> model.select(0);
             case END -> model.select(model.steps() - 1);
-            case PLUS, ADD, EQUALS -> model.zoomBy(1.5, model.width() / 2);
-            case MINUS, SUBTRACT -> model.zoomBy(1 / 1.5, model.width() / 2);
+            case PLUS, ADD, EQUALS -> model.zoomKeepingSelection(1.5);
+            case MINUS, SUBTRACT -> model.zoomKeepingSelection(1 / 1.5);
             case DIGIT0, NUMPAD0 -> model.fit();
             default -> {
                 return;

@@ -123,7 +123,9 @@ class WindowTest {
             assertThat(text(robot, "#summary-virtual-size")).isEqualTo(SizeText.human(expected.virtualSize()));
             List<String> rows = onFx(() -> inspectorRows(robot));
             List<String> fields = expected.fields().stream()
-                    .map(f -> f.name() + " @ " + SizeText.hex(f.offset()) + " = " + f.value()).toList();
+                    // a computed row (no bytes of its own) shows no offset
+                    .map(f -> f.name() + " @ " + (f.length() == 0 ? "" : SizeText.hex(f.offset())) + " = "
+                            + f.value()).toList();
             assertThat(rows).as("inspector rows of %s", s.label()).containsExactlyElementsOf(fields);
         }
         // Known fields, by hand: the VHD cookie at 0 (footer copy of a dynamic image).
@@ -497,6 +499,14 @@ class WindowTest {
             assertThat(onFx(() -> window.diffAfter().window().bytes())).isEqualTo(expected.after().bytes());
             robot.type(KeyCode.RIGHT);
         }
+        // the layout map shows the file now and after the plan, every region at least MIN pixels wide
+        var now = onFx(() -> window.layoutMap().nowScale());
+        var after = onFx(() -> window.layoutMap().afterScale());
+        assertThat(now.fileSize()).isEqualTo(img.fileSize());
+        assertThat(after.fileSize()).isEqualTo(plan.newFileSize());
+        assertThat(now.segments()).filteredOn(seg -> seg.kind() != null).isNotEmpty()
+                .allSatisfy(seg -> assertThat(seg.width()).isGreaterThanOrEqualTo(
+                        org.diskplan.app.fx.model.LayoutScale.MIN - 1e-9));
     }
 
     @Test

@@ -200,7 +200,7 @@ public final class ImageModel {
                 // A failed open keeps the image that was open, with its name in the title.
                 file.set(previous.path());
                 title.set(APP + " — " + previous.path().getFileName());
-                failed(path, opened.error.getMessage(), true);
+                failed(path, reason(opened.error), true);
                 return;
             }
             selectedField.set(null);
@@ -216,7 +216,7 @@ public final class ImageModel {
                 } else {
                     file.set(null);
                     title.set(APP);
-                    failed(path, opened.error.getMessage(), false);
+                    failed(path, reason(opened.error), false);
                 }
                 return;
             }
@@ -237,6 +237,15 @@ public final class ImageModel {
                 message.set("Could not open '" + path + "': " + e);
             }
         });
+    }
+
+    /** The probe's message, naming the field and its offset when the message does not already. */
+    static String reason(ProbeException e) {
+        String m = String.valueOf(e.getMessage());
+        if (e.field().isEmpty() || e.offset() < 0 || m.contains(e.field())) {
+            return m;
+        }
+        return m + " (field " + e.field() + " at offset " + SizeText.hex(e.offset()) + ")";
     }
 
     private void failed(Path path, String reason, boolean keptPrevious) {

@@ -65,22 +65,18 @@ public final class WindowWords {
     /** The body of the shrink warning dialog: the bytes that will be lost, named. */
     public static String shrinkWarning(Path file, ResizePlan plan) {
         long lost = plan.oldVirtualSize() - plan.newVirtualSize();
-        String fileChange = plan.newFileSize() < plan.oldFileSize()
-                ? "The file gets " + SizeText.human(plan.oldFileSize() - plan.newFileSize()) + " shorter ("
-                + SizeText.human(plan.oldFileSize()) + " \u2192 " + SizeText.human(plan.newFileSize()) + ")."
-                : "The file keeps its length of " + SizeText.human(plan.oldFileSize()) + ".";
         return "Everything stored in the last " + SizeText.human(lost) + " of " + file.getFileName()
                 + " \u2014 bytes " + grouped(plan.newVirtualSize()) + " to " + grouped(plan.oldVirtualSize() - 1)
                 + " of the disk \u2014 will be deleted, and cannot be brought back once the resize is done.\n\n"
                 + "The disk goes from " + SizeText.human(plan.oldVirtualSize()) + " to "
-                + SizeText.human(plan.newVirtualSize()) + ". " + fileChange + "\n\n"
+                + SizeText.human(plan.newVirtualSize()) + ".\n\n"
                 + "Shrink the partitions and file systems inside the disk first, or they will be cut off.";
     }
 
     /** The confirmation of a grow (or a shrink, after its warning). */
     public static String confirmation(Path file, ResizePlan plan, int writes, int appends, int zeros) {
         String fileChange = plan.newFileSize() == plan.oldFileSize()
-                ? "The file keeps its length (" + SizeText.exact(plan.oldFileSize()) + ")."
+                ? "The file keeps its length: " + SizeText.exact(plan.oldFileSize()) + "."
                 : "The file " + (plan.newFileSize() > plan.oldFileSize() ? "grows" : "shrinks") + " from "
                 + SizeText.exact(plan.oldFileSize()) + " to " + SizeText.exact(plan.newFileSize()) + ".";
         int steps = plan.finalStep() + 1;

@@ -313,4 +313,38 @@ class ViewModelTest {
         image.open(f);
         assertThat(image.openErrorProperty().get()).isEmpty();
     }
+
+    @Test
+    void aProbeFailureNamesTheFieldAndItsOffset() {
+        var e = new org.diskplan.probe.ProbeException(org.diskplan.abi.ErrorCode.PARSE_FAILED, "l1_table_offset",
+                0x28, "the L1 table lies past the end of the file");
+        assertThat(ImageModel.reason(e)).isEqualTo("the L1 table lies past the end of the file (field "
+                + "l1_table_offset at offset 0x28)");
+        assertThat(WindowWords.openFailed(Path.of("/x/d.qcow2"), ImageModel.reason(e), true)).isEqualTo(
+                "Could not open d.qcow2: The L1 table lies past the end of the file (field l1_table_offset at "
+                        + "offset 0x28). The image you had open stays open.");
+        assertThat(ImageModel.reason(org.diskplan.probe.ProbeException.io("No such file or directory")))
+                .isEqualTo("No such file or directory");
+    }
+
+    @Test
+    void zoomingFromTheKeyboardKeepsTheSelectedStepInView() throws Exception {
+        image.open(new Samples("qcow2", "v3").write());
+        resize.sizeTextProperty().set("+10G");
+        TimelineModel t = new TimelineModel();
+        t.setWidth(200);
+        t.planProperty().set(resize.planProperty().get());
+        t.fit();
+        int last = t.steps() - 1;
+        t.select(last);
+        for (int i = 0; i < 12; i++) {
+            t.zoomKeepingSelection(1.5);
+            assertThat(t.x(last)).as("zoom %d", i).isBetween(-1e-6, 200 - t.slot() + 1e-6);
+        }
+        assertThat(t.slot()).isGreaterThan(200.0 / t.steps());
+        for (int i = 0; i < 12; i++) {
+            t.zoomKeepingSelection(1 / 1.5);
+            assertThat(t.x(last) + t.slot()).isLessThanOrEqualTo(200 + 1e-6);
+        }
+    }
 }
