@@ -220,6 +220,15 @@ final class TimelineView extends VBox {
             drawOverlay();
         }
 
+        private void axisLabel(GraphicsContext g, String text, double right, double y) {
+            double tw = text.length() * 6.2 + 4;
+            double top = g.getTextBaseline() == VPos.TOP ? y : g.getTextBaseline() == VPos.BOTTOM ? y - 12 : y - 6;
+            g.setFill(Color.web("#f7f7f7dd"));
+            g.fillRect(right - tw, top, tw + 2, 12);
+            g.setFill(Palette.MUTED);
+            g.fillText(text, right, y);
+        }
+
         private void bars(GraphicsContext g, double w, double h) {
             g.setFill(Color.WHITE);
             g.fillRect(0, 0, w, h);
@@ -280,6 +289,20 @@ final class TimelineView extends VBox {
             g.setLineDashes(3, 3);
             g.strokeLine(0, oldY, w, oldY);
             g.setLineDashes();
+            // Axis labels of the file track, at its right edge: offset 0 at the top, the
+            // largest offset at the bottom, the old end on its dashed line.
+            g.save();
+            g.setFont(Palette.SMALL);
+            g.setTextAlign(javafx.scene.text.TextAlignment.RIGHT);
+            g.setTextBaseline(VPos.TOP);
+            axisLabel(g, "offset 0", w - 4, t2 + 1);
+            g.setTextBaseline(VPos.BOTTOM);
+            axisLabel(g, SizeText.human((long) fileMax), w - 4, t2 + TRACK2 - 1);
+            g.setTextBaseline(VPos.BOTTOM); // just above its dashed line, clear of the other two
+            if (oldY > t2 + 26 && oldY < t2 + TRACK2 - 12) {
+                axisLabel(g, "old end " + SizeText.human(model.oldFileSize()), w - 4, oldY - 1);
+            }
+            g.restore();
             int lastMark = Integer.MIN_VALUE;
             for (int s = vis[0]; s < vis[1]; s++) {
                 double x = model.x(s);
