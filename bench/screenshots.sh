@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The README's screenshots, from the real window under Xvfb (no desktop needed):
 #   docs/screenshots/window-inspector.png  header inspector, a field's bytes highlighted
-#   docs/screenshots/window-plan.png       the same sample with a plan on the timeline
+#   docs/screenshots/window-plan.png       the built-in sample with a plan, a step selected, the layout before/after
+#   docs/screenshots/window-shrink.png     the shrink warning over the window
+#   and, to look at only, the plan and inspector at 1024x640 and 1920x1080 in $TMPDIR/diskplan-screenshots
 #
 #   bash bench/screenshots.sh [INSPECTED PLANNED SIZE]   (default: qcow2 qcow2 +10G, vpc/raw until qcow2 lands)
 # Needs xvfb (xvfb-run) and libgtk-3-0. Builds app-fx (jar and test classes) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -ntp -q -pl app-fx -am -DskipTests package
-xvfb-run -a -s "-screen 0 1400x900x24" \
+xvfb-run -a -s "-screen 0 1920x1200x24" \
   java -cp app-fx/target/diskplan.jar:app-fx/target/test-classes \
   org.diskplan.app.fx.Screenshots docs/screenshots "$@"

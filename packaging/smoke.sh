@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 mvn -B -ntp -q -Ppackage-app -DskipTests -pl packaging -am package
 bin=packaging/target/jpackage/diskplan/bin/diskplan
 version=$("$bin" --version)
-[ "$version" = "diskplan 0.1.0" ] || { echo "packaged --version printed '$version'" >&2; exit 1; }
+# the one version: the Maven project's without -SNAPSHOT (app-fx's filtered version.properties)
+expected="diskplan $(sed -n 's/^version=//p' app-fx/target/classes/org/diskplan/app/version.properties)"
+expected=${expected%-SNAPSHOT}
+[ "$version" = "$expected" ] || { echo "packaged --version printed '$version', expected '$expected'" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin" sample qcow2 "$work/s.qcow2" 1G >/dev/null

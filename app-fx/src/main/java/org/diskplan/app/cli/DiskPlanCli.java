@@ -10,13 +10,21 @@ import picocli.CommandLine.Command;
  * {@code diskplan}: info, plan, resize, recover. Messages and exit statuses follow
  * qemu-img 7.2 with the prefix {@code diskplan: }; usage errors exit 2.
  */
-@Command(name = "diskplan", mixinStandardHelpOptions = true, version = "diskplan 0.1.0",
+@Command(name = "diskplan", mixinStandardHelpOptions = true, versionProvider = DiskPlanCli.VersionLine.class,
         description = "Inspect virtual disk images and resize them with a visible, crash-safe plan.",
         footer = {"", "Without a command, or with just a FILE, diskplan opens its window."})
 public final class DiskPlanCli implements Runnable {
     public static final int USAGE = 2;
 
     private DiskPlanCli() {
+    }
+
+    /** --version: the one version (see {@link org.diskplan.app.Version}). */
+    static final class VersionLine implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {org.diskplan.app.Version.line()};
+        }
     }
 
     @Override

@@ -6,47 +6,101 @@ import java.util.Set;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.geometry.Insets;
+import javafx.geometry.Pos;
 import javafx.geometry.VPos;
 import javafx.scene.canvas.GraphicsContext;
 import javafx.scene.control.Label;
 import javafx.scene.control.Tooltip;
 import javafx.scene.layout.FlowPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
 import javafx.scene.layout.VBox;
 import javafx.scene.paint.Color;
 import javafx.scene.shape.Rectangle;
 import javafx.util.Duration;
+import org.diskplan.app.fx.model.LayoutScale;
 import org.diskplan.app.fx.model.SizeText;
+import org.diskplan.planner.ResizePlan;
 import org.diskplan.probe.LayoutRegion;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
 
-/** The file from offset 0 to its end as a bar of regions coloured by kind, with a legend. */
+/**
+ * The file from offset 0 to its end as a bar of regions coloured by kind, on a
+ * segmented scale (every region at least a few pixels wide, see {@link LayoutScale}),
+ * with a legend; while a plan is shown, a second bar below it shows the file after the
+ * plan. The selected field or step is framed on the bars.
+ */
 final class LayoutMapView extends VBox {
     private final ObjectProperty<ProbedImage> image = new SimpleObjectProperty<>(this, "image");
+    private final ObjectProperty<ResizePlan> plan = new SimpleObjectProperty<>(this, "plan");
+    /** {offset, length} to frame on the bar of the file now, or null. */
+    private final ObjectProperty<long[]> markNow = new SimpleObjectProperty<>(this, "markNow");
+    /** {offset, length} to frame on the bar of the file after the plan, or null. */
+    private final ObjectProperty<long[]> markAfter = new SimpleObjectProperty<>(this, "markAfter");
     private final FlowPane legend = new FlowPane(14, 4);
-    private final Bar bar = new Bar();
-    private final Tooltip tip = new Tooltip();
+    private final Bar now = new Bar(false);
+    private final Bar after = new Bar(true);
+    private final HBox afterRow;
 
     LayoutMapView() {
-        super(6);
+        super(4);
         getStyleClass().add("layout-map");
-        Label title = new Label("Layout of the file");
+        Label title = new Label("Layout of the file (every region at least " + (int) LayoutScale.MIN
+                + " px wide; hover for offsets)");
         title.getStyleClass().add("section-title");
-        bar.setPrefHeight(34);
-        bar.setMinHeight(34);
-        tip.setShowDelay(Duration.millis(150));
-        Tooltip.install(bar, tip);
-        bar.setOnMouseMoved(e -> tip.setText(describeAt(e.getX())));
-        getChildren().addAll(title, bar, legend);
-        setPadding(new Insets(8, 10, 8, 10));
+        HBox nowRow = row("Now", now);
+        afterRow = row("After", after);
+        afterRow.visibleProperty().bind(plan.isNotNull());
+        afterRow.managedProperty().bind(afterRow.visibleProperty());
+        getChildren().addAll(title, nowRow, afterRow, legend);
+        setPadding(new Insets(6, 10, 6, 10));
         image.addListener((o, a, b) -> {
             rebuildLegend(b);
-            bar.draw();
+            now.draw();
+            after.draw();
         });
+        plan.addListener((o, a, b) -> after.draw());
+        markNow.addListener((o, a, b) -> now.draw());
+        markAfter.addListener((o, a, b) -> after.draw());
+    }
+
+    private static HBox row(String name, Bar bar) {
+        Label l = new Label(name);
+        l.setMinWidth(44);
+        l.setPrefWidth(44);
+        bar.setPrefHeight(30);
+        bar.setMinHeight(30);
+        bar.setMaxWidth(Double.MAX_VALUE);
+        HBox.setHgrow(bar, Priority.ALWAYS);
+        HBox row = new HBox(6, l, bar);
+        row.setAlignment(Pos.CENTER_LEFT);
+        return row;
     }
 
     ObjectProperty<ProbedImage> imageProperty() {
         return image;
+    }
+
+    ObjectProperty<ResizePlan> planProperty() {
+        return plan;
+    }
+
+    ObjectProperty<long[]> markNowProperty() {
+        return markNow;
+    }
+
+    ObjectProperty<long[]> markAfterProperty() {
+        return markAfter;
+    }
+
+    /** The scale the "now" bar is drawn with (tests read it). */
+    LayoutScale nowScale() {
+        return now.scale();
+    }
+
+    LayoutScale afterScale() {
+        return after.scale();
     }
 
     private void rebuildLegend(ProbedImage p) {
@@ -66,52 +120,64 @@ final class LayoutMapView extends VBox {
         }
     }
 
-    /** Region list as seen on the bar: the region under x. */
-    private String describeAt(double x) {
-        ProbedImage p = image.get();
-        if (p == null || p.fileSize() == 0) {
-            return "";
-        }
-        long offset = (long) (x / Math.max(1, bar.getWidth()) * p.fileSize());
-        for (LayoutRegion r : p.regions()) {
-            if (offset >= r.offset() && offset < r.end()) {
-                return r.kind().jsonName() + ": " + r.label() + "\n" + SizeText.hex(r.offset()) + " – "
-                        + SizeText.hex(r.end()) + " (" + SizeText.exact(r.length()) + ")";
-            }
-        }
-        return SizeText.hex(offset);
-    }
-
     private final class Bar extends CanvasPane {
+        private final boolean afterPlan;
+        private final Tooltip tip = new Tooltip();
+        private LayoutScale scale = LayoutScale.of(List.of(), 0, 0);
+
+        Bar(boolean afterPlan) {
+            this.afterPlan = afterPlan;
+            tip.setShowDelay(Duration.millis(150));
+            Tooltip.install(this, tip);
+            setOnMouseMoved(e -> tip.setText(describeAt(e.getX())));
+        }
+
+        LayoutScale scale() {
+            return scale;
+        }
+
+        private String describeAt(double x) {
+            return scale.at(x).map(s -> (s.kind() == null ? "not in any region" : s.kind().jsonName() + ": "
+                    + s.label()) + "\n" + SizeText.hex(s.offset()) + " – " + SizeText.hex(s.end()) + " ("
+                    + SizeText.exact(s.length()) + ")").orElse("");
+        }
+
         @Override
         protected void paint(GraphicsContext g, double w, double h) {
             ProbedImage p = image.get();
-            double barH = h - 14;
+            ResizePlan pl = plan.get();
+            double barH = h - 13;
             g.setFill(Palette.GRID);
             g.fillRect(0, 0, w, barH);
-            if (p == null || p.fileSize() == 0) {
+            if (p == null || (afterPlan && pl == null)) {
+                scale = LayoutScale.of(List.of(), 0, w);
                 return;
             }
-            double scale = w / p.fileSize();
-            List<LayoutRegion> regions = p.regions();
-            double lastX = -1;
-            for (LayoutRegion r : regions) {
-                double x = r.offset() * scale;
-                double rw = Math.max(1, r.length() * scale);
-                if (x + rw <= lastX && rw <= 1) {
-                    continue; // many tiny regions in one pixel: one is enough
+            long size = afterPlan ? pl.newFileSize() : p.fileSize();
+            List<LayoutRegion> regions = afterPlan ? LayoutScale.after(p.regions(), pl) : p.regions();
+            scale = LayoutScale.of(regions, size, w);
+            for (LayoutScale.Segment s : scale.segments()) {
+                if (s.kind() != null) {
+                    g.setFill(Palette.of(s.kind()));
+                    g.fillRect(s.x(), 0, Math.max(1, s.width()), barH);
                 }
-                g.setFill(Palette.of(r.kind()));
-                g.fillRect(x, 0, rw, barH);
-                lastX = x + rw;
             }
             g.setStroke(Color.web("#00000055"));
             g.strokeRect(0.5, 0.5, w - 1, barH - 1);
+            long[] mark = afterPlan ? markAfter.get() : markNow.get();
+            if (mark != null && mark[0] < size) {
+                double x0 = scale.x(mark[0]);
+                double x1 = Math.max(x0 + 3, scale.x(Math.min(size, mark[0] + Math.max(1, mark[1]))));
+                g.setStroke(Palette.COMMIT);
+                g.setLineWidth(2);
+                g.strokeRect(x0 + 1, 1, x1 - x0 - 2, barH - 2);
+                g.setLineWidth(1);
+            }
             g.setFill(Palette.MUTED);
             g.setFont(Palette.SMALL);
             g.setTextBaseline(VPos.TOP);
             g.fillText("0", 0, barH + 1);
-            String end = SizeText.hex(p.fileSize()) + " (" + SizeText.human(p.fileSize()) + ")";
+            String end = SizeText.hex(size) + " (" + SizeText.human(size) + ")";
             g.fillText(end, Math.max(0, w - 7 * end.length()), barH + 1);
         }
     }

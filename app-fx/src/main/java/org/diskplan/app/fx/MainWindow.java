@@ -55,6 +55,7 @@ import org.diskplan.app.fx.model.ResizeModel;
 import org.diskplan.app.fx.model.Samples;
 import org.diskplan.app.fx.model.SizeText;
 import org.diskplan.app.fx.model.TimelineModel;
+import org.diskplan.app.fx.model.WindowWords;
 import org.diskplan.app.fx.model.Workers;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizePlan;
@@ -86,6 +87,7 @@ public final class MainWindow {
     private final TimelineView timelineView = new TimelineView(timeline);
     private final TextField sizeField = new TextField();
     private final Menu recentMenu = new Menu("Open _Recent");
+    private final LayoutMapView map = new LayoutMapView();
 
     /** A row of the inspector: a group (field == null) or a field. */
     record Row(String group, HeaderField field) {
@@ -144,13 +146,30 @@ public final class MainWindow {
         return hex;
     }
 
+    /** What the Apply button does (asks first); the screenshot tool calls it. */
+    void requestApply() {
+        confirmAndApply();
+    }
+
+    LayoutMapView layoutMap() {
+        return map;
+    }
+
+    HexView diffBefore() {
+        return before;
+    }
+
+    HexView diffAfter() {
+        return after;
+    }
+
     public void open(Path path) {
         image.open(path);
     }
 
     private void build() {
         root.getStyleClass().add("diskplan");
-        root.setTop(new VBox(menus(), journalBanner()));
+        root.setTop(new VBox(menus(), journalBanner(), openErrorBanner(), staleBanner(), cannotResizeBanner()));
         VBox left = new VBox(12, summaryCard(), resizePanel());
         left.setPadding(new Insets(10));
         left.setPrefWidth(360);
@@ -165,9 +184,20 @@ public final class MainWindow {
         planTab.setId("planTab");
         tabs.getTabs().addAll(inspectorTab, planTab);
         tabs.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
-        LayoutMapView map = new LayoutMapView();
         map.setId("layoutMap");
         map.imageProperty().bind(image.imageProperty());
+        map.planProperty().bind(Bindings.createObjectBinding(() -> resize.noOpProperty().get() ? null
+                : resize.planProperty().get(), resize.planProperty(), resize.noOpProperty()));
+        map.markNowProperty().bind(Bindings.createObjectBinding(() -> {
+            HeaderField f = image.selectedFieldProperty().get();
+            return f == null ? null : new long[] {f.offset(), f.length()};
+        }, image.selectedFieldProperty()));
+        map.markAfterProperty().bind(Bindings.createObjectBinding(() -> {
+            ResizePlan p = timeline.planProperty().get();
+            int s = timeline.selectedProperty().get();
+            return p == null || s < 0 || s >= p.patches().size() ? null
+                    : new long[] {p.patches().get(s).offset(), p.patches().get(s).length()};
+        }, timeline.planProperty(), timeline.selectedProperty()));
         VBox center = new VBox(tabs, map);
         VBox.setVgrow(tabs, Priority.ALWAYS);
         SplitPane split = new SplitPane(leftScroll, center);
@@ -255,7 +285,7 @@ public final class MainWindow {
         Alert a = new Alert(Alert.AlertType.INFORMATION);
         a.initOwner(stage);
         a.setTitle("About DiskPlan");
-        a.setHeaderText("DiskPlan");
+        a.setHeaderText("DiskPlan " + org.diskplan.app.Version.number());
         a.setContentText("Look inside a virtual disk image and resize it with a visible, crash-safe plan.\n\n"
                 + "Opens files read-only until you apply; every resize is journalled and can be rolled back "
                 + "(diskplan recover).\nJava " + System.getProperty("java.version") + ", JavaFX "
@@ -272,7 +302,7 @@ public final class MainWindow {
         Button recover = new Button("_Recover");
         recover.setId("recoverButton");
         recover.setTooltip(new Tooltip("Write back the saved bytes and the original length (diskplan recover)"));
-        recover.setOnAction(e -> image.recover());
+        recover.setOnAction(e -> confirmRecover());
         HBox banner = new HBox(10, text, recover);
         banner.setId("journalBanner");
         banner.getStyleClass().add("banner");
@@ -281,6 +311,70 @@ public final class MainWindow {
         banner.visibleProperty().bind(image.journalPresentProperty());
         banner.managedProperty().bind(banner.visibleProperty());
         return banner;
+    }
+
+    private void confirmRecover() {
+        Path file = image.fileProperty().get();
+        if (file == null) {
+            return;
+        }
+        Alert a = new Alert(Alert.AlertType.CONFIRMATION);
+        a.initOwner(stage);
+        a.setTitle("Roll back the interrupted resize?");
+        a.setHeaderText("Recover " + file.getFileName());
+        a.setContentText(WindowWords.recoverQuestion(file));
+        ButtonType go = new ButtonType("Roll back", ButtonBar.ButtonData.OK_DONE);
+        a.getButtonTypes().setAll(go, ButtonType.CANCEL);
+        a.getDialogPane().setId("recoverDialog");
+        a.getDialogPane().lookupButton(go).setId("confirmRecover");
+        if (a.showAndWait().filter(go::equals).isPresent()) {
+            image.recover();
+        }
+    }
+
+    private static HBox banner(String id, String style, javafx.beans.value.ObservableValue<String> text,
+                               javafx.beans.value.ObservableValue<Boolean> shown, Button... buttons) {
+        Label label = new Label();
+        label.setId(id + "Text");
+        label.setWrapText(true);
+        label.textProperty().bind(text);
+        label.setMaxWidth(Double.MAX_VALUE);
+        HBox.setHgrow(label, Priority.ALWAYS);
+        HBox banner = new HBox(10, label);
+        banner.getChildren().addAll(buttons);
+        banner.setId(id);
+        banner.getStyleClass().addAll("banner", style);
+        banner.setAlignment(Pos.CENTER_LEFT);
+        banner.setPadding(new Insets(6, 10, 6, 10));
+        banner.visibleProperty().bind(javafx.beans.binding.BooleanExpression.booleanExpression(shown));
+        banner.managedProperty().bind(banner.visibleProperty());
+        return banner;
+    }
+
+    private HBox openErrorBanner() {
+        Button dismiss = new Button("Dismiss");
+        dismiss.setId("dismissOpenError");
+        dismiss.setOnAction(e -> image.dismissOpenError());
+        return banner("openErrorBanner", "error-banner", image.openErrorProperty(),
+                image.openErrorProperty().isNotEmpty(), dismiss);
+    }
+
+    private HBox staleBanner() {
+        Button reload = new Button(WindowWords.RELOAD_AND_PLAN);
+        reload.setId("reloadAndPlan");
+        reload.setOnAction(e -> {
+            resize.keepRequestOnNextImage();
+            image.reload();
+        });
+        return banner("staleBanner", "error-banner", new javafx.beans.property.SimpleStringProperty(WindowWords.STALE),
+                apply.staleProperty(), reload);
+    }
+
+    private HBox cannotResizeBanner() {
+        return banner("cannotResizeBanner", "info-banner", Bindings.createStringBinding(() -> image.image() == null
+                        ? "" : WindowWords.cannotResize(image.image().format()), image.imageProperty()),
+                Bindings.createBooleanBinding(() -> image.image() != null
+                        && !Planners.canResize(image.image().format()), image.imageProperty()));
     }
 
     private VBox summaryCard() {
@@ -322,8 +416,7 @@ public final class MainWindow {
         sizeLabel.setLabelFor(sizeField);
         sizeField.setId("sizeField");
         sizeField.setPromptText("20G, +5G, 10737418240");
-        sizeField.setTooltip(new Tooltip("As qemu-img resize: [+|-]N[b|k|M|G|T|P|E], powers of 1024; "
-                + "+ and - are relative to the current size. Enter shows the plan."));
+        sizeField.setTooltip(new Tooltip(WindowWords.SIZE_HELP + " Enter shows the plan."));
         sizeField.textProperty().bindBidirectional(resize.sizeTextProperty());
         sizeField.setOnAction(e -> tabs.getSelectionModel().select(1));
         Slider slider = new Slider();
@@ -375,7 +468,7 @@ public final class MainWindow {
         CheckBox shrink = new CheckBox("Shrink: _delete data past the new end");
         shrink.setId("shrinkBox");
         shrink.selectedProperty().bindBidirectional(resize.shrinkProperty());
-        shrink.setTooltip(new Tooltip("Required before a smaller size can be planned (--shrink)"));
+        shrink.setTooltip(new Tooltip("Tick to make the image smaller: everything past the new end is deleted"));
         Label error = messageLabel("error", resize.errorProperty());
         error.setId("sizeError");
         Label hint = messageLabel("hint", resize.hintProperty());
@@ -390,17 +483,20 @@ public final class MainWindow {
             if (p == null) {
                 return resize.planningProperty().get() ? "Planning…" : "";
             }
+            if (resize.noOpProperty().get()) {
+                return "";
+            }
             return p.patches().size() + " patch" + (p.patches().size() == 1 ? "" : "es") + ", commit at step "
                     + p.commitIndex() + "; virtual size " + SizeText.human(p.oldVirtualSize()) + " → "
                     + SizeText.human(p.newVirtualSize()) + ", file " + SizeText.human(p.oldFileSize()) + " → "
                     + SizeText.human(p.newFileSize());
-        }, resize.planProperty(), resize.planningProperty()));
+        }, resize.planProperty(), resize.planningProperty(), resize.noOpProperty()));
         Button applyButton = new Button("_Apply…");
         applyButton.setId("applyButton");
         applyButton.setDefaultButton(false);
         applyButton.setTooltip(new Tooltip("Write the plan to the image (asks first)"));
         applyButton.disableProperty().bind(resize.planProperty().isNull().or(apply.runningProperty())
-                .or(image.journalPresentProperty()));
+                .or(image.journalPresentProperty()).or(resize.noOpProperty()).or(apply.staleProperty()));
         applyButton.setOnAction(e -> confirmAndApply());
         Button cancel = new Button("_Cancel");
         cancel.setId("cancelButton");
@@ -452,9 +548,11 @@ public final class MainWindow {
         inspector.setPlaceholder(empty);
         inspector.setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         inspector.getColumns().add(column("Name", 210, Row::name));
-        inspector.getColumns().add(column("Offset", 80, r -> r.field() == null ? ""
+        // a computed row (no bytes of its own) shows no offset or size: it is not an on-disk field
+        inspector.getColumns().add(column("Offset", 80, r -> r.field() == null || r.field().length() == 0 ? ""
                 : SizeText.hex(r.field().offset())));
-        inspector.getColumns().add(column("Size", 50, r -> r.field() == null ? "" : Integer.toString(r.field().length())));
+        inspector.getColumns().add(column("Size", 50, r -> r.field() == null ? ""
+                : r.field().length() == 0 ? "computed" : Integer.toString(r.field().length())));
         inspector.getColumns().add(column("Value", 200, r -> r.field() == null ? "" : r.field().value()));
         inspector.getColumns().add(column("Meaning", 420, r -> r.field() == null ? "" : r.field().meaning()));
         inspector.setRowFactory(t -> new TreeTableRow<>() {
@@ -497,6 +595,15 @@ public final class MainWindow {
         c.setMinWidth(Math.min(width, 60));
         c.setCellValueFactory(f -> new javafx.beans.property.ReadOnlyStringWrapper(
                 f.getValue() == null || f.getValue().getValue() == null ? "" : text.apply(f.getValue().getValue())));
+        // a truncated name, value or meaning is shown whole in a tooltip
+        c.setCellFactory(col -> new javafx.scene.control.TreeTableCell<>() {
+            @Override
+            protected void updateItem(String item, boolean empty) {
+                super.updateItem(item, empty);
+                setText(empty ? null : item);
+                setTooltip(empty || item == null || item.isEmpty() ? null : new Tooltip(item));
+            }
+        });
         return c;
     }
 
@@ -516,13 +623,14 @@ public final class MainWindow {
         detail.setPrefHeight(twoLines);
         detail.setMaxHeight(twoLines);
         detail.setAlignment(javafx.geometry.Pos.TOP_LEFT);
+        // The selected step only: the caption, the hex panes and the outline on the
+        // timeline always show the same step (hover has its own bubble).
         detail.textProperty().bind(Bindings.createStringBinding(() -> {
-            int s = timeline.hoverProperty().get() >= 0 ? timeline.hoverProperty().get()
-                    : timeline.selectedProperty().get();
+            int s = timeline.selectedProperty().get();
             return s < 0 ? (timeline.steps() == 0 ? "" : "Click a step or use ←/→ to see its bytes.")
                     : timeline.describe(s);
-        }, timeline.hoverProperty(), timeline.selectedProperty(), timeline.planProperty()));
-        HBox legend = new HBox(14);
+        }, timeline.selectedProperty(), timeline.planProperty()));
+        javafx.scene.layout.FlowPane legend = new javafx.scene.layout.FlowPane(14, 4); // wraps in a narrow window
         for (TimelineModel.Kind k : TimelineModel.Kind.values()) {
             javafx.scene.shape.Rectangle sw = new javafx.scene.shape.Rectangle(12, 12, Palette.of(k));
             legend.getChildren().add(new Label(k == TimelineModel.Kind.LENGTH ? "set length"
@@ -530,12 +638,24 @@ public final class MainWindow {
         }
         javafx.scene.shape.Rectangle commitSw = new javafx.scene.shape.Rectangle(3, 12, Palette.COMMIT);
         legend.getChildren().add(new Label("commit point", commitSw));
+        Label keys = new Label("wheel: scroll · Ctrl+wheel, +/−: zoom · ←/→: step · 0: fit");
+        keys.getStyleClass().add("hint");
+        legend.getChildren().add(keys);
         before.setId("diffBefore");
         after.setId("diffAfter");
-        VBox beforeBox = new VBox(4, sectionLabel("Before (the file now)"), before);
-        VBox afterBox = new VBox(4, sectionLabel("After (what the step writes)"), after);
-        HBox diff = new HBox(12, beforeBox, afterBox);
-        ScrollPane diffScroll = new ScrollPane(diff);
+        Label beforeTitle = sectionLabel("");
+        beforeTitle.setId("diffBeforeTitle");
+        Label afterTitle = sectionLabel("");
+        afterTitle.setId("diffAfterTitle");
+        beforeTitle.textProperty().bind(Bindings.createStringBinding(() -> diffTitle(true),
+                timeline.selectedProperty(), diff.diffProperty()));
+        afterTitle.textProperty().bind(Bindings.createStringBinding(() -> diffTitle(false),
+                timeline.selectedProperty(), diff.diffProperty()));
+        VBox beforeBox = new VBox(4, beforeTitle, before);
+        VBox afterBox = new VBox(4, afterTitle, after);
+        // side by side when there is room, After below Before in a narrow window
+        javafx.scene.layout.FlowPane diffPanes = new javafx.scene.layout.FlowPane(12, 8, beforeBox, afterBox);
+        ScrollPane diffScroll = new ScrollPane(diffPanes);
         diffScroll.setFitToWidth(true);
         diffScroll.setPrefViewportHeight(150);
         diffScroll.setMinViewportHeight(90);
@@ -543,6 +663,22 @@ public final class MainWindow {
         VBox.setVgrow(diffScroll, Priority.ALWAYS);
         box.setPadding(new Insets(8));
         return box;
+    }
+
+    /** "step N — before (as steps 0–N−1 leave the file)" / "step N — after (what it writes)". */
+    private String diffTitle(boolean beforeSide) {
+        int s = timeline.selectedProperty().get();
+        ResizePlan p = timeline.planProperty().get();
+        if (p == null || s < 0) {
+            return beforeSide ? "Before" : "After";
+        }
+        if (s >= p.patches().size()) {
+            return beforeSide ? "step " + s + " — sets the file length: no bytes to show" : "";
+        }
+        long at = diff.diffProperty().get().before().offset();
+        String where = diff.diffProperty().get().before().size() == 0 ? "" : " at " + SizeText.hex(at);
+        return beforeSide ? "step " + s + " — before" + where + (s == 0 ? " (the file now)"
+                : " (as steps 0–" + (s - 1) + " leave it)") : "step " + s + " — after (what it writes)";
     }
 
     private static Label sectionLabel(String text) {
@@ -582,11 +718,18 @@ public final class MainWindow {
         }
         inspector.setRoot(rootItem);
         resize.setImage(p);
+        timelineView.setEmptyText(p != null && !Planners.canResize(p.format())
+                ? "No plan: DiskPlan cannot resize " + p.format().displayName() + " images yet."
+                : "No plan: type a new size.");
     }
 
     private void confirmAndApply() {
         ResizePlan plan = resize.planProperty().get();
-        if (plan == null) {
+        if (plan == null || resize.noOpProperty().get()) {
+            return;
+        }
+        if (plan.newVirtualSize() < plan.oldVirtualSize()) {
+            confirmShrink(plan);
             return;
         }
         Alert a = new Alert(Alert.AlertType.CONFIRMATION);
@@ -598,6 +741,34 @@ public final class MainWindow {
         a.getButtonTypes().setAll(go, ButtonType.CANCEL);
         a.getDialogPane().setId("confirmDialog");
         a.getDialogPane().lookupButton(go).setId("confirmApply");
+        if (a.showAndWait().filter(go::equals).isPresent()) {
+            apply.apply(plan);
+        }
+    }
+
+    /** A shrink deletes data: a warning, with Cancel the default button and the lost bytes named. */
+    private void confirmShrink(ResizePlan plan) {
+        Path file = image.fileProperty().get();
+        Alert a = new Alert(Alert.AlertType.WARNING);
+        a.initOwner(stage);
+        a.setTitle("Shrink and delete data?");
+        a.setHeaderText("Shrinking deletes the last " + SizeText.human(plan.oldVirtualSize() - plan.newVirtualSize())
+                + " of " + file.getFileName());
+        a.setContentText(WindowWords.shrinkWarning(file, plan) + "\n\n"
+                + ApplyModel.confirmation(file, plan).lines().skip(2).collect(java.util.stream.Collectors.joining("\n")));
+        ButtonType go = new ButtonType(WindowWords.SHRINK_BUTTON, ButtonBar.ButtonData.OTHER);
+        ButtonType cancel = new ButtonType("Cancel", ButtonBar.ButtonData.CANCEL_CLOSE);
+        a.getButtonTypes().setAll(go, cancel);
+        a.getDialogPane().setId("shrinkDialog");
+        Button goButton = (Button) a.getDialogPane().lookupButton(go);
+        Button cancelButton = (Button) a.getDialogPane().lookupButton(cancel);
+        goButton.setId("confirmShrink");
+        goButton.setDefaultButton(false);
+        goButton.getStyleClass().add("danger");
+        cancelButton.setId("cancelShrink");
+        cancelButton.setDefaultButton(true);
+        a.getDialogPane().setPrefWidth(560);
+        a.setOnShown(e -> cancelButton.requestFocus());
         if (a.showAndWait().filter(go::equals).isPresent()) {
             apply.apply(plan);
         }

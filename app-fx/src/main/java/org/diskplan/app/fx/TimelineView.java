@@ -5,7 +5,6 @@ import javafx.geometry.VPos;
 import javafx.scene.AccessibleRole;
 import javafx.scene.canvas.GraphicsContext;
 import javafx.scene.control.ScrollBar;
-import javafx.scene.control.Tooltip;
 import javafx.scene.input.KeyEvent;
 import javafx.scene.input.MouseEvent;
 import javafx.scene.input.ScrollEvent;
@@ -36,6 +35,7 @@ final class TimelineView extends VBox {
     private final Surface surface = new Surface();
     private final ScrollBar bar = new ScrollBar();
     private double mouseX = -1;
+    private String emptyText = "No plan: type a new size.";
     private double mouseY = -1;
     private boolean syncing;
 
@@ -51,7 +51,7 @@ final class TimelineView extends VBox {
         surface.setFocusTraversable(true);
         surface.setAccessibleRole(AccessibleRole.LIST_VIEW);
         surface.setAccessibleText("Plan timeline: Left and Right select a step, plus and minus zoom, 0 fits");
-        Tooltip.install(surface, new Tooltip("Wheel: scroll · Ctrl+wheel or +/−: zoom · ←/→: select a step · 0: fit"));
+        // No Tooltip here: the hover bubble is the one tooltip (the keys are listed beside the legend).
         bar.setOrientation(Orientation.HORIZONTAL);
         bar.setFocusTraversable(false);
         getChildren().addAll(surface, bar);
@@ -85,6 +85,12 @@ final class TimelineView extends VBox {
 
     Surface surface() {
         return surface;
+    }
+
+    /** What the empty timeline says (for example why no plan can be made). */
+    public void setEmptyText(String text) {
+        emptyText = text;
+        changed();
     }
 
     private void changed() {
@@ -127,8 +133,8 @@ final class TimelineView extends VBox {
             case LEFT -> model.select(sel < 0 ? 0 : sel - 1);
             case HOME -> model.select(0);
             case END -> model.select(model.steps() - 1);
-            case PLUS, ADD, EQUALS -> model.zoomBy(1.5, model.width() / 2);
-            case MINUS, SUBTRACT -> model.zoomBy(1 / 1.5, model.width() / 2);
+            case PLUS, ADD, EQUALS -> model.zoomKeepingSelection(1.5);
+            case MINUS, SUBTRACT -> model.zoomKeepingSelection(1 / 1.5);
             case DIGIT0, NUMPAD0 -> model.fit();
             default -> {
                 return;
@@ -214,6 +220,15 @@ final class TimelineView extends VBox {
             drawOverlay();
         }
 
+        private void axisLabel(GraphicsContext g, String text, double right, double y) {
+            double tw = text.length() * 6.2 + 4;
+            double top = g.getTextBaseline() == VPos.TOP ? y : g.getTextBaseline() == VPos.BOTTOM ? y - 12 : y - 6;
+            g.setFill(Color.web("#f7f7f7dd"));
+            g.fillRect(right - tw, top, tw + 2, 12);
+            g.setFill(Palette.MUTED);
+            g.fillText(text, right, y);
+        }
+
         private void bars(GraphicsContext g, double w, double h) {
             g.setFill(Color.WHITE);
             g.fillRect(0, 0, w, h);
@@ -230,7 +245,7 @@ final class TimelineView extends VBox {
             g.fillRect(0, t2, w, TRACK2);
             if (n == 0) {
                 g.setFill(Palette.MUTED);
-                g.fillText("No plan: type a new size.", 8, t1 + 30);
+                g.fillText(emptyText, 8, t1 + 30);
                 return;
             }
             int[] vis = model.visible();
@@ -274,6 +289,20 @@ final class TimelineView extends VBox {
             g.setLineDashes(3, 3);
             g.strokeLine(0, oldY, w, oldY);
             g.setLineDashes();
+            // Axis labels of the file track, at its right edge: offset 0 at the top, the
+            // largest offset at the bottom, the old end on its dashed line.
+            g.save();
+            g.setFont(Palette.SMALL);
+            g.setTextAlign(javafx.scene.text.TextAlignment.RIGHT);
+            g.setTextBaseline(VPos.TOP);
+            axisLabel(g, "offset 0", w - 4, t2 + 1);
+            g.setTextBaseline(VPos.BOTTOM);
+            axisLabel(g, SizeText.human((long) fileMax), w - 4, t2 + TRACK2 - 1);
+            g.setTextBaseline(VPos.BOTTOM); // just above its dashed line, clear of the other two
+            if (oldY > t2 + 26 && oldY < t2 + TRACK2 - 12) {
+                axisLabel(g, "old end " + SizeText.human(model.oldFileSize()), w - 4, oldY - 1);
+            }
+            g.restore();
             int lastMark = Integer.MIN_VALUE;
             for (int s = vis[0]; s < vis[1]; s++) {
                 double x = model.x(s);

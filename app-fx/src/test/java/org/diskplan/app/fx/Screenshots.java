@@ -95,6 +95,85 @@ public final class Screenshots {
         });
         pause(800);
         shot(w, out.resolve("window-plan.png"));
+        // The same at the smallest and a large window, to look at (not in the README).
+        Path sizes = Path.of(System.getProperty("java.io.tmpdir"), "diskplan-screenshots");
+        Files.createDirectories(sizes);
+        for (int[] wh : new int[][] {{1024, 640}, {1920, 1080}}) {
+            resize(w, wh[0], wh[1]);
+            shot(w, sizes.resolve("plan-" + wh[0] + "x" + wh[1] + ".png"));
+            fx(() -> ((javafx.scene.control.TabPane) w.root().lookup(".tab-pane")).getSelectionModel().select(0));
+            pause(500);
+            shot(w, sizes.resolve("inspector-" + wh[0] + "x" + wh[1] + ".png"));
+            fx(() -> ((javafx.scene.control.TabPane) w.root().lookup(".tab-pane")).getSelectionModel().select(1));
+        }
+        resize(w, 1360, 860);
+        // A shrink: the warning over the window.
+        fx(() -> w.image().openSample(Samples.builtIn()));
+        waitFor(() -> fx(() -> w.image().image() != null && !w.image().busyProperty().get()));
+        long half = fx(() -> w.image().image().virtualSize() / 2);
+        fx(() -> {
+            w.resize().shrinkProperty().set(true);
+            w.resize().sizeTextProperty().set(Long.toString(half));
+            return null;
+        });
+        waitFor(() -> fx(() -> w.resize().planProperty().get() != null));
+        pause(400);
+        Platform.runLater(w::requestApply); // shows the warning and waits in a nested loop
+        waitFor(() -> fx(() -> javafx.stage.Window.getWindows().stream().anyMatch(x -> x != stageOf(w)
+                && x.getScene() != null && x.getScene().lookup("#shrinkDialog") != null)));
+        pause(600);
+        javafx.stage.Window dialog = fx(() -> javafx.stage.Window.getWindows().stream().filter(x -> x != stageOf(w)
+                && x.getScene() != null && x.getScene().lookup("#shrinkDialog") != null).findFirst().orElseThrow());
+        javafx.scene.image.WritableImage back = fx(() -> w.root().getScene().snapshot(null));
+        javafx.scene.image.WritableImage front = fx(() -> dialog.getScene().snapshot(null));
+        Png.write(over(back, front), out.resolve("window-shrink.png"));
+        System.out.println("wrote " + out.resolve("window-shrink.png"));
+        fx(() -> ((javafx.scene.control.Button) dialog.getScene().lookup("#cancelShrink")).fire());
+    }
+
+    private static javafx.stage.Window stageOf(MainWindow w) {
+        return w.root().getScene().getWindow();
+    }
+
+    private static void resize(MainWindow w, int width, int height) throws Exception {
+        fx(() -> {
+            Stage st = (Stage) stageOf(w);
+            st.setMinWidth(0);
+            st.setMinHeight(0);
+            st.setWidth(width);
+            st.setHeight(height);
+            return null;
+        });
+        pause(900);
+    }
+
+    /** {@code front} centred over {@code back}, with a thin shadow line. */
+    private static javafx.scene.image.WritableImage over(javafx.scene.image.WritableImage back,
+                                                          javafx.scene.image.WritableImage front) {
+        int bw = (int) back.getWidth();
+        int bh = (int) back.getHeight();
+        int fw = (int) front.getWidth();
+        int fh = (int) front.getHeight();
+        javafx.scene.image.WritableImage out = new javafx.scene.image.WritableImage(back.getPixelReader(), bw, bh);
+        javafx.scene.image.PixelWriter pw = out.getPixelWriter();
+        for (int y = 0; y < bh; y++) {
+            for (int x = 0; x < bw; x++) {
+                pw.setColor(x, y, back.getPixelReader().getColor(x, y).deriveColor(0, 1, 0.6, 1));
+            }
+        }
+        int x0 = Math.max(0, (bw - fw) / 2);
+        int y0 = Math.max(0, (bh - fh) / 3);
+        for (int y = 0; y < fh && y0 + y < bh; y++) {
+            for (int x = 0; x < fw && x0 + x < bw; x++) {
+                pw.setColor(x0 + x, y0 + y, front.getPixelReader().getColor(x, y));
+            }
+        }
+        for (int x = x0; x < Math.min(bw, x0 + fw); x++) {
+            if (y0 + fh < bh) {
+                pw.setColor(x, y0 + fh, javafx.scene.paint.Color.gray(0.2));
+            }
+        }
+        return out;
     }
 
     /** Starts JavaFX and shows the window, its recent files in a temporary folder. */

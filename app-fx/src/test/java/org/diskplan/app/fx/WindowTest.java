@@ -22,7 +22,9 @@ import javafx.scene.input.KeyCode;
 import javafx.scene.paint.Color;
 import javafx.stage.Stage;
 import org.diskplan.app.fx.model.Samples;
+import org.diskplan.app.fx.model.PatchDiff;
 import org.diskplan.app.fx.model.SizeText;
+import org.diskplan.app.fx.model.WindowWords;
 import org.diskplan.planner.Planners;
 import org.diskplan.planner.SizeArgument;
 import org.diskplan.planner.apply.ApplyOptions;
@@ -121,7 +123,9 @@ class WindowTest {
             assertThat(text(robot, "#summary-virtual-size")).isEqualTo(SizeText.human(expected.virtualSize()));
             List<String> rows = onFx(() -> inspectorRows(robot));
             List<String> fields = expected.fields().stream()
-                    .map(f -> f.name() + " @ " + SizeText.hex(f.offset()) + " = " + f.value()).toList();
+                    // a computed row (no bytes of its own) shows no offset
+                    .map(f -> f.name() + " @ " + (f.length() == 0 ? "" : SizeText.hex(f.offset())) + " = "
+                            + f.value()).toList();
             assertThat(rows).as("inspector rows of %s", s.label()).containsExactlyElementsOf(fields);
         }
         // Known fields, by hand: the VHD cookie at 0 (footer copy of a dynamic image).
@@ -161,14 +165,18 @@ class WindowTest {
     }
 
     @Test
-    void badSizeShowsTheCliMessage(FxRobot robot) {
+    void badSizeSaysWhatIsWrongInTheWindowsOwnWords(FxRobot robot) {
         openSample(robot, sample("raw"));
         typeSize(robot, "1.1");
-        assertThat(text(robot, "#sizeError")).isEqualTo(SizeArgument.INVALID);
-        assertThat(text(robot, "#sizeHint")).isEqualTo(SizeArgument.SUFFIX_HINT);
+        assertThat(text(robot, "#sizeError")).isEqualTo("\u201c1.1\u201d needs a unit: a fraction of a byte is not a "
+                + "size (try 1.1G).");
+        assertThat(text(robot, "#sizeHint")).isEqualTo(WindowWords.SIZE_HELP).doesNotContain("\n")
+                .isNotEqualTo(SizeArgument.SUFFIX_HINT);
         assertThat(onFx(() -> robot.lookup("#applyButton").queryButton().isDisabled())).isTrue();
+        typeSize(robot, "frob");
+        assertThat(text(robot, "#sizeError")).isEqualTo("\u201cfrob\u201d is not a size.");
         typeSize(robot, "-64M");
-        assertThat(text(robot, "#sizeError")).isEqualTo("New image size must be positive");
+        assertThat(text(robot, "#sizeError")).isEqualTo("The new size must be larger than zero.");
         typeSize(robot, "+1M");
         assertThat(visible(robot, "#sizeError")).isFalse();
         assertThat(onFx(() -> robot.lookup("#applyButton").queryButton().isDisabled())).isFalse();
@@ -178,12 +186,14 @@ class WindowTest {
     void aSmallerSizeNeedsTheShrinkBox(FxRobot robot) {
         openSample(robot, sample("raw"));
         typeSize(robot, "32M");
-        assertThat(text(robot, "#sizeError")).isEqualTo("Use the --shrink option to perform a shrink operation.");
+        assertThat(text(robot, "#sizeError")).isEqualTo("32 MiB is smaller than the image (64 MiB). "
+                + "Tick Shrink to make the image smaller.").doesNotContain("--shrink");
         assertThat(window.resize().planProperty().get()).isNull();
         robot.clickOn("#shrinkBox");
         waitUntil(() -> window.resize().planProperty().get() != null);
         assertThat(visible(robot, "#sizeError")).isFalse();
-        assertThat(text(robot, "#sizeHint")).isEqualTo(Planners.SHRINK_WARNING);
+        assertThat(text(robot, "#sizeHint")).isEqualTo(WindowWords.shrinkHint(64L << 20, 32L << 20))
+                .contains("32 MiB", "33,554,432");
         assertThat(window.resize().planProperty().get().newVirtualSize()).isEqualTo(32L << 20);
     }
 
@@ -222,9 +232,11 @@ class WindowTest {
         robot.moveTo(s, javafx.geometry.Pos.TOP_LEFT, new javafx.geometry.Point2D(x, 60),
                 org.testfx.robot.Motion.DIRECT);
         waitUntil(() -> window.timeline().hoverProperty().get() == 1);
-        assertThat(text(robot, "#stepDetail")).startsWith("step 1 · write · offset 0x");
+        // hover shows its bubble only; the caption follows the selection
+        assertThat(text(robot, "#stepDetail")).doesNotStartWith("step 1");
         robot.clickOn(javafx.scene.input.MouseButton.PRIMARY);
         waitUntil(() -> window.timeline().selectedProperty().get() == 1);
+        assertThat(text(robot, "#stepDetail")).startsWith("step 1 · write · offset 0x");
         double zoom = onFx(() -> window.timeline().zoomProperty().get());
         robot.type(KeyCode.EQUALS, 3); // wider than the view, so that it scrolls
         waitUntil(() -> window.timeline().zoomProperty().get() > zoom);
@@ -291,7 +303,8 @@ class WindowTest {
         robot.clickOn("#applyButton");
         waitUntil(() -> robot.lookup("#confirmApply").tryQuery().isPresent());
         assertThat(onFx(() -> robot.lookup(".dialog-pane .content").queryAs(Label.class).getText()))
-                .contains(img.path().toString(), "grows from 64 MiB", "128 MiB", "step 0 of 0");
+                .contains(img.path().toString(), "grows from 64 MiB", "128 MiB", "at the first step")
+                .doesNotContain("step 0 of");
         robot.clickOn("#confirmApply");
         waitUntil(() -> window.image().image() != null && window.image().image().virtualSize() == 128L << 20);
         assertThat(Files.size(img.path())).isEqualTo(128L << 20);
@@ -393,6 +406,16 @@ class WindowTest {
         assertThat(visible(robot, "#journalBanner")).isTrue();
         assertThat(onFx(() -> robot.lookup("#applyButton").queryButton().isDisabled())).isTrue();
         robot.clickOn("#recoverButton");
+        // Recover asks first; Cancel leaves the journal
+        waitUntil(() -> robot.lookup("#confirmRecover").tryQuery().isPresent());
+        assertThat(onFx(() -> robot.lookup("#recoverDialog .content").queryAs(Label.class).getText()))
+                .contains(file.getFileName().toString(), "original length");
+        robot.clickOn("Cancel");
+        WaitForAsyncUtils.waitForFxEvents();
+        assertThat(UndoJournal.pathFor(file)).exists();
+        robot.clickOn("#recoverButton");
+        waitUntil(() -> robot.lookup("#confirmRecover").tryQuery().isPresent());
+        robot.clickOn("#confirmRecover");
         waitUntil(() -> !window.image().journalPresentProperty().get() && window.image().image() != null);
         assertThat(UndoJournal.pathFor(file)).doesNotExist();
         assertThat(sha(file)).isEqualTo(before);
@@ -445,5 +468,161 @@ class WindowTest {
         robot.type(KeyCode.ENTER);
         waitUntil(() -> window.image().image() != null && window.image().image().virtualSize() == size + (1L << 20));
         assertThat(Files.size(file)).isEqualTo(size + (1L << 20));
+    }
+
+    // ---- the window speaks to people (issue 19) ------------------------------------------
+
+    @Test
+    void oneSelectedStepDrivesTheCaptionAndBothHexPanes(FxRobot robot) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Planners.canResize(org.diskplan.abi.ImageFormat.QCOW2));
+        ProbedImage img = openSample(robot, sample("qcow2"));
+        typeSize(robot, "+10G");
+        robot.clickOn("Plan");
+        var plan = window.resize().planProperty().get();
+        waitUntil(() -> window.timeline().steps() == plan.patches().size() + 1);
+        int last = plan.patches().size() - 1;
+        assertThat(last).isPositive();
+        robot.clickOn(window.timelineView().surface());
+        robot.type(KeyCode.HOME);
+        for (int s = 0; s <= last; s++) {
+            int step = s;
+            waitUntil(() -> window.timeline().selectedProperty().get() == step
+                    && text(robot, "#diffBeforeTitle").startsWith("step " + step + " \u2014 before"));
+            waitUntil(() -> window.image().workers().pendingProperty().get() == 0);
+            assertThat(text(robot, "#stepDetail")).startsWith("step " + step + " ");
+            assertThat(text(robot, "#diffAfterTitle")).startsWith("step " + step + " \u2014 after");
+            // before = the file as steps 0..step-1 leave it, read independently here
+            PatchDiff expected = PatchDiff.read(img.path(), plan, step);
+            var shown = onFx(() -> window.diffBefore().window());
+            assertThat(shown.offset()).isEqualTo(expected.before().offset());
+            assertThat(shown.bytes()).isEqualTo(expected.before().bytes());
+            assertThat(onFx(() -> window.diffAfter().window().bytes())).isEqualTo(expected.after().bytes());
+            robot.type(KeyCode.RIGHT);
+        }
+        // the layout map shows the file now and after the plan, every region at least MIN pixels wide
+        var now = onFx(() -> window.layoutMap().nowScale());
+        var after = onFx(() -> window.layoutMap().afterScale());
+        assertThat(now.fileSize()).isEqualTo(img.fileSize());
+        assertThat(after.fileSize()).isEqualTo(plan.newFileSize());
+        assertThat(now.segments()).filteredOn(seg -> seg.kind() != null).isNotEmpty()
+                .allSatisfy(seg -> assertThat(seg.width()).isGreaterThanOrEqualTo(
+                        org.diskplan.app.fx.model.LayoutScale.MIN - 1e-9));
+    }
+
+    @Test
+    void aShrinkWarnsWithCancelTheDefaultAndNamesTheBytesLost(FxRobot robot) throws Exception {
+        ProbedImage img = openSample(robot, sample("raw"));
+        String before = sha(img.path());
+        typeSize(robot, "48M");
+        robot.clickOn("#shrinkBox");
+        waitUntil(() -> window.resize().planProperty().get() != null);
+        robot.clickOn("#applyButton");
+        waitUntil(() -> robot.lookup("#confirmShrink").tryQuery().isPresent());
+        assertThat(onFx(() -> ((Button) robot.lookup("#cancelShrink").query()).isDefaultButton())).isTrue();
+        assertThat(onFx(() -> ((Button) robot.lookup("#confirmShrink").query()).isDefaultButton())).isFalse();
+        assertThat(onFx(() -> ((Button) robot.lookup("#confirmShrink").query()).getText()))
+                .isEqualTo("Shrink and delete");
+        assertThat(onFx(() -> robot.lookup("#shrinkDialog").queryAs(javafx.scene.control.DialogPane.class)
+                .getContentText())).contains("last 16 MiB", "50,331,648 to 67,108,863", "deleted")
+                .doesNotContain("--shrink");
+        // Enter takes the default: Cancel; nothing is written
+        robot.type(KeyCode.ENTER);
+        waitUntil(() -> robot.lookup("#shrinkDialog").tryQuery().isEmpty());
+        assertThat(sha(img.path())).isEqualTo(before);
+        robot.clickOn("#applyButton");
+        waitUntil(() -> robot.lookup("#confirmShrink").tryQuery().isPresent());
+        robot.clickOn("#confirmShrink");
+        waitUntil(() -> window.image().image() != null && window.image().image().virtualSize() == 48L << 20);
+        assertThat(Files.size(img.path())).isEqualTo(48L << 20);
+        // the box is unticked after the apply: the next smaller size asks again
+        assertThat(onFx(() -> robot.lookup("#shrinkBox").queryAs(javafx.scene.control.CheckBox.class).isSelected()))
+                .isFalse();
+    }
+
+    @Test
+    void theSameSizeGivesNoApply(FxRobot robot) {
+        openSample(robot, sample("raw"));
+        typeSize(robot, "64M");
+        waitUntil(() -> window.resize().planProperty().get() != null);
+        assertThat(onFx(() -> robot.lookup("#applyButton").queryButton().isDisabled())).isTrue();
+        assertThat(text(robot, "#roundingNote")).isEqualTo(WindowWords.NO_OP);
+    }
+
+    @Test
+    void aFormatThatCannotBeResizedSaysWhyInABanner(FxRobot robot) {
+        Optional<Samples> unsupported = Samples.available().stream().filter(s -> java.util.Arrays.stream(
+                org.diskplan.abi.ImageFormat.values()).noneMatch(f -> f.qemuName().equals(s.format())
+                && Planners.canResize(f))).findFirst();
+        org.junit.jupiter.api.Assumptions.assumeTrue(unsupported.isPresent(), "every sample format resizes");
+        ProbedImage img = openSample(robot, unsupported.get());
+        assertThat(visible(robot, "#cannotResizeBanner")).isTrue();
+        assertThat(text(robot, "#cannotResizeBannerText")).isEqualTo(WindowWords.cannotResize(img.format()))
+                .contains("cannot resize", "header field");
+        openSample(robot, sample("raw"));
+        assertThat(visible(robot, "#cannotResizeBanner")).isFalse();
+    }
+
+    @Test
+    void afterTheFileChangedOneClickReloadsAndPlansTheSameSizeAgain(FxRobot robot) throws Exception {
+        ProbedImage img = openSample(robot, sample("raw"));
+        typeSize(robot, "+1M");
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(img.path().toFile(), "rw")) {
+            raf.setLength(img.fileSize() + (1L << 20));
+        }
+        robot.clickOn("#applyButton");
+        waitUntil(() -> robot.lookup("#confirmApply").tryQuery().isPresent());
+        robot.clickOn("#confirmApply");
+        waitUntil(() -> !window.apply().runningProperty().get() && window.apply().staleProperty().get());
+        assertThat(visible(robot, "#staleBanner")).isTrue();
+        assertThat(onFx(() -> robot.lookup("#applyButton").queryButton().isDisabled())).isTrue();
+        robot.clickOn("#reloadAndPlan");
+        waitUntil(() -> !window.apply().staleProperty().get() && window.resize().planProperty().get() != null
+                && window.image().workers().pendingProperty().get() == 0);
+        assertThat(onFx(() -> robot.lookup("#sizeField").queryAs(javafx.scene.control.TextField.class).getText()))
+                .isEqualTo("+1M");
+        // planned again from the file as it is now: 65 MiB + 1 MiB
+        assertThat(window.resize().planProperty().get().newVirtualSize()).isEqualTo(66L << 20);
+        assertThat(visible(robot, "#staleBanner")).isFalse();
+        assertThat(onFx(() -> robot.lookup("#applyButton").queryButton().isDisabled())).isFalse();
+    }
+
+    @Test
+    void aFailedOpenKeepsThePreviousImageAndAMissingRecentFileIsPruned(FxRobot robot) throws Exception {
+        Path kept = Files.copy(sample("raw").write(), config.resolve("kept.raw"), StandardCopyOption.REPLACE_EXISTING);
+        Path gone = Files.copy(sample("vpc").write(), config.resolve("gone.vpc"), StandardCopyOption.REPLACE_EXISTING);
+        for (Path p : List.of(gone, kept)) {
+            onFx(() -> {
+                window.open(p);
+                return null;
+            });
+            waitUntil(() -> window.image().image() != null && window.image().image().path().equals(p)
+                    && window.image().workers().pendingProperty().get() == 0);
+        }
+        Files.delete(gone);
+        onFx(() -> {
+            window.open(gone);
+            return null;
+        });
+        waitUntil(() -> !window.image().busyProperty().get() && visible(robot, "#openErrorBanner"));
+        assertThat(window.image().image().path()).isEqualTo(kept);
+        assertThat(onFx(() -> ((Stage) window.root().getScene().getWindow()).getTitle()))
+                .isEqualTo("DiskPlan \u2014 kept.raw");
+        assertThat(text(robot, "#summaryTitle")).isEqualTo("kept.raw");
+        assertThat(text(robot, "#openErrorBannerText")).isEqualTo(WindowWords.recentMissing(gone));
+        waitUntil(() -> !window.image().recent().items().contains(gone.toAbsolutePath().normalize()));
+        // a file that is there but is no image: the banner says why, the previous image stays
+        byte[] broken = new byte[20]; // a qcow2 magic and nothing after the first fields
+        System.arraycopy(new byte[] {'Q', 'F', 'I', (byte) 0xfb}, 0, broken, 0, 4);
+        Path empty = Files.write(config.resolve("empty.img"), broken);
+        onFx(() -> {
+            window.open(empty);
+            return null;
+        });
+        waitUntil(() -> !window.image().busyProperty().get()
+                && text(robot, "#openErrorBannerText").startsWith("Could not open empty.img"));
+        assertThat(text(robot, "#openErrorBannerText")).endsWith("The image you had open stays open.");
+        assertThat(window.image().image().path()).isEqualTo(kept);
+        robot.clickOn("#dismissOpenError");
+        waitUntil(() -> !visible(robot, "#openErrorBanner"));
     }
 }

@@ -33,12 +33,14 @@ public final class ApplyModel {
     private final ReadOnlyBooleanWrapper cancellable = new ReadOnlyBooleanWrapper(this, "cancellable");
     private final ReadOnlyDoubleWrapper progress = new ReadOnlyDoubleWrapper(this, "progress", 0);
     private final ReadOnlyStringWrapper status = new ReadOnlyStringWrapper(this, "status", "");
+    private final ReadOnlyBooleanWrapper stale = new ReadOnlyBooleanWrapper(this, "stale");
     private final AtomicBoolean cancel = new AtomicBoolean();
     private volatile IntConsumer beforeStep = k -> { };
 
     public ApplyModel(Workers workers, ImageModel image) {
         this.workers = workers;
         this.image = image;
+        image.imageProperty().addListener((o, a, b) -> stale.set(false));
     }
 
     public ReadOnlyBooleanProperty runningProperty() {
@@ -48,6 +50,11 @@ public final class ApplyModel {
     /** True while the apply has not passed the commit point. */
     public ReadOnlyBooleanProperty cancellableProperty() {
         return cancellable.getReadOnlyProperty();
+    }
+
+    /** True after an apply was refused because the file changed since it was planned (cleared by a new image). */
+    public ReadOnlyBooleanProperty staleProperty() {
+        return stale.getReadOnlyProperty();
     }
 
     public ReadOnlyDoubleProperty progressProperty() {
@@ -78,17 +85,7 @@ public final class ApplyModel {
                 case ZERO_FILL, RESERVE, EXTEND -> zeros++;
             }
         }
-        String verb = plan.newFileSize() > plan.oldFileSize() ? "grows" : plan.newFileSize() < plan.oldFileSize()
-                ? "shrinks" : "stays";
-        return String.format(Locale.ROOT, "Resize '%s' from %s to %s?%n%n"
-                        + "%d write%s, %d append%s, %d zero-fill%s; %,d bytes written.%n"
-                        + "The file %s from %s to %s.%n"
-                        + "The image takes its new size at step %d of %d (the commit point); "
-                        + "you can cancel until then and the file is rolled back.",
-                file, SizeText.human(plan.oldVirtualSize()), SizeText.human(plan.newVirtualSize()),
-                writes, writes == 1 ? "" : "s", appends, appends == 1 ? "" : "s", zeros, zeros == 1 ? "" : "s",
-                plan.bytesWritten(), verb, SizeText.exact(plan.oldFileSize()), SizeText.exact(plan.newFileSize()),
-                plan.commitIndex(), plan.finalStep());
+        return WindowWords.confirmation(file, plan, writes, appends, zeros);
     }
 
     /** Applies {@code plan} to the open image in the background. */
@@ -98,6 +95,7 @@ public final class ApplyModel {
             return;
         }
         Path path = before.path();
+        stale.set(false);
         cancel.set(false);
         running.set(true);
         cancellable.set(true);
@@ -136,6 +134,7 @@ public final class ApplyModel {
                 finish(0, c.getMessage());
             } else if (e instanceof ResizeError r) {
                 finish(0, r.getMessage());
+                stale.set(WindowWords.isStale(r));
             } else {
                 finish(0, "Applying failed: " + e);
             }

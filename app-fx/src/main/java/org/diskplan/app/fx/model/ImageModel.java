@@ -48,6 +48,7 @@ public final class ImageModel {
     private final ReadOnlyObjectWrapper<ProbedImage> image = new ReadOnlyObjectWrapper<>(this, "image");
     private final ReadOnlyStringWrapper title = new ReadOnlyStringWrapper(this, "title", APP);
     private final ReadOnlyStringWrapper message = new ReadOnlyStringWrapper(this, "message", "");
+    private final ReadOnlyStringWrapper openError = new ReadOnlyStringWrapper(this, "openError", "");
     private final ReadOnlyBooleanWrapper journalPresent = new ReadOnlyBooleanWrapper(this, "journalPresent");
     private final ReadOnlyBooleanWrapper busy = new ReadOnlyBooleanWrapper(this, "busy");
     private final ObjectProperty<HeaderField> selectedField = new SimpleObjectProperty<>(this, "selectedField");
@@ -92,6 +93,15 @@ public final class ImageModel {
 
     public ReadOnlyStringProperty messageProperty() {
         return message.getReadOnlyProperty();
+    }
+
+    /** The banner after a failed open (empty when the last open worked). */
+    public ReadOnlyStringProperty openErrorProperty() {
+        return openError.getReadOnlyProperty();
+    }
+
+    public void dismissOpenError() {
+        openError.set("");
     }
 
     public ReadOnlyBooleanProperty journalPresentProperty() {
@@ -184,6 +194,15 @@ public final class ImageModel {
                 return;
             }
             busy.set(false);
+            ProbedImage previous = image.get();
+            boolean samePath = previous != null && previous.path().equals(path);
+            if (opened.error != null && previous != null && !samePath && !opened.journal) {
+                // A failed open keeps the image that was open, with its name in the title.
+                file.set(previous.path());
+                title.set(APP + " — " + previous.path().getFileName());
+                failed(path, reason(opened.error), true);
+                return;
+            }
             selectedField.set(null);
             hex.set(HexWindow.EMPTY);
             changedFields.clear();
@@ -191,10 +210,17 @@ public final class ImageModel {
             if (opened.error != null) {
                 image.set(null);
                 summary.clear();
-                message.set("Could not open '" + path + "': " + opened.error.getMessage()
-                        + (opened.journal ? " An undo journal lies beside it: recover it." : ""));
+                if (opened.journal) {
+                    message.set("Could not open '" + path + "': " + opened.error.getMessage()
+                            + " An undo journal lies beside it: recover it.");
+                } else {
+                    file.set(null);
+                    title.set(APP);
+                    failed(path, reason(opened.error), false);
+                }
                 return;
             }
+            openError.set("");
             if (before != null) {
                 changedFields.addAll(changed(before, opened.image));
             }
@@ -211,6 +237,24 @@ public final class ImageModel {
                 message.set("Could not open '" + path + "': " + e);
             }
         });
+    }
+
+    /** The probe's message, naming the field and its offset when the message does not already. */
+    static String reason(ProbeException e) {
+        String m = String.valueOf(e.getMessage());
+        if (e.field().isEmpty() || e.offset() < 0 || m.contains(e.field())) {
+            return m;
+        }
+        return m + " (field " + e.field() + " at offset " + SizeText.hex(e.offset()) + ")";
+    }
+
+    private void failed(Path path, String reason, boolean keptPrevious) {
+        message.set("Could not open '" + path + "': " + reason);
+        if (!Files.exists(path) && recent.remove(path)) {
+            openError.set(WindowWords.recentMissing(path));
+        } else {
+            openError.set(WindowWords.openFailed(path, reason, keptPrevious));
+        }
     }
 
     private static ProbedImage probe(Path path) throws ProbeException {

@@ -33,7 +33,7 @@ public final class PatchDiffModel {
             diff.set(PatchDiff.EMPTY);
             return;
         }
-        workers.run(() -> PatchDiff.read(file, plan.patches().get(step)), d -> {
+        workers.run(() -> PatchDiff.read(file, plan, step), d -> {
             if (generation.isCurrent(g)) {
                 diff.set(d);
                 error.set("");

@@ -53,12 +53,28 @@ public final class RecentFiles {
         workers.run(() -> read(store), items::setAll, e -> { });
     }
 
+    /** Takes {@code file} off the list (it no longer exists) and saves the list; true if it was listed. */
+    public boolean remove(Path file) {
+        Path abs = file.toAbsolutePath().normalize();
+        if (!items.contains(abs)) {
+            return false;
+        }
+        List<Path> next = new ArrayList<>(items);
+        next.remove(abs);
+        save(next);
+        return true;
+    }
+
     /** Puts {@code file} first and saves the list in the background. */
     public void add(Path file) {
         Path abs = file.toAbsolutePath().normalize();
         List<Path> next = new ArrayList<>(items);
         next.remove(abs);
         next.add(0, abs);
+        save(next);
+    }
+
+    private void save(List<Path> next) {
         while (next.size() > MAX) {
             next.remove(next.size() - 1);
         }

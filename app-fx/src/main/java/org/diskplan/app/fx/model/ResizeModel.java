@@ -59,13 +59,19 @@ public final class ResizeModel {
     private final ReadOnlyDoubleWrapper sliderMax = new ReadOnlyDoubleWrapper(this, "sliderMax", 1);
     private final ReadOnlyDoubleWrapper sliderStep = new ReadOnlyDoubleWrapper(this, "sliderStep", 1);
     private final DoubleProperty sliderValue = new SimpleDoubleProperty(this, "sliderValue");
+    private final ReadOnlyBooleanWrapper noOp = new ReadOnlyBooleanWrapper(this, "noOp");
     private boolean syncing;
+    private boolean keepRequest;
     private Runnable planShown = () -> { };
 
     public ResizeModel(Workers workers) {
         this.workers = workers;
         sizeText.addListener((o, a, b) -> replan());
-        shrink.addListener((o, a, b) -> replan());
+        shrink.addListener((o, a, b) -> {
+            if (!syncing) {
+                replan();
+            }
+        });
         preallocation.addListener((o, a, b) -> replan());
         sliderValue.addListener((o, a, b) -> {
             if (!syncing) {
@@ -76,8 +82,18 @@ public final class ResizeModel {
         });
     }
 
-    /** A new image: clears the request and sets the slider's range. */
+    /**
+     * The next {@link #setImage} keeps the typed size and the Shrink box (a reload to plan
+     * again after the file changed); otherwise a new image clears them.
+     */
+    public void keepRequestOnNextImage() {
+        keepRequest = true;
+    }
+
+    /** A new image: clears the request (and unticks Shrink) and sets the slider's range. */
     public void setImage(ProbedImage img) {
+        boolean keep = keepRequest;
+        keepRequest = false;
         image.set(img);
         List<Preallocation> offered = img == null ? List.of(Preallocation.values())
                 : Planners.capabilities(img).map(c -> Arrays.stream(Preallocation.values()).filter(c::offers)
@@ -94,6 +110,13 @@ public final class ResizeModel {
         sliderMax.set(Math.max(4.0 * current, current + 64.0 * unit));
         syncing = true;
         sliderValue.set(current);
+        syncing = false;
+        if (keep) {
+            replan();
+            return;
+        }
+        syncing = true; // one replan below, not one per property
+        shrink.set(false);
         syncing = false;
         if (sizeText.get().isEmpty()) {
             replan();
@@ -140,6 +163,11 @@ public final class ResizeModel {
 
     public ReadOnlyObjectProperty<ResizePlan> planProperty() {
         return plan.getReadOnlyProperty();
+    }
+
+    /** True when the plan changes nothing (the image already has the size asked for): no Apply. */
+    public ReadOnlyBooleanProperty noOpProperty() {
+        return noOp.getReadOnlyProperty();
     }
 
     public ReadOnlyBooleanProperty planningProperty() {
@@ -189,6 +217,7 @@ public final class ResizeModel {
     public void replan() {
         long g = generation.next();
         plan.set(null);
+        noOp.set(false);
         note.set("");
         ProbedImage img = image.get();
         String text = sizeText.get() == null ? "" : sizeText.get().strip();
@@ -210,10 +239,10 @@ public final class ResizeModel {
             hint.set(String.join("\n", size.warnings()));
             note.set(asked(request.newSize(), Planners.effectiveSize(img, request.newSize())));
         } catch (SizeSyntaxException e) {
-            fail(e.getMessage(), e.hint());
+            fail(WindowWords.sizeError(text, e), WindowWords.SIZE_HELP);
             return;
         } catch (ResizeError e) {
-            fail(e.getMessage(), String.join("\n", e.warnings()));
+            fail(WindowWords.resizeError(e, img.virtualSize(), askedOrZero(text, img.virtualSize())), "");
             return;
         }
         syncing = true;
@@ -227,20 +256,30 @@ public final class ResizeModel {
                 return;
             }
             planning.set(false);
+            noOp.set(p.newVirtualSize() == p.oldVirtualSize() && p.newFileSize() == p.oldFileSize());
             plan.set(p);
-            hint.set(request.newSize() < img.virtualSize() ? Planners.SHRINK_WARNING : "");
-            note.set(asked(request.newSize(), p.newVirtualSize()));
+            hint.set(p.newVirtualSize() < p.oldVirtualSize()
+                    ? WindowWords.shrinkHint(p.oldVirtualSize(), p.newVirtualSize()) : "");
+            note.set(noOp.get() ? WindowWords.NO_OP : asked(request.newSize(), p.newVirtualSize()));
             planShown.run();
         }, e -> {
             if (generation.isCurrent(g)) {
                 planning.set(false);
                 if (e instanceof ResizeError r) {
-                    fail(r.getMessage(), String.join("\n", r.warnings()));
+                    fail(WindowWords.resizeError(r, img.virtualSize(), request.newSize()), "");
                 } else {
-                    fail("Could not plan: " + e.getMessage(), "");
+                    fail("Could not plan: " + WindowWords.sentence(String.valueOf(e.getMessage())), "");
                 }
             }
         });
+    }
+
+    private static long askedOrZero(String text, long current) {
+        try {
+            return SizeArgument.parse(text).resolve(current);
+        } catch (SizeSyntaxException e) {
+            return 0;
+        }
     }
 
     /** "You asked for X; the image will be Y." where the format rounds the size. */

@@ -203,6 +203,20 @@ public final class TimelineModel {
         clampScroll();
     }
 
+    /**
+     * Zooms by {@code factor} from the keyboard: around the selected step when there is
+     * one (which stays in view), else around the middle of the view.
+     */
+    public void zoomKeepingSelection(double factor) {
+        int s = selected.get();
+        if (s < 0 || s >= steps()) {
+            zoomBy(factor, width / 2);
+            return;
+        }
+        zoomBy(factor, Math.max(0, Math.min(width, x(s) + slot() / 2)));
+        select(s);
+    }
+
     public void scrollBy(double pixels) {
         scroll.set(scroll.get() + pixels);
         clampScroll();
