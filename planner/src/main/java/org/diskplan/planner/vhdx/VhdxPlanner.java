@@ -68,12 +68,6 @@ public final class VhdxPlanner implements FormatPlanner<VhdxHeader> {
                         + "); DiskPlan does not resize it");
             }
         }
-        if (h.logNeedsReplay()) {
-            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX header field log_guid at offset "
-                    + (h.headers().get(h.currentHeaderIndex()).offset() + VhdxLayout.H_LOG_GUID) + " is "
-                    + h.logGuid() + " and the log holds entries to replay; replay it first with `qemu-img check "
-                    + "-r all " + image.path() + "`");
-        }
         long bs = h.blockSize();
         if (bs < VhdxLayout.MIN_BLOCK_SIZE || bs > VhdxLayout.MAX_BLOCK_SIZE || Long.bitCount(bs) != 1) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VHDX metadata item file parameters field "

@@ -23,6 +23,8 @@ import org.diskplan.planner.ResizePatch.ZeroFill;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.probe.Guids;
+import org.diskplan.probe.ImageReader;
+import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.vhdx.VhdxHeader;
@@ -51,6 +53,8 @@ final class VhdxResize {
     /** BAT entries DiskPlan holds in memory (128 MiB). */
     static final long MAX_BAT_IN_MEMORY = 16L << 20;
     private static final int CHUNK = 1 << 20;
+    /** Bytes of a pending log DiskPlan folds into its own entry (more: replay with qemu first). */
+    static final long MAX_REPLAYED = 16L << 20;
 
     private final ProbedImage image;
     private final VhdxHeader h;
@@ -60,9 +64,13 @@ final class VhdxResize {
     private final long bs;
     private final long ratio;
     private final boolean fixed;
+    /** The image's own log left to replay (a crashed Hyper-V or qemu), or empty. */
+    private final java.util.Optional<VhdxLog.Replay> replay;
+    /** The image as it reads once that log is replayed (the image itself when there is none). */
+    private final ImageReader view;
 
     VhdxResize(ProbedImage image, VhdxHeader h, PlanReader reader, ResizeRequest request,
-               FormatOptions.Vhdx options) {
+               FormatOptions.Vhdx options) throws ResizeError {
         this.image = image;
         this.h = h;
         this.reader = reader;
@@ -71,6 +79,29 @@ final class VhdxResize {
         this.bs = h.blockSize();
         this.ratio = h.chunkRatio();
         this.fixed = h.leaveBlocksAllocated() || "fixed".equals(image.subformat());
+        ImageReader raw = reader.probeView();
+        java.util.Optional<VhdxLog.Replay> r = java.util.Optional.empty();
+        if (h.logNeedsReplay()) {
+            try {
+                byte[] head = raw.read(h.headers().get(h.currentHeaderIndex()).offset(), HEADER_SIZE, "VHDX header");
+                r = VhdxLog.search(raw, h.logOffset(), h.logLength(),
+                        Arrays.copyOfRange(head, H_LOG_GUID, H_LOG_GUID + 16));
+            } catch (ProbeException e) {
+                throw new ResizeError(ErrorCode.READ_FAILED, e.getMessage());
+            }
+        }
+        this.replay = r;
+        this.view = r.map(x -> x.overlay(raw)).orElse(raw);
+    }
+
+    /** Reads the image as it reads once its log is replayed. */
+    private byte[] replayed(long offset, int length, String what) throws ResizeError {
+        try {
+            return view.read(offset, length, what);
+        } catch (ProbeException e) {
+            throw new ResizeError(e.code() == ErrorCode.READ_FAILED ? ErrorCode.READ_FAILED : ErrorCode.NEEDS_REPAIR,
+                    e.getMessage());
+        }
     }
 
     ResizePlan plan() throws ResizeError {
@@ -121,9 +152,20 @@ final class VhdxResize {
             }
             List<ResizePatch> fresh = new ArrayList<>();
             if (relocate) {
-                fresh.add(new Copy(ResizePatch.IMAGE, newBatOffset, ResizePatch.IMAGE, h.batOffset(),
-                        Math.min(oldEntries, newEntries) * BAT_ENTRY_SIZE, "BAT: the old entries copied to the "
-                        + "new BAT region", RegionKind.TABLE));
+                long kept = Math.min(oldEntries, newEntries);
+                if (replay.isEmpty()) {
+                    fresh.add(new Copy(ResizePatch.IMAGE, newBatOffset, ResizePatch.IMAGE, h.batOffset(),
+                            kept * BAT_ENTRY_SIZE, "BAT: the old entries copied to the new BAT region",
+                            RegionKind.TABLE));
+                } else {
+                    // the pending log may change BAT entries: write them as they read replayed
+                    ByteBuffer old = ByteBuffer.allocate((int) (kept * BAT_ENTRY_SIZE)).order(ORDER);
+                    for (int i = 0; i < kept; i++) {
+                        old.putLong(bat[i]);
+                    }
+                    fresh.add(new Write(newBatOffset, old.array(), "BAT: the old entries (as replayed) in the new "
+                            + "BAT region", RegionKind.TABLE));
+                }
                 long written = writeEntries(fresh, entries, oldEntries, newEntries, newBatOffset);
                 long end = newBatOffset + newBatLength;
                 long from = Math.max(newBatOffset + written, newBatOffset + Math.min(oldEntries, newEntries) * 8);
@@ -156,6 +198,7 @@ final class VhdxResize {
             }
             byte[] vds = ByteBuffer.allocate(8).order(ORDER).putLong(newSize).array();
             edits.put(h.virtualDiskSizeOffset(), vds);
+            edits.pendingLog();
             List<VhdxLog.Change> changes = edits.changes();
             long entryLength = VhdxLog.entryLength(changes);
             if (entryLength > h.logLength() - VhdxLog.SECTOR) {
@@ -178,8 +221,28 @@ final class VhdxResize {
             throws ResizeError {
         byte[] logGuid = Guids.mixedEndian(UUID.randomUUID());
         long length = plan.length(ResizePatch.IMAGE);
-        byte[] entry = VhdxLog.encodeEntry(logGuid, 1, 0, length, length, changes);
-        plan.phase(List.of(new Write(h.logOffset(), entry, "log entry (sequence 1): " + changes.size()
+        long pos = 0;
+        if (replay.isPresent()) {
+            // after the pending sequence, which must stay readable until the commit
+            VhdxLog.Entry first = replay.get().entries().get(0);
+            VhdxLog.Entry lastEntry = replay.get().entries().get(replay.get().entries().size() - 1);
+            long end = lastEntry.logPosition() + lastEntry.entryLength();
+            long need = VhdxLog.entryLength(changes);
+            if (lastEntry.logPosition() < first.logPosition() || end + need > h.logLength()) {
+                long hdr = h.headers().get(h.currentHeaderIndex()).offset();
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX header field log_length at offset "
+                        + (hdr + H_LOG_LENGTH) + ": the log has no room after the entries left to replay for the "
+                        + "resize's entry (" + need + " bytes); replay it first with `qemu-img check -r all "
+                        + image.path() + "`");
+            }
+            pos = end;
+            plan.note("the image's log holds " + replay.get().entries().size() + " entr"
+                    + (replay.get().entries().size() == 1 ? "y" : "ies") + " left to replay (a crashed Hyper-V or "
+                    + "qemu): this resize replays them, as qemu does on a read-write open: their sectors are part of "
+                    + "its own log entry, written after them in the log, and in place after the commit");
+        }
+        byte[] entry = VhdxLog.encodeEntry(logGuid, 1, pos, length, length, changes);
+        plan.phase(List.of(new Write(h.logOffset() + pos, entry, "log entry (sequence 1): " + changes.size()
                 + " change(s) of the metadata, BAT and region tables", RegionKind.LOG)));
 
         int cur = h.currentHeaderIndex();
@@ -313,7 +376,7 @@ final class VhdxResize {
         for (long chunk = first; chunk < last; chunk += CHUNK) {
             int len = (int) Math.min(CHUNK, last - chunk);
             byte[] now = reader.read(chunk, len, "VHDX BAT");
-            byte[] want = now.clone();
+            byte[] want = replayed(chunk, len, "VHDX BAT");
             ByteBuffer w = ByteBuffer.wrap(want).order(ORDER);
             for (long at = Math.max(chunk, fromByte); at < Math.min(chunk + len, toByte); at += BAT_ENTRY_SIZE) {
                 long i = (at - h.batOffset()) / BAT_ENTRY_SIZE;
@@ -325,7 +388,7 @@ final class VhdxResize {
 
     /** Both region tables with the BAT entry moved to the new region. */
     private void regionTables(Sectors edits, long newBatOffset, long newBatLength) throws ResizeError {
-        byte[] used = reader.read(h.regionTableOffset(), REGION_TABLE_SIZE, "VHDX region table");
+        byte[] used = replayed(h.regionTableOffset(), REGION_TABLE_SIZE, "VHDX region table");
         ByteBuffer b = ByteBuffer.wrap(used.clone()).order(ORDER);
         int count = b.getInt(R_ENTRY_COUNT);
         int found = -1;
@@ -352,7 +415,7 @@ final class VhdxResize {
         long[] out = new long[(int) entries];
         for (long done = 0; done < entries; done += CHUNK / BAT_ENTRY_SIZE) {
             int n = (int) Math.min(CHUNK / BAT_ENTRY_SIZE, entries - done);
-            ByteBuffer b = ByteBuffer.wrap(reader.read(h.batOffset() + done * BAT_ENTRY_SIZE, n * BAT_ENTRY_SIZE,
+            ByteBuffer b = ByteBuffer.wrap(replayed(h.batOffset() + done * BAT_ENTRY_SIZE, n * BAT_ENTRY_SIZE,
                     "VHDX BAT")).order(ORDER);
             for (int i = 0; i < n; i++) {
                 out[(int) done + i] = b.getLong(i * BAT_ENTRY_SIZE);
@@ -397,9 +460,8 @@ final class VhdxResize {
         void put(long offset, byte[] bytes) throws ResizeError {
             for (long s = offset / VhdxLog.SECTOR * VhdxLog.SECTOR; s < offset + bytes.length; s += VhdxLog.SECTOR) {
                 if (!want.containsKey(s)) {
-                    byte[] cur = reader.read(s, VhdxLog.SECTOR, what(s) + " sector");
-                    now.put(s, cur);
-                    want.put(s, cur.clone());
+                    now.put(s, reader.read(s, VhdxLog.SECTOR, what(s) + " sector"));
+                    want.put(s, VhdxResize.this.replayed(s, VhdxLog.SECTOR, what(s) + " sector"));
                 }
                 byte[] w = want.get(s);
                 long from = Math.max(s, offset);
@@ -414,6 +476,29 @@ final class VhdxResize {
                 if (!Arrays.equals(current, i, i + VhdxLog.SECTOR, target, i, i + VhdxLog.SECTOR)) {
                     now.put(at + i, Arrays.copyOfRange(current, i, i + VhdxLog.SECTOR));
                     want.put(at + i, Arrays.copyOfRange(target, i, i + VhdxLog.SECTOR));
+                }
+            }
+        }
+
+        /** Every sector the image's own pending log changes, as it reads replayed (unless edited already). */
+        void pendingLog() throws ResizeError {
+            if (replay.isEmpty()) {
+                return;
+            }
+            long total = 0;
+            for (VhdxLog.Change c : replay.get().changes()) {
+                total += c.length();
+                if (c.fileOffset() + c.length() > image.fileSize() || total > MAX_REPLAYED) {
+                    throw new ResizeError(ErrorCode.NEEDS_REPAIR, "the VHDX log left to replay changes "
+                            + (total > MAX_REPLAYED ? "more than " + MAX_REPLAYED + " bytes" : "bytes past the end of "
+                            + "the file (at " + c.fileOffset() + ")") + "; replay it first with `qemu-img check -r "
+                            + "all " + image.path() + "`");
+                }
+                for (long s = c.fileOffset(); s < c.fileOffset() + c.length(); s += VhdxLog.SECTOR) {
+                    if (!want.containsKey(s)) {
+                        now.put(s, reader.read(s, VhdxLog.SECTOR, what(s) + " sector"));
+                        want.put(s, VhdxResize.this.replayed(s, VhdxLog.SECTOR, what(s) + " sector"));
+                    }
                 }
             }
         }

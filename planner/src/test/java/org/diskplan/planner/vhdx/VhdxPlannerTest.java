@@ -52,6 +52,7 @@ class VhdxPlannerTest {
     }
 
     private ResizePlan planAndCheckPrefixes(Path f, ResizeRequest req) throws Exception {
+        boolean dirty = header(ImageProber.probe(f, Optional.of("vhdx"))).logNeedsReplay();
         ResizePlan plan = ResizeSession.planFile(f, Optional.of("vhdx"), p -> req);
         MemoryApply sim = MemoryApply.load(plan, f);
         for (int k = -1; k <= plan.finalStep(); k++) {
@@ -65,7 +66,7 @@ class VhdxPlannerTest {
                     : plan.oldVirtualSize());
             assertThat(p.flags()).as("flags after step " + k).noneMatch(s -> s.startsWith("corrupt"));
             // the log is live exactly between the commit and the last header write
-            boolean live = committed && k < plan.finalStep() - 1;
+            boolean live = committed ? k < plan.finalStep() - 1 : dirty;
             assertThat(header(p).logNeedsReplay()).as("log live after step " + k).isEqualTo(live);
         }
         return plan;
@@ -132,6 +133,28 @@ class VhdxPlannerTest {
         Path g = image(64 * MiB, Map.of("block_size", "1M"));
         ResizePlan shrink = planAndCheckPrefixes(g, new ResizeRequest(8 * MiB, true, Preallocation.OFF));
         assertThat(shrink.newVirtualSize()).isEqualTo(8 * MiB);
+    }
+
+    @Test
+    void aLogLeftToReplayIsReplayedByTheNextResize() throws Exception {
+        Path f = image(16 * MiB, Map.of("block_size", "1M"));
+        ResizePlan first = ResizeSession.planFile(f, Optional.of("vhdx"),
+                p -> new ResizeRequest(64 * MiB, false, Preallocation.OFF));
+        MemoryApply sim = MemoryApply.load(first, f);
+        for (int k = 0; k <= first.commitIndex(); k++) {
+            sim.step();
+        }
+        Path dirty = dir.resolve("dirty.vhdx");
+        Files.write(dirty, sim.file(0).bytes());
+        ProbedImage p = ImageProber.probe(dirty, Optional.of("vhdx"));
+        assertThat(header(p).logNeedsReplay()).isTrue();
+        assertThat(p.virtualSize()).as("read as replayed").isEqualTo(64 * MiB);
+        ResizePlan second = planAndCheckPrefixes(dirty, new ResizeRequest(3L << 30, false, Preallocation.OFF));
+        assertThat(second.oldVirtualSize()).isEqualTo(64 * MiB);
+        assertThat(second.notes()).anyMatch(n -> n.contains("left to replay"));
+        ResizePlan relocating = planAndCheckPrefixes(dirty, new ResizeRequest(200L << 30, false,
+                Preallocation.OFF));
+        assertThat(relocating.notes()).anyMatch(n -> n.contains("left to replay"));
     }
 
     @Test
