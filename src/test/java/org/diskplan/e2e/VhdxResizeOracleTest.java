@@ -130,6 +130,48 @@ class VhdxResizeOracleTest {
         soft.assertAll();
     }
 
+    /**
+     * An image left with a live log (a resize stopped right after its header commit, as a
+     * crashed writer leaves one): qemu-img info refuses it read-only, DiskPlan shows the log
+     * needs replay, and the next DiskPlan resize replays it as part of its own plan.
+     */
+    @Test
+    void aLogLeftToReplayIsReplayedByTheNextResize() throws Exception {
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "vhdx", "-o", "block_size=1M", "img.vhdx", "64M").exitCode())
+                .isZero();
+        io("img.vhdx", "write -P 0x5a 0 1M", "write -P 0x44 2M 512k", "write -P 0x33 5M 1M");
+        Files.copy(dir.resolve("img.vhdx"), dir.resolve("orig.vhdx"));
+        org.diskplan.planner.ResizePlan plan = org.diskplan.planner.ResizeSession.planFile(dir.resolve("img.vhdx"),
+                java.util.Optional.empty(), p -> new org.diskplan.planner.ResizeRequest(512 * MIB, false,
+                        org.diskplan.abi.Preallocation.OFF));
+        try {
+            org.diskplan.planner.apply.PlanApplier.apply(dir.resolve("img.vhdx"), plan,
+                    org.diskplan.planner.apply.ApplyOptions.DEFAULT.withAfterStep(step -> {
+                        if (step == plan.commitIndex()) {
+                            throw new CrashPrefixSuite.Halt();
+                        }
+                    }));
+        } catch (CrashPrefixSuite.Halt expected) {
+            // stopped with the log live
+        }
+        Files.deleteIfExists(org.diskplan.planner.apply.UndoJournal.pathFor(dir.resolve("img.vhdx")));
+        ProcessRunner.Result readOnly = Qemu.img(dir, "info", "-f", "vhdx", "img.vhdx");
+        assertThat(readOnly.exitCode()).as("qemu refuses a dirty log read-only\n" + readOnly.describe()).isNotZero();
+        assertThat(readOnly.stderr()).contains("log that needs to be replayed");
+        ProcessRunner.Result info = Diskplan.run(dir, "info", "img.vhdx");
+        assertThat(info.exitCode()).as(info.describe()).isZero();
+        assertThat(info.stdout()).contains("log needs replay");
+        ProcessRunner.Result us = Diskplan.run(dir, "resize", "img.vhdx", "3G");
+        assertThat(us.exitCode()).as(us.describe()).isZero();
+        ProcessRunner.Result check = Qemu.img(dir, "check", "-f", "vhdx", "img.vhdx");
+        assertThat(check.exitCode()).as(check.describe()).isZero();
+        assertThat(virtualSize("img.vhdx")).isEqualTo(3 * GIB);
+        assertThat(io("img.vhdx", "read -P 0x5a 0 1M", "read -P 0x44 2M 512k", "read -P 0x33 5M 1M",
+                "read -P 0 64M 1M", "read -P 0 " + (3 * GIB - MIB) + " 1M")).doesNotContain("Pattern verification failed");
+        ProcessRunner.Result cmp = Qemu.img(dir, "compare", "-f", "vhdx", "-F", "vhdx", "orig.vhdx", "img.vhdx");
+        assertThat(cmp.exitCode()).as(cmp.describe()).isZero();
+    }
+
     @Test
     void refusals() throws Exception {
         assertThat(Qemu.img(dir, "create", "-q", "-f", "vhdx", "img.vhdx", "16M").exitCode()).isZero();
