@@ -217,7 +217,8 @@ public final class VhdxLog {
         while (pos < logLength) {
             Entry first = entryAt(reader, logOffset, logLength, pos, logGuid);
             if (first == null) {
-                pos += SECTOR;
+                // as qemu: past a whole entry whose header holds but whose contents do not, else one sector
+                pos += Math.max(SECTOR, plausibleLength(reader, logOffset, logLength, pos, logGuid));
                 continue;
             }
             List<Entry> chain = new ArrayList<>(List.of(first));
@@ -244,6 +245,23 @@ public final class VhdxLog {
         return best.isEmpty() ? Optional.empty() : Optional.of(new Replay(best));
     }
 
+    /** The length of the entry whose header (alone) is valid at {@code pos}, or 0. */
+    private static long plausibleLength(ImageReader reader, long logOffset, long logLength, long pos, byte[] logGuid)
+            throws ProbeException {
+        ByteBuffer h = ByteBuffer.wrap(reader.read(logOffset + pos, ENTRY_HEADER_SIZE, "log entry header"))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        return headerValid(h, logLength, logGuid) ? Integer.toUnsignedLong(h.getInt(E_ENTRY_LENGTH)) : 0;
+    }
+
+    private static boolean headerValid(ByteBuffer h, long logLength, byte[] logGuid) {
+        long length = Integer.toUnsignedLong(h.getInt(E_ENTRY_LENGTH));
+        long count = Integer.toUnsignedLong(h.getInt(E_DESCRIPTOR_COUNT));
+        return Integer.toUnsignedLong(h.getInt(E_SIGNATURE)) == VhdxLayout.LOG_ENTRY_SIGNATURE && length <= logLength
+                && length != 0 && length % SECTOR == 0 && h.getLong(E_SEQUENCE) != 0
+                && Arrays.equals(h.array(), E_LOG_GUID, E_LOG_GUID + 16, logGuid, 0, 16)
+                && count * DESCRIPTOR_SIZE <= length && (long) descriptorSectors(count) * SECTOR <= length;
+    }
+
     /** The entry starting at log position {@code pos}, or null when none valid starts there. */
     private static Entry entryAt(ImageReader reader, long logOffset, long logLength, long pos, byte[] logGuid)
             throws ProbeException {
@@ -252,16 +270,10 @@ public final class VhdxLog {
         long length = Integer.toUnsignedLong(h.getInt(E_ENTRY_LENGTH));
         long count = Integer.toUnsignedLong(h.getInt(E_DESCRIPTOR_COUNT));
         long seq = h.getLong(E_SEQUENCE);
-        if (Integer.toUnsignedLong(h.getInt(E_SIGNATURE)) != VhdxLayout.LOG_ENTRY_SIGNATURE || length > logLength
-                || length == 0 || length % SECTOR != 0 || seq == 0
-                || !Arrays.equals(h.array(), E_LOG_GUID, E_LOG_GUID + 16, logGuid, 0, 16)
-                || count * DESCRIPTOR_SIZE > length) {
-            return null;
+        if (!headerValid(h, logLength, logGuid) || length > ImageReader.MAX_READ) {
+            return null; // (an entry over 64 MiB is not read: DiskPlan never writes one, qemu's are one sector run)
         }
         long descSectors = descriptorSectors(count);
-        if (descSectors * SECTOR > length) {
-            return null;
-        }
         // read the whole entry (it may wrap around the end of the log)
         byte[] entry = new byte[(int) length];
         for (long done = 0; done < length; done += SECTOR) {

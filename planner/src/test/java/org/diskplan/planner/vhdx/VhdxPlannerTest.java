@@ -158,6 +158,24 @@ class VhdxPlannerTest {
     }
 
     @Test
+    void fourKibLogicalSectors() throws Exception {
+        Path f = image(16 * MiB, Map.of("block_size", "1M"));
+        VhdxHeader h = header(ImageProber.probe(f, Optional.of("vhdx")));
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.seek(h.logicalSectorSizeOffset());
+            raf.write(ByteBuffer.allocate(4).order(VhdxLayout.ORDER).putInt(4096).array());
+        }
+        VhdxHeader h4 = header(ImageProber.probe(f, Optional.of("vhdx")));
+        assertThat(h4.logicalSectorSize()).isEqualTo(4096);
+        assertThat(h4.chunkRatio()).isEqualTo((1L << 23) * 4096 / MiB);
+        assertThatThrownBy(() -> ResizeSession.planFile(f, Optional.of("vhdx"),
+                p -> new ResizeRequest(64 * MiB + 512, false, Preallocation.OFF)))
+                .isInstanceOf(ResizeError.class).hasMessageContaining("4096");
+        ResizePlan plan = planAndCheckPrefixes(f, new ResizeRequest(64 * MiB + 4096, false, Preallocation.OFF));
+        assertThat(plan.newVirtualSize()).isEqualTo(64 * MiB + 4096);
+    }
+
+    @Test
     void refusesDifferencingAndBrokenHeaders() throws Exception {
         Path f = image(16 * MiB, Map.of());
         VhdxHeader h = header(ImageProber.probe(f, Optional.of("vhdx")));
