@@ -96,6 +96,27 @@ public final class VhdxProbe implements FormatProbe {
         layout.structure(RegionKind.HEADER, other.offset, HEADER_BLOCK, "header " + (2 - current)
                 + (other.valid ? " (sequence " + Long.toUnsignedString(other.sequence) + ")" : " (invalid)"));
 
+        // Log.
+        long logOffset = cur.logOffset;
+        long logLength = cur.logLength;
+        LogScan log = scanLog(reader, cur, fields, flags);
+        if (logLength > 0) {
+            layout.structure(RegionKind.LOG, logOffset, logLength, "log (" + logLength + " bytes, " + log.entries
+                    + " entries)");
+        }
+
+        // A log that needs replay: every structure below is read as it will be once replayed
+        // (qemu replays on a read-write open, Hyper-V on any open).
+        java.util.Optional<VhdxLog.Replay> replay = cur.logGuidZero || logLength == 0 ? java.util.Optional.empty()
+                : VhdxLog.search(reader, logOffset, logLength, Arrays.copyOfRange(cur.raw, H_LOG_GUID, H_LOG_GUID + 16));
+        if (replay.isPresent()) {
+            reader = replay.get().overlay(reader);
+            flags.add("shown as replayed: " + replay.get().entries().size() + " log entr"
+                    + (replay.get().entries().size() == 1 ? "y" : "ies") + " (sequence "
+                    + Long.toUnsignedString(replay.get().entries().get(0).sequence()) + ") change "
+                    + replay.get().changes().size() + " ranges");
+        }
+
         // Region tables.
         RegionTable rt1 = readRegionTable(reader, REGION_TABLE1_OFFSET, "region table 1", fields);
         RegionTable rt2 = readRegionTable(reader, REGION_TABLE2_OFFSET, "region table 2", fields);
@@ -143,15 +164,6 @@ public final class VhdxProbe implements FormatProbe {
             throw new ProbeException(ErrorCode.PARSE_FAILED, "region table entries", rt.offset + R_ENTRIES,
                     "VHDX region table at offset " + rt.offset + ": the " + (bat == null ? "BAT" : "metadata")
                             + " region entry is missing");
-        }
-
-        // Log.
-        long logOffset = cur.logOffset;
-        long logLength = cur.logLength;
-        LogScan log = scanLog(reader, cur, fields, flags);
-        if (logLength > 0) {
-            layout.structure(RegionKind.LOG, logOffset, logLength, "log (" + logLength + " bytes, " + log.entries
-                    + " entries)");
         }
 
         // Metadata region.
@@ -262,7 +274,7 @@ public final class VhdxProbe implements FormatProbe {
         if (md.leaveBlocksAllocated) {
             flags.add("leave blocks allocated");
         }
-        if (log.needsReplay) {
+        if (replay.isPresent()) {
             flags.add("log needs replay (" + log.matching + " valid log entries for log GUID " + cur.logGuid + ")");
         }
 
@@ -287,7 +299,7 @@ public final class VhdxProbe implements FormatProbe {
                 rt.entries, batOffset, batLength, metaOffset, meta.length(), md.items, fileParamsAt, vdsAt, lssAt,
                 pssAt, p83At, plAt, blockSize, md.leaveBlocksAllocated, md.hasParent, vds, lss,
                 md.physicalSectorSize, chunkRatio, payloadBlocks, batEntries, entriesRead, ps, bs, log.entries,
-                log.needsReplay);
+                replay.isPresent());
         return new ProbedImage(path, ImageFormat.VHDX, subformat, virtualSize, fileSize, blockSize, flags, fields,
                 layout.build(RegionKind.FREE, "unused"), header);
     }

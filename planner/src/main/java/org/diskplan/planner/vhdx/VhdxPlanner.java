@@ -1,0 +1,107 @@
+package org.diskplan.planner.vhdx;
+
+import java.util.EnumSet;
+import java.util.Set;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.abi.ImageFormat;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.Capabilities;
+import org.diskplan.planner.FormatOptions;
+import org.diskplan.planner.FormatPlanner;
+import org.diskplan.planner.PlanBuilder;
+import org.diskplan.planner.PlanReader;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.probe.ProbedImage;
+import org.diskplan.probe.vhdx.VhdxHeader;
+import org.diskplan.probe.vhdx.VhdxLayout;
+
+/**
+ * VHDX resize (dynamic and fixed, 512 and 4096-byte logical sectors) through the image's
+ * own metadata log: see {@link VhdxResize} for the plan and its crash order.
+ */
+public final class VhdxPlanner implements FormatPlanner<VhdxHeader> {
+    @Override
+    public Set<ImageFormat> formats() {
+        return Set.of(ImageFormat.VHDX);
+    }
+
+    @Override
+    public Class<VhdxHeader> headerType() {
+        return VhdxHeader.class;
+    }
+
+    @Override
+    public Capabilities capabilities(ProbedImage image, VhdxHeader h) {
+        return capabilities(h.logicalSectorSize() == 4096 ? 4096 : 512);
+    }
+
+    @Override
+    public Capabilities typical() {
+        return capabilities(512);
+    }
+
+    private static Capabilities capabilities(long sector) {
+        return new Capabilities(true, EnumSet.of(Preallocation.OFF), sector, false, VhdxLayout.MAX_VIRTUAL_SIZE,
+                "a multiple of the logical sector size (" + sector + ")", "Image size too large; max of 64TB");
+    }
+
+    /** What qemu's vhdx_open refuses, and what DiskPlan will not resize, each naming the field. */
+    @Override
+    public void checkOpen(ProbedImage image, VhdxHeader h) throws ResizeError {
+        if (h.hasParent()) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VHDX metadata item file parameters at offset "
+                    + h.fileParametersOffset() + ": has_parent is set: a differencing VHDX (or a Hyper-V "
+                    + "checkpoint, .avhdx) reads through its parent; resize the base disk with the chain merged");
+        }
+        for (VhdxHeader.HeaderCopy c : h.headers()) {
+            if (!c.valid()) {
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX header at offset " + c.offset()
+                        + " is invalid (signature, version or CRC-32C); open the image read-write in qemu or "
+                        + "Hyper-V once so that both header copies are valid, then resize");
+            }
+        }
+        for (String flag : image.flags()) {
+            if (flag.startsWith("corrupt:") || flag.startsWith("unknown required region")) {
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX image is inconsistent (" + flag
+                        + "); DiskPlan does not resize it");
+            }
+        }
+        long bs = h.blockSize();
+        if (bs < VhdxLayout.MIN_BLOCK_SIZE || bs > VhdxLayout.MAX_BLOCK_SIZE || Long.bitCount(bs) != 1) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VHDX metadata item file parameters field "
+                    + "block_size at offset " + h.fileParametersOffset() + ": " + bs
+                    + " is not a power of two from 1 MiB to 256 MiB");
+        }
+        if (h.logicalSectorSize() != 512 && h.logicalSectorSize() != 4096) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VHDX metadata item logical sector size at "
+                    + "offset " + h.logicalSectorSizeOffset() + ": " + h.logicalSectorSize()
+                    + " is neither 512 nor 4096");
+        }
+        long hdr = h.headers().get(h.currentHeaderIndex()).offset();
+        if (h.logLength() < VhdxLayout.MIB || h.logLength() % VhdxLayout.MIB != 0 || h.logOffset() < VhdxLayout.MIB
+                || h.logOffset() % VhdxLayout.MIB != 0 || h.logVersion() != 0) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VHDX header field log_length/log_offset at "
+                    + "offset " + (hdr + VhdxLayout.H_LOG_LENGTH) + ": a log of " + h.logLength() + " bytes at "
+                    + h.logOffset() + " (version " + h.logVersion() + ") cannot carry the resize; it needs a "
+                    + "version 0 log of whole MiB at a MiB offset");
+        }
+        if (Long.compareUnsigned(h.currentSequenceNumber(), -3L) > 0) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VHDX header field sequence_number at offset "
+                    + (hdr + VhdxLayout.H_SEQUENCE) + ": " + Long.toUnsignedString(h.currentSequenceNumber())
+                    + " would overflow: the resize writes the headers with sequence numbers +1 and +2");
+        }
+    }
+
+    @Override
+    public ResizePlan plan(ProbedImage image, VhdxHeader h, PlanReader reader, ResizeRequest request)
+            throws ResizeError {
+        FormatOptions.Vhdx options = new FormatOptions.Vhdx((int) h.blockSize(), (int) h.logicalSectorSize());
+        if (request.newSize() == h.virtualDiskSize()) {
+            return PlanBuilder.noop(ImageFormat.VHDX, options, request, image.path(), image.fileSize(),
+                    image.virtualSize());
+        }
+        return new VhdxResize(image, h, reader, request, options).plan();
+    }
+}
