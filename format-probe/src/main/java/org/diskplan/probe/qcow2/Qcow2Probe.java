@@ -295,8 +295,10 @@ public final class Qcow2Probe implements FormatProbe {
             fields.addAll(otherFields);
             // qemu keeps size / 512 sectors and reports that many whole sectors.
             long virtualSize = size - (size % 512);
+            List<String> flags = summaryFlags();
+            Qcow2OpenChecks.firstProblem(header).ifPresent(p -> flags.add("qemu refuses to open it: " + p.describe()));
             return new ProbedImage(path, ImageFormat.QCOW2, "v" + version, virtualSize, fileSize, clusterSize,
-                    summaryFlags(), fields, regions, header);
+                    flags, fields, regions, header);
         }
 
         // ------------------------------------------------------------------ header

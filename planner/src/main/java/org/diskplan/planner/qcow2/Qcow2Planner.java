@@ -19,6 +19,7 @@ import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.qcow2.Qcow2Header;
+import org.diskplan.probe.qcow2.Qcow2OpenChecks;
 
 /**
  * qcow2 resize as qemu-img resize does it (qcow2_co_truncate), as a crash-safe plan:
@@ -82,6 +83,11 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path()
                     + "': qcow2: Image is corrupt; cannot be opened read/write",
                     List.of("repair it first with `qemu-img check -r all " + image.path() + "`"));
+        }
+        var problem = Qcow2OpenChecks.firstProblem(h);
+        if (problem.isPresent()) {
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path() + "': "
+                    + problem.get().describe());
         }
         if (h.dirty()) {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "qcow2 image '" + image.path() + "' is marked dirty "
