@@ -10,6 +10,8 @@ import java.util.Optional;
  * field and its offset.
  */
 public final class Qcow2OpenChecks {
+    /** How the probe's flags start for each reason qemu would refuse to open the image. */
+    public static final String FLAG = "qemu refuses to open it: ";
     /** sizeof(QCowSnapshotHeader), the fixed part of a snapshot table entry. */
     static final long SNAPSHOT_HEADER_BYTES = 40;
     /** QCOW_MAX_SNAPSHOTS. */
@@ -17,7 +19,6 @@ public final class Qcow2OpenChecks {
     static final long INT_MAX = Integer.MAX_VALUE;
     static final int COMPRESSION_ZLIB = 0;
     static final int COMPRESSION_ZSTD = 1;
-    static final long CRYPT_LUKS = 2;
 
     /** What qemu refuses: its words, the field and the field's offset. */
     public record Problem(String qemuMessage, String field, int offset) {
@@ -84,7 +85,7 @@ public final class Qcow2OpenChecks {
         if (h.l1Size() < l1Needed) {
             return problem("L1 table is too small", "l1_size", Qcow2Layout.OFF_L1_SIZE);
         }
-        if (h.cryptMethod() > CRYPT_LUKS) {
+        if (h.cryptMethod() > Qcow2Layout.CRYPT_LUKS) {
             return problem("Unsupported encryption method " + (int) h.cryptMethod(), "crypt_method",
                     Qcow2Layout.OFF_CRYPT_METHOD);
         }
@@ -92,7 +93,7 @@ public final class Qcow2OpenChecks {
                 && (h.autoclearFeatures() & Qcow2Layout.AUTOCLEAR_DATA_FILE_RAW) != 0) {
             return problem("data-file-raw requires a data file", "autoclear_features", Qcow2Layout.OFF_AUTOCLEAR);
         }
-        if (h.cryptMethod() == CRYPT_LUKS && h.luks().isEmpty()) {
+        if (h.cryptMethod() == Qcow2Layout.CRYPT_LUKS && h.luks().isEmpty()) {
             return problem("Missing CRYPTO header for crypt method 2", "crypt_method", Qcow2Layout.OFF_CRYPT_METHOD);
         }
         if (h.backingFileOffset() != 0 && h.backingFileSize() > Math.min(1023, clusterSize - h.backingFileOffset())) {

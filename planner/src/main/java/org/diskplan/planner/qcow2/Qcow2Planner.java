@@ -84,10 +84,13 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
                     + "': qcow2: Image is corrupt; cannot be opened read/write",
                     List.of("repair it first with `qemu-img check -r all " + image.path() + "`"));
         }
-        var problem = Qcow2OpenChecks.firstProblem(h);
-        if (problem.isPresent()) {
-            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path() + "': "
-                    + problem.get().describe());
+        // The probe flags every reason qemu would refuse to open the image read-write
+        // (Qcow2OpenChecks and its extension walk), the first in qemu's order first.
+        for (String flag : image.flags()) {
+            if (flag.startsWith(Qcow2OpenChecks.FLAG)) {
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path() + "': "
+                        + flag.substring(Qcow2OpenChecks.FLAG.length()));
+            }
         }
         if (h.dirty()) {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "qcow2 image '" + image.path() + "' is marked dirty "
