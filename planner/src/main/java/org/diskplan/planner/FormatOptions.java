@@ -11,7 +11,8 @@ import org.diskplan.abi.VmdkSubformat;
  * format; a planner puts its own in the plan.
  */
 public sealed interface FormatOptions permits FormatOptions.Raw, FormatOptions.Qcow2, FormatOptions.Vmdk,
-        FormatOptions.Vhd, FormatOptions.Vhdx, FormatOptions.Vdi {
+        FormatOptions.Vhd, FormatOptions.Vhdx, FormatOptions.Vdi, FormatOptions.Qed,
+        FormatOptions.Luks {
 
     /** {@code base} with this format's fields filled in. */
     ResizeConfig applyTo(ResizeConfig base);
@@ -104,6 +105,22 @@ public sealed interface FormatOptions permits FormatOptions.Raw, FormatOptions.Q
                     b.sectorSize(), b.currentVirtualSize(), b.newVirtualSize(), b.qcow2ClusterSize(),
                     b.qcow2RefcountBits(), b.vmdkSubformat(), b.vhdSubformat(), b.vmdkGrainSize(), blockSize,
                     b.currentFileSize());
+        }
+    }
+
+    /** QED: cluster size in bytes and clusters per table (the journal's config has no fields for them). */
+    record Qed(long clusterSize, long tableSize) implements FormatOptions {
+        @Override
+        public ResizeConfig applyTo(ResizeConfig base) {
+            return base;
+        }
+    }
+
+    /** A LUKS container: the payload offset in bytes (the journal's config has no field for it). */
+    record Luks(long payloadOffset) implements FormatOptions {
+        @Override
+        public ResizeConfig applyTo(ResizeConfig base) {
+            return base;
         }
     }
 }

@@ -42,5 +42,13 @@ public interface FormatPlanner<H extends FormatHeader> {
     default void checkOpen(ProbedImage image, H header) throws ResizeError {
     }
 
+    /**
+     * Refusals the format's driver makes for this request, in its own words and order,
+     * after the checks every format shares and before the capabilities are checked
+     * (qemu's QED driver refuses a preallocation mode before a shrink, for instance).
+     */
+    default void checkRequest(ProbedImage image, H header, ResizeRequest request) throws ResizeError {
+    }
+
     ResizePlan plan(ProbedImage image, H header, PlanReader reader, ResizeRequest request) throws ResizeError;
 }

@@ -96,6 +96,7 @@ public final class Planners {
         H header = planner.headerType().cast(image.header());
         planner.checkOpen(image, header);
         checkCommon(image.virtualSize(), request);
+        planner.checkRequest(image, header, request);
         checkCapabilities(planner.capabilities(image, header), image.virtualSize(), request);
         return planner.plan(image, header, reader, request).withExpected(reader.expected());
     }

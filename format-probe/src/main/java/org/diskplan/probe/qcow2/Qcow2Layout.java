@@ -49,6 +49,10 @@ public final class Qcow2Layout {
     public static final long EXT_FEATURE_TABLE = 0x6803f857L;
     public static final long EXT_BITMAPS = 0x23852875L;
     public static final long EXT_CRYPTO = 0x0537be77L;
+    /** crypt_method of a LUKS-encrypted image. */
+    public static final long CRYPT_LUKS = 2;
+    /** sizeof(bs->backing_format): a backing format extension must be shorter. */
+    public static final long BACKING_FORMAT_MAX = 16;
     public static final long EXT_DATA_FILE = 0x44415441L;
     public static final int FEATURE_ENTRY_SIZE = 48;
     public static final int FEATURE_NAME_SIZE = 46;

@@ -194,6 +194,8 @@ public final class Qcow2Probe implements FormatProbe {
         final List<HeaderField> extFields = new ArrayList<>();
         final List<HeaderField> otherFields = new ArrayList<>();
         final Set<String> flags = new LinkedHashSet<>();
+        /** Why qemu would refuse to open the image, found while parsing leniently (qemu's words first). */
+        final List<String> openProblems = new ArrayList<>();
         final List<Iv> ivs = new ArrayList<>();
         final Map<Long, String> featureNames = new HashMap<>();
         final List<Qcow2Header.Extension> extensions = new ArrayList<>();
@@ -295,8 +297,11 @@ public final class Qcow2Probe implements FormatProbe {
             fields.addAll(otherFields);
             // qemu keeps size / 512 sectors and reports that many whole sectors.
             long virtualSize = size - (size % 512);
+            List<String> flags = summaryFlags();
+            Qcow2OpenChecks.firstProblem(header).ifPresent(p -> flags.add(Qcow2OpenChecks.FLAG + p.describe()));
+            openProblems.forEach(p -> flags.add(Qcow2OpenChecks.FLAG + p));
             return new ProbedImage(path, ImageFormat.QCOW2, "v" + version, virtualSize, fileSize, clusterSize,
-                    summaryFlags(), fields, regions, header);
+                    flags, fields, regions, header);
         }
 
         // ------------------------------------------------------------------ header
@@ -465,6 +470,9 @@ public final class Qcow2Probe implements FormatProbe {
             extensionsEnd = start;
             while (offset < end) {
                 if (end - offset < 8) {
+                    // qemu reads the 8-byte extension header anyway and refuses the image.
+                    openProblems.add("Header extension too large (header extension at offset " + offset
+                            + " crosses the end of the extension area at " + end + ")");
                     break;
                 }
                 if (!inFile(offset, 8)) {
@@ -501,6 +509,14 @@ public final class Qcow2Probe implements FormatProbe {
 
         void parseExtension(long type, long len, FieldReader f, long offset, byte[] data) throws ProbeException {
             int n = (int) len;
+            if (type == EXT_BACKING_FORMAT && len >= BACKING_FORMAT_MAX) {
+                openProblems.add("ERROR: ext_backing_format: len=" + len + " too large (>=" + BACKING_FORMAT_MAX
+                        + ") (header extension length at offset " + (offset + 4) + ")");
+            }
+            if (type == EXT_CRYPTO && cryptMethod != CRYPT_LUKS) {
+                openProblems.add("CRYPTO header extension only expected with LUKS encryption method (crypt_method at"
+                        + " offset " + OFF_CRYPT_METHOD + ")");
+            }
             if (type == EXT_BACKING_FORMAT) {
                 backingFormat = FieldReader.printable(java.util.Arrays.copyOfRange(data, 8, 8 + n));
                 f.ascii("backing format", 8, n, "driver name of the backing file (e.g. qcow2, raw)");

@@ -36,4 +36,20 @@ public record QedHeader(long clusterSize, long tableSize, long headerSize, long 
     public long tableEntries() {
         return tableSize * clusterSize / 8;
     }
+
+    /**
+     * qemu's qed_max_image_size: table entries squared times the cluster size, in
+     * unsigned 64-bit arithmetic that wraps as qemu's does (compare with
+     * {@link Long#compareUnsigned}).
+     */
+    public static long qemuMaxImageSize(long clusterSize, long tableSize) {
+        long entries = tableSize * clusterSize / 8;
+        return entries * clusterSize * entries;
+    }
+
+    /** qemu's qed_is_image_size_valid: whole sectors, at most {@link #qemuMaxImageSize}. */
+    public static boolean qemuValidImageSize(long size, long clusterSize, long tableSize) {
+        return Long.remainderUnsigned(size, 512) == 0
+                && Long.compareUnsigned(size, qemuMaxImageSize(clusterSize, tableSize)) <= 0;
+    }
 }

@@ -118,10 +118,13 @@ public final class QedProbe implements FormatProbe {
         }
         long tableBytes = ts * cs; // at most 1 GiB
         long entries = tableBytes / 8;
-        long maxSize = Math.multiplyHigh(entries * cs, entries) != 0 ? Long.MAX_VALUE : entries * cs * entries;
-        if (size < 0 || size % 512 != 0 || size > maxSize) {
-            throw fail("image_size", OFF_IMAGE_SIZE, Long.toUnsignedString(size)
-                    + " is not a multiple of 512 at most " + maxSize + " (the most this cluster and table size map)");
+        if (!QedHeader.qemuValidImageSize(size, cs, ts)) {
+            throw fail("image_size", OFF_IMAGE_SIZE, Long.toUnsignedString(size) + " is not a multiple of 512 at most "
+                    + Long.toUnsignedString(QedHeader.qemuMaxImageSize(cs, ts))
+                    + " (qemu's limit for this cluster and table size)");
+        }
+        if (size < 0) {
+            throw fail("image_size", OFF_IMAGE_SIZE, Long.toUnsignedString(size) + " is larger than DiskPlan reads");
         }
         long headerBytesCheck = hs * cs;
         if (ts == 1) {

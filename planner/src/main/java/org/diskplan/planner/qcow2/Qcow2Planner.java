@@ -20,6 +20,7 @@ import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.qcow2.Qcow2Header;
+import org.diskplan.probe.qcow2.Qcow2OpenChecks;
 
 /**
  * qcow2 resize as qemu-img resize does it (qcow2_co_truncate), as a crash-safe plan:
@@ -83,6 +84,14 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path()
                     + "': qcow2: Image is corrupt; cannot be opened read/write",
                     List.of("repair it first with `qemu-img check -r all " + image.path() + "`"));
+        }
+        // The probe flags every reason qemu would refuse to open the image read-write
+        // (Qcow2OpenChecks and its extension walk), the first in qemu's order first.
+        for (String flag : image.flags()) {
+            if (flag.startsWith(Qcow2OpenChecks.FLAG)) {
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path() + "': "
+                        + flag.substring(Qcow2OpenChecks.FLAG.length()));
+            }
         }
         if (h.dirty()) {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "qcow2 image '" + image.path() + "' is marked dirty "

@@ -66,6 +66,36 @@ abstract class Qcow2Resize {
         this.header = reader.read(0, Qcow2Planner.HEADER_CHECKED, "qcow2 header");
         this.plan = new PlanBuilder(ImageFormat.QCOW2, options, request, image.path(), fileSize);
         this.model = RefcountModel.load(g, reader, h.refcountTableOffset(), h.refcountTableClusters());
+        protectMetadata();
+    }
+
+    /**
+     * The metadata qemu's overlap check guards (its default "cached" mode: header, active
+     * L1 and L2 tables, refcount table and blocks, snapshot table, inactive L1 tables, and
+     * the bitmap directory): a new structure never lands on it, even where a broken
+     * refcount says it is free.
+     */
+    private void protectMetadata() throws ResizeError {
+        model.protect(0, cs, "qcow2 header");
+        model.protectOwn();
+        model.protect(h.l1TableOffset(), h.l1Size() * 8, "active L1 table");
+        for (long e : readL1()) {
+            long off = e & Qcow2Header.L1E_OFFSET_MASK;
+            if (off != 0) {
+                model.protect(off, cs, "L2 table");
+            }
+        }
+        if (h.nbSnapshots() > 0) {
+            long tableEnd = h.snapshotsOffset();
+            for (Qcow2Header.Snapshot s : h.snapshots()) {
+                tableEnd = Math.max(tableEnd, s.offset() + s.entryLength());
+                model.protect(s.l1TableOffset(), s.l1Size() * 8, "L1 table of snapshot " + s.id());
+            }
+            model.protect(h.snapshotsOffset(), tableEnd - h.snapshotsOffset(), "snapshot table");
+        }
+        for (Qcow2Header.Bitmap b : h.bitmaps()) {
+            model.protect(b.offset(), 1, "bitmap directory");
+        }
     }
 
     long[] readL1() throws ResizeError {

@@ -50,6 +50,14 @@ final class RefcountModel {
     private final List<Integer> newBlocks = new ArrayList<>();
     /** First cluster that may be free. */
     private long hint;
+    /**
+     * Clusters that hold metadata the image already uses, by first cluster: one past the
+     * last cluster and what it is. A cluster among them with refcount 0 (a broken refcount,
+     * a wrong refcount_order) is never handed out: qemu's overlap check refuses such writes.
+     */
+    private final java.util.TreeMap<Long, Object[]> inUse = new java.util.TreeMap<>();
+    /** The ranges given to {@link #protect}, merged into {@link #inUse} on the first allocation. */
+    private final List<Object[]> toProtect = new ArrayList<>();
     /** One past the last cluster the plan allocated, 0 if none. */
     private long allocatedEnd;
     private long allocatedClusters;
@@ -92,6 +100,7 @@ final class RefcountModel {
         RefcountModel m = new RefcountModel(g, reader.size(), tableOffset, table);
         m.checkTable();
         m.reader = reader;
+        m.diskReader = reader;
         return m;
     }
 
@@ -116,6 +125,9 @@ final class RefcountModel {
 
     /** Where the blocks are read from, until they are. */
     private PlanReader reader;
+    /** The file as it is before the plan (null for a model built in memory). */
+    private PlanReader diskReader;
+    private final java.util.Map<Long, byte[]> diskBlocks = new java.util.HashMap<>();
 
     /** Reads every existing block, once, before the first use of any block's contents. */
     private void loaded() throws ResizeError {
@@ -173,6 +185,24 @@ final class RefcountModel {
     void switchTable(long offset, int entries) {
         tableOffset = offset;
         tableEntries = entries;
+    }
+
+    /** The refcount of {@code cluster} as the file holds it, before any change of the plan. */
+    private long originalRefcount(long cluster) throws ResizeError {
+        if (diskReader == null) {
+            return get(cluster); // a model built in memory (tests): nothing on disk to consult
+        }
+        long bi = cluster >>> blockBits;
+        if (bi >= oldTable.length || (oldTable[(int) bi] & Qcow2Header.REFT_OFFSET_MASK) == 0) {
+            return 0;
+        }
+        long at = oldTable[(int) bi] & Qcow2Header.REFT_OFFSET_MASK;
+        byte[] block = diskBlocks.get(at);
+        if (block == null) {
+            block = diskReader.read(at, (int) clusterSize, "refcount block");
+            diskBlocks.put(at, block);
+        }
+        return Qcow2Layout.refcount(block, (int) (cluster & ((1L << blockBits) - 1)), order);
     }
 
     /** The refcount of host cluster {@code cluster}. */
@@ -249,6 +279,54 @@ final class RefcountModel {
         newBlocks.add(b);
     }
 
+    /** Marks {@code length} bytes at {@code offset} as {@code what}, metadata in use. */
+    void protect(long offset, long length, String what) {
+        if (length <= 0 || offset < 0) {
+            return;
+        }
+        long first = offset >>> g.clusterBits();
+        long end = (offset + length + clusterSize - 1) >>> g.clusterBits();
+        toProtect.add(new Object[] {first, end, what});
+    }
+
+    /** Merges the protected ranges into disjoint runs, so that one lookup finds any overlap. */
+    private void mergeProtected() {
+        if (toProtect.isEmpty()) {
+            return;
+        }
+        toProtect.sort(java.util.Comparator.comparingLong(r -> (long) r[0]));
+        long curStart = -1;
+        long curEnd = -1;
+        String curWhat = "";
+        for (Object[] r : toProtect) {
+            long a = (long) r[0];
+            long b = (long) r[1];
+            if (a < curEnd) {
+                curEnd = Math.max(curEnd, b);
+                continue;
+            }
+            if (curStart >= 0) {
+                inUse.put(curStart, new Object[] {curEnd, curWhat});
+            }
+            curStart = a;
+            curEnd = b;
+            curWhat = (String) r[2];
+        }
+        inUse.put(curStart, new Object[] {curEnd, curWhat});
+        toProtect.clear();
+    }
+
+    /** Marks every refcount block and the table itself as in use. */
+    void protectOwn() {
+        protect(tableOffset, tableEntries * 8L, "refcount table");
+        for (int b = 0; b < offsets.length && b < oldTable.length; b++) {
+            long off = oldTable[b] & Qcow2Header.REFT_OFFSET_MASK;
+            if (off != 0) {
+                protect(off, clusterSize, "refcount block " + b);
+            }
+        }
+    }
+
     /**
      * Allocates {@code n} contiguous free clusters, first fit from the start of the file
      * (or, with {@code pastEnd}, only past the end of the file and of everything allocated
@@ -263,6 +341,20 @@ final class RefcountModel {
                 start = c + 1;
             }
             c++;
+        }
+        mergeProtected();
+        var before = inUse.lowerEntry(start + n);
+        if (before != null && (long) before.getValue()[0] > start) {
+            // Metadata the plan itself freed may be reused; metadata whose refcount was 0 on
+            // disk may not.
+            long to = Math.min(start + n, (long) before.getValue()[0]);
+            for (long c0 = Math.max(start, before.getKey()); c0 < to; c0++) {
+                if (originalRefcount(c0) == 0) {
+                    throw Qcow2Planner.corrupt("cluster " + c0 + " (offset " + (c0 << g.clusterBits())
+                            + ") holds the " + before.getValue()[1] + " but its refcount is 0; qemu's metadata "
+                            + "overlap check refuses to write there");
+                }
+            }
         }
         for (long i = 0; i < n; i++) {
             add(start + i, 1);

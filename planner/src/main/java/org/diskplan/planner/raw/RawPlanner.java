@@ -6,6 +6,7 @@ import java.util.Set;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.abi.Preallocation;
 import org.diskplan.planner.Capabilities;
+import org.diskplan.planner.FileTail;
 import org.diskplan.planner.FormatOptions;
 import org.diskplan.planner.FormatPlanner;
 import org.diskplan.planner.PlanBuilder;
@@ -68,13 +69,7 @@ public final class RawPlanner implements FormatPlanner<RawHeader> {
         long newLength = Math.max(newSize, firstBlock);
         // The size changes where the length does: at the first patch when one lengthens
         // the file, else at the final-length step.
-        if (newLength > oldLength && mode == Preallocation.FULL) {
-            plan.add(new ZeroFill(oldLength, newLength - oldLength, false,
-                    "zeros over the new range (preallocation=full)", RegionKind.DATA));
-        } else if (newLength > oldLength && mode == Preallocation.FALLOC) {
-            plan.add(new ZeroFill(oldLength, newLength - oldLength, true,
-                    "reserve the new range (preallocation=falloc)", RegionKind.DATA));
-        } else if (firstBlock > 0) {
+        if (!FileTail.lengthen(plan, oldLength, newLength, mode, "the new range") && firstBlock > 0) {
             plan.add(new Extend(0, newLength, "the new length (sparse)", RegionKind.DATA));
         }
         if (plan.size() == 0) {

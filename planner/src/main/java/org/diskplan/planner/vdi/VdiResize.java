@@ -100,7 +100,9 @@ final class VdiResize {
             plan.note("LCHS geometry set to 0/0/0 (not calculated), as VirtualBox's resize stores the geometry "
                     + "it is given and its medium resize gives none: VirtualBox derives it from the new size");
         }
-        return newSize > image.virtualSize() ? grow(plan, map, head, newSize, newBlocks)
+        // A map may have more entries than cbDisk needs (qemu and VirtualBox accept that): a
+        // grow keeps them all.
+        return newSize > image.virtualSize() ? grow(plan, map, head, newSize, Math.max(newBlocks, h.blockCount()))
                 : shrink(plan, map, head, newSize, newBlocks);
     }
 

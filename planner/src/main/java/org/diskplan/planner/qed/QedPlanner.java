@@ -1,0 +1,128 @@
+package org.diskplan.planner.qed;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.EnumSet;
+import java.util.Set;
+import org.diskplan.abi.ErrorCode;
+import org.diskplan.abi.ImageFormat;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.BackingFile;
+import org.diskplan.planner.Capabilities;
+import org.diskplan.planner.FormatOptions;
+import org.diskplan.planner.FormatPlanner;
+import org.diskplan.planner.PlanBuilder;
+import org.diskplan.planner.PlanReader;
+import org.diskplan.planner.Planners;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePatch.Write;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.probe.ProbedImage;
+import org.diskplan.probe.RegionKind;
+import org.diskplan.probe.qed.QedHeader;
+
+/**
+ * QED resize as qemu's bdrv_qed_co_truncate does it: a grow rewrites the 64-byte header
+ * with the new {@code image_size} (offset 48, little-endian) and nothing else changes —
+ * QED has no refcounts, and L2 tables for the new range are allocated on first write.
+ * qemu's read-write open also clears every autoclear feature bit (offset 32; none is
+ * defined), in the same header write; so does this plan, so that the file is byte for
+ * byte what qemu-img resize makes. Refusals in qemu's words and order: preallocation
+ * other than off, a size that is not whole sectors or past what the tables map, a
+ * shrink. An image marked "needs check" (qemu would repair it on open) is refused.
+ */
+public final class QedPlanner implements FormatPlanner<QedHeader> {
+    static final int HEADER_BYTES = 64;
+    static final int OFF_AUTOCLEAR = 32;
+    static final int OFF_IMAGE_SIZE = 48;
+
+    @Override
+    public Set<ImageFormat> formats() {
+        return Set.of(ImageFormat.QED);
+    }
+
+    @Override
+    public Class<QedHeader> headerType() {
+        return QedHeader.class;
+    }
+
+    @Override
+    public Capabilities capabilities(ProbedImage image, QedHeader h) {
+        return capabilities(h.clusterSize(), h.tableSize());
+    }
+
+    /** As for a new image of qemu's defaults: 64 KiB clusters, tables of 4 clusters. */
+    @Override
+    public Capabilities typical() {
+        return capabilities(64 * 1024, 4);
+    }
+
+    private static Capabilities capabilities(long clusterSize, long tableSize) {
+        long max = QedHeader.qemuMaxImageSize(clusterSize, tableSize);
+        long limit = Long.compareUnsigned(max, Planners.MAX_LENGTH) > 0 ? Planners.MAX_LENGTH : Math.max(1, max);
+        return new Capabilities(false, EnumSet.of(Preallocation.OFF), 512, false, limit, "a multiple of 512",
+                "Invalid image size specified");
+    }
+
+    @Override
+    public void checkOpen(ProbedImage image, QedHeader h) throws ResizeError {
+        if ((h.features() & QedHeader.F_NEED_CHECK) != 0) {
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "QED image '" + image.path() + "' is marked as needing a "
+                    + "consistency check (features at offset 16, bit 1): qemu repairs it when it opens it read-write; "
+                    + "repair it first with `qemu-img check -r all " + image.path() + "`");
+        }
+    }
+
+    /**
+     * qemu's order: bdrv_co_truncate's backing-file check (a backing file longer than the
+     * image needs the new range zeroed, which the QED driver does not support), then the
+     * driver's preallocation, size and shrink checks.
+     */
+    @Override
+    public void checkRequest(ProbedImage image, QedHeader h, ResizeRequest request) throws ResizeError {
+        long newSize = request.newSize();
+        long oldSize = image.virtualSize();
+        if (newSize != oldSize && BackingFile.longerThan(image, h.backingFile(),
+                (h.features() & QedHeader.F_BACKING_FORMAT_NO_PROBE) != 0 ? "raw" : "", oldSize)) {
+            // qemu would have to zero the new range so that the backing file's data does
+            // not show through, and its QED driver cannot; its words, word for word.
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "Block driver does not support requested flags");
+        }
+        if (request.preallocation() != Preallocation.OFF) {
+            throw new ResizeError(ErrorCode.PREALLOCATION_UNSUPPORTED, "Unsupported preallocation mode '"
+                    + request.preallocation().qemuName() + "'");
+        }
+        if (!QedHeader.qemuValidImageSize(newSize, h.clusterSize(), h.tableSize())) {
+            throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "Invalid image size specified");
+        }
+        if (newSize < oldSize) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SHRINK, "Shrinking images is currently not supported");
+        }
+    }
+
+    @Override
+    public ResizePlan plan(ProbedImage image, QedHeader h, PlanReader reader, ResizeRequest request)
+            throws ResizeError {
+        long oldSize = image.virtualSize();
+        long newSize = request.newSize();
+        FormatOptions.Qed options = new FormatOptions.Qed(h.clusterSize(), h.tableSize());
+        if (newSize == oldSize) {
+            return PlanBuilder.noop(ImageFormat.QED, options, request, image.path(), image.fileSize(), oldSize);
+        }
+        byte[] header = reader.read(0, HEADER_BYTES, "QED header");
+        ByteBuffer b = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(OFF_IMAGE_SIZE, newSize);
+        b.putLong(OFF_AUTOCLEAR, 0);
+        PlanBuilder plan = new PlanBuilder(ImageFormat.QED, options, request, image.path(), image.fileSize());
+        plan.commit(new Write(0, header, "QED header: image_size " + newSize
+                + (h.autoclearFeatures() != 0 ? ", autoclear_features cleared" : ""), RegionKind.HEADER));
+        if (h.autoclearFeatures() != 0) {
+            plan.note("autoclear_features (offset 32) was " + Long.toHexString(h.autoclearFeatures())
+                    + "; cleared, as qemu does when it opens the image read-write");
+        }
+        plan.note("the new range is unallocated: it reads as zeros"
+                + (h.backingFile().isEmpty() ? "" : " (the backing file ends before it)"));
+        return plan.finalLength(0, image.fileSize()).build(Planners.actionFor(oldSize, newSize), oldSize, newSize);
+    }
+}

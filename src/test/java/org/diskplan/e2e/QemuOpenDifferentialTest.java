@@ -1,0 +1,412 @@
+package org.diskplan.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.planner.ResizeSession;
+import org.diskplan.planner.apply.ApplyOptions;
+import org.diskplan.probe.HeaderField;
+import org.diskplan.probe.ImageProber;
+import org.diskplan.probe.ProbeException;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * "Does qemu open it" against "does DiskPlan resize it", over mutated headers of every
+ * format DiskPlan writes: single header fields set to edge values (alone and in pairs),
+ * bit flips, random bytes and truncations of small images qemu-img made. For each
+ * mutant DiskPlan plans a 1 MiB grow in-process and qemu-io opens the file read-write
+ * (batched: one qemu-io process per few hundred files). DiskPlan must never plan a
+ * resize of a file qemu refuses to open, and must refuse bad input with a typed error,
+ * never another exception. Every 25th mutant both accept is also resized for real, and
+ * qemu must open the result. {@code -Ddiskplan.differential.mutations=N} sets the count
+ * per format (default 10,000, the issue's floor).
+ */
+@RequiresOracle({"qemu-img", "qemu-io"})
+class QemuOpenDifferentialTest {
+    static final int MUTATIONS = Integer.getInteger("diskplan.differential.mutations", 10_000);
+    static final int BATCH = 400;
+    static final int APPLY_EVERY = 25;
+    static final int REFUSED_SAMPLE = 10;
+
+    /** A format, the images qemu-img makes of it, its byte order and how far its header reaches. */
+    record Format(String driver, ByteOrder order, int span, List<List<String>> creates) {
+        @Override
+        public String toString() {
+            return driver;
+        }
+    }
+
+    static Stream<Format> formats() {
+        ByteOrder be = ByteOrder.BIG_ENDIAN;
+        ByteOrder le = ByteOrder.LITTLE_ENDIAN;
+        return Stream.of(
+                new Format("qcow2", be, 4096, List.of(
+                        List.of("-o", "cluster_size=4k", "4M"),
+                        List.of("-o", "compat=0.10,cluster_size=4k", "4M"),
+                        List.of("-o", "cluster_size=512,refcount_bits=1", "1M"))),
+                new Format("qed", le, 4096, List.of(List.of("-o", "cluster_size=4k", "4M"))),
+                new Format("vpc", be, 2048, List.of(
+                        List.of("-o", "subformat=dynamic", "4M"),
+                        List.of("-o", "subformat=fixed", "1M"))),
+                new Format("vdi", le, 1024, List.of(
+                        List.of("-o", "static=off", "4M"),
+                        List.of("-o", "static=on", "1M"))));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("formats")
+    @Timeout(1200)
+    void diskplanNeverResizesWhatQemuCannotOpen(Format f, @TempDir Path tmp) throws Exception {
+        Path dir = Files.isDirectory(Path.of("/dev/shm")) ? Files.createTempDirectory(Path.of("/dev/shm"), "dp-diff")
+                : tmp;
+        try {
+            run(f, dir);
+        } finally {
+            if (!dir.equals(tmp)) {
+                Qcow2Images.tryRun(tmp, List.of("rm", "-rf", dir.toString()));
+            }
+        }
+    }
+
+    private void run(Format f, Path dir) throws Exception {
+        List<byte[]> bases = new ArrayList<>();
+        List<List<HeaderField>> fields = new ArrayList<>();
+        for (int b = 0; b < f.creates().size(); b++) {
+            String name = "base" + b + "." + f.driver();
+            List<String> create = new ArrayList<>(List.of("create", "-q", "-f", f.driver()));
+            create.addAll(f.creates().get(b));
+            create.add(create.size() - 1, name);
+            ProcessRunner.Result r = Qemu.img(dir, create);
+            assertThat(r.exitCode()).as(r.describe()).isZero();
+            Qcow2Images.run(dir, List.of("qemu-io", "-f", f.driver(), "-c", "write -P 0x11 0 64k", name));
+            bases.add(Files.readAllBytes(dir.resolve(name)));
+            fields.add(ImageProber.probe(dir.resolve(name), Optional.of(f.driver())).fields().stream()
+                    .filter(h -> h.length() > 0 && h.length() <= 8 && h.offset() >= 0).toList());
+        }
+        Stats s = new Stats();
+        List<Mutant> pending = new ArrayList<>();
+        for (int i = 0; i < MUTATIONS; i++) {
+            int b = i % bases.size();
+            Mutant m = mutate(f, i, bases.get(b), fields.get(b));
+            Path file = dir.resolve("m" + i + "." + f.driver());
+            Files.write(file, m.bytes());
+            long t0 = System.nanoTime();
+            m.diskplan = diskplanAccepts(f, file, s);
+            s.planNanos += System.nanoTime() - t0;
+            // What DiskPlan refuses cannot be written: qemu's verdict on it is only counted,
+            // for a sample (some refused mutants cost qemu seconds: a VDI map of 2^30 entries).
+            if (!m.diskplan && i % REFUSED_SAMPLE != 0) {
+                s.refusedUnasked++;
+                Files.delete(file);
+            } else {
+                pending.add(m);
+            }
+            if (pending.size() == BATCH || (i == MUTATIONS - 1 && !pending.isEmpty())) {
+                long t1 = System.nanoTime();
+                judge(f, dir, pending, s);
+                s.judgeNanos += System.nanoTime() - t1;
+                pending.clear();
+            }
+        }
+        System.out.printf("%s: %d mutants: both open %d; DiskPlan refuses %d, of which a sample of %d asked of qemu:"
+                + " qemu refuses %d, opens %d; applied and reopened %d; DiskPlan %d ms, qemu-io and applies %d ms%n",
+                f.driver(), MUTATIONS, s.bothAccept, s.bothRefuse + s.onlyQemu + s.refusedUnasked,
+                s.bothRefuse + s.onlyQemu, s.bothRefuse, s.onlyQemu, s.applied, s.planNanos / 1_000_000,
+                s.judgeNanos / 1_000_000);
+        assertThat(s.crashes).as(f + ": DiskPlan failed with an untyped exception").isEmpty();
+        assertThat(s.divergent).as(f + ": DiskPlan plans a resize of files qemu refuses to open").isEmpty();
+        assertThat(s.badResults).as(f + ": qemu refuses DiskPlan's result").isEmpty();
+        assertThat(s.bothAccept).as("the mutations leave enough images both open").isGreaterThan(MUTATIONS / 20);
+    }
+
+    static final class Stats {
+        int bothAccept;
+        int bothRefuse;
+        int onlyQemu;
+        int applied;
+        int refusedUnasked;
+        long planNanos;
+        long judgeNanos;
+        final List<String> crashes = new ArrayList<>();
+        final List<String> divergent = new ArrayList<>();
+        final List<String> badResults = new ArrayList<>();
+    }
+
+    static final class Mutant {
+        final int index;
+        final String what;
+        final byte[] bytes;
+        boolean diskplan;
+
+        Mutant(int index, String what, byte[] bytes) {
+            this.index = index;
+            this.what = what;
+            this.bytes = bytes;
+        }
+
+        byte[] bytes() {
+            return bytes;
+        }
+    }
+
+    private static boolean diskplanAccepts(Format f, Path file, Stats s) {
+        try {
+            ResizeSession.planFile(file, Optional.of(f.driver()),
+                    p -> new ResizeRequest(p.virtualSize() + (1 << 20), false, Preallocation.OFF));
+            return true;
+        } catch (ResizeError | ProbeException e) {
+            return false;
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+            if (s.crashes.size() < 20) {
+                StringBuilder where = new StringBuilder();
+                for (StackTraceElement el : Arrays.copyOf(e.getStackTrace(), Math.min(6, e.getStackTrace().length))) {
+                    where.append("\n    at ").append(el);
+                }
+                s.crashes.add(file.getFileName() + ": " + e + where);
+            }
+            return false;
+        }
+    }
+
+    /** qemu-io opens each pending mutant; DiskPlan's verdicts are compared with qemu's. */
+    private static void judge(Format f, Path dir, List<Mutant> pending, Stats s) throws IOException {
+        List<String> names = pending.stream().map(m -> "m" + m.index + "." + f.driver()).toList();
+        List<String> qemuErrors = qemuOpens(f, dir, names);
+        List<Mutant> toApply = new ArrayList<>();
+        for (int k = 0; k < pending.size(); k++) {
+            Mutant m = pending.get(k);
+            boolean qemu = qemuErrors.get(k) == null;
+            if (m.diskplan && qemu) {
+                s.bothAccept++;
+                if (s.bothAccept % APPLY_EVERY == 0) {
+                    toApply.add(m);
+                }
+            } else if (!m.diskplan && !qemu) {
+                s.bothRefuse++;
+            } else if (qemu) {
+                s.onlyQemu++;
+            } else if (s.divergent.size() < 30) {
+                s.divergent.add(names.get(k) + " [" + m.what + "]: qemu: " + qemuErrors.get(k));
+            }
+            Files.deleteIfExists(dir.resolve(names.get(k)));
+        }
+        // Resize a sample of what both accept for real, then ask qemu to open the result.
+        List<String> applied = new ArrayList<>();
+        for (Mutant m : toApply) {
+            String name = "a" + m.index + "." + f.driver();
+            Files.write(dir.resolve(name), m.bytes());
+            try {
+                ResizeSession.resizeFile(dir.resolve(name), Optional.of(f.driver()),
+                        p -> new ResizeRequest(p.virtualSize() + (1 << 20), false, Preallocation.OFF),
+                        ApplyOptions.DEFAULT);
+                applied.add(name);
+            } catch (Exception e) {
+                s.badResults.add(name + " [" + m.what + "]: planned, then the resize failed: " + e);
+            }
+        }
+        List<String> after = qemuOpens(f, dir, applied);
+        for (int k = 0; k < applied.size(); k++) {
+            s.applied++;
+            if (after.get(k) != null) {
+                s.badResults.add(applied.get(k) + ": qemu: " + after.get(k));
+            }
+            Files.deleteIfExists(dir.resolve(applied.get(k)));
+        }
+    }
+
+    /**
+     * For each file, null when qemu-io opened it read-write, else qemu's error. The
+     * commands go through stdin (with -c, qemu-io stops at the first failed open); every
+     * command's output follows its prompt, so a file's "length" output is the text after
+     * its second prompt: a size when the open succeeded, nothing when it failed.
+     */
+    static List<String> qemuOpens(Format f, Path dir, List<String> names) throws IOException {
+        List<String> out = qemuOpens(f, dir, names, false);
+        // An encrypted image (a mutated crypt_method) opens only with a key, as qemu-img
+        // resize would be given one; DiskPlan needs none. Ask again with a key.
+        List<String> keyed = new ArrayList<>();
+        for (int k = 0; k < names.size(); k++) {
+            if (out.get(k) != null && out.get(k).contains("key-secret")) {
+                keyed.add(names.get(k));
+            }
+        }
+        List<String> again = qemuOpens(f, dir, keyed, true);
+        for (int k = 0, j = 0; k < names.size(); k++) {
+            if (out.get(k) != null && out.get(k).contains("key-secret")) {
+                out.set(k, again.get(j++));
+            }
+        }
+        return out;
+    }
+
+    private static List<String> qemuOpens(Format f, Path dir, List<String> names, boolean withKey)
+            throws IOException {
+        List<String> out = new ArrayList<>();
+        if (names.isEmpty()) {
+            return out;
+        }
+        StringBuilder cmds = new StringBuilder();
+        for (String n : names) {
+            cmds.append("open -o driver=").append(f.driver()).append(withKey ? ",encrypt.key-secret=sec0" : "")
+                    .append(' ').append(n).append("\nlength\nclose\n");
+        }
+        Files.writeString(dir.resolve("commands"), cmds);
+        ProcessRunner.Result r = ProcessRunner.of("sh", "-c", Oracles.require("qemu-io")
+                + (withKey ? " --object " + Qcow2Images.SECRET : "") + " < commands").in(dir)
+                .timeout(Duration.ofMinutes(5)).run();
+        String[] outputs = r.stdout().split("qemu-io> ", -1);
+        List<String> errors = r.stderr().lines().toList();
+        for (int k = 0; k < names.size(); k++) {
+            int lengthOutput = 3 * k + 2;
+            assertThat(lengthOutput).as("qemu-io printed too little\n" + r.describe()).isLessThan(outputs.length);
+            if (outputs[lengthOutput].isBlank()) {
+                String n = names.get(k);
+                out.add(errors.stream().filter(e -> e.contains(" " + n + ":") || e.contains("'" + n + "'"))
+                        .findFirst().orElse("refused"));
+            } else {
+                out.add(null);
+            }
+        }
+        return out;
+    }
+
+    static final long[] EDGES = {0, 1, 2, 3, 7, 8, 0x7f, 0x80, 0xff, 0x100, 0x1ff, 0x200, 0x1000, 0xffff, 0x10000,
+            0x7fffffffL, 0x80000000L, 0xffffffffL, 0x100000000L, Long.MAX_VALUE, Long.MIN_VALUE, -1, -2};
+
+    /** The i-th mutant of {@code base}: deterministic for a format and index. */
+    static Mutant mutate(Format f, int i, byte[] base, List<HeaderField> fields) {
+        Random r = new Random(f.driver().hashCode() * 1_000_003L + i);
+        byte[] b = base.clone();
+        int kind = r.nextInt(100);
+        String what;
+        if (kind < 40 || (kind < 50 && fields.size() > 1)) {
+            int n = kind < 40 ? 1 : 2;
+            StringBuilder w = new StringBuilder();
+            for (int k = 0; k < n; k++) {
+                HeaderField h = fields.get(r.nextInt(fields.size()));
+                long v = edge(r, h, b, f.order());
+                put(b, h.offset(), h.length(), v, f.order());
+                w.append(k == 0 ? "" : ", ").append(h.name()).append("@").append(h.offset()).append("=0x")
+                        .append(Long.toHexString(v));
+            }
+            what = w.toString();
+        } else if (kind < 75) {
+            int flips = 1 + r.nextInt(3);
+            StringBuilder w = new StringBuilder("flip");
+            for (int k = 0; k < flips; k++) {
+                int at = r.nextInt(10) < 7 ? r.nextInt(Math.min(512, b.length)) : r.nextInt(Math.min(f.span(),
+                        b.length));
+                int bit = r.nextInt(8);
+                b[at] ^= (byte) (1 << bit);
+                w.append(' ').append(at).append('.').append(bit);
+            }
+            what = w.toString();
+        } else if (kind < 90) {
+            int at = r.nextInt(Math.min(f.span(), b.length));
+            int len = 1 + r.nextInt(8);
+            for (int k = at; k < Math.min(b.length, at + len); k++) {
+                b[k] = (byte) r.nextInt(256);
+            }
+            what = "random bytes " + at + "+" + len;
+        } else {
+            int len = r.nextBoolean() ? r.nextInt(Math.min(f.span() * 2, b.length)) : r.nextInt(b.length);
+            len -= r.nextBoolean() ? len % 512 : 0;
+            b = Arrays.copyOf(b, len);
+            what = "truncated to " + len;
+        }
+        if (f.driver().equals("vpc") && r.nextInt(4) != 0) {
+            VpcChecksums.fix(b);
+            what += " (checksums fixed)";
+        }
+        return new Mutant(i, what, b);
+    }
+
+    private static long edge(Random r, HeaderField h, byte[] b, ByteOrder order) {
+        long old = h.offset() + h.length() <= b.length ? get(b, h.offset(), h.length(), order) : 0;
+        return switch (r.nextInt(6)) {
+            case 0 -> old + 1;
+            case 1 -> old - 1;
+            case 2 -> old << (1 + r.nextInt(4));
+            case 3 -> r.nextLong();
+            default -> EDGES[r.nextInt(EDGES.length)];
+        };
+    }
+
+    static long get(byte[] b, long off, int len, ByteOrder order) {
+        ByteBuffer buf = ByteBuffer.wrap(b, (int) off, len).order(order);
+        return switch (len) {
+            case 1 -> buf.get() & 0xff;
+            case 2 -> buf.getShort() & 0xffff;
+            case 4 -> buf.getInt() & 0xffffffffL;
+            case 8 -> buf.getLong();
+            default -> 0;
+        };
+    }
+
+    static void put(byte[] b, long off, int len, long v, ByteOrder order) {
+        if (off + len > b.length) {
+            return;
+        }
+        ByteBuffer buf = ByteBuffer.wrap(b, (int) off, len).order(order);
+        switch (len) {
+            case 1 -> buf.put((byte) v);
+            case 2 -> buf.putShort((short) v);
+            case 4 -> buf.putInt((int) v);
+            case 8 -> buf.putLong(v);
+            default -> {
+                for (int k = 0; k < len; k++) {
+                    b[(int) off + k] = (byte) v;
+                }
+            }
+        }
+    }
+
+    /** Recomputes VHD checksums after a mutation, so that mutants get past them. */
+    static final class VpcChecksums {
+        static void fix(byte[] b) {
+            footer(b, 0);
+            if (b.length >= 1024) {
+                footer(b, b.length - 512);
+            }
+            if (b.length >= 512) {
+                long dyn = ByteBuffer.wrap(b, 16, 8).getLong();
+                if (dyn > 0 && dyn + 1024 <= b.length) {
+                    sum(b, (int) dyn, 1024, 36);
+                }
+            }
+        }
+
+        private static void footer(byte[] b, int at) {
+            if (at + 512 <= b.length) {
+                sum(b, at, 512, 64);
+            }
+        }
+
+        private static void sum(byte[] b, int at, int len, int field) {
+            Arrays.fill(b, at + field, at + field + 4, (byte) 0);
+            long s = 0;
+            for (int k = at; k < at + len; k++) {
+                s += b[k] & 0xff;
+            }
+            ByteBuffer.wrap(b, at + field, 4).putInt((int) ~s);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package org.diskplan.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * qcow2 images qemu refuses to open, one header field changed in a qemu-img image: qemu-img
+ * resize refuses them, and so does DiskPlan, in qemu's words with the field and its offset,
+ * leaving the file byte for byte as it was; {@code diskplan info} still shows the image, with
+ * a flag naming what qemu refuses. (Before, DiskPlan "resized" the first two.)
+ */
+@RequiresOracle({"qemu-img"})
+class QemuOpenRefusalTest {
+    record Case(String name, int offset, String hex, String qemuWords, String field) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Case> cases() {
+        return Stream.of(
+                new Case("header_length 0xffff", 100, "0000ffff", "Header extension too large", "offset"),
+                new Case("crypt_method 7", 32, "00000007", "Unsupported encryption method 7", "crypt_method"),
+                new Case("snapshots_offset 1", 64, "0000000000000001", "Snapshot table offset invalid",
+                        "snapshots_offset"),
+                new Case("compression_type 5", 104, "05", "qcow2: unknown compression type: 5", "compression_type"),
+                new Case("refcount_table_clusters 0", 56, "00000000",
+                        "Image does not contain a reference count table", "refcount_table_clusters"),
+                new Case("data-file-raw without a data file", 88, "0000000000000002",
+                        "data-file-raw requires a data file", "autoclear_features"),
+                new Case("l1_size 0", 36, "00000000", "L1 table is too small", "l1_size"),
+                new Case("l1_table_offset unaligned", 40, "0000000000030001", "Active L1 table offset invalid",
+                        "l1_table_offset"),
+                new Case("refcount_order 7", 96, "00000007", "Reference count entry width too large", "refcount_order"),
+                new Case("compression bit with zlib", 72, "0000000000000008",
+                        "Compression type incompatible feature bit must not be set", "incompatible_features"),
+                new Case("crypt_method 2 without a crypto header", 32, "00000002",
+                        "Missing CRYPTO header for crypt method 2", "crypt_method"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void refusedLikeQemuAndShownByInfo(Case c, @TempDir Path dir) throws IOException {
+        ProcessRunner.Result made = Qemu.img(dir, "create", "-q", "-f", "qcow2", "d.qcow2", "16M");
+        assertThat(made.exitCode()).as(made.describe()).isZero();
+        QedResizeOracleTest.poke(dir.resolve("d.qcow2"), c.offset(), HexFormat.of().parseHex(c.hex()));
+        Files.copy(dir.resolve("d.qcow2"), dir.resolve("q.qcow2"));
+        byte[] before = Files.readAllBytes(dir.resolve("d.qcow2"));
+
+        ProcessRunner.Result q = Qemu.img(dir, "resize", "q.qcow2", "+1M");
+        assertThat(q.exitCode()).as("qemu-img refuses it\n" + q.describe()).isEqualTo(1);
+        assertThat(q.stderr()).as(q.describe()).contains(c.qemuWords());
+
+        ProcessRunner.Result d = Diskplan.run(dir, "resize", "d.qcow2", "+1M");
+        assertThat(d.exitCode()).as(d.describe()).isEqualTo(1);
+        assertThat(d.stderr()).as(d.describe()).contains(c.qemuWords()).contains(c.field());
+        assertThat(d.stderr().lines().count()).as("one line, no stack trace\n" + d.describe()).isEqualTo(1);
+        assertThat(Files.readAllBytes(dir.resolve("d.qcow2"))).as("the file is unchanged").isEqualTo(before);
+
+        ProcessRunner.Result info = Diskplan.run(dir, List.of("info", "d.qcow2"));
+        assertThat(info.exitCode()).as(info.describe()).isZero();
+        assertThat(info.stdout()).as(info.describe()).contains("qemu refuses to open it: " + c.qemuWords());
+    }
+}
