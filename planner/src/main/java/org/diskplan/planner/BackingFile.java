@@ -3,6 +3,7 @@ package org.diskplan.planner;
 import java.nio.file.Path;
 import java.util.Optional;
 import org.diskplan.abi.ErrorCode;
+import org.diskplan.probe.FileKind;
 import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
@@ -32,9 +33,15 @@ public final class BackingFile {
         if (name.isEmpty()) {
             return false;
         }
+        Path backing = resolve(image, name);
+        if (FileKind.refusalToRead(backing).isPresent()) {
+            // a FIFO or a device is never opened (it could block forever): its length is
+            // unknowable, so the new range is zeroed as over a longer backing file
+            return true;
+        }
         long backingSize;
         try {
-            backingSize = ImageProber.probe(resolve(image, name),
+            backingSize = ImageProber.probe(backing,
                     format.isEmpty() ? Optional.empty() : Optional.of(format)).virtualSize();
         } catch (ProbeException e) {
             throw new ResizeError(ErrorCode.READ_FAILED, "Could not open backing file '" + name + "': "

@@ -1,11 +1,10 @@
 package org.diskplan.planner.qcow2;
 
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
+import org.diskplan.planner.BackingFile;
 import org.diskplan.planner.Capabilities;
 import org.diskplan.planner.PlanBuilder;
 import org.diskplan.planner.PlanReader;
@@ -15,9 +14,6 @@ import org.diskplan.planner.Planners;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
-import org.diskplan.probe.FileKind;
-import org.diskplan.probe.ImageProber;
-import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.qcow2.Qcow2Header;
 import org.diskplan.probe.qcow2.Qcow2OpenChecks;
@@ -130,38 +126,10 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
         if (newSize == oldSize) {
             return PlanBuilder.noop(ImageFormat.QCOW2, options, request, image.path(), image.fileSize(), oldSize);
         }
-        boolean zeroNewRange = newSize > oldSize && backingLongerThan(image, h, oldSize);
+        boolean zeroNewRange = newSize > oldSize && BackingFile.longerThan(image, h.backingFile(), h.backingFormat(), oldSize);
         return newSize > oldSize
                 ? new Qcow2Grow(image, reader, request, h, g, options, zeroNewRange).grow(oldSize, newSize)
                 : new Qcow2Shrink(image, reader, request, h, g, options, zeroNewRange).shrink(oldSize, newSize);
-    }
-
-    /**
-     * Whether the backing file is longer than the old size: then qemu (bdrv_co_truncate)
-     * zeroes the new range, so that the backing file's data does not show through.
-     */
-    private static boolean backingLongerThan(ProbedImage image, Qcow2Header h, long oldSize) throws ResizeError {
-        if (h.backingFile().isEmpty()) {
-            return false;
-        }
-        Path backing = image.path().toAbsolutePath().resolveSibling(h.backingFile());
-        if (Path.of(h.backingFile()).isAbsolute()) {
-            backing = Path.of(h.backingFile());
-        }
-        if (FileKind.refusalToRead(backing).isPresent()) {
-            // a FIFO or a device is never opened (it could block forever): its length is
-            // unknowable, so the new range is zeroed as over a longer backing file
-            return true;
-        }
-        long backingSize;
-        try {
-            backingSize = ImageProber.probe(backing, h.backingFormat().isEmpty() ? Optional.empty()
-                    : Optional.of(h.backingFormat())).virtualSize();
-        } catch (ProbeException e) {
-            throw new ResizeError(ErrorCode.READ_FAILED, "Could not open backing file '" + h.backingFile() + "': "
-                    + e.getMessage());
-        }
-        return backingSize > oldSize;
     }
 
     static ResizeError corrupt(String what) {
