@@ -51,6 +51,74 @@ class VmdkResizeOracleTest {
         return c.stream();
     }
 
+    static Stream<Case> flat() {
+        List<Case> c = new ArrayList<>();
+        c.add(new Case("monolithicFlat grow (64M -> 1G+512)", "subformat=monolithicFlat", "64M", (1L << 30) + 512,
+                false));
+        c.add(new Case("monolithicFlat shrink (64M -> 6M+512)", "subformat=monolithicFlat", "64M", 6 * MIB + 512,
+                true));
+        c.add(new Case("twoGbMaxExtentFlat grow adding extents (3G -> 64G)", "subformat=twoGbMaxExtentFlat", "3G",
+                64L << 30, false));
+        c.add(new Case("twoGbMaxExtentFlat one extent grows and splits (1G -> 5G+512)",
+                "subformat=twoGbMaxExtentFlat,adapter_type=lsilogic", "1G", (5L << 30) + 512, false));
+        c.add(new Case("twoGbMaxExtentFlat shrink in the last extent (5G -> 4G+512)", "subformat=twoGbMaxExtentFlat",
+                "5G", (4L << 30) + 512, true));
+        return c.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("flat")
+    void flatResizeIsCleanAndKeepsItsData(Case c) throws Exception {
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "vmdk", "-o", c.options(), "img.vmdk", c.base()).exitCode())
+                .isZero();
+        resizeAndCheck("img.vmdk", c.size(), c.shrink());
+    }
+
+    @Test
+    void vmfsDescriptorGrowsAndShrinks() throws Exception {
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat,adapter_type=lsilogic",
+                "img.vmdk", "64M").exitCode()).isZero();
+        Path d = dir.resolve("img.vmdk");
+        Files.writeString(d, Files.readString(d, StandardCharsets.ISO_8859_1).replace("createType=\"monolithicFlat\"",
+                "createType=\"vmfs\"").replaceAll("RW (\\d+) FLAT (\"[^\"]+\") 0", "RW $1 VMFS $2"),
+                StandardCharsets.ISO_8859_1);
+        assertThat(Files.readString(d)).contains(" VMFS ").contains("vmfs");
+        resizeAndCheck("img.vmdk", 3L << 30, false);
+        resizeAndCheck("img.vmdk", 9 * MIB, true);
+        assertThat(Files.readString(d)).contains("RW " + (9 * MIB / 512) + " VMFS \"img-flat.vmdk\"\n");
+        assertThat(Files.size(dir.resolve("img-flat.vmdk"))).isEqualTo(9 * MIB);
+    }
+
+    @Test
+    void flatRefusals() throws Exception {
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentFlat", "img.vmdk", "3G")
+                .exitCode()).isZero();
+        byte[] before = Files.readAllBytes(dir.resolve("img.vmdk"));
+        ProcessRunner.Result deletes = Diskplan.run(dir, "resize", "--shrink", "img.vmdk", "1G");
+        assertThat(deletes.exitCode()).isNotZero();
+        assertThat(deletes.stderr()).contains("line 9").contains("delete extent files");
+        Files.writeString(dir.resolve("out.vmdk"), new String(before, StandardCharsets.ISO_8859_1)
+                .replace("\"img-f002.vmdk\"", "\"../img-f002.vmdk\""), StandardCharsets.ISO_8859_1);
+        Files.writeString(dir.resolve("abs.vmdk"), new String(before, StandardCharsets.ISO_8859_1)
+                .replace("\"img-f002.vmdk\"", "\"" + dir.resolve("img-f002.vmdk") + "\""), StandardCharsets.ISO_8859_1);
+        Files.createDirectory(dir.resolve("sub-f002.vmdk"));
+        Files.writeString(dir.resolve("dir.vmdk"), new String(before, StandardCharsets.ISO_8859_1)
+                .replace("\"img-f002.vmdk\"", "\"sub-f002.vmdk\""), StandardCharsets.ISO_8859_1);
+        for (String f : List.of("out.vmdk", "abs.vmdk", "dir.vmdk")) {
+            byte[] b = Files.readAllBytes(dir.resolve(f));
+            ProcessRunner.Result r = Diskplan.run(dir, "resize", f, "8G");
+            assertThat(r.exitCode()).as(f).isNotZero();
+            assertThat(r.stderr()).as(f).contains("line 9");
+            assertThat(Files.readAllBytes(dir.resolve(f))).isEqualTo(b);
+        }
+        Files.write(dir.resolve("img-f003.vmdk"), new byte[0]);
+        ProcessRunner.Result exists = Diskplan.run(dir, "resize", "img.vmdk", "8G");
+        assertThat(exists.exitCode()).isNotZero();
+        assertThat(exists.stderr()).contains("img-f003.vmdk").contains("exists");
+        assertThat(Files.readAllBytes(dir.resolve("img.vmdk"))).isEqualTo(before);
+        assertThat(Files.size(dir.resolve("img-f002.vmdk"))).isEqualTo(1L << 30);
+    }
+
     @TempDir
     Path dir;
 
@@ -114,7 +182,7 @@ class VmdkResizeOracleTest {
     void resizeAndCheck(String file, long size, boolean shrink) throws Exception {
         io(file, "write -P 0x5a 0 1M", "write -P 0x44 2M 512k", "write -P 0x33 5M 1M");
         long old = virtualSize(file);
-        Files.copy(dir.resolve(file), dir.resolve("orig.vmdk"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        String orig = snapshot(file);
         List<String> descBefore = descriptorLines(file);
         List<String> args = new ArrayList<>(List.of("resize"));
         if (shrink) {
@@ -146,13 +214,13 @@ class VmdkResizeOracleTest {
         ProcessRunner.Result compare;
         if (size < old) {
             // the common part: the original as raw, cut at the new size (compare wants the longer tail zero)
-            assertThat(Qemu.img(dir, "convert", "-f", "vmdk", "-O", "raw", "orig.vmdk", "orig.raw").exitCode()).isZero();
+            assertThat(Qemu.img(dir, "convert", "-f", "vmdk", "-O", "raw", orig, "orig.raw").exitCode()).isZero();
             try (var raf = new java.io.RandomAccessFile(dir.resolve("orig.raw").toFile(), "rw")) {
                 raf.setLength(size);
             }
             compare = Qemu.img(dir, "compare", "-f", "raw", "-F", "vmdk", "orig.raw", file);
         } else {
-            compare = Qemu.img(dir, "compare", "-f", "vmdk", "-F", "vmdk", "orig.vmdk", file);
+            compare = Qemu.img(dir, "compare", "-f", "vmdk", "-F", "vmdk", orig, file);
         }
         soft.assertThat(compare.exitCode()).as("qemu-img compare\n" + compare.describe()).isZero();
         long last = size - MIB;
@@ -164,6 +232,23 @@ class VmdkResizeOracleTest {
         soft.assertThat(io(file, "read -P 0x5a 0 1M")).as("old data after the write")
                 .doesNotContain("Pattern verification failed");
         soft.assertAll();
+    }
+
+    /** A copy of the whole folder (sparse: the extents stay holes) in orig/; returns the copy of {@code file}. */
+    String snapshot(String file) throws Exception {
+        Path o = dir.resolve("orig");
+        if (Files.exists(o)) {
+            ProcessRunner.of("rm", "-rf", "orig").in(dir).run();
+        }
+        Files.createDirectory(o);
+        List<String> cmd = new ArrayList<>(List.of("cp", "--sparse=always"));
+        try (var files = Files.list(dir)) {
+            files.filter(Files::isRegularFile).forEach(f -> cmd.add(f.getFileName().toString()));
+        }
+        cmd.add("orig/");
+        ProcessRunner.Result r = ProcessRunner.of(cmd).in(dir).run();
+        assertThat(r.exitCode()).as(r.describe()).isZero();
+        return "orig/" + file;
     }
 
     /** The descriptor text (embedded: the NUL-terminated text after the header; else the file). */
@@ -178,7 +263,11 @@ class VmdkResizeOracleTest {
             }
             text = new String(b, (int) off, end - (int) off, StandardCharsets.ISO_8859_1);
         } else {
-            text = new String(b, StandardCharsets.ISO_8859_1);
+            int end = 0;
+            while (end < b.length && b[end] != 0) {
+                end++;
+            }
+            text = new String(b, 0, end, StandardCharsets.ISO_8859_1);
         }
         return List.of(text.split("\n", -1));
     }

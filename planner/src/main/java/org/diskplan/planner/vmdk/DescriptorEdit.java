@@ -108,12 +108,20 @@ public final class DescriptorEdit {
         return false;
     }
 
-    /** A new random CID: 8 lower-case hex digits, neither {@code old}, 0 nor ffffffff (parent "none"). */
+    /**
+     * A new random CID: as many hex digits as {@code old} has (qemu writes it without leading
+     * zeros, so the descriptor keeps its length), 8 when {@code old} is not 1..8 hex digits; never
+     * {@code old}, 0 or ffffffff (the parent "none").
+     */
     public static String newCid(String old, java.util.random.RandomGenerator random) {
+        String o = old.trim();
+        int width = o.matches("[0-9a-fA-F]{1,8}") ? o.length() : 8;
+        long low = width == 1 ? 1 : 1L << (4 * (width - 1));
+        long high = 1L << (4 * width);
         while (true) {
-            long v = random.nextLong() & 0xffffffffL;
-            String s = String.format("%08x", v);
-            if (v != 0 && v != 0xffffffffL && !s.equalsIgnoreCase(old.trim())) {
+            long v = low + Math.floorMod(random.nextLong(), high - low);
+            String s = Long.toHexString(v);
+            if (v != 0xffffffffL && !s.equalsIgnoreCase(o)) {
                 return s;
             }
         }
