@@ -19,7 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
  * reads it, qemu-img info the old size before the commit and the new one from it on,
  * qemu-img compare the original or the finished image. Covers a grow whose directory
  * grows in place, one that moves both directories, an odd grow that clears a partly used
- * last grain, and shrinks.
+ * last grain, shrinks, and descriptor-file plans over several files (monolithicFlat, a
+ * twoGbMaxExtentFlat grow that creates extent files, a shrink that cuts the last extent),
+ * the whole folder copied per prefix.
  */
 @RequiresOracle({"qemu-img", "qemu-io", "vmdkinfo"})
 class VmdkCrashPrefixTest {
@@ -33,7 +35,12 @@ class VmdkCrashPrefixTest {
             new Case("monolithicSparse grow in place", "", "1G", 3L << 30),
             new Case("monolithicSparse grow, directories moved (1G -> 100G)", "", "1G", 100L << 30),
             new Case("monolithicSparse odd grow", "", "20971008", 1073742336L),
-            new Case("monolithicSparse odd shrink", "", "64M", (6L << 20) + 512));
+            new Case("monolithicSparse odd shrink", "", "64M", (6L << 20) + 512),
+            new Case("monolithicFlat grow", "subformat=monolithicFlat", "64M", (1L << 30) + 512),
+            new Case("monolithicFlat shrink", "subformat=monolithicFlat", "64M", (6L << 20) + 512),
+            new Case("twoGbMaxExtentFlat grow adding extents", "subformat=twoGbMaxExtentFlat", "3G", 9L << 30),
+            new Case("twoGbMaxExtentFlat shrink in the last extent", "subformat=twoGbMaxExtentFlat", "3G",
+                    (2L << 30) + (1L << 20)));
 
     @TestFactory
     Stream<DynamicNode> everyPrefixLeavesTheOldOrTheNewImage() throws Exception {
