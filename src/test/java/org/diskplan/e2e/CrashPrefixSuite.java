@@ -103,17 +103,7 @@ final class CrashPrefixSuite {
                         assertThat(p.commitIndex()).isEqualTo(plan.commitIndex());
                         assertThat(p.files().size()).isEqualTo(plan.files().size());
                         Path image = copy.resolve(original);
-                        try {
-                            PlanApplier.apply(image, p, ApplyOptions.DEFAULT.withAfterStep(step -> {
-                                if (step == k) {
-                                    throw new Halt();
-                                }
-                            }));
-                            throw new AssertionError("the applier did not reach step " + k);
-                        } catch (Halt expected) {
-                            // stopped where a crash would have stopped it
-                        }
-                        Files.deleteIfExists(UndoJournal.pathFor(image));
+                        crashAfter(image, p, k);
                         String ctx = "\ncase " + name + " (files " + p.files().stream().map(f -> f.path().getFileName()
                                 .toString()).toList() + "), stopped after step " + k + " of " + n + " (commit "
                                 + p.commitIndex() + ")";
@@ -178,6 +168,21 @@ final class CrashPrefixSuite {
                                 Oracle oracle) throws Exception {
         String file = "crash" + k + "-" + original;
         Path image = copy(dir, original, file);
+        crashAfter(image, plan, k);
+        String ctx = "\ncase " + name + ", stopped after step " + k + " of " + plan.patches().size() + " (commit "
+                + plan.commitIndex() + ")";
+        long size = oracle.accept(dir, file, ctx);
+        if (k < plan.commitIndex()) {
+            assertThat(size).as("old size before the commit" + ctx).isEqualTo(plan.oldVirtualSize());
+        } else {
+            assertThat(size).as("new size from the commit on" + ctx).isEqualTo(plan.newVirtualSize());
+        }
+        oracle.sameGuestData(dir, size == plan.oldVirtualSize() ? original : finished, file, ctx);
+        Files.delete(image);
+    }
+
+    /** Applies {@code plan} to {@code image}, stops right after step k and throws the journal away. */
+    private static void crashAfter(Path image, ResizePlan plan, int k) throws Exception {
         try {
             PlanApplier.apply(image, plan, ApplyOptions.DEFAULT.withAfterStep(step -> {
                 if (step == k) {
@@ -189,16 +194,6 @@ final class CrashPrefixSuite {
             // stopped where a crash would have stopped it
         }
         Files.deleteIfExists(UndoJournal.pathFor(image));
-        String ctx = "\ncase " + name + ", stopped after step " + k + " of " + plan.patches().size() + " (commit "
-                + plan.commitIndex() + ")";
-        long size = oracle.accept(dir, file, ctx);
-        if (k < plan.commitIndex()) {
-            assertThat(size).as("old size before the commit" + ctx).isEqualTo(plan.oldVirtualSize());
-        } else {
-            assertThat(size).as("new size from the commit on" + ctx).isEqualTo(plan.newVirtualSize());
-        }
-        oracle.sameGuestData(dir, size == plan.oldVirtualSize() ? original : finished, file, ctx);
-        Files.delete(image);
     }
 
     /**
