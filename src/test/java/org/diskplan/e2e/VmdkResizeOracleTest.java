@@ -119,6 +119,35 @@ class VmdkResizeOracleTest {
         assertThat(Files.size(dir.resolve("img-f002.vmdk"))).isEqualTo(1L << 30);
     }
 
+    @Test
+    void recoverAfterACrashRestoresEveryFileAndRemovesTheCreatedOnes() throws Exception {
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentFlat", "img.vmdk", "64M")
+                .exitCode()).isZero();
+        io("img.vmdk", "write -P 0x5a 0 1M", "write -P 0x33 63M 1M");
+        String orig = snapshot("img.vmdk");
+        byte[] descriptor = Files.readAllBytes(dir.resolve("img.vmdk"));
+        // 64M -> 5G: the extent grows to 4192256 sectors, two files are created, then the descriptor commits
+        for (int k = 0; k <= 3; k++) {
+            ProcessRunner.Result crash = Diskplan.run(dir, Map.of(Diskplan.CRASH_ENV, Integer.toString(k)),
+                    List.of("resize", "img.vmdk", "5G"));
+            assertThat(crash.exitCode()).as(crash.describe()).isEqualTo(Diskplan.CRASH_EXIT);
+            ProcessRunner.Result recover = Diskplan.run(dir, "recover", "img.vmdk");
+            assertThat(recover.exitCode()).as(recover.describe()).isZero();
+            assertThat(Files.readAllBytes(dir.resolve("img.vmdk"))).as("descriptor after crash " + k)
+                    .isEqualTo(descriptor);
+            assertThat(Files.size(dir.resolve("img-f001.vmdk"))).isEqualTo(64 * MIB);
+            assertThat(dir.resolve("img-f002.vmdk")).as("created file removed after crash " + k).doesNotExist();
+            assertThat(dir.resolve("img-f003.vmdk")).doesNotExist();
+            ProcessRunner.Result compare = Qemu.img(dir, "compare", "-f", "vmdk", "-F", "vmdk", orig, "img.vmdk");
+            assertThat(compare.exitCode()).as(compare.describe()).isZero();
+        }
+        ProcessRunner.Result done = Diskplan.run(dir, "resize", "img.vmdk", "5G");
+        assertThat(done.exitCode()).as(done.describe()).isZero();
+        assertThat(Files.readString(dir.resolve("img.vmdk"))).contains("RW 4192256 FLAT \"img-f001.vmdk\" 0\n"
+                + "RW 4192256 FLAT \"img-f002.vmdk\" 0\nRW " + (5L * 2097152 - 2 * 4192256) + " FLAT \"img-f003.vmdk\" 0\n");
+        assertThat(virtualSize("img.vmdk")).isEqualTo(5L << 30);
+    }
+
     @TempDir
     Path dir;
 
