@@ -175,8 +175,15 @@ class VmdkResizeOracleTest {
     void grownAgainAfterAShrinkReadsZerosPastTheOldEnd() throws Exception {
         assertThat(Qemu.img(dir, "create", "-q", "-f", "vmdk", "img.vmdk", "64M").exitCode()).isZero();
         io("img.vmdk", "write -P 0x11 0 64M");
+        long before = Files.size(dir.resolve("img.vmdk"));
         assertThat(Diskplan.run(dir, "resize", "--shrink", "img.vmdk", "--", Long.toString(6 * MIB + 512))
                 .exitCode()).isZero();
+        assertThat(before).isGreaterThan(64 * MIB);
+        assertThat(Files.size(dir.resolve("img.vmdk"))).as("cut after the grains still in use")
+                .isLessThan(7 * MIB + 512 * 1024);
+        ProcessRunner.Result cut = Qemu.img(dir, "check", "-f", "vmdk", "img.vmdk");
+        assertThat(cut.exitCode()).as(cut.describe()).isZero();
+        assertThat(io("img.vmdk", "read -P 0x11 0 " + (6 * MIB + 512))).doesNotContain("Pattern verification failed");
         ProcessRunner.Result r = Diskplan.run(dir, "resize", "img.vmdk", "64M");
         assertThat(r.exitCode()).as(r.describe()).isZero();
         assertThat(io("img.vmdk", "read -P 0x11 0 " + (6 * MIB + 512), "read -P 0 " + (6 * MIB + 512) + " "

@@ -45,10 +45,14 @@ import org.diskplan.probe.vmdk.VmdkHeader;
  * {@code ddb.geometry.cylinders} and a new CID.
  *
  * <p><b>Shrink:</b> the commit first (header and descriptor), then the bytes now past the
- * end are cleared as above, so a later grow cannot bring old data back. Grain tables and
- * grains past the end stay in the file (no reader refers to them).
+ * end are cleared as above, so a later grow cannot bring old data back; at the final step
+ * the file is cut after the last grain or grain table still in use (when the kept tables
+ * are at most {@link #MAX_TABLES_READ} bytes to read). Structures past the end that lie
+ * below one still in use stay, unused.
  */
 final class SparseResize {
+    /** Most grain table bytes a shrink reads to find where the file can be cut (64 MiB). */
+    static final long MAX_TABLES_READ = 64L << 20;
     private final ProbedImage image;
     private final VmdkHeader h;
     private final PlanReader reader;
@@ -191,8 +195,22 @@ final class SparseResize {
                               byte[] descriptor) throws ResizeError {
         commit(plan, head, newCap, h.gdOffsetBytes(), h.rgdOffsetBytes(), descStart, descriptor);
         plan.phase(clearPast(gd, rgd, newCap, "new"));
-        plan.note("grains and grain tables past the new end stay in the file, unused; the grain table entries past "
-                + "the new end are cleared so a later grow reads zeros there");
+        plan.note("the grain table entries past the new end are cleared so a later grow reads zeros there");
+        long newE = gdEntries(newCap, h.grainSize(), h.numGTEsPerGT());
+        if (newE * gtBytes * (rgd == null ? 1 : 2) > MAX_TABLES_READ) {
+            plan.note("the file is not cut: the kept grain tables are more than DiskPlan reads to find the last "
+                    + "structure in use (" + MAX_TABLES_READ + " bytes)");
+        } else {
+            long used = lastUsed(gd, rgd, newCap, newE);
+            if (used < image.fileSize()) {
+                plan.finalLength(ResizePatch.IMAGE, used);
+                plan.note("file cut after the last grain or grain table still in use: " + image.fileSize() + " -> "
+                        + used + " bytes (grains and grain tables past it only served the dropped range)");
+            } else {
+                plan.note("grains and grain tables past the new end lie below structures still in use: they stay "
+                        + "in the file, unused");
+            }
+        }
         return plan.build(Planners.actionFor(image.virtualSize(), request.newSize()), image.virtualSize(),
                 request.newSize());
     }
@@ -267,6 +285,42 @@ final class SparseResize {
             }
         }
         return out;
+    }
+
+    /**
+     * The end of the last structure a shrunken extent still uses: header, descriptor, the
+     * metadata before the first grain, both directories (their old size), the grain tables of
+     * the kept entries and every grain they map below the new capacity.
+     */
+    private long lastUsed(int[] gd, int[] rgd, long newCap, long newE) throws ResizeError {
+        long used = Math.max(HEADER_SIZE, h.overHead() * SECTOR);
+        used = Math.max(used, (h.descriptorOffset() + h.descriptorSize()) * SECTOR);
+        long dirBytes = roundUpToSector(h.grainDirectoryEntries() * ENTRY_SIZE);
+        used = Math.max(used, h.gdOffsetBytes() + dirBytes);
+        if (rgd != null) {
+            used = Math.max(used, h.rgdOffsetBytes() + dirBytes);
+        }
+        long n = h.numGTEsPerGT();
+        long grains = newCap / h.grainSize() + (newCap % h.grainSize() == 0 ? 0 : 1);
+        boolean zeroFlag = (h.flags() & FLAG_ZEROED_GRAIN_GTE) != 0;
+        for (int i = 0; i < newE; i++) {
+            if (rgd != null && rgd[i] != 0) {
+                used = Math.max(used, Integer.toUnsignedLong(rgd[i]) * SECTOR + gtBytes);
+            }
+            if (gd[i] == 0) {
+                continue;
+            }
+            long at = Integer.toUnsignedLong(gd[i]) * SECTOR;
+            used = Math.max(used, at + gtBytes);
+            ByteBuffer t = ByteBuffer.wrap(reader.read(at, (int) gtBytes, "grain table " + i)).order(ORDER);
+            for (long j = 0; j < n && i * n + j < grains; j++) {
+                long g = Integer.toUnsignedLong(t.getInt((int) (j * ENTRY_SIZE)));
+                if (g > 1 || g == 1 && !zeroFlag) {
+                    used = Math.max(used, g * SECTOR + h.grainBytes());
+                }
+            }
+        }
+        return Math.min(used, image.fileSize());
     }
 
     private int[] directory(long offset, long entries, String what) throws ResizeError {
