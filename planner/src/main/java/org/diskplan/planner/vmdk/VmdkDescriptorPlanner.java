@@ -97,7 +97,9 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor field createType at offset "
                     + keyOffset(d, "createType") + ": \"" + d.createType() + "\" is not resized (DiskPlan resizes monolithicFlat, vmfs and "
                     + "twoGbMaxExtentFlat descriptors, and monolithicSparse disks; twoGbMaxExtentSparse is not "
-                    + "done yet: convert it with `qemu-img convert -O vmdk`)");
+                    + "done yet — qemu takes a sparse extent's size from its header and VMware from the descriptor "
+                    + "line, so growing the last sparse extent and adding extent files is not one commit; convert it "
+                    + "with `qemu-img convert -O vmdk`)");
         }
         if (!d.parentCid().isEmpty() && !d.parentCid().trim().equalsIgnoreCase("ffffffff")
                 || d.parentFileNameHint().isPresent()) {
