@@ -30,7 +30,8 @@ import org.junit.jupiter.api.DynamicTest;
  * new size from it on, and exactly the original guest data (old size) or exactly the
  * finished resize's (new size). Plans with many steps are sampled: every barrier boundary,
  * the commit and its neighbours, and an even spread of {@code -Ddiskplan.crash.samples}
- * (24 by default; 100000 tries every prefix).
+ * (24 by default; 100000 tries every prefix). A plan over several files gets the whole
+ * folder copied per prefix (see {@link #folderCase}).
  */
 final class CrashPrefixSuite {
     static final int SAMPLES = Integer.getInteger("diskplan.crash.samples", 24);
@@ -67,7 +68,7 @@ final class CrashPrefixSuite {
             return Optional.empty();
         }
         if (plan.files().size() > 1) {
-            throw new IllegalStateException(name + ": plans over several files need the folder copied per prefix");
+            return Optional.of(folderCase(name, dir, original, request, plan, oracle));
         }
         String finished = "finished-" + original;
         PlanApplier.apply(copy(dir, original, finished), plan, ApplyOptions.DEFAULT);
@@ -79,6 +80,62 @@ final class CrashPrefixSuite {
         }
         return Optional.of(DynamicContainer.dynamicContainer(name + " (" + n + " patches, commit "
                 + plan.commitIndex() + ")", tests));
+    }
+
+    /**
+     * A plan over several files (a VMDK descriptor and its extents, files it creates): the
+     * whole folder is copied (sparse) per prefix and the plan made again in the copy (its
+     * paths are the copy's); the re-made plan must have the same steps and commit.
+     */
+    private static DynamicNode folderCase(String name, Path dir, String original, ResizeSession.RequestFor<?> request,
+                                          ResizePlan plan, Oracle oracle) throws Exception {
+        Path finished = copyFolder(dir, "finished");
+        ResizePlan again = ResizeSession.planFile(finished.resolve(original), Optional.empty(), request);
+        PlanApplier.apply(finished.resolve(original), again, ApplyOptions.DEFAULT);
+        int n = plan.patches().size();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (int k : sample(plan)) {
+            tests.add(DynamicTest.dynamicTest("stop after step " + k + (k == plan.commitIndex() ? " (commit)" : "")
+                    + (k == n ? " (final length)" : ""), () -> {
+                        Path copy = copyFolder(dir, "crash" + k);
+                        ResizePlan p = ResizeSession.planFile(copy.resolve(original), Optional.empty(), request);
+                        assertThat(p.patches().size()).as("the plan made again in the copy").isEqualTo(n);
+                        assertThat(p.commitIndex()).isEqualTo(plan.commitIndex());
+                        assertThat(p.files().size()).isEqualTo(plan.files().size());
+                        Path image = copy.resolve(original);
+                        crashAfter(image, p, k);
+                        String ctx = "\ncase " + name + " (files " + p.files().stream().map(f -> f.path().getFileName()
+                                .toString()).toList() + "), stopped after step " + k + " of " + n + " (commit "
+                                + p.commitIndex() + ")";
+                        String file = "crash" + k + "/" + original;
+                        long size = oracle.accept(dir, file, ctx);
+                        if (k < p.commitIndex()) {
+                            assertThat(size).as("old size before the commit" + ctx).isEqualTo(p.oldVirtualSize());
+                        } else {
+                            assertThat(size).as("new size from the commit on" + ctx).isEqualTo(p.newVirtualSize());
+                        }
+                        oracle.sameGuestData(dir, size == p.oldVirtualSize() ? original : "finished/" + original, file,
+                                ctx);
+                        ProcessRunner.of("rm", "-rf", copy.getFileName().toString()).in(dir).run();
+                    }));
+        }
+        return DynamicContainer.dynamicContainer(name + " (" + plan.files().size() + " files, " + n
+                + " patches, commit " + plan.commitIndex() + ")", tests);
+    }
+
+    /** The regular files of {@code dir} copied (holes kept) into the new folder {@code dir/to}. */
+    static Path copyFolder(Path dir, String to) throws IOException {
+        Path target = dir.resolve(to);
+        Files.createDirectory(target);
+        List<String> cmd = new ArrayList<>(List.of("cp", "--sparse=always"));
+        try (var files = Files.list(dir)) {
+            files.filter(f -> Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                    .forEach(f -> cmd.add(f.getFileName().toString()));
+        }
+        cmd.add(to + "/");
+        ProcessRunner.Result r = ProcessRunner.of(cmd).in(dir).run();
+        assertThat(r.exitCode()).as(r.describe()).isZero();
+        return target;
     }
 
     /** Steps to stop after: every barrier and the step after it, the commit and its neighbours, and an even spread. */
@@ -111,6 +168,21 @@ final class CrashPrefixSuite {
                                 Oracle oracle) throws Exception {
         String file = "crash" + k + "-" + original;
         Path image = copy(dir, original, file);
+        crashAfter(image, plan, k);
+        String ctx = "\ncase " + name + ", stopped after step " + k + " of " + plan.patches().size() + " (commit "
+                + plan.commitIndex() + ")";
+        long size = oracle.accept(dir, file, ctx);
+        if (k < plan.commitIndex()) {
+            assertThat(size).as("old size before the commit" + ctx).isEqualTo(plan.oldVirtualSize());
+        } else {
+            assertThat(size).as("new size from the commit on" + ctx).isEqualTo(plan.newVirtualSize());
+        }
+        oracle.sameGuestData(dir, size == plan.oldVirtualSize() ? original : finished, file, ctx);
+        Files.delete(image);
+    }
+
+    /** Applies {@code plan} to {@code image}, stops right after step k and throws the journal away. */
+    private static void crashAfter(Path image, ResizePlan plan, int k) throws Exception {
         try {
             PlanApplier.apply(image, plan, ApplyOptions.DEFAULT.withAfterStep(step -> {
                 if (step == k) {
@@ -122,16 +194,6 @@ final class CrashPrefixSuite {
             // stopped where a crash would have stopped it
         }
         Files.deleteIfExists(UndoJournal.pathFor(image));
-        String ctx = "\ncase " + name + ", stopped after step " + k + " of " + plan.patches().size() + " (commit "
-                + plan.commitIndex() + ")";
-        long size = oracle.accept(dir, file, ctx);
-        if (k < plan.commitIndex()) {
-            assertThat(size).as("old size before the commit" + ctx).isEqualTo(plan.oldVirtualSize());
-        } else {
-            assertThat(size).as("new size from the commit on" + ctx).isEqualTo(plan.newVirtualSize());
-        }
-        oracle.sameGuestData(dir, size == plan.oldVirtualSize() ? original : finished, file, ctx);
-        Files.delete(image);
     }
 
     /**
