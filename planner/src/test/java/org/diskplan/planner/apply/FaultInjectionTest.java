@@ -118,7 +118,21 @@ class FaultInjectionTest {
     private static void trials(String format, Path file, ResizeRequest request) throws Exception {
         byte[] original = Files.readAllBytes(file);
         Path work = file.resolveSibling("work-" + file.getFileName());
-        ResizePlan plan = ResizeSession.planFile(file, Optional.of(format), p -> request);
+        ResizePlan plan;
+        try {
+            plan = ResizeSession.planFile(file, Optional.of(format), p -> request);
+        } catch (org.diskplan.planner.ResizeError e) {
+            // a subformat refused whole (VMDK streamOptimized, twoGbMaxExtentSparse) has no plan to fail
+            org.junit.jupiter.api.Assumptions.assumeTrue(e.code() != org.diskplan.abi.ErrorCode.UNSUPPORTED_SUBFORMAT,
+                    "refused subformat: " + e.getMessage());
+            throw e;
+        }
+        // A trial replays the plan on a copy of the image alone; a plan over several files
+        // (a VMDK descriptor and its extents) would reach the originals. Those plans are
+        // interrupted at every step, folder copied, by the e2e CrashPrefixSuite and by
+        // MultiFilePlanTest instead.
+        org.junit.jupiter.api.Assumptions.assumeTrue(plan.files().size() == 1,
+                "a plan over " + plan.files().size() + " files: covered by VmdkCrashPrefixTest and MultiFilePlanTest");
 
         // A clean apply, counting the I/O operations: the new file every trial may end as.
         Files.copy(file, work, StandardCopyOption.REPLACE_EXISTING);
