@@ -25,6 +25,8 @@ import org.diskplan.probe.HeaderField;
 import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ProbeException;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -41,6 +43,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * per format (default 10,000, the issue's floor).
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
+// One format at a time: with six long cases run concurrently, surefire once filed only five.
+@Execution(ExecutionMode.SAME_THREAD)
 class QemuOpenDifferentialTest {
     static final int MUTATIONS = Integer.getInteger("diskplan.differential.mutations", 10_000);
     static final int BATCH = 400;
