@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.FormatOptions;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.ResizeSession;
@@ -24,6 +25,8 @@ import org.diskplan.probe.HeaderField;
 import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ProbeException;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -40,6 +43,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * per format (default 10,000, the issue's floor).
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
+// One format at a time: with six long cases run concurrently, surefire once filed only five.
+@Execution(ExecutionMode.SAME_THREAD)
 class QemuOpenDifferentialTest {
     static final int MUTATIONS = Integer.getInteger("diskplan.differential.mutations", 10_000);
     static final int BATCH = 400;
@@ -68,7 +73,13 @@ class QemuOpenDifferentialTest {
                         List.of("-o", "subformat=fixed", "1M"))),
                 new Format("vdi", le, 1024, List.of(
                         List.of("-o", "static=off", "4M"),
-                        List.of("-o", "static=on", "1M"))));
+                        List.of("-o", "static=on", "1M"))),
+                new Format("vmdk", le, 4096, List.of(
+                        List.of("-o", "subformat=monolithicSparse", "4M"),
+                        List.of("-o", "subformat=monolithicSparse,hwversion=6", "4M"))),
+                new Format("vhdx", le, 1 << 20, List.of(
+                        List.of("-o", "subformat=dynamic,block_size=1M,log_size=1M", "4M"),
+                        List.of("-o", "subformat=fixed,block_size=1M,log_size=1M", "2M"))));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -127,9 +138,10 @@ class QemuOpenDifferentialTest {
             }
         }
         System.out.printf("%s: %d mutants: both open %d; DiskPlan refuses %d, of which a sample of %d asked of qemu:"
-                + " qemu refuses %d, opens %d; applied and reopened %d; DiskPlan %d ms, qemu-io and applies %d ms%n",
+                + " qemu refuses %d, opens %d; applied and reopened %d; planned where DiskPlan knowingly goes further"
+                + " (VHDX 4 KiB sectors) %d; DiskPlan %d ms, qemu-io and applies %d ms%n",
                 f.driver(), MUTATIONS, s.bothAccept, s.bothRefuse + s.onlyQemu + s.refusedUnasked,
-                s.bothRefuse + s.onlyQemu, s.bothRefuse, s.onlyQemu, s.applied, s.planNanos / 1_000_000,
+                s.bothRefuse + s.onlyQemu, s.bothRefuse, s.onlyQemu, s.applied, s.further, s.planNanos / 1_000_000,
                 s.judgeNanos / 1_000_000);
         assertThat(s.crashes).as(f + ": DiskPlan failed with an untyped exception").isEmpty();
         assertThat(s.divergent).as(f + ": DiskPlan plans a resize of files qemu refuses to open").isEmpty();
@@ -143,6 +155,7 @@ class QemuOpenDifferentialTest {
         int onlyQemu;
         int applied;
         int refusedUnasked;
+        int further;
         long planNanos;
         long judgeNanos;
         final List<String> crashes = new ArrayList<>();
@@ -169,8 +182,14 @@ class QemuOpenDifferentialTest {
 
     private static boolean diskplanAccepts(Format f, Path file, Stats s) {
         try {
-            ResizeSession.planFile(file, Optional.of(f.driver()),
+            var plan = ResizeSession.planFile(file, Optional.of(f.driver()),
                     p -> new ResizeRequest(p.virtualSize() + (1 << 20), false, Preallocation.OFF));
+            if (plan.options() instanceof FormatOptions.Vhdx v && v.logicalSectorSize() == 4096) {
+                // Where DiskPlan knowingly goes further: qemu 7.2 opens no VHDX with 4 KiB
+                // logical sectors (Hyper-V makes them); VhdxPlannerTest covers that case.
+                s.further++;
+                return false;
+            }
             return true;
         } catch (ResizeError | ProbeException e) {
             return false;

@@ -50,6 +50,12 @@ public final class VhdxPlanner implements FormatPlanner<VhdxHeader> {
     /** What qemu's vhdx_open refuses, and what DiskPlan will not resize, each naming the field. */
     @Override
     public void checkOpen(ProbedImage image, VhdxHeader h) throws ResizeError {
+        if (h.virtualDiskSize() == 0) {
+            // qemu counts BAT entries as blocks + (blocks - 1) / chunk ratio in 32 bits: for no
+            // blocks that underflows, and it refuses the image ("Invalid argument").
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX metadata item virtual disk size at offset "
+                    + h.virtualDiskSizeOffset() + " is 0: qemu refuses to open such an image");
+        }
         if (h.hasParent()) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VHDX metadata item file parameters at offset "
                     + h.fileParametersOffset() + ": has_parent is set: a differencing VHDX (or a Hyper-V "

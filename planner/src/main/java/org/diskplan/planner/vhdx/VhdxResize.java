@@ -174,7 +174,7 @@ final class VhdxResize {
                             + "present)", RegionKind.TABLE));
                 }
             }
-            if (fixed && grow) {
+            if (fixed && grow && oldPayload > 0) {
                 // the old last block must lie in the file as far as the new size reaches into it
                 long e = bat[(int) batIndex(oldPayload - 1, ratio)];
                 long need = (e & BAT_OFFSET_MASK) + Math.min(bs, newSize - (oldPayload - 1) * bs);

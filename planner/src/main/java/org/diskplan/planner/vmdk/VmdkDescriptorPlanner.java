@@ -93,6 +93,11 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
     @Override
     public void checkOpen(ProbedImage image, VmdkDescriptorHeader h) throws ResizeError {
         VmdkDescriptor d = h.descriptor();
+        var cids = org.diskplan.probe.vmdk.VmdkCids.qemuProblem(d.text());
+        if (cids.isPresent()) {
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path() + "': Invalid argument ("
+                    + "VMDK descriptor: " + cids.get() + ")");
+        }
         if (!TYPES.contains(d.createType())) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor field createType at offset "
                     + keyOffset(d, "createType") + ": \"" + d.createType() + "\" is not resized (DiskPlan resizes monolithicFlat, vmfs and "

@@ -77,6 +77,15 @@ public final class VmdkPlanner implements FormatPlanner<VmdkHeader> {
                     + "multi-file disk; resize the disk through its descriptor file");
         }
         var d = h.descriptor().get();
+        var cids = org.diskplan.probe.vmdk.VmdkCids.qemuProblem(d.text());
+        if (cids.isPresent()) {
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path() + "': Invalid argument ("
+                    + "VMDK descriptor at offset " + d.offset() + ": " + cids.get() + ")");
+        }
+        if (h.capacity() == 0) {
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VMDK4 header field capacity at offset 12 is 0: qemu "
+                    + "refuses to open a sparse extent of no sectors");
+        }
         if (!d.parentCid().isEmpty() && !d.parentCid().trim().equalsIgnoreCase("ffffffff")
                 || d.parentFileNameHint().isPresent()) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor at offset " + d.offset()
