@@ -33,6 +33,14 @@ final class Qcow2Grow extends Qcow2Resize {
     }
 
 
+    /** The external data file, lengthened to the new size before the commit (null: none). */
+    private java.nio.file.Path dataFile;
+
+    Qcow2Grow withDataFile(java.nio.file.Path path) {
+        this.dataFile = path;
+        return this;
+    }
+
     // ---------------------------------------------------------------- grow
 
     ResizePlan grow(long oldSize, long newSize) throws ResizeError {
@@ -151,6 +159,21 @@ final class Qcow2Grow extends Qcow2Resize {
                     RegionKind.HEADER)));
         }
         emitPhase(references);
+        if (dataFile != null) {
+            // qemu truncates the data file to the new size (never shorter than it is): the
+            // range reads as zeros either way, so it goes before the commit.
+            long length;
+            try {
+                length = java.nio.file.Files.size(dataFile);
+            } catch (java.io.IOException e) {
+                throw new ResizeError(ErrorCode.READ_FAILED, "Could not open '" + dataFile + "': " + e.getMessage());
+            }
+            int df = plan.file(dataFile, org.diskplan.planner.PlanFile.Role.DATA_FILE, length);
+            if (newSize > length) {
+                emitPhase(List.of(new org.diskplan.planner.ResizePatch.Extend(df, length, newSize - length,
+                        "external data file: the new length (sparse)", RegionKind.DATA)));
+            }
+        }
         // the commit: size, and the L1 and refcount table switches, in one header write
         boolean l1InCommit = l1Grows && !staged;
         int end = l1InCommit ? Qcow2Header.OFF_L1_TABLE_OFFSET + 8 : Qcow2Header.OFF_SIZE + 8;

@@ -115,11 +115,8 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
                     + " persistent dirty bitmap(s) (" + h.bitmaps().get(0).name() + "); qemu resizes them with the "
                     + "image, DiskPlan cannot yet: remove them (`qemu-img bitmap --remove`) or use qemu-img resize");
         }
-        if ((h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DATA_FILE) != 0) {
-            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "'" + image.path() + "' keeps its data in an "
-                    + "external data file; DiskPlan cannot resize such qcow2 images yet (use qemu-img resize)");
-        }
         long oldSize = image.virtualSize();
+        java.nio.file.Path dataFile = dataFile(image, h, request, oldSize);
         Qcow2Geometry g = new Qcow2Geometry(h.clusterBits(), h.refcountOrder(), h.extendedL2());
         FormatOptions.Qcow2 options = new FormatOptions.Qcow2((int) g.clusterSize(), 1 << g.refcountOrder(),
                 g.extendedL2());
@@ -128,8 +125,46 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
         }
         boolean zeroNewRange = newSize > oldSize && BackingFile.longerThan(image, h.backingFile(), h.backingFormat(), oldSize);
         return newSize > oldSize
-                ? new Qcow2Grow(image, reader, request, h, g, options, zeroNewRange).grow(oldSize, newSize)
+                ? new Qcow2Grow(image, reader, request, h, g, options, zeroNewRange).withDataFile(dataFile)
+                        .grow(oldSize, newSize)
                 : new Qcow2Shrink(image, reader, request, h, g, options, zeroNewRange).shrink(oldSize, newSize);
+    }
+
+    /**
+     * The external data file of an image that has one (incompatible bit 2), or null. qemu's
+     * grow lengthens it to the new virtual size with the image; DiskPlan does that for a
+     * grow without preallocation. A raw data file (autoclear bit 1), whose new range qemu
+     * maps cluster for cluster, a preallocated grow and a shrink are refused, saying so.
+     */
+    private static java.nio.file.Path dataFile(ProbedImage image, Qcow2Header h, ResizeRequest request,
+                                               long oldSize) throws ResizeError {
+        if ((h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DATA_FILE) == 0) {
+            return null;
+        }
+        String why = null;
+        if (h.dataFile().isEmpty()) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "Could not open '" + image.path()
+                    + "': 'data-file' is required for this image (incompatible_features at offset 72 has the data "
+                    + "file bit, and no data file name extension names it)");
+        } else if ((h.autoclearFeatures() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0) {
+            why = "a raw data file (data-file-raw, autoclear_features at offset 88): qemu maps its new range "
+                    + "cluster for cluster, which DiskPlan does not do yet";
+        } else if (request.preallocation() != org.diskplan.abi.Preallocation.OFF) {
+            why = "preallocation into an external data file is not done yet";
+        } else if (request.newSize() < oldSize) {
+            why = "a shrink of an image with an external data file is not done yet";
+        }
+        if (why != null) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "'" + image.path() + "' keeps its data in the "
+                    + "external data file '" + h.dataFile() + "': " + why + " (use qemu-img resize)");
+        }
+        java.nio.file.Path path = BackingFile.resolve(image, h.dataFile());
+        if (!java.nio.file.Files.isRegularFile(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && !java.nio.file.Files.isRegularFile(path)) {
+            throw new ResizeError(ErrorCode.READ_FAILED, "Could not open '" + h.dataFile() + "': the external "
+                    + "data file is missing or not a regular file");
+        }
+        return path;
     }
 
     static ResizeError corrupt(String what) {
