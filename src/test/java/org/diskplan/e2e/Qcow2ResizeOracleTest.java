@@ -273,11 +273,18 @@ class Qcow2ResizeOracleTest {
         Qcow2Images.make(dir, "bm.qcow2", new Recipe("", "64M", List.of(), false));
         Qcow2Images.run(dir, List.of("qemu-img", "bitmap", "--add", "bm.qcow2", "bm0"));
         byte[] before = Files.readAllBytes(dir.resolve("bm.qcow2"));
-        ProcessRunner.Result bm = Diskplan.run(dir, "resize", "bm.qcow2", "1G");
+        // a grow keeps the bitmaps (BitmapOracleTest); a shrink of them is not done yet
+        ProcessRunner.Result bm = Diskplan.run(dir, "resize", "--shrink", "bm.qcow2", "32M");
         assertThat(bm.exitCode()).as(bm.describe()).isEqualTo(1);
         assertThat(bm.stderr()).as(bm.describe()).contains("bitmap").contains("bm0");
         assertThat(Files.readAllBytes(dir.resolve("bm.qcow2"))).isEqualTo(before);
-        assertThat(refusalCode(dir.resolve("bm.qcow2"), 1L << 30))
-                .isEqualTo(org.diskplan.abi.ErrorCode.BITMAPS_UNSUPPORTED);
+        try {
+            org.diskplan.planner.ResizeSession.planFile(dir.resolve("bm.qcow2"), java.util.Optional.empty(),
+                    probed -> new org.diskplan.planner.ResizeRequest(32L << 20, true,
+                            org.diskplan.abi.Preallocation.OFF));
+            throw new AssertionError("a shrink with bitmaps was planned");
+        } catch (org.diskplan.planner.ResizeError e) {
+            assertThat(e.code()).isEqualTo(org.diskplan.abi.ErrorCode.BITMAPS_UNSUPPORTED);
+        }
     }
 }

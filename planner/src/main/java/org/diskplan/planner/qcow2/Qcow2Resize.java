@@ -95,6 +95,7 @@ abstract class Qcow2Resize {
         }
         for (Qcow2Header.Bitmap b : h.bitmaps()) {
             model.protect(b.offset(), 1, "bitmap directory");
+            model.protect(b.tableOffset(), b.tableSize() * 8, "bitmap table of '" + b.name() + "'");
         }
     }
 

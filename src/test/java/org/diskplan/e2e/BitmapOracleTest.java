@@ -1,0 +1,124 @@
+package org.diskplan.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.planner.SizeArgument;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * qcow2 images with persistent dirty bitmaps grown by qemu-img and by DiskPlan on
+ * identical copies: the same words, the same bitmaps in {@code qemu-img info} (names,
+ * granularities, flags), {@code qemu-img check} clean, the two results identical to
+ * {@code qemu-img compare}, and qemu can add another bitmap afterwards (it rewrites the
+ * directory it found). Tables that must grow do so in place or move (512-byte clusters).
+ */
+@RequiresOracle({"qemu-img", "qemu-io"})
+class BitmapOracleTest {
+    static final String FILE = "disk.qcow2";
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @ParameterizedTest(name = "cluster_size={0}: 16M -> {1} {2}")
+    @CsvSource({"65536, 32M, off", "65536, 100G, off", "512, 1G, off", "512, 20G, off", "512, +512, off",
+            "65536, 1G, metadata", "65536, 3G, full"})
+    void grownLikeQemuImg(String cluster, String size, String mode, @TempDir Path tmp) throws IOException {
+        Path q = Files.createDirectory(tmp.resolve("qemu"));
+        Path d = Files.createDirectory(tmp.resolve("diskplan"));
+        make(q, cluster);
+        make(d, cluster);
+        for (Path p : List.of(q, d)) {
+            run(p, List.of("qemu-img", "bitmap", "--add", "-g", "512", FILE, "fine"));
+        }
+        ProcessRunner.Result qr = Qemu.img(q, "resize", "--preallocation=" + mode, FILE, size);
+        ProcessRunner.Result dr = Diskplan.run(d, "resize", "--preallocation=" + mode, FILE, size);
+        String both = "\nqemu-img:\n" + qr.describe() + "\ndiskplan:\n" + dr.describe();
+        assertThat(dr.exitCode()).as(both).isEqualTo(qr.exitCode()).isZero();
+        assertThat(dr.stdout()).as(both).isEqualTo(qr.stdout());
+        assertThat(bitmaps(d)).as("bitmaps in qemu-img info" + both).isEqualTo(bitmaps(q));
+        assertThat(info(d).get("virtual-size")).isEqualTo(info(q).get("virtual-size"));
+        ProcessRunner.Result check = Qemu.img(d, "check", FILE);
+        assertThat(check.exitCode()).as(check.describe()).isZero();
+        ProcessRunner.Result cmp = Qemu.img(tmp, "compare", "qemu/" + FILE, "diskplan/" + FILE);
+        assertThat(cmp.exitCode()).as(cmp.describe()).isZero();
+        ProcessRunner.Result add = Qemu.img(d, "bitmap", "--add", FILE, "after");
+        assertThat(add.exitCode()).as(add.describe()).isZero();
+        ProcessRunner.Result again = Qemu.img(d, "check", FILE);
+        assertThat(again.exitCode()).as(again.describe()).isZero();
+        assertThat(bitmaps(d).size()).isEqualTo(4);
+    }
+
+    @Test
+    void aShrinkAndAnInUseBitmapAreRefusedAndLeftAlone(@TempDir Path dir) throws IOException {
+        make(dir, "65536");
+        byte[] before = Files.readAllBytes(dir.resolve(FILE));
+        ProcessRunner.Result r = Diskplan.run(dir, "resize", "--shrink", FILE, "8M");
+        assertThat(r.exitCode()).as(r.describe()).isEqualTo(1);
+        assertThat(r.stderr()).as(r.describe()).contains("cannot shrink them yet");
+        assertThat(Files.readAllBytes(dir.resolve(FILE))).isEqualTo(before);
+    }
+
+    /**
+     * Crash prefixes of bitmap grows (tables grown in place and moved): every prefix passes
+     * qemu-img check, bitmaps included (a table too small for the size is corruption to
+     * it), with the old or the new size and the guest data intact.
+     */
+    @TestFactory
+    Stream<DynamicNode> everyPrefixKeepsTheBitmapsValid(@TempDir Path tmp) throws Exception {
+        List<DynamicNode> out = new ArrayList<>();
+        record C(String cluster, String size, Preallocation mode, boolean fineBitmap) {
+        }
+        int n = 0;
+        for (C c : List.of(new C("512", "1G", Preallocation.OFF, false), new C("512", "20G", Preallocation.OFF, false),
+                new C("65536", "1G", Preallocation.METADATA, true))) {
+            Path dir = Files.createDirectory(tmp.resolve("c" + n++));
+            make(dir, c.cluster());
+            if (c.fineBitmap()) {
+                // 512-byte granularity: its table grows at 256 MiB, with the L1 table staged first
+                run(dir, List.of("qemu-img", "bitmap", "--add", "-g", "512", FILE, "fine"));
+            }
+            Files.move(dir.resolve(FILE), dir.resolve("original.qcow2"));
+            long newSize = SizeArgument.parse(c.size()).resolve(0);
+            CrashPrefixSuite.of("bitmaps, " + c.cluster() + "-byte clusters, 16M -> " + c.size() + ", "
+                    + c.mode().qemuName(), dir, "original.qcow2",
+                    probed -> new ResizeRequest(newSize, false, c.mode()),
+                    new CrashPrefixSuite.Qemu("qcow2", true, Optional.empty())).ifPresent(out::add);
+        }
+        return out.stream();
+    }
+
+    private static void make(Path dir, String cluster) {
+        run(dir, List.of("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=" + cluster, FILE, "16M"));
+        run(dir, List.of("qemu-img", "bitmap", "--add", FILE, "b0"));
+        run(dir, List.of("qemu-img", "bitmap", "--add", "-g", "512k", FILE, "b1"));
+        run(dir, List.of("qemu-io", "-c", "write -P 0x11 0 1M", "-c", "write -P 0x22 9M 64k", FILE));
+    }
+
+    private static JsonNode info(Path dir) throws IOException {
+        ProcessRunner.Result r = Qemu.img(dir, "info", "--output=json", FILE);
+        assertThat(r.exitCode()).as(r.describe()).isZero();
+        return JSON.readTree(r.stdout());
+    }
+
+    private static JsonNode bitmaps(Path dir) throws IOException {
+        return info(dir).path("format-specific").path("data").path("bitmaps");
+    }
+
+    private static void run(Path dir, List<String> cmd) {
+        Qcow2Images.run(dir, cmd);
+    }
+}
