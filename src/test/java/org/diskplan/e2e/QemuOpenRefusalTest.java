@@ -20,7 +20,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @RequiresOracle({"qemu-img"})
 class QemuOpenRefusalTest {
-    record Case(String name, int offset, String hex, String qemuWords, String field) {
+    /**
+     * {@code ours}: DiskPlan's words when they are not qemu's — the probe itself refuses the
+     * field (naming it and its offset), so {@code info} reports it as an error, not a flag.
+     */
+    record Case(String name, int offset, String hex, String qemuWords, String field, String ours) {
+        Case(String name, int offset, String hex, String qemuWords, String field) {
+            this(name, offset, hex, qemuWords, field, "");
+        }
+
         @Override
         public String toString() {
             return name;
@@ -38,10 +46,12 @@ class QemuOpenRefusalTest {
                         "Image does not contain a reference count table", "refcount_table_clusters"),
                 new Case("data-file-raw without a data file", 88, "0000000000000002",
                         "data-file-raw requires a data file", "autoclear_features"),
-                new Case("l1_size 0", 36, "00000000", "L1 table is too small", "l1_size"),
+                new Case("l1_size 0", 36, "00000000", "L1 table is too small", "l1_size",
+                        "l1_size at offset 36: 0 entries are too few"),
                 new Case("l1_table_offset unaligned", 40, "0000000000030001", "Active L1 table offset invalid",
-                        "l1_table_offset"),
-                new Case("refcount_order 7", 96, "00000007", "Reference count entry width too large", "refcount_order"),
+                        "l1_table_offset", "l1_table_offset at offset 40: 196609 is not aligned"),
+                new Case("refcount_order 7", 96, "00000007", "Reference count entry width too large", "refcount_order",
+                        "refcount_order at offset 96: 7 is too large"),
                 new Case("compression bit with zlib", 72, "0000000000000008",
                         "Compression type incompatible feature bit must not be set", "incompatible_features"),
                 new Case("crypt_method 2 without a crypto header", 32, "00000002",
@@ -63,12 +73,18 @@ class QemuOpenRefusalTest {
 
         ProcessRunner.Result d = Diskplan.run(dir, "resize", "d.qcow2", "+1M");
         assertThat(d.exitCode()).as(d.describe()).isEqualTo(1);
-        assertThat(d.stderr()).as(d.describe()).contains(c.qemuWords()).contains(c.field());
+        assertThat(d.stderr()).as(d.describe()).contains(c.ours().isEmpty() ? c.qemuWords() : c.ours())
+                .contains(c.field());
         assertThat(d.stderr().lines().count()).as("one line, no stack trace\n" + d.describe()).isEqualTo(1);
         assertThat(Files.readAllBytes(dir.resolve("d.qcow2"))).as("the file is unchanged").isEqualTo(before);
 
         ProcessRunner.Result info = Diskplan.run(dir, List.of("info", "d.qcow2"));
+        if (!c.ours().isEmpty()) {
+            assertThat(info.exitCode()).as(info.describe()).isEqualTo(1);
+            assertThat(info.stderr()).as(info.describe()).contains(c.ours());
+            return;
+        }
         assertThat(info.exitCode()).as(info.describe()).isZero();
-        assertThat(info.stdout()).as(info.describe()).contains("qemu refuses to open it: " + c.qemuWords());
+        assertThat(info.stdout()).as(info.describe()).contains("qemu refuses to open it: ").contains(c.qemuWords());
     }
 }
