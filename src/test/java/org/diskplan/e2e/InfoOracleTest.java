@@ -150,12 +150,6 @@ class InfoOracleTest {
         create.add(FILE);
         create.add(image.size());
         ProcessRunner.Result made = Qemu.img(dir, create);
-        // qemu times PBKDF2 for LUKS key slots with getrusage and gives up now and then on a
-        // busy machine ("Unable to get accurate CPU usage"); that is qemu's flake, not ours.
-        for (int attempt = 1; attempt < 4 && made.stderr().contains("Unable to get accurate CPU usage"); attempt++) {
-            Files.deleteIfExists(dir.resolve(FILE));
-            made = Qemu.img(dir, create);
-        }
         assertThat(made.exitCode()).as("qemu-img create\n" + made.describe()).isZero();
         for (List<String> step : image.then()) {
             ProcessRunner.Result r = ProcessRunner.of(step).in(dir).run();

@@ -78,14 +78,7 @@ final class Qcow2Images {
         }
         create.add(file);
         create.add(r.base());
-        // the LUKS key derivation benchmark sometimes fails on a loaded machine: retry
-        ProcessRunner.Result made = null;
-        for (int attempt = 0; attempt < 4; attempt++) {
-            made = ProcessRunner.of(withTool(create)).in(dir).run();
-            if (made.exitCode() == 0) {
-                break;
-            }
-        }
+        ProcessRunner.Result made = Qemu.runRetryingPbkdfFlake(ProcessRunner.of(withTool(create)).in(dir));
         assertThat(made.exitCode()).as(made.describe()).isZero();
         List<String> io = new ArrayList<>();
         for (String step : r.steps()) {
