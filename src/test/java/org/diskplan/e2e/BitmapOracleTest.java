@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * identical copies: the same words, the same bitmaps in {@code qemu-img info} (names,
  * granularities, flags), {@code qemu-img check} clean, the two results identical to
  * {@code qemu-img compare}, and qemu can add another bitmap afterwards (it rewrites the
- * directory it found). Tables that must grow do so in place or move (512-byte clusters).
+ * directory it found). Tables that must grow do so in place or move (512-byte clusters);
+ * shrinks leave the same bits set as qemu-img.
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
 class BitmapOracleTest {
@@ -62,18 +63,64 @@ class BitmapOracleTest {
         assertThat(bitmaps(d).size()).isEqualTo(4);
     }
 
+    /**
+     * Shrinks as qemu-img does them: tables cut to the entries the new size needs, the bits
+     * past the last granule the new size touches cleared, and the same bits set afterwards
+     * in both results (read from the files by the spec, not by DiskPlan's probe).
+     */
+    @ParameterizedTest(name = "cluster_size={0}: 16M -> {1}")
+    @CsvSource({"65536, 8M", "65536, 9248256", "65536, 1M", "512, 3146240", "512, 12M", "512, 512"})
+    void shrunkLikeQemuImg(String cluster, String size, @TempDir Path tmp) throws IOException {
+        Path q = Files.createDirectory(tmp.resolve("qemu"));
+        Path d = Files.createDirectory(tmp.resolve("diskplan"));
+        for (Path p : List.of(q, d)) {
+            make(p, cluster);
+            run(p, List.of("qemu-img", "bitmap", "--add", "-g", "512", FILE, "fine"));
+            // dirty bits past every cut, in the fine bitmap's last tables too
+            run(p, List.of("qemu-io", "-c", "write -P 0x33 15M 64k", "-c", "write -P 0x44 3145728 1k", FILE));
+        }
+        assertThat(QcowBitmapBits.read(d.resolve(FILE))).isEqualTo(QcowBitmapBits.read(q.resolve(FILE)));
+        ProcessRunner.Result qr = Qemu.img(q, "resize", "--shrink", FILE, size);
+        ProcessRunner.Result dr = Diskplan.run(d, "resize", "--shrink", FILE, size);
+        String both = "\nqemu-img:\n" + qr.describe() + "\ndiskplan:\n" + dr.describe();
+        assertThat(dr.exitCode()).as(both).isEqualTo(qr.exitCode()).isZero();
+        assertThat(dr.stdout()).as(both).isEqualTo(qr.stdout());
+        assertThat(bitmaps(d)).as("bitmaps in qemu-img info" + both).isEqualTo(bitmaps(q));
+        assertThat(info(d).get("virtual-size")).isEqualTo(info(q).get("virtual-size"));
+        assertThat(QcowBitmapBits.read(d.resolve(FILE))).as("bits" + both).isEqualTo(QcowBitmapBits.read(q.resolve(FILE)));
+        ProcessRunner.Result check = Qemu.img(d, "check", FILE);
+        assertThat(check.exitCode()).as(check.describe()).isZero();
+        ProcessRunner.Result cmp = Qemu.img(tmp, "compare", "qemu/" + FILE, "diskplan/" + FILE);
+        assertThat(cmp.exitCode()).as(cmp.describe()).isZero();
+        ProcessRunner.Result add = Qemu.img(d, "bitmap", "--add", FILE, "after");
+        assertThat(add.exitCode()).as(add.describe()).isZero();
+        ProcessRunner.Result again = Qemu.img(d, "check", FILE);
+        assertThat(again.exitCode()).as(again.describe()).isZero();
+    }
+
     @Test
-    void aShrinkAndAnInUseBitmapAreRefusedAndLeftAlone(@TempDir Path dir) throws IOException {
-        make(dir, "65536");
-        byte[] before = Files.readAllBytes(dir.resolve(FILE));
-        ProcessRunner.Result r = Diskplan.run(dir, "resize", "--shrink", FILE, "8M");
-        assertThat(r.exitCode()).as(r.describe()).isEqualTo(1);
-        assertThat(r.stderr()).as(r.describe()).contains("cannot shrink them yet");
-        assertThat(Files.readAllBytes(dir.resolve(FILE))).isEqualTo(before);
+    void anInUseBitmapIsRefusedInQemusWordsAndLeftAlone(@TempDir Path tmp) throws IOException {
+        Path q = Files.createDirectory(tmp.resolve("qemu"));
+        Path d = Files.createDirectory(tmp.resolve("diskplan"));
+        for (Path p : List.of(q, d)) {
+            make(p, "65536");
+            QcowBitmapBits.markFirstInUse(p.resolve(FILE));
+        }
+        byte[] before = Files.readAllBytes(d.resolve(FILE));
+        for (String size : List.of("32M", "8M")) {
+            ProcessRunner.Result qr = Qemu.img(q, "resize", "--shrink", FILE, size);
+            ProcessRunner.Result dr = Diskplan.run(d, "resize", "--shrink", FILE, size);
+            String both = "\nqemu-img:\n" + qr.describe() + "\ndiskplan:\n" + dr.describe();
+            assertThat(qr.exitCode()).as(both).isEqualTo(1);
+            assertThat(dr.exitCode()).as(both).isEqualTo(1);
+            assertThat(dr.stderr()).as(both).isEqualTo(Qemu.asDiskplan(qr.stderr()));
+            assertThat(Files.readAllBytes(d.resolve(FILE))).isEqualTo(before);
+        }
     }
 
     /**
-     * Crash prefixes of bitmap grows (tables grown in place and moved): every prefix passes
+     * Crash prefixes of bitmap grows (tables grown in place and moved) and shrinks (tables cut,
+     * a last data cluster copied without its bits past the end): every prefix passes
      * qemu-img check, bitmaps included (a table too small for the size is corruption to
      * it), with the old or the new size and the guest data intact.
      */
@@ -84,18 +131,21 @@ class BitmapOracleTest {
         }
         int n = 0;
         for (C c : List.of(new C("512", "1G", Preallocation.OFF, false), new C("512", "20G", Preallocation.OFF, false),
-                new C("65536", "1G", Preallocation.METADATA, true))) {
+                new C("65536", "1G", Preallocation.METADATA, true), new C("512", "3146240", Preallocation.OFF, true),
+                new C("65536", "8M", Preallocation.OFF, true))) {
             Path dir = Files.createDirectory(tmp.resolve("c" + n++));
             make(dir, c.cluster());
             if (c.fineBitmap()) {
-                // 512-byte granularity: its table grows at 256 MiB, with the L1 table staged first
+                // 512-byte granularity: its table grows at 256 MiB, with the L1 table staged first;
+                // on a shrink its dropped entries hold data clusters
                 run(dir, List.of("qemu-img", "bitmap", "--add", "-g", "512", FILE, "fine"));
+                run(dir, List.of("qemu-io", "-c", "write -P 0x33 15M 64k", FILE));
             }
             Files.move(dir.resolve(FILE), dir.resolve("original.qcow2"));
             long newSize = SizeArgument.parse(c.size()).resolve(0);
             CrashPrefixSuite.of("bitmaps, " + c.cluster() + "-byte clusters, 16M -> " + c.size() + ", "
                     + c.mode().qemuName(), dir, "original.qcow2",
-                    probed -> new ResizeRequest(newSize, false, c.mode()),
+                    probed -> new ResizeRequest(newSize, true, c.mode()),
                     new CrashPrefixSuite.Qemu("qcow2", true, Optional.empty())).ifPresent(out::add);
         }
         return out.stream();

@@ -41,89 +41,6 @@ final class Qcow2Grow extends Qcow2Resize {
         return this;
     }
 
-    // ---------------------------------------------------------------- bitmaps
-
-    /** qemu's BME_MAX_TABLE_SIZE (entries) and BME_MAX_PHYS_SIZE (bytes of bitmap data). */
-    static final long BME_MAX_TABLE_SIZE = 0x8000000L;
-    static final long BME_MAX_PHYS_SIZE = 0x20000000L;
-
-    /** Where the commit must also write the bitmaps extension's new directory offset (-1: nowhere). */
-    private long bitmapDirField = -1;
-    private long newBitmapDir;
-
-    /**
-     * Persistent bitmaps whose table is too small for the new size get a bigger one, and
-     * the bitmap directory a new copy naming them. qemu loads a bitmap only when its table
-     * has exactly the entries the image size needs, so the new directory goes live in the
-     * commit itself: the header write that sets the size also sets the bitmaps extension's
-     * directory offset (one write in the first cluster). The new entries read as clean
-     * clusters (0), as qemu's truncate leaves new bits. A table whose clusters have room
-     * grows in place (its new entries are zeroed first, past what the old directory names);
-     * otherwise a new one is written; old tables and the old directory are released after
-     * the commit.
-     */
-    private void growBitmaps(long newSize) throws ResizeError {
-        if (!h.hasBitmaps() || h.bitmaps().isEmpty()) {
-            return;
-        }
-        Qcow2Header.Extension ext = h.extensions().stream()
-                .filter(e -> e.type() == org.diskplan.probe.qcow2.Qcow2Layout.EXT_BITMAPS).findFirst()
-                .orElseThrow(() -> Qcow2Planner.corrupt("bitmaps listed without a bitmaps extension"));
-        ByteBuffer e = ByteBuffer.wrap(reader.read(ext.offset() + 8, 24, "bitmaps extension"));
-        long dirSize = e.getLong(8);
-        long dirOffset = e.getLong(16);
-        if (dirSize <= 0 || dirSize > (64L << 20)) {
-            throw Qcow2Planner.corrupt("the bitmap directory size " + dirSize + " at offset " + (ext.offset() + 16));
-        }
-        byte[] dir = reader.read(dirOffset, (int) dirSize, "bitmap directory");
-        ByteBuffer d = ByteBuffer.wrap(dir);
-        int changed = 0;
-        for (Qcow2Header.Bitmap b : h.bitmaps()) {
-            long bytesPerEntry = Math.multiplyExact(cs * 8, 1L << b.granularityBits());
-            long need = (newSize + bytesPerEntry - 1) / bytesPerEntry;
-            if (need <= b.tableSize()) {
-                continue;
-            }
-            if (need > BME_MAX_TABLE_SIZE || need * cs > BME_MAX_PHYS_SIZE) {
-                throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "Bitmap '" + b.name() + "' doesn't satisfy the "
-                        + "constraints at the new size: a table of " + need + " entries of " + cs + "-byte clusters "
-                        + "is past qemu's limits (" + BME_MAX_TABLE_SIZE + " entries, " + BME_MAX_PHYS_SIZE
-                        + " bytes of bitmap)");
-            }
-            long room = g.clustersFor(b.tableSize() * 8) * cs / 8;
-            long tableOffset = b.tableOffset();
-            if (need <= room) {
-                fresh.add(new Write(tableOffset + b.tableSize() * 8, new byte[(int) ((need - b.tableSize()) * 8)],
-                        "bitmap '" + b.name() + "' table: " + (need - b.tableSize()) + " new entries (clean)",
-                        RegionKind.TABLE));
-            } else {
-                byte[] old = reader.read(b.tableOffset(), (int) (b.tableSize() * 8), "bitmap table");
-                tableOffset = model.allocate(g.clustersFor(need * 8), false);
-                fresh.add(new Write(tableOffset, java.util.Arrays.copyOf(old, (int) (need * 8)), "bitmap '"
-                        + b.name() + "' table: " + b.tableSize() + " entries copied, " + (need - b.tableSize())
-                        + " new (clean)", RegionKind.TABLE));
-                long oldFirst = b.tableOffset() / cs;
-                decrements.add(new ClusterRange(oldFirst, oldFirst + g.clustersFor(b.tableSize() * 8) - 1));
-            }
-            int at = (int) (b.offset() - dirOffset);
-            d.putLong(at, tableOffset);
-            d.putInt(at + 8, (int) need);
-            changed++;
-        }
-        if (changed == 0) {
-            return;
-        }
-        newBitmapDir = model.allocate(g.clustersFor(dirSize), false);
-        fresh.add(new Write(newBitmapDir, dir, "bitmap directory (a copy naming the grown tables)",
-                RegionKind.TABLE));
-        long oldFirst = dirOffset / cs;
-        decrements.add(new ClusterRange(oldFirst, (dirOffset + dirSize - 1) / cs));
-        bitmapDirField = ext.offset() + 8 + 16;
-        plan.note("persistent bitmaps: " + changed + " table(s) grown to cover the new size, named by a new "
-                + "bitmap directory that the commit switches to with the size; the new range is clean in every "
-                + "bitmap, as after qemu-img resize");
-    }
-
     // ---------------------------------------------------------------- grow
 
     ResizePlan grow(long oldSize, long newSize) throws ResizeError {
@@ -211,7 +128,7 @@ final class Qcow2Grow extends Qcow2Resize {
         if (mapNewRange) {
             mapNewRange(oldSize, newSize, newL1Entries, l2Links);
         }
-        growBitmaps(newSize);
+        resizeBitmaps(newSize);
         boolean tableGrows = false;
         long newTableOffset = h.refcountTableOffset();
         long newTableClusters = h.refcountTableClusters();
@@ -274,23 +191,12 @@ final class Qcow2Grow extends Qcow2Resize {
             hb.putInt(Qcow2Header.OFF_L1_SIZE, (int) newL1);
             hb.putLong(Qcow2Header.OFF_L1_TABLE_OFFSET, newL1Offset);
         }
-        byte[] commitBytes = java.util.Arrays.copyOfRange(hb.array(), Qcow2Header.OFF_SIZE, end);
-        if (bitmapDirField >= 0) {
-            // the same write reaches the bitmaps extension: size and directory switch together
-            // it carries every header field as the earlier steps leave it: the final L1 table and
-            // the refcount table a staged header write may have switched to
-            byte[] head = reader.read(0, (int) (bitmapDirField + 8), "qcow2 header and extensions");
-            ByteBuffer hh = ByteBuffer.wrap(head);
-            hh.putLong(Qcow2Header.OFF_SIZE, newSize);
-            if (l1Grows) {
-                hh.putInt(Qcow2Header.OFF_L1_SIZE, (int) newL1);
-                hh.putLong(Qcow2Header.OFF_L1_TABLE_OFFSET, newL1Offset);
-            }
-            hh.putLong(Qcow2Header.OFF_REFCOUNT_TABLE_OFFSET, liveTableOffset);
-            hh.putInt(Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS, (int) liveTableClusters);
-            hh.putLong((int) bitmapDirField, newBitmapDir);
-            commitBytes = java.util.Arrays.copyOfRange(head, Qcow2Header.OFF_SIZE, head.length);
-        }
+        // with the bitmap directory switching, the write reaches the bitmaps extension and carries
+        // every header field as the earlier steps leave it: the final L1 table and the refcount
+        // table a staged header write may have switched to
+        hb.putLong(Qcow2Header.OFF_REFCOUNT_TABLE_OFFSET, liveTableOffset);
+        hb.putInt(Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS, (int) liveTableClusters);
+        byte[] commitBytes = commitBytes(hb.array(), end);
         int commit = plan.commit(new Write(Qcow2Header.OFF_SIZE, commitBytes,
                 "qcow2 header: size" + (l1InCommit ? ", l1_size, l1_table_offset" : "")
                 + (bitmapDirField >= 0 ? ", bitmap directory offset" : "") + " (commit)", RegionKind.HEADER));

@@ -111,12 +111,6 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
                             + "Try block-dirty-bitmap-remove to delete this bitmap from disk");
                 }
             }
-            if (newSize < image.virtualSize()) {
-                throw new ResizeError(ErrorCode.BITMAPS_UNSUPPORTED, "'" + image.path() + "' has "
-                        + h.bitmaps().size() + " persistent dirty bitmap(s) (" + h.bitmaps().get(0).name()
-                        + "); DiskPlan grows them with the image but cannot shrink them yet: remove them "
-                        + "(`qemu-img bitmap --remove`) or use qemu-img resize");
-            }
         }
         long oldSize = image.virtualSize();
         java.nio.file.Path dataFile = dataFile(image, h, request, oldSize);

@@ -152,6 +152,217 @@ abstract class Qcow2Resize {
         decrements.clear();
     }
 
+    // ---------------------------------------------------------------- bitmaps
+
+    /** qemu's BME_MAX_TABLE_SIZE (entries) and BME_MAX_PHYS_SIZE (bytes of bitmap data). */
+    static final long BME_MAX_TABLE_SIZE = 0x8000000L;
+    static final long BME_MAX_PHYS_SIZE = 0x20000000L;
+    /** A bitmap table entry: the data cluster's offset (bits 9..55), and bit 0 "all ones". */
+    static final long BME_ENTRY_OFFSET_MASK = 0x00fffffffffffe00L;
+    static final long BME_ENTRY_ALL_ONES = 1L;
+
+    /** Where the commit must also write the bitmaps extension's new directory offset (-1: nowhere). */
+    long bitmapDirField = -1;
+    long newBitmapDir;
+
+    /**
+     * Persistent bitmaps follow the size, as qemu's truncate and its store on close leave
+     * them. qemu loads a bitmap only when its table has exactly the entries the image size
+     * needs, so a new copy of the bitmap directory names the resized tables and goes live in
+     * the commit itself: the header write that sets the size also sets the bitmaps
+     * extension's directory offset (one write in the first cluster).
+     * <ul>
+     * <li>Grow: the new entries read as clean clusters (0), as qemu's truncate leaves new
+     * bits. A table whose clusters have room grows in place (its new entries are zeroed first,
+     * past what the old directory names); otherwise a new one is written.</li>
+     * <li>Shrink: a new table with the entries the new size needs; the bits past the last
+     * granule the new size touches are cleared (hbitmap_truncate), which takes a new copy of
+     * the last data cluster (or a 0 entry when nothing is left set in it); data clusters of the
+     * dropped entries are released. The live table is never written: before the commit the
+     * old size's bitmap stays whole.</li>
+     * </ul>
+     * Old tables, dropped data clusters and the old directory are released after the commit.
+     */
+    void resizeBitmaps(long newSize) throws ResizeError {
+        if (!h.hasBitmaps() || h.bitmaps().isEmpty()) {
+            return;
+        }
+        Qcow2Header.Extension ext = h.extensions().stream()
+                .filter(e -> e.type() == org.diskplan.probe.qcow2.Qcow2Layout.EXT_BITMAPS).findFirst()
+                .orElseThrow(() -> Qcow2Planner.corrupt("bitmaps listed without a bitmaps extension"));
+        ByteBuffer e = ByteBuffer.wrap(reader.read(ext.offset() + 8, 24, "bitmaps extension"));
+        long dirSize = e.getLong(8);
+        long dirOffset = e.getLong(16);
+        if (dirSize <= 0 || dirSize > (64L << 20)) {
+            throw Qcow2Planner.corrupt("the bitmap directory size " + dirSize + " at offset " + (ext.offset() + 16));
+        }
+        byte[] dir = reader.read(dirOffset, (int) dirSize, "bitmap directory");
+        ByteBuffer d = ByteBuffer.wrap(dir);
+        int changed = 0;
+        for (Qcow2Header.Bitmap b : h.bitmaps()) {
+            long bytesPerEntry = Math.multiplyExact(cs * 8, 1L << b.granularityBits());
+            long need = (newSize + bytesPerEntry - 1) / bytesPerEntry;
+            long tableOffset;
+            if (need > b.tableSize()) {
+                tableOffset = growBitmapTable(b, need);
+            } else {
+                tableOffset = shrinkBitmapTable(b, need, newSize);
+                if (tableOffset < 0) {
+                    continue;
+                }
+            }
+            int at = (int) (b.offset() - dirOffset);
+            d.putLong(at, tableOffset);
+            d.putInt(at + 8, (int) need);
+            changed++;
+        }
+        if (changed == 0) {
+            return;
+        }
+        newBitmapDir = model.allocate(g.clustersFor(dirSize), false);
+        fresh.add(new Write(newBitmapDir, dir, "bitmap directory (a copy naming the resized tables)",
+                RegionKind.TABLE));
+        long oldFirst = dirOffset / cs;
+        decrements.add(new ClusterRange(oldFirst, (dirOffset + dirSize - 1) / cs));
+        bitmapDirField = ext.offset() + 8 + 16;
+        plan.note("persistent bitmaps: " + changed + " table(s) resized to cover the new size exactly, named by a "
+                + "new bitmap directory that the commit switches to with the size; "
+                + (newSize > image.virtualSize() ? "the new range is clean in every bitmap"
+                        : "bits past the new end are cleared") + ", as after qemu-img resize");
+    }
+
+    /** A table grown to {@code need} entries (clean); returns its offset. */
+    private long growBitmapTable(Qcow2Header.Bitmap b, long need) throws ResizeError {
+        if (need > BME_MAX_TABLE_SIZE || need * cs > BME_MAX_PHYS_SIZE) {
+            throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "Bitmap '" + b.name() + "' doesn't satisfy the "
+                    + "constraints at the new size: a table of " + need + " entries of " + cs + "-byte clusters "
+                    + "is past qemu's limits (" + BME_MAX_TABLE_SIZE + " entries, " + BME_MAX_PHYS_SIZE
+                    + " bytes of bitmap)");
+        }
+        long room = g.clustersFor(b.tableSize() * 8) * cs / 8;
+        long tableOffset = b.tableOffset();
+        if (need <= room) {
+            fresh.add(new Write(tableOffset + b.tableSize() * 8, new byte[(int) ((need - b.tableSize()) * 8)],
+                    "bitmap '" + b.name() + "' table: " + (need - b.tableSize()) + " new entries (clean)",
+                    RegionKind.TABLE));
+        } else {
+            byte[] old = reader.read(b.tableOffset(), (int) (b.tableSize() * 8), "bitmap table");
+            tableOffset = model.allocate(g.clustersFor(need * 8), false);
+            fresh.add(new Write(tableOffset, java.util.Arrays.copyOf(old, (int) (need * 8)), "bitmap '"
+                    + b.name() + "' table: " + b.tableSize() + " entries copied, " + (need - b.tableSize())
+                    + " new (clean)", RegionKind.TABLE));
+            releaseBitmapTable(b);
+        }
+        return tableOffset;
+    }
+
+    /**
+     * A table cut to {@code need} entries, its last data cluster without the bits past the
+     * new end; returns the new table's offset, or -1 when the table stays as it is.
+     */
+    private long shrinkBitmapTable(Qcow2Header.Bitmap b, long need, long newSize) throws ResizeError {
+        if (need == 0) {
+            throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "Bitmap '" + b.name() + "' would have no table at "
+                    + "size 0, which qemu cannot open; remove it first (`qemu-img bitmap --remove`)");
+        }
+        byte[] raw = reader.read(b.tableOffset(), (int) (b.tableSize() * 8), "bitmap table of '" + b.name() + "'");
+        long[] entries = new long[(int) b.tableSize()];
+        ByteBuffer.wrap(raw).asLongBuffer().get(entries);
+        for (int i = 0; i < entries.length; i++) {
+            long off = entries[i] & BME_ENTRY_OFFSET_MASK;
+            if ((entries[i] & ~(BME_ENTRY_OFFSET_MASK | BME_ENTRY_ALL_ONES)) != 0 || (off & (cs - 1)) != 0
+                    || off > fileSize - cs || (off != 0 && (entries[i] & BME_ENTRY_ALL_ONES) != 0)) {
+                throw Qcow2Planner.corrupt("bitmap '" + b.name() + "' table entry " + i + " (at offset "
+                        + (b.tableOffset() + i * 8L) + ": " + Long.toHexString(entries[i]) + ") is invalid");
+            }
+        }
+        // hbitmap_truncate keeps the bits of every granule the new size touches
+        long bitsKept = (newSize + (1L << b.granularityBits()) - 1) >>> b.granularityBits();
+        int last = (int) need - 1;
+        long keepInLast = bitsKept - last * cs * 8;
+        long lastEntry = entries[last];
+        byte[] lastData = null;
+        if (keepInLast < cs * 8 && lastEntry != 0) {
+            long off = lastEntry & BME_ENTRY_OFFSET_MASK;
+            byte[] data;
+            if (off != 0) {
+                data = reader.read(off, (int) cs, "bitmap '" + b.name() + "' data cluster " + last);
+            } else {
+                data = new byte[(int) cs];
+                java.util.Arrays.fill(data, (byte) 0xff);
+            }
+            byte[] cut = data.clone();
+            clearBitsFrom(cut, keepInLast);
+            if (!java.util.Arrays.equals(cut, data)) {
+                lastData = cut;
+            }
+        }
+        if (need == b.tableSize() && lastData == null) {
+            return -1;
+        }
+        long[] kept = java.util.Arrays.copyOf(entries, (int) need);
+        if (lastData != null) {
+            if (isZero(lastData, 0, lastData.length)) {
+                kept[last] = 0;
+            } else {
+                long at = model.allocate(1, false);
+                fresh.add(new Write(at, lastData, "bitmap '" + b.name() + "' data cluster " + last
+                        + " without the bits past the new end", RegionKind.TABLE));
+                kept[last] = at;
+            }
+            releaseBitmapData(lastEntry);
+        }
+        for (int i = (int) need; i < entries.length; i++) {
+            releaseBitmapData(entries[i]);
+        }
+        long tableOffset = model.allocate(g.clustersFor(need * 8), false);
+        fresh.add(new Write(tableOffset, entriesBytes(kept, need * 8), "bitmap '" + b.name() + "' table: "
+                + need + " of " + b.tableSize() + " entries kept" + (lastData != null ? ", the last one cut" : ""),
+                RegionKind.TABLE));
+        releaseBitmapTable(b);
+        return tableOffset;
+    }
+
+    private void releaseBitmapTable(Qcow2Header.Bitmap b) {
+        long first = b.tableOffset() / cs;
+        decrements.add(new ClusterRange(first, first + g.clustersFor(b.tableSize() * 8) - 1));
+    }
+
+    private void releaseBitmapData(long entry) {
+        long off = entry & BME_ENTRY_OFFSET_MASK;
+        if (off != 0) {
+            decrements.add(new ClusterRange(off / cs, off / cs));
+        }
+    }
+
+    /** Clears bit {@code from} and every later bit (bit k: byte k/8, least significant first). */
+    static void clearBitsFrom(byte[] data, long from) {
+        int at = (int) (from >>> 3);
+        int bit = (int) (from & 7);
+        if (bit != 0) {
+            data[at] &= (byte) ((1 << bit) - 1);
+            at++;
+        }
+        java.util.Arrays.fill(data, at, data.length, (byte) 0);
+    }
+
+    /**
+     * The commit's bytes: the header from {@code size} through {@code end}, or, when the
+     * bitmap directory switches, through the bitmaps extension's directory offset, with
+     * every header field as the earlier steps leave it (read anew) and {@code fields}
+     * applied.
+     */
+    byte[] commitBytes(byte[] headerAsPlanned, int end) throws ResizeError {
+        if (bitmapDirField < 0) {
+            return java.util.Arrays.copyOfRange(headerAsPlanned, Qcow2Header.OFF_SIZE, end);
+        }
+        byte[] head = reader.read(0, (int) (bitmapDirField + 8), "qcow2 header and extensions");
+        System.arraycopy(headerAsPlanned, Qcow2Header.OFF_SIZE, head, Qcow2Header.OFF_SIZE,
+                Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS + 4 - Qcow2Header.OFF_SIZE);
+        ByteBuffer.wrap(head).putLong((int) bitmapDirField, newBitmapDir);
+        return java.util.Arrays.copyOfRange(head, Qcow2Header.OFF_SIZE, head.length);
+    }
+
     // ------------------------------------------------------------- patches
 
     List<ResizePatch> tableLinks() {

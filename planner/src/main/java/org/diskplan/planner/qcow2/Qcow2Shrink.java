@@ -54,6 +54,7 @@ final class Qcow2Shrink extends Qcow2Resize {
                 partialCopy = model.allocate(1, false);
             }
         }
+        resizeBitmaps(newSize);
         boolean tableGrows = model.tableTooSmall();
         long newTableOffset = h.refcountTableOffset();
         long newTableClusters = h.refcountTableClusters();
@@ -137,11 +138,11 @@ final class Qcow2Shrink extends Qcow2Resize {
             hb.putInt(Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS, (int) newTableClusters);
             end = Qcow2Header.OFF_REFCOUNT_TABLE_CLUSTERS + 4;
         }
-        int commit = plan.commit(new Write(Qcow2Header.OFF_SIZE,
-                java.util.Arrays.copyOfRange(hb.array(), Qcow2Header.OFF_SIZE, end),
+        int commit = plan.commit(new Write(Qcow2Header.OFF_SIZE, commitBytes(hb.array(), end),
                 "qcow2 header: size" + (tableGrows ? ", refcount_table_offset, refcount_table_clusters" : "")
-                        + " (commit)", RegionKind.HEADER));
+                        + (bitmapDirField >= 0 ? ", bitmap directory offset" : "") + " (commit)", RegionKind.HEADER));
         emitPhase(removals);
+        applyDecrements();
         emitPhase(model.dirtyWrites("refcount decrements for the released clusters"));
         if (!tableGrows) {
             shrinkRefcountTable();
