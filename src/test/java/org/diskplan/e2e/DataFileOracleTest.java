@@ -7,31 +7,39 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.diskplan.abi.Preallocation;
+import org.diskplan.planner.ResizeRequest;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.TestFactory;
 import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * qcow2 images with an external data file, grown by qemu-img and by DiskPlan on identical
  * copies: the same words, the same image file byte for byte, the same data file (qemu
  * lengthens it to the new size), {@code qemu-img check} clean, the old data read back and
- * a write at the new end. What DiskPlan does not do yet (a raw data file, a shrink) is
- * refused with both files left as they were.
+ * a write at the new end; a raw data file (data_file_raw) gets its new range mapped
+ * cluster for cluster, as qemu maps it. What DiskPlan does not do yet (preallocation into
+ * the data file, a shrink) is refused with both files left as they were.
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
 class DataFileOracleTest {
     static final String IMAGE = "disk.qcow2";
     static final String DATA = "disk.data";
 
-    @ParameterizedTest(name = "grow to {0}")
-    @ValueSource(strings = {"+16M", "1G", "+1", "33554944"})
-    void growsAsQemuImgDoes(String size, @TempDir Path tmp) throws IOException {
+    @ParameterizedTest(name = "grow to {0}, data_file_raw={1}")
+    @CsvSource({"+16M, off", "1G, off", "+1, off", "33554944, off", "+16M, on", "1G, on", "+1, on",
+            "33554944, on", "3G, on"})
+    void growsAsQemuImgDoes(String size, String raw, @TempDir Path tmp) throws IOException {
         Path q = Files.createDirectory(tmp.resolve("qemu"));
         Path d = Files.createDirectory(tmp.resolve("diskplan"));
-        make(q, "data_file=" + DATA);
-        make(d, "data_file=" + DATA);
+        make(q, "data_file=" + DATA + ",data_file_raw=" + raw);
+        make(d, "data_file=" + DATA + ",data_file_raw=" + raw);
         ProcessRunner.Result qr = Qemu.img(q, "resize", IMAGE, size);
         ProcessRunner.Result dr = Diskplan.run(d, "resize", IMAGE, size);
         String both = "\nqemu-img:\n" + qr.describe() + "\ndiskplan:\n" + dr.describe();
@@ -56,11 +64,11 @@ class DataFileOracleTest {
     }
 
     @Test
-    void aRawDataFileAndAShrinkAreRefusedAndLeftAlone(@TempDir Path dir) throws IOException {
+    void aShrinkAndAPreallocatedGrowAreRefusedAndLeftAlone(@TempDir Path dir) throws IOException {
         make(dir, "data_file=" + DATA + ",data_file_raw=on");
         byte[] image = Files.readAllBytes(dir.resolve(IMAGE));
         byte[] data = Files.readAllBytes(dir.resolve(DATA));
-        for (List<String> args : List.of(List.of("resize", IMAGE, "+16M"),
+        for (List<String> args : List.of(List.of("resize", "--preallocation=full", IMAGE, "+16M"),
                 List.of("resize", "--shrink", IMAGE, "8M"))) {
             ProcessRunner.Result r = Diskplan.run(dir, args);
             assertThat(r.exitCode()).as(r.describe()).isEqualTo(1);
@@ -68,6 +76,25 @@ class DataFileOracleTest {
             assertThat(Files.readAllBytes(dir.resolve(IMAGE))).isEqualTo(image);
             assertThat(Files.readAllBytes(dir.resolve(DATA))).isEqualTo(data);
         }
+    }
+
+    /**
+     * Crash prefixes of both plans (image and data file): every prefix opens in qemu with the
+     * old or the new size, check clean, the guest data intact.
+     */
+    @TestFactory
+    Stream<DynamicNode> everyPrefixOfATwoFilePlanOpens(@TempDir Path tmp) throws Exception {
+        List<DynamicNode> out = new ArrayList<>();
+        int n = 0;
+        for (String raw : List.of("off", "on")) {
+            Path dir = Files.createDirectory(tmp.resolve("c" + n++));
+            make(dir, "data_file=" + DATA + ",data_file_raw=" + raw);
+            Files.move(dir.resolve(IMAGE), dir.resolve("original.qcow2"));
+            CrashPrefixSuite.of("data file, data_file_raw=" + raw + ", 16M -> 1G", dir, "original.qcow2",
+                    probed -> new ResizeRequest(1L << 30, false, Preallocation.OFF),
+                    new CrashPrefixSuite.Qemu("qcow2", true, Optional.empty())).ifPresent(out::add);
+        }
+        return out.stream();
     }
 
     private static void make(Path dir, String options) {

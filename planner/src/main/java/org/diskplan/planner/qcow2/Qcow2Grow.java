@@ -35,9 +35,16 @@ final class Qcow2Grow extends Qcow2Resize {
 
     /** The external data file, lengthened to the new size before the commit (null: none). */
     private java.nio.file.Path dataFile;
+    /**
+     * A raw data file (data-file-raw): guest offset = data file offset, so qemu maps the new
+     * range cluster for cluster onto the same offsets of the data file, as its creation does.
+     */
+    private boolean rawDataFile;
 
     Qcow2Grow withDataFile(java.nio.file.Path path) {
         this.dataFile = path;
+        this.rawDataFile = path != null
+                && (h.autoclearFeatures() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0;
         return this;
     }
 
@@ -50,7 +57,7 @@ final class Qcow2Grow extends Qcow2Resize {
         }
         Preallocation mode = request.preallocation();
         boolean l1Grows = newL1 > h.l1Size();
-        boolean mapNewRange = mode != Preallocation.OFF || zeroNewRange;
+        boolean mapNewRange = mode != Preallocation.OFF || zeroNewRange || rawDataFile;
         if (zeroNewRange && h.version() < 3) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT,
                     "Failed to zero out new clusters: Operation not supported");
@@ -177,8 +184,10 @@ final class Qcow2Grow extends Qcow2Resize {
                 throw new ResizeError(ErrorCode.READ_FAILED, "Could not open '" + dataFile + "': " + e.getMessage());
             }
             int df = plan.file(dataFile, org.diskplan.planner.PlanFile.Role.DATA_FILE, length);
-            if (newSize > length) {
-                emitPhase(List.of(new org.diskplan.planner.ResizePatch.Extend(df, length, newSize - length,
+            // a raw data file covers the last mapped cluster whole, as qemu's preallocation of it
+            long target = rawDataFile ? g.clustersFor(newSize) * cs : newSize;
+            if (target > length) {
+                emitPhase(List.of(new org.diskplan.planner.ResizePatch.Extend(df, length, target - length,
                         "external data file: the new length (sparse)", RegionKind.DATA)));
             }
         }
@@ -252,7 +261,7 @@ final class Qcow2Grow extends Qcow2Resize {
      */
     void mapNewRange(long oldSize, long newSize, long[] l1, List<Write> l2Links) throws ResizeError {
         Preallocation mode = request.preallocation();
-        boolean data = mode != Preallocation.OFF;
+        boolean data = mode != Preallocation.OFF || rawDataFile;
         // Over a longer backing file qemu hides it: metadata and no preallocation set the zero
         // flag (extended L2: all zero bits); falloc and full write real zeros and, with
         // extended L2, mark every subcluster allocated.
@@ -269,7 +278,8 @@ final class Qcow2Grow extends Qcow2Resize {
                     + "backing file") + ") only from a cluster boundary; the old size " + oldSize
                     + " is not a multiple of " + cs + "; use qemu-img resize");
         }
-        long dataClusters = data ? endCluster - firstCluster : 0;
+        // a raw data file holds the data at the guest offsets: nothing is allocated here
+        long dataClusters = data && !rawDataFile ? endCluster - firstCluster : 0;
         // L2 tables first (existing ones are filled in place), then the data area.
         List<L2Slot> tables = new ArrayList<>();
         for (long i = firstCluster / e; i <= (endCluster - 1) / e; i++) {
@@ -287,7 +297,7 @@ final class Qcow2Grow extends Qcow2Resize {
                 tables.add(new L2Slot(i, at, new byte[(int) cs], true));
             }
         }
-        long dataOffset = dataClusters > 0 ? model.allocate(dataClusters, true) : 0;
+        long dataOffset = rawDataFile ? firstCluster * cs : dataClusters > 0 ? model.allocate(dataClusters, true) : 0;
         long host = dataOffset;
         for (L2Slot t : tables) {
             long i = t.index();
@@ -311,13 +321,15 @@ final class Qcow2Grow extends Qcow2Resize {
             }
             long off = t.offset();
             if (t.fresh()) {
-                fresh.add(new Write(off, t.contents(), "new L2 table " + i
-                        + (data ? " (preallocation)" : " (zero clusters)"), RegionKind.TABLE));
+                fresh.add(new Write(off, t.contents(), "new L2 table " + i + (rawDataFile
+                        ? " (the raw data file's clusters, one for one)" : data ? " (preallocation)"
+                        : " (zero clusters)"), RegionKind.TABLE));
             } else {
                 int lo = (int) ((from - i * e) * es);
                 int hi = (int) ((to - i * e) * es);
                 l2Links.add(new Write(off + lo, java.util.Arrays.copyOfRange(t.contents(), lo, hi),
-                        "L2 table " + i + (data ? ": map the new clusters (preallocation)"
+                        "L2 table " + i + (rawDataFile ? ": map the raw data file's new clusters, one for one"
+                                : data ? ": map the new clusters (preallocation)"
                                 : ": zero clusters for the new range"), RegionKind.TABLE));
             }
         }

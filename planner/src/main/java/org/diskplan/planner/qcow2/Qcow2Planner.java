@@ -130,8 +130,9 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
     /**
      * The external data file of an image that has one (incompatible bit 2), or null. qemu's
      * grow lengthens it to the new virtual size with the image; DiskPlan does that for a
-     * grow without preallocation. A raw data file (autoclear bit 1), whose new range qemu
-     * maps cluster for cluster, a preallocated grow and a shrink are refused, saying so.
+     * grow without preallocation. A raw data file (autoclear bit 1) also gets the new range
+     * mapped cluster for cluster (guest offset = data file offset). A preallocated grow and
+     * a shrink are refused, saying so.
      */
     private static java.nio.file.Path dataFile(ProbedImage image, Qcow2Header h, ResizeRequest request,
                                                long oldSize) throws ResizeError {
@@ -143,9 +144,11 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "Could not open '" + image.path()
                     + "': 'data-file' is required for this image (incompatible_features at offset 72 has the data "
                     + "file bit, and no data file name extension names it)");
-        } else if ((h.autoclearFeatures() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0) {
-            why = "a raw data file (data-file-raw, autoclear_features at offset 88): qemu maps its new range "
-                    + "cluster for cluster, which DiskPlan does not do yet";
+        } else if ((h.autoclearFeatures() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0
+                && request.newSize() > oldSize && oldSize % (1L << h.clusterBits()) != 0) {
+            why = "a raw data file (data-file-raw, autoclear_features at offset 88) whose old size " + oldSize
+                    + " is not a multiple of the cluster size: qemu maps the new range cluster for cluster, "
+                    + "which DiskPlan does only from a cluster boundary";
         } else if (request.preallocation() != org.diskplan.abi.Preallocation.OFF) {
             why = "preallocation into an external data file is not done yet";
         } else if (request.newSize() < oldSize) {
