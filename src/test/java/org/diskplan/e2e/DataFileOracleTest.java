@@ -24,8 +24,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * copies: the same words, the same image file byte for byte, the same data file (qemu
  * lengthens it to the new size), {@code qemu-img check} clean, the old data read back and
  * a write at the new end; a raw data file (data_file_raw) gets its new range mapped
- * cluster for cluster, as qemu maps it. What DiskPlan does not do yet (preallocation into
- * the data file, a shrink) is refused with both files left as they were.
+ * cluster for cluster, as qemu maps it; a shrink cuts the data file to the new size.
+ * What DiskPlan does not do yet (preallocation into the data file) is refused with both
+ * files left as they were.
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
 class DataFileOracleTest {
@@ -36,12 +37,34 @@ class DataFileOracleTest {
     @CsvSource({"+16M, off", "1G, off", "+1, off", "33554944, off", "+16M, on", "1G, on", "+1, on",
             "33554944, on", "3G, on"})
     void growsAsQemuImgDoes(String size, String raw, @TempDir Path tmp) throws IOException {
+        sameAsQemuImg(tmp, raw, List.of(), List.of(IMAGE, size));
+    }
+
+    /**
+     * Shrinks: the entries past the end dropped from the image (the data file's clusters are
+     * not counted by its refcounts) and the data file cut to the new size, as qemu does.
+     */
+    @ParameterizedTest(name = "shrink to {0}, data_file_raw={1}")
+    @CsvSource({"8M, off", "8389120, off", "1M, off", "8M, on", "8389120, on", "12M, on"})
+    void shrinksAsQemuImgDoes(String size, String raw, @TempDir Path tmp) throws IOException {
+        sameAsQemuImg(tmp, raw, List.of("write -P 0x33 10M 64k", "write -P 0x44 8388608 4k"),
+                List.of("--shrink", IMAGE, size));
+    }
+
+    private static void sameAsQemuImg(Path tmp, String raw, List<String> writes, List<String> resize)
+            throws IOException {
         Path q = Files.createDirectory(tmp.resolve("qemu"));
         Path d = Files.createDirectory(tmp.resolve("diskplan"));
-        make(q, "data_file=" + DATA + ",data_file_raw=" + raw);
-        make(d, "data_file=" + DATA + ",data_file_raw=" + raw);
-        ProcessRunner.Result qr = Qemu.img(q, "resize", IMAGE, size);
-        ProcessRunner.Result dr = Diskplan.run(d, "resize", IMAGE, size);
+        for (Path p : List.of(q, d)) {
+            make(p, "data_file=" + DATA + ",data_file_raw=" + raw);
+            for (String w : writes) {
+                io(p, w);
+            }
+        }
+        List<String> args = new ArrayList<>(List.of("resize"));
+        args.addAll(resize);
+        ProcessRunner.Result qr = Qemu.img(q, args);
+        ProcessRunner.Result dr = Diskplan.run(d, args);
         String both = "\nqemu-img:\n" + qr.describe() + "\ndiskplan:\n" + dr.describe();
         SoftAssertions soft = new SoftAssertions();
         soft.assertThat(dr.exitCode()).as("exit" + both).isEqualTo(qr.exitCode());
@@ -64,12 +87,12 @@ class DataFileOracleTest {
     }
 
     @Test
-    void aShrinkAndAPreallocatedGrowAreRefusedAndLeftAlone(@TempDir Path dir) throws IOException {
+    void aPreallocatedGrowIsRefusedAndLeftAlone(@TempDir Path dir) throws IOException {
         make(dir, "data_file=" + DATA + ",data_file_raw=on");
         byte[] image = Files.readAllBytes(dir.resolve(IMAGE));
         byte[] data = Files.readAllBytes(dir.resolve(DATA));
         for (List<String> args : List.of(List.of("resize", "--preallocation=full", IMAGE, "+16M"),
-                List.of("resize", "--shrink", IMAGE, "8M"))) {
+                List.of("resize", "--preallocation=metadata", IMAGE, "1G"))) {
             ProcessRunner.Result r = Diskplan.run(dir, args);
             assertThat(r.exitCode()).as(r.describe()).isEqualTo(1);
             assertThat(r.stderr()).as(r.describe()).contains("external data file").contains("qemu-img resize");
@@ -87,12 +110,15 @@ class DataFileOracleTest {
         List<DynamicNode> out = new ArrayList<>();
         int n = 0;
         for (String raw : List.of("off", "on")) {
-            Path dir = Files.createDirectory(tmp.resolve("c" + n++));
-            make(dir, "data_file=" + DATA + ",data_file_raw=" + raw);
-            Files.move(dir.resolve(IMAGE), dir.resolve("original.qcow2"));
-            CrashPrefixSuite.of("data file, data_file_raw=" + raw + ", 16M -> 1G", dir, "original.qcow2",
-                    probed -> new ResizeRequest(1L << 30, false, Preallocation.OFF),
-                    new CrashPrefixSuite.Qemu("qcow2", true, Optional.empty())).ifPresent(out::add);
+            for (long size : List.of(1L << 30, 8L << 20)) {
+                Path dir = Files.createDirectory(tmp.resolve("c" + n++));
+                make(dir, "data_file=" + DATA + ",data_file_raw=" + raw);
+                io(dir, "write -P 0x33 10M 64k");
+                Files.move(dir.resolve(IMAGE), dir.resolve("original.qcow2"));
+                CrashPrefixSuite.of("data file, data_file_raw=" + raw + ", 16M -> " + size, dir, "original.qcow2",
+                        probed -> new ResizeRequest(size, true, Preallocation.OFF),
+                        new CrashPrefixSuite.Qemu("qcow2", true, Optional.empty())).ifPresent(out::add);
+            }
         }
         return out.stream();
     }

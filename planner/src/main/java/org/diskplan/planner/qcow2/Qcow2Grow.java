@@ -33,20 +33,6 @@ final class Qcow2Grow extends Qcow2Resize {
     }
 
 
-    /** The external data file, lengthened to the new size before the commit (null: none). */
-    private java.nio.file.Path dataFile;
-    /**
-     * A raw data file (data-file-raw): guest offset = data file offset, so qemu maps the new
-     * range cluster for cluster onto the same offsets of the data file, as its creation does.
-     */
-    private boolean rawDataFile;
-
-    Qcow2Grow withDataFile(java.nio.file.Path path) {
-        this.dataFile = path;
-        this.rawDataFile = path != null
-                && (h.autoclearFeatures() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0;
-        return this;
-    }
 
     // ---------------------------------------------------------------- grow
 
@@ -177,12 +163,7 @@ final class Qcow2Grow extends Qcow2Resize {
         if (dataFile != null) {
             // qemu truncates the data file to the new size (never shorter than it is): the
             // range reads as zeros either way, so it goes before the commit.
-            long length;
-            try {
-                length = java.nio.file.Files.size(dataFile);
-            } catch (java.io.IOException e) {
-                throw new ResizeError(ErrorCode.READ_FAILED, "Could not open '" + dataFile + "': " + e.getMessage());
-            }
+            long length = dataFileLength();
             int df = plan.file(dataFile, org.diskplan.planner.PlanFile.Role.DATA_FILE, length);
             // a raw data file covers the last mapped cluster whole, as qemu's preallocation of it
             long target = rawDataFile ? g.clustersFor(newSize) * cs : newSize;

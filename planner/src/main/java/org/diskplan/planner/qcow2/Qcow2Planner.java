@@ -122,17 +122,18 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
         }
         boolean zeroNewRange = newSize > oldSize && BackingFile.longerThan(image, h.backingFile(), h.backingFormat(), oldSize);
         return newSize > oldSize
-                ? new Qcow2Grow(image, reader, request, h, g, options, zeroNewRange).withDataFile(dataFile)
-                        .grow(oldSize, newSize)
-                : new Qcow2Shrink(image, reader, request, h, g, options, zeroNewRange).shrink(oldSize, newSize);
+                ? ((Qcow2Grow) new Qcow2Grow(image, reader, request, h, g, options, zeroNewRange)
+                        .withDataFile(dataFile)).grow(oldSize, newSize)
+                : ((Qcow2Shrink) new Qcow2Shrink(image, reader, request, h, g, options, zeroNewRange)
+                        .withDataFile(dataFile)).shrink(oldSize, newSize);
     }
 
     /**
      * The external data file of an image that has one (incompatible bit 2), or null. qemu's
      * grow lengthens it to the new virtual size with the image; DiskPlan does that for a
-     * grow without preallocation. A raw data file (autoclear bit 1) also gets the new range
-     * mapped cluster for cluster (guest offset = data file offset). A preallocated grow and
-     * a shrink are refused, saying so.
+     * grow without preallocation, and a shrink cuts it to the new size. A raw data file
+     * (autoclear bit 1) also gets the new range mapped cluster for cluster (guest offset =
+     * data file offset). A preallocated grow is refused, saying so.
      */
     private static java.nio.file.Path dataFile(ProbedImage image, Qcow2Header h, ResizeRequest request,
                                                long oldSize) throws ResizeError {
@@ -151,8 +152,6 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
                     + "which DiskPlan does only from a cluster boundary";
         } else if (request.preallocation() != org.diskplan.abi.Preallocation.OFF) {
             why = "preallocation into an external data file is not done yet";
-        } else if (request.newSize() < oldSize) {
-            why = "a shrink of an image with an external data file is not done yet";
         }
         if (why != null) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "'" + image.path() + "' keeps its data in the "

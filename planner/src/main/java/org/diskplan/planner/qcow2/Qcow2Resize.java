@@ -48,6 +48,34 @@ abstract class Qcow2Resize {
     /** Clusters to decrement after the removals. */
     final List<ClusterRange> decrements = new ArrayList<>();
 
+    /**
+     * The external data file (null: none). Its clusters sit at the guest offsets and are
+     * not counted by the image's refcounts: a grow lengthens it before the commit, a shrink
+     * cuts it to the new size after.
+     */
+    java.nio.file.Path dataFile;
+    /**
+     * A raw data file (data-file-raw): qemu maps its new range cluster for cluster onto the
+     * same offsets of the data file, as its creation does.
+     */
+    boolean rawDataFile;
+
+    Qcow2Resize withDataFile(java.nio.file.Path path) {
+        this.dataFile = path;
+        this.rawDataFile = path != null
+                && (h.autoclearFeatures() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0;
+        return this;
+    }
+
+    /** The data file's length now, as a file of the plan. */
+    long dataFileLength() throws ResizeError {
+        try {
+            return java.nio.file.Files.size(dataFile);
+        } catch (java.io.IOException e) {
+            throw new ResizeError(ErrorCode.READ_FAILED, "Could not open '" + dataFile + "': " + e.getMessage());
+        }
+    }
+
     /** Host clusters {@code first..last}, both included. */
     record ClusterRange(long first, long last) {
     }

@@ -150,6 +150,15 @@ final class Qcow2Shrink extends Qcow2Resize {
         long last = model.lastUsedCluster();
         long newFileSize = last < 0 ? fileSize : Math.min(fileSize, (last + 1) * cs);
         newFileSize = Math.max(newFileSize, freshEnd);
+        if (dataFile != null) {
+            // qemu cuts the data file to the new size (never longer), after the commit
+            long length = dataFileLength();
+            int df = plan.file(dataFile, org.diskplan.planner.PlanFile.Role.DATA_FILE, length);
+            if (length > newSize) {
+                plan.finalLength(df, newSize);
+                plan.note("the external data file is cut to the new size, " + newSize + " bytes");
+            }
+        }
         return finish(ResizeAction.SHRINK, oldSize, newSize, newFileSize, commit);
     }
 
@@ -175,8 +184,10 @@ final class Qcow2Shrink extends Qcow2Resize {
                 continue;
             }
             long off = entry & Qcow2Header.L2E_OFFSET_MASK;
-            if (off == 0) {
-                continue; // a zero cluster without a host cluster: nothing to release
+            if (off == 0 || dataFile != null) {
+                // a zero cluster without a host cluster, or one in the external data file
+                // (which the image's refcounts do not count): nothing to release here
+                continue;
             }
             if ((off & (cs - 1)) != 0 || off > fileSize - 1) {
                 throw Qcow2Planner.corrupt("L2 entry " + table + "/" + j + " (" + Long.toHexString(entry)
