@@ -99,6 +99,11 @@ class VdiPlannerTest {
             VdiHeader h = (VdiHeader) p.header();
             assertThat(h.blocksAllocated()).as("cBlocksAllocated covers every host block, step " + k)
                     .isGreaterThan(h.highestBlockIndex());
+            // what qemu-img check counts: allocated entries below cBlocks against cBlocksAllocated
+            assertThat(h.mapAllocated()).as("allocated entries = cBlocksAllocated, step " + k)
+                    .isEqualTo(h.blocksAllocated());
+            assertThat(h.highestBlockIndex()).as("host indices below cBlocks (qemu-img check), step " + k)
+                    .isLessThan(h.blockCount());
             for (int g : guest) {
                 if ((g + 1) * MiB <= p.virtualSize()) {
                     assertThat(guest(m, g)).as("guest block " + g + " after step " + k).isEqualTo(pattern(g));
@@ -155,6 +160,15 @@ class VdiPlannerTest {
         ResizePlan plan = planAndCheckPrefixes(f, new ResizeRequest(8 * MiB, true, Preallocation.OFF), 1, 2, 0);
         assertThat(plan.image().newLength()).isEqualTo(1024 + 3 * MiB);
         assertThat(plan.commitIndex()).isZero();
+    }
+
+    @Test
+    void shrinkCompactsBlocksPastTheNewMap() throws Exception {
+        // guests 9-11 at hosts 0-2; the kept guests 0, 2, 3 at hosts 3-5, past the new cBlocks (4)
+        Path f = image(16 * MiB, false, 9, 10, 11, 0, 2, 3);
+        ResizePlan plan = planAndCheckPrefixes(f, new ResizeRequest(4 * MiB, true, Preallocation.OFF), 0, 2, 3);
+        assertThat(plan.patches().stream().filter(p -> p.kind() == PatchKind.COPY)).hasSize(3);
+        assertThat(plan.image().newLength()).isEqualTo(1024 + 3 * MiB);
     }
 
     @Test
