@@ -108,9 +108,6 @@ final class VdiResize {
         long[] map = readMap();
         byte[] head = reader.read(0, HEADER_READ, "VDI header");
         PlanBuilder plan = new PlanBuilder(ImageFormat.VDI, options, request, image.path(), image.fileSize());
-        if (h.blockSize() != QEMU_BLOCK_SIZE) {
-            plan.note("block size " + h.blockSize() + " bytes: VirtualBox reads it, qemu opens only 1 MiB blocks");
-        }
         plan.note("uuidModify gets a new random UUID, as VirtualBox gives an image a new modification UUID when "
                 + "it is changed; uuidCreate, the comment, the pre-header text and the flags are kept");
         if (h.hasLchsGeometry()) {

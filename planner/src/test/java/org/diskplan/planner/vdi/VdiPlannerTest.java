@@ -226,6 +226,23 @@ class VdiPlannerTest {
     }
 
     @Test
+    void refusesBlockSizesQemuCannotOpen() throws Exception {
+        Path f = image(16 * MiB, false);
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.seek(VdiLayout.OFF_BLOCK_SIZE);
+            raf.write(ByteBuffer.allocate(4).order(VdiLayout.ORDER).putInt(2 << 20).array());
+            raf.seek(VdiLayout.OFF_BLOCK_COUNT);
+            raf.write(ByteBuffer.allocate(4).order(VdiLayout.ORDER).putInt(8).array());
+        }
+        byte[] before = Files.readAllBytes(f);
+        assertThatThrownBy(() -> ResizeSession.resizeFile(f, Optional.of("vdi"),
+                p -> new ResizeRequest(32 * MiB, false, Preallocation.OFF), ApplyOptions.DEFAULT))
+                .isInstanceOf(ResizeError.class).hasMessageContaining("cbBlock at offset 376")
+                .hasMessageContaining("block size 2097152 is not 1048576");
+        assertThat(Files.readAllBytes(f)).isEqualTo(before);
+    }
+
+    @Test
     void refusesSizesNotAMultipleOf512() throws Exception {
         Path f = image(16 * MiB, false);
         assertThatThrownBy(() -> ResizeSession.planFile(f, Optional.of("vdi"),
