@@ -83,6 +83,13 @@ public final class VdiPlanner implements FormatPlanner<VdiHeader> {
             throw refuse("cbHeader", VdiLayout.OFF_HEADER_SIZE, "header size " + h.headerSize()
                     + " is shorter than a VDI 1.1 header (" + VdiLayout.HEADER_SIZE_QEMU + ")");
         }
+        if (h.blockSize() != VdiLayout.QEMU_BLOCK_SIZE) {
+            throw refuse("cbBlock", VdiLayout.OFF_BLOCK_SIZE, "block size " + h.blockSize()
+                    + " bytes cannot be resized: qemu opens only " + VdiLayout.QEMU_BLOCK_SIZE
+                    + "-byte blocks (\"unsupported VDI image (block size " + h.blockSize() + " is not "
+                    + VdiLayout.QEMU_BLOCK_SIZE + ")\"), so no reference tool can check the result; VirtualBox reads "
+                    + "it and grows it with `VBoxManage modifymedium --resize`");
+        }
         if (h.blockExtra() != 0) {
             throw refuse("cbBlockExtra", VdiLayout.OFF_BLOCK_EXTRA, "unsupported VDI image (block extra "
                     + h.blockExtra() + " bytes; qemu opens only images without per-block extra data)");

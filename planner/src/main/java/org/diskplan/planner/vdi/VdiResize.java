@@ -47,13 +47,30 @@ import org.diskplan.probe.vdi.VdiHeader;
  * part of the commit write, and a remap before it would leave holes below
  * cBlocksAllocated that qemu-img check counts as corruption.
  *
- * <p><b>Shrink:</b> the header (cbDisk, cBlocks, and cBlocksAllocated when no block has to
- * move) is the commit; then the host blocks only dropped entries used are free. When some
- * of them lie below blocks still in use, those highest blocks are copied into them
- * (compaction), barrier, remapped, barrier, then cBlocksAllocated is lowered (until then it
- * stays above every block in use, so qemu never allocates over one; qemu-img check counts
- * the difference as a corruption in that window). The dropped entries are marked free and
- * the file is cut after the last block.
+ * <p>Why the commit of that grow is one multi-sector write and not a header sector:
+ * VirtualBox (VDI.cpp vdiValidateHeader) requires offData ≥ offBlocks + cBlocks × 4, so the
+ * map must lie before the data, and every host index counts from offData. A bigger map
+ * therefore either shifts offData (every index changes with it) or moves to a new offBlocks
+ * still before offData, i.e. over blocks 0..k-1, which are in use until the commit. Vacating
+ * them first (remapping their entries to the copies) would leave entries at or past
+ * cBlocksAllocated: qemu allocates its next block exactly there and VirtualBox's discard
+ * table (vdiImageBackResolvTblCreate) refuses such an entry. So no layout both readers accept
+ * lets a header-only write switch to the bigger map; a torn commit write is repaired from the
+ * undo journal ({@code diskplan recover}). The moved blocks' old place left between the new
+ * map and the new offData is zeroed after the commit (VirtualBox zeroes it as it moves each
+ * block).
+ *
+ * <p><b>Shrink:</b> when every kept block lies below the count of kept blocks, one header
+ * write (cbDisk, cBlocks, cBlocksAllocated) is the commit; the dropped entries (past cBlocks
+ * now) are freed and the file cut after the last block. Otherwise (compaction: dropped
+ * entries hold host blocks below kept ones) the commit changes only cbDisk: cBlocks and
+ * cBlocksAllocated stay, so the dropped entries, now beyond the disk, are still counted and
+ * the image stays clean. Then the highest kept blocks are copied over the dropped entries'
+ * blocks, barrier, and one write from cBlocks through the last remapped map entry shrinks
+ * cBlocks and cBlocksAllocated and remaps the kept entries together (qemu-img check counts
+ * allocated entries below cBlocks against cBlocksAllocated, and a lone remap would leave two
+ * entries on one block or one at or past cBlocksAllocated). Then the dropped entries are
+ * freed and the file is cut.
  */
 final class VdiResize {
     /** Largest block map held in memory (256 MiB, 64 Mi entries: 64 TiB of 1 MiB blocks). */
@@ -91,9 +108,6 @@ final class VdiResize {
         long[] map = readMap();
         byte[] head = reader.read(0, HEADER_READ, "VDI header");
         PlanBuilder plan = new PlanBuilder(ImageFormat.VDI, options, request, image.path(), image.fileSize());
-        if (h.blockSize() != QEMU_BLOCK_SIZE) {
-            plan.note("block size " + h.blockSize() + " bytes: VirtualBox reads it, qemu opens only 1 MiB blocks");
-        }
         plan.note("uuidModify gets a new random UUID, as VirtualBox gives an image a new modification UUID when "
                 + "it is changed; uuidCreate, the comment, the pre-header text and the flags are kept");
         if (h.hasLchsGeometry()) {
@@ -193,6 +207,12 @@ final class VdiResize {
             w.put(entries.array());
             plan.commit(new Write(OFF_DATA, w.array(), "VDI header and block map: offData " + newOffData
                     + ", host indices less " + k + ", " + newBlocks + " entries, cbDisk " + newSize, RegionKind.TABLE));
+            if (newOffData > mapEnd) {
+                // what is left of the moved blocks' old place between the map and the data: zeros, as
+                // VirtualBox zeroes a block's old place when it moves it
+                plan.phase(List.of(new ZeroFill(mapEnd, newOffData - mapEnd, false,
+                        "zeros over the moved blocks' old place after the map", RegionKind.FREE)));
+            }
         }
         if (fixed) {
             plan.note("fixed image: " + added + " new block(s) allocated as sparse zeros and mapped");
@@ -222,7 +242,8 @@ final class VdiResize {
             }
         }
         List<ResizePatch> copies = new ArrayList<>();
-        List<ResizePatch> remaps = new ArrayList<>();
+        int remaps = 0;
+        long lastRemapped = -1;
         int hole = 0;
         for (int src = (int) alloc - 1; src >= kept; src--) {
             if (!keptHost[src]) {
@@ -235,29 +256,54 @@ final class VdiResize {
             copies.add(new Copy(ResizePatch.IMAGE, offData + hole * stride, ResizePatch.IMAGE, offData + src * stride,
                     stride, "compact: guest block " + entry + " from host block " + src + " to " + hole,
                     RegionKind.DATA));
-            remaps.add(new Write(offBlocks + entry * MAP_ENTRY_SIZE, u32(hole),
-                    "block map entry " + entry + " -> host block " + hole, RegionKind.TABLE));
+            map[(int) entry] = hole; // written by step 3
+            remaps++;
+            lastRemapped = Math.max(lastRemapped, entry);
             keptHost[hole] = true;
         }
-        // Without compaction every kept block lies below kept: cBlocksAllocated can drop in the commit
-        // (qemu allocates the next block at a freed one). With it, it drops only after the remap.
-        long commitAlloc = copies.isEmpty() ? kept : alloc;
-        byte[] header = header(head, newSize, newBlocks, commitAlloc, offData);
-        plan.commit(new Write(OFF_DATA, Arrays.copyOfRange(header, OFF_DATA, headerEnd()),
-                "VDI header: cbDisk " + newSize + ", cBlocks " + newBlocks + ", cBlocksAllocated " + commitAlloc,
-                RegionKind.HEADER));
-        plan.phase(copies);
-        plan.phase(remaps);
+        if (copies.isEmpty()) {
+            // every kept block lies below kept: one header write drops the entries past the new end
+            // (cBlocks), frees their blocks (cBlocksAllocated) and sets the size
+            byte[] header = header(head, newSize, newBlocks, kept, offData);
+            plan.commit(new Write(OFF_DATA, Arrays.copyOfRange(header, OFF_DATA, headerEnd()),
+                    "VDI header: cbDisk " + newSize + ", cBlocks " + newBlocks + ", cBlocksAllocated " + kept,
+                    RegionKind.HEADER));
+        } else {
+            // 1. commit: only the size (and uuidModify, LCHS). cBlocks and cBlocksAllocated stay, so
+            //    qemu-img check still counts the dropped entries and finds them consistent; qemu and
+            //    VirtualBox accept a map longer than cbDisk needs. The dropped blocks are now beyond
+            //    the disk, unreadable.
+            byte[] header = header(head, newSize, oldBlocks, alloc, offData);
+            plan.commit(new Write(OFF_DATA, Arrays.copyOfRange(header, OFF_DATA, headerEnd()),
+                    "VDI header: cbDisk " + newSize + " (cBlocks " + oldBlocks + " and cBlocksAllocated " + alloc
+                            + " kept until the blocks are compacted)", RegionKind.HEADER));
+            // 2. the kept blocks above the new end copied over blocks of dropped entries (unreadable now)
+            plan.phase(copies);
+            // 3. one write from cBlocks through the last remapped entry: the window shrinks to the new
+            //    map (the dropped entries leave qemu-img check's count) with cBlocksAllocated = kept and
+            //    the kept entries pointing at their compacted blocks. Separate writes cannot do this:
+            //    a remap alone makes two entries share a block or leaves one at or past
+            //    cBlocksAllocated, which qemu-img check (and VirtualBox's discard table) reject.
+            ByteBuffer fixedHead = ByteBuffer.wrap(header(head, newSize, newBlocks, kept, offData)).order(ORDER);
+            fixedHead.put(OFF_UUID_MODIFY, header, OFF_UUID_MODIFY, 16);
+            long mapEnd = offBlocks + mapBytes(lastRemapped + 1);
+            ByteBuffer w = ByteBuffer.allocate((int) (mapEnd - OFF_BLOCK_COUNT)).order(ORDER);
+            w.put(fixedHead.array(), OFF_BLOCK_COUNT, headerEnd() - OFF_BLOCK_COUNT);
+            w.put(gap(head));
+            for (long e = 0; e <= lastRemapped; e++) {
+                w.putInt((int) map[(int) e]);
+            }
+            plan.phase(List.of(new Write(OFF_BLOCK_COUNT, w.array(), "VDI header and block map: cBlocks "
+                    + newBlocks + ", cBlocksAllocated " + kept + ", " + remaps + " entr" + (remaps == 1 ? "y" : "ies")
+                    + " remapped to the compacted blocks", RegionKind.TABLE)));
+        }
         List<ResizePatch> last = new ArrayList<>();
         if (newBlocks < oldBlocks) {
+            // past cBlocks now: nobody reads them; freed so that a later grow finds them free
             byte[] free = new byte[(int) mapBytes(oldBlocks - newBlocks)];
             Arrays.fill(free, (byte) 0xff);
             last.add(new Write(offBlocks + mapBytes(newBlocks), free, "block map: entries past the new end freed",
                     RegionKind.TABLE));
-        }
-        if (kept != commitAlloc) {
-            last.add(new Write(OFF_BLOCKS_ALLOCATED, u32((int) kept), "cBlocksAllocated " + kept,
-                    RegionKind.HEADER));
         }
         plan.phase(last);
         long end = offData + kept * stride;
@@ -332,9 +378,5 @@ final class VdiResize {
 
     static boolean isAllocated(long entry) {
         return entry < BLOCK_ZERO;
-    }
-
-    private static byte[] u32(int v) {
-        return ByteBuffer.allocate(4).order(ORDER).putInt(v).array();
     }
 }

@@ -99,6 +99,11 @@ class VdiPlannerTest {
             VdiHeader h = (VdiHeader) p.header();
             assertThat(h.blocksAllocated()).as("cBlocksAllocated covers every host block, step " + k)
                     .isGreaterThan(h.highestBlockIndex());
+            // what qemu-img check counts: allocated entries below cBlocks against cBlocksAllocated
+            assertThat(h.mapAllocated()).as("allocated entries = cBlocksAllocated, step " + k)
+                    .isEqualTo(h.blocksAllocated());
+            assertThat(h.highestBlockIndex()).as("host indices below cBlocks (qemu-img check), step " + k)
+                    .isLessThan(h.blockCount());
             for (int g : guest) {
                 if ((g + 1) * MiB <= p.virtualSize()) {
                     assertThat(guest(m, g)).as("guest block " + g + " after step " + k).isEqualTo(pattern(g));
@@ -158,6 +163,15 @@ class VdiPlannerTest {
     }
 
     @Test
+    void shrinkCompactsBlocksPastTheNewMap() throws Exception {
+        // guests 9-11 at hosts 0-2; the kept guests 0, 2, 3 at hosts 3-5, past the new cBlocks (4)
+        Path f = image(16 * MiB, false, 9, 10, 11, 0, 2, 3);
+        ResizePlan plan = planAndCheckPrefixes(f, new ResizeRequest(4 * MiB, true, Preallocation.OFF), 0, 2, 3);
+        assertThat(plan.patches().stream().filter(p -> p.kind() == PatchKind.COPY)).hasSize(3);
+        assertThat(plan.image().newLength()).isEqualTo(1024 + 3 * MiB);
+    }
+
+    @Test
     void realApplyKeepsData() throws Exception {
         Path f = image(16 * MiB, false, 3, 0, 9);
         ResizeSession.resizeFile(f, Optional.of("vdi"), p -> new ResizeRequest(2048 * MiB, false,
@@ -209,6 +223,23 @@ class VdiPlannerTest {
         assertThatThrownBy(() -> ResizeSession.planFile(f, Optional.of("vdi"),
                 p -> new ResizeRequest(32 * MiB, false, Preallocation.OFF)))
                 .isInstanceOf(ResizeError.class).hasMessageContaining("uuidLinkage").hasMessageContaining("non-NULL");
+    }
+
+    @Test
+    void refusesBlockSizesQemuCannotOpen() throws Exception {
+        Path f = image(16 * MiB, false);
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.seek(VdiLayout.OFF_BLOCK_SIZE);
+            raf.write(ByteBuffer.allocate(4).order(VdiLayout.ORDER).putInt(2 << 20).array());
+            raf.seek(VdiLayout.OFF_BLOCK_COUNT);
+            raf.write(ByteBuffer.allocate(4).order(VdiLayout.ORDER).putInt(8).array());
+        }
+        byte[] before = Files.readAllBytes(f);
+        assertThatThrownBy(() -> ResizeSession.resizeFile(f, Optional.of("vdi"),
+                p -> new ResizeRequest(32 * MiB, false, Preallocation.OFF), ApplyOptions.DEFAULT))
+                .isInstanceOf(ResizeError.class).hasMessageContaining("cbBlock at offset 376")
+                .hasMessageContaining("block size 2097152 is not 1048576");
+        assertThat(Files.readAllBytes(f)).isEqualTo(before);
     }
 
     @Test
