@@ -57,6 +57,29 @@ class VhdCrashPrefixTest {
                     probed -> new ResizeRequest(size, c.shrink(), c.mode()),
                     new CrashPrefixSuite.Qemu("vpc", false, Optional.of("vhdiinfo"))).ifPresent(out::add);
         }
+        // Layouts other tools write (ForeignVhd): blocks moved for the BAT, a block past the
+        // geometry dropped, a relocation behind zero sectors, a fixed grow inside the bytes
+        // before a Virtual PC footer.
+        List<Object[]> foreign = List.of(
+                new Object[] {ForeignVhdOracleTest.MOVES, "110G", false},
+                new Object[] {ForeignVhdOracleTest.VPC, "200M", false},
+                new Object[] {ForeignVhdOracleTest.D2V, "1G", false},
+                new Object[] {ForeignVhdOracleTest.LOCATOR, "1G", false},
+                new Object[] {ForeignVhdOracleTest.VPC_FIXED, "61M", false});
+        for (Object[] f : foreign) {
+            ForeignVhd image = (ForeignVhd) f[0];
+            Path dir = Files.createDirectory(tmp.resolve("v" + n++));
+            image.write(dir.resolve("original.vhd"));
+            for (String w : ForeignVhdOracleTest.qemuWrites(image)) {
+                String[] p = w.split(" ");
+                Qcow2Images.run(dir, List.of("qemu-io", "-f", "vpc", "-c", "write -P " + p[2] + " " + p[0] + " "
+                        + p[1], "original.vhd"));
+            }
+            long size = org.diskplan.planner.SizeArgument.parse((String) f[1]).resolve(0);
+            CrashPrefixSuite.of(image.name() + " -> " + f[1], dir, "original.vhd",
+                    probed -> new ResizeRequest(size, (Boolean) f[2], Preallocation.OFF),
+                    new CrashPrefixSuite.Qemu("vpc", false, Optional.of("vhdiinfo"))).ifPresent(out::add);
+        }
         return out.stream();
     }
 }

@@ -111,23 +111,37 @@ class VhdResizeOracleTest {
             String[] w = d.split(" ");
             run(dir, "qemu-io", "-f", "vpc", "-c", "write -P " + w[2] + " " + w[0] + " " + w[1], file);
         }
+        resizeAndCheck(dir, file, c.data(), c.args(), c.refusal());
+    }
+
+    /**
+     * Resizes {@code file} in {@code dir} with the CLI ({@code args}: the size, then options)
+     * and checks it with the reference tools: a refusal containing {@code refusal} that
+     * leaves the file unchanged, or (refusal empty) the promised size in qemu-img info and
+     * vhdiinfo, {@code data} (qemu-io "offset length pattern") read back where it is still
+     * inside the image, the new range zero, qemu-img compare, a write of the last MiB.
+     * Returns the plan, or null after a refusal.
+     */
+    static ResizePlan resizeAndCheck(Path dir, String file, List<String> data, List<String> args, String refusal)
+            throws Exception {
+        Path image = dir.resolve(file);
         Files.copy(image, dir.resolve("original.vhd"));
         long oldSize = infoSize(dir, file);
         byte[] before = Files.readAllBytes(image);
 
         List<String> argv = new ArrayList<>(List.of("resize", "-f", "vpc"));
-        List<String> rest = new ArrayList<>(c.args());
+        List<String> rest = new ArrayList<>(args);
         String size = rest.remove(0);
         argv.addAll(rest);
         argv.add(file);
         argv.add(size);
 
-        if (!c.refusal().isEmpty()) {
+        if (!refusal.isEmpty()) {
             ProcessRunner.Result r = Diskplan.run(dir, argv);
             assertThat(r.exitCode()).as(r.describe()).isNotZero();
-            assertThat(r.stderr()).as(r.describe()).contains(c.refusal());
+            assertThat(r.stderr()).as(r.describe()).contains(refusal);
             assertThat(Files.readAllBytes(image)).as("a refused resize writes nothing").isEqualTo(before);
-            return;
+            return null;
         }
 
         boolean shrink = rest.contains("--shrink");
@@ -145,7 +159,7 @@ class VhdResizeOracleTest {
         assertThat(vhdiSize(dir, file)).as("vhdiinfo").isEqualTo(promised);
 
         // the old data, in what is left of it
-        for (String d : c.data()) {
+        for (String d : data) {
             String[] w = d.split(" ");
             long at = bytes(w[0]);
             long len = bytes(w[1]);
@@ -177,6 +191,7 @@ class VhdResizeOracleTest {
         io(dir, file, "read -P 0x5a " + lastMiB + " " + (promised - lastMiB));
         assertThat(infoSize(dir, file)).as("qemu-img info after the write").isEqualTo(promised);
         assertThat(vhdiSize(dir, file)).as("vhdiinfo after the write").isEqualTo(promised);
+        return plan;
     }
 
     private static long bytes(String size) throws Exception {

@@ -131,7 +131,7 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
                 throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged: " + flag);
             }
         }
-        if (!dynamic && h.tailFooterOffset() != h.virtualSize()) {
+        if (!dynamic && h.tailFooterOffset() < h.virtualSize()) {
             throw new ResizeError(ErrorCode.HEADER_MISMATCH, "VHD footer at offset " + h.tailFooterOffset()
                     + ": a fixed image's footer must follow its " + h.virtualSize() + " bytes of guest data");
         }
@@ -158,6 +158,7 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
                     + "next size its CHS geometry addresses exactly (creator '" + h.creatorApplication().trim()
                     + "' is read through the geometry)");
         }
+        plan.note(readers(h.creatorApplication()));
         plan.note("new footer: " + size.describe());
         if (dynamic) {
             new Dynamic(image, h, reader, request, plan, size).plan();
@@ -165,6 +166,15 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
             fixed(image, h, reader, request, plan, size);
         }
         return plan.build(Planners.actionFor(old, size.bytes()), old, size.bytes());
+    }
+
+    /** Which field each reader takes the size from, for this creator. */
+    static String readers(String creator) {
+        String c = "creator '" + creator.replace("\0", "\\0") + "'";
+        return VhdSize.creatorReadsGeometry(creator)
+                ? c + ": qemu and Virtual PC read the size through the CHS geometry, Windows and libvhdi through "
+                + "current_size/original_size, so the new size is one the geometry addresses exactly"
+                : c + ": every reader (qemu, Windows, libvhdi) takes the size from current_size/original_size";
     }
 
     private static Write fields(long footerAt, byte[] patched, String label) {
@@ -178,6 +188,12 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
                 : new Write(at, footer, label, RegionKind.FOOTER);
     }
 
+    /**
+     * A fixed image: guest data from offset 0, the footer after it. Virtual PC writes the
+     * requested size as current_size and the footer after that many bytes, while qemu reads its
+     * "vpc " images through the (smaller) geometry, so the footer may lie past the size qemu
+     * shows; the bytes in between become zeros before they join the visible range.
+     */
     private static void fixed(ProbedImage image, VhdHeader h, PlanReader reader, ResizeRequest request,
                               PlanBuilder plan, VhdSize size) throws ResizeError {
         long old = h.virtualSize();
@@ -186,13 +202,23 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
         long now = size.bytes();
         byte[] footer = reader.read(tail, FOOTER_SIZE, "VHD footer");
         byte[] patched = size.patch(footer);
-        if (now > old) {
+        if (tail > old) {
+            plan.note("the footer lies at " + tail + ", " + (tail - old) + " bytes past the size qemu shows ("
+                    + old + ", through the geometry of creator '" + h.creatorApplication().trim() + "')");
+        }
+        if (tail > old && now > old) {
+            plan.note("the " + (Math.min(now, tail) - old) + " bytes from the old size up to the old footer, "
+                    + "which qemu did not show, become zeros before they join the disk");
+        }
+        if (now > tail) {
             // 1. The old footer, unchanged, at the new end: still the old image, now ending there.
             plan.phase(List.of(footerAt(now, length, footer, "a copy of the footer at the new end (old size)")));
-            // 2. The old footer becomes guest data: zeros; the new range is filled as asked.
+            // 2. The old footer (and what lay hidden before it) becomes guest data: zeros; the new
+            //    range is filled as asked.
             List<ResizePatch> fill = new ArrayList<>();
-            fill.add(new ZeroFill(old, FOOTER_SIZE, false, "clear the old footer (now guest data)",
-                    RegionKind.DATA));
+            fill.add(new ZeroFill(old, tail + FOOTER_SIZE - old, false, tail > old
+                    ? "clear the old footer and the " + (tail - old) + " bytes before it qemu did not show"
+                    : "clear the old footer (now guest data)", RegionKind.DATA));
             if (now > length && request.preallocation() != Preallocation.OFF) {
                 boolean reserve = request.preallocation() == Preallocation.FALLOC;
                 fill.add(new ZeroFill(length, now - length, reserve, reserve
@@ -202,12 +228,21 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
             plan.phase(fill);
             // 3. Commit: the footer at the end says the new size.
             plan.commit(fields(now, patched, "footer: sizes, geometry, checksum (the new size)"));
-            plan.note("fixed grow: the footer moves to " + now + "; the old one at " + old + " is cleared");
+            plan.note("fixed grow: the footer moves to " + now + "; the old one at " + tail + " is cleared");
         } else {
+            if (now > old) {
+                // A grow that stays inside the bytes before the footer: they become zeros while
+                // still past the size every reader of the old footer shows.
+                plan.phase(List.of(new ZeroFill(old, now - old, false, "zeros over the " + (now - old)
+                        + " bytes before the footer that qemu did not show", RegionKind.DATA)));
+            }
             // Commit: the footer at the end says the new size (the data before it is unchanged).
             plan.commit(fields(tail, patched, "footer: sizes, geometry, checksum (the new size)"));
-            plan.phase(List.of(new Write(now, patched, "the footer at the new end", RegionKind.FOOTER)));
-            plan.note("fixed shrink: the file is cut after the footer at " + now);
+            if (now < tail) {
+                plan.phase(List.of(new Write(now, patched, "the footer at the new end", RegionKind.FOOTER)));
+                plan.note("fixed " + (now < old ? "shrink" : "grow") + ": the file is cut after the footer at "
+                        + now);
+            }
         }
         plan.finalLength(0, now + FOOTER_SIZE);
     }
@@ -222,6 +257,8 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
         private final long length;
         private final long blockSize;
         private final long blockBytes;
+        /** Byte ranges [start, end) the resize must not overwrite besides data blocks: dynamic header, locator data. */
+        private final List<long[]> structures = new ArrayList<>();
 
         Dynamic(ProbedImage image, VhdHeader h, PlanReader reader, ResizeRequest request, PlanBuilder plan,
                 VhdSize size) {
@@ -239,6 +276,8 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
             byte[] head = reader.read(0, FOOTER_SIZE, "VHD footer copy");
             byte[] tail = reader.read(h.tailFooterOffset(), FOOTER_SIZE, "VHD footer");
             byte[] header = reader.read(h.dynamicHeaderOffset(), DYNAMIC_HEADER_SIZE, "dynamic header");
+            structures.add(new long[] {h.dynamicHeaderOffset(), h.dynamicHeaderOffset() + DYNAMIC_HEADER_SIZE});
+            locators(header);
             long oldEntries = h.maxTableEntries();
             long newEntries = VhdLayout.batEntries(size.bytes(), blockSize);
             if (newEntries > VhdLayout.MAX_SECTORS) {
@@ -247,10 +286,15 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
             int[] bat = readBat(oldEntries);
             long tailAt = h.tailFooterOffset();
             if (size.bytes() > h.virtualSize()) {
-                zeroStaleTail(bat);
+                // Entries that may hold data of the old size; later ones are dropped (they could
+                // hold data a reader of current_size wrote past the geometry, or a shrink left).
+                int live = (int) Math.min(bat.length, VhdLayout.batEntries(h.virtualSize(), blockSize));
                 if (newEntries > oldEntries) {
-                    tailAt = growBat(bat, tail, header, newEntries);
+                    tailAt = growBat(bat, tail, header, newEntries, live);
+                } else {
+                    dropStale(bat, live);
                 }
+                zeroStaleTail(bat);
                 plan.phase(List.of(fields(tailAt, size.patch(tail), "footer at the end: sizes, geometry, "
                         + "checksum")));
                 plan.commit(fields(0, size.patch(head), "footer copy at offset 0: sizes, geometry, checksum "
@@ -265,11 +309,50 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
             }
         }
 
+        /**
+         * Parent locator data is kept where it is, also on a disk that is not differencing.
+         * platform_data_space counts sectors in the specification but bytes in images Windows
+         * writes: small values are taken as sectors, so the range is never too short.
+         */
+        private void locators(byte[] header) {
+            ByteBuffer d = ByteBuffer.wrap(header).order(VhdLayout.ORDER);
+            for (int i = 0; i < VhdLayout.LOCATOR_COUNT; i++) {
+                int rel = VhdLayout.D_LOCATORS + i * VhdLayout.LOCATOR_SIZE;
+                long code = Integer.toUnsignedLong(d.getInt(rel));
+                long space = Integer.toUnsignedLong(d.getInt(rel + 4));
+                long len = Integer.toUnsignedLong(d.getInt(rel + 8));
+                long at = d.getLong(rel + 16);
+                if (code == 0 || at <= 0 || at >= length) {
+                    continue;
+                }
+                long reserved = Math.max(len, space < 2048 ? space * SECTOR : space);
+                structures.add(new long[] {at, Math.min(length, at + (reserved + SECTOR - 1) / SECTOR * SECTOR)});
+            }
+        }
+
         private int[] readBat(long entries) throws ResizeError {
             byte[] raw = reader.read(h.batOffset(), Math.toIntExact(entries * BAT_ENTRY_SIZE), "BAT");
             int[] out = new int[(int) entries];
             ByteBuffer.wrap(raw).order(VhdLayout.ORDER).asIntBuffer().get(out);
             return out;
+        }
+
+        /** Entries from {@code live} on that point at a block become absent (before the commit: unseen). */
+        private void dropStale(int[] bat, int live) {
+            int n = 0;
+            for (int i = live; i < bat.length; i++) {
+                if (bat[i] != -1) {
+                    n++;
+                    bat[i] = -1;
+                }
+            }
+            if (n > 0) {
+                plan.phase(List.of(new Write(h.batOffset() + (long) live * BAT_ENTRY_SIZE,
+                        ff((long) (bat.length - live) * BAT_ENTRY_SIZE), "BAT: " + n + " block(s) wholly past the "
+                        + "old size dropped (absent)", RegionKind.TABLE)));
+                plan.note(n + " block(s) past the old size " + h.virtualSize() + " were allocated (data no "
+                        + "reader of this footer showed): dropped, so the new range reads zeros");
+            }
         }
 
         /**
@@ -289,73 +372,139 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
                     "zeros over the part of block " + index + " past the old size", RegionKind.DATA)));
         }
 
-        /** Grows the BAT to {@code entries} entries; returns where the footer at the end lies afterwards. */
-        private long growBat(int[] bat, byte[] tail, byte[] header, long entries) throws ResizeError {
+        /** The lowest start at or after {@code from} of a structure, or of a live block: the room a table has. */
+        private long limit(int[] bat, int live, long from, boolean blocks) {
+            long limit = Long.MAX_VALUE;
+            for (long[] r : structures) {
+                if (r[0] >= from) {
+                    limit = Math.min(limit, r[0]);
+                }
+            }
+            for (int i = 0; blocks && i < live; i++) {
+                long at = VhdLayout.blockOffset(bat[i]);
+                if (bat[i] != -1 && at >= from) {
+                    limit = Math.min(limit, at);
+                }
+            }
+            return limit;
+        }
+
+        /**
+         * Grows the BAT to {@code entries} entries: in place when nothing lies in the way;
+         * otherwise either relocated to the end of the file or grown in place after moving the
+         * data blocks in its way to the end, whichever writes fewer bytes. Returns where the
+         * footer at the end lies afterwards.
+         */
+        private long growBat(int[] bat, byte[] tail, byte[] header, long entries, int live) throws ResizeError {
             long batAt = h.batOffset();
             long oldUsed = batAt + (long) bat.length * BAT_ENTRY_SIZE;
             long inPlaceEnd = batAt + VhdLayout.batBytes(entries);
-            long limit = h.firstDataBlockOffset() >= 0 ? h.firstDataBlockOffset() : Long.MAX_VALUE;
-            long headerAt = h.dynamicHeaderOffset();
-            boolean clear = !(headerAt + DYNAMIC_HEADER_SIZE > oldUsed && headerAt < inPlaceEnd);
             long tailAt = h.tailFooterOffset();
+            long growBytes = inPlaceEnd - oldUsed;
             long newBat;
-            if (inPlaceEnd <= limit && clear) {
+            // blocks in the way of the table grown in place
+            List<Integer> inWay = new ArrayList<>();
+            for (int i = 0; i < live; i++) {
+                long at = VhdLayout.blockOffset(bat[i]);
+                if (bat[i] != -1 && at < inPlaceEnd && at + blockBytes > batAt) {
+                    inWay.add(i);
+                }
+            }
+            boolean structuresClear = limit(bat, live, batAt, false) >= inPlaceEnd;
+            long batBytes = VhdLayout.batBytes(entries);
+            long relocateCost = batBytes + FOOTER_SIZE;
+            long moveCost = inWay.size() * (blockBytes + BAT_ENTRY_SIZE) + growBytes + FOOTER_SIZE;
+            if (structuresClear && inWay.isEmpty()) {
                 newBat = batAt;
+                dropStale(bat, live);
                 if (inPlaceEnd > tailAt) {
                     // Only the footer follows the table: it moves behind the grown table first.
                     plan.phase(List.of(footerAt(inPlaceEnd, length, tail,
                             "a copy of the footer after the grown BAT (old size)")));
                     tailAt = inPlaceEnd;
                 }
-                plan.phase(List.of(new Write(oldUsed, ff(inPlaceEnd - oldUsed), "BAT: " + (entries - bat.length)
+                plan.phase(List.of(new Write(oldUsed, ff(growBytes), "BAT: " + (entries - bat.length)
                         + " new entries, absent (0xFFFFFFFF), padded to a sector", RegionKind.TABLE)));
                 plan.note("the BAT grows in place from " + bat.length + " to " + entries + " entries ("
-                        + (inPlaceEnd - oldUsed) + " bytes written)");
+                        + growBytes + " bytes written)");
+            } else if (structuresClear && moveCost < relocateCost) {
+                newBat = batAt;
+                dropStale(bat, live);
+                tailAt = moveBlocks(bat, inWay, tail, Math.max(tailAt, inPlaceEnd));
+                plan.phase(List.of(new Write(oldUsed, ff(growBytes), "BAT: " + (entries - bat.length)
+                        + " new entries, absent (0xFFFFFFFF), padded to a sector, over the moved blocks' old "
+                        + "place", RegionKind.TABLE)));
+                plan.note("the BAT grows in place from " + bat.length + " to " + entries + " entries after "
+                        + inWay.size() + " data block(s) in its way move to the end (" + moveCost + " bytes "
+                        + "written); relocating the BAT instead would write " + relocateCost + " bytes");
             } else {
                 newBat = tailAt;
-                long batBytes = VhdLayout.batBytes(entries);
-                long moveBytes = movedBlockBytes(bat, inPlaceEnd);
                 plan.phase(List.of(footerAt(newBat + batBytes, length, tail,
                         "a copy of the footer after the relocated BAT (old size)")));
-                long copied = (long) bat.length * BAT_ENTRY_SIZE;
-                plan.phase(List.of(
-                        new Copy(ResizePatch.IMAGE, newBat, ResizePatch.IMAGE, batAt, copied,
-                                "BAT: the " + bat.length + " old entries, copied to the end", RegionKind.TABLE),
-                        new Write(newBat + copied, ff(batBytes - copied), "BAT: " + (entries - bat.length)
-                                + " new entries, absent (0xFFFFFFFF), padded to a sector", RegionKind.TABLE)));
+                long copied = (long) live * BAT_ENTRY_SIZE;
+                List<ResizePatch> table = new ArrayList<>();
+                if (copied > 0) {
+                    table.add(new Copy(ResizePatch.IMAGE, newBat, ResizePatch.IMAGE, batAt, copied,
+                            "BAT: the " + live + " entries of the old size, copied to the end", RegionKind.TABLE));
+                }
+                table.add(new Write(newBat + copied, ff(batBytes - copied), "BAT: " + (entries - live)
+                        + " entries absent (0xFFFFFFFF), padded to a sector", RegionKind.TABLE));
+                plan.phase(table);
+                for (int i = live; i < bat.length; i++) {
+                    bat[i] = -1;
+                }
                 tailAt = newBat + batBytes;
-                plan.note("the BAT is relocated to " + newBat + " (" + (batBytes + FOOTER_SIZE) + " bytes written); "
-                        + "moving the " + (moveBytes / blockBytes) + " data block(s) in its way instead would write "
-                        + (moveBytes + inPlaceEnd - oldUsed) + " bytes; the old table at " + batAt
-                        + " is left unused");
+                plan.note("the BAT is relocated to " + newBat + " (" + relocateCost + " bytes written); "
+                        + (structuresClear ? "moving the " + inWay.size() + " data block(s) in its way instead "
+                        + "would write " + moveCost + " bytes" : "a dynamic header or parent locator lies in "
+                        + "its way") + "; the old table at " + batAt + " is left unused");
             }
             ByteBuffer d = ByteBuffer.wrap(header.clone()).order(VhdLayout.ORDER);
             d.putLong(VhdLayout.D_TABLE_OFFSET, newBat);
             d.putInt(VhdLayout.D_MAX_TABLE_ENTRIES, (int) entries);
             d.putInt(VhdLayout.D_CHECKSUM, (int) VhdLayout.checksum(d.array(), VhdLayout.D_CHECKSUM));
-            plan.phase(List.of(new Write(headerAt + VhdLayout.D_TABLE_OFFSET, Arrays.copyOfRange(d.array(),
-                    VhdLayout.D_TABLE_OFFSET, VhdLayout.D_CHECKSUM + 4), "dynamic header: table_offset, "
-                    + "max_table_entries, checksum", RegionKind.HEADER)));
+            plan.phase(List.of(new Write(h.dynamicHeaderOffset() + VhdLayout.D_TABLE_OFFSET,
+                    Arrays.copyOfRange(d.array(), VhdLayout.D_TABLE_OFFSET, VhdLayout.D_CHECKSUM + 4),
+                    "dynamic header: table_offset, max_table_entries, checksum", RegionKind.HEADER)));
             return tailAt;
         }
 
-        /** Bytes of the data blocks that lie before {@code end} (those a grown table in place would cover). */
-        private long movedBlockBytes(int[] bat, long end) {
-            long n = 0;
-            for (int e : bat) {
-                if (e != -1 && VhdLayout.blockOffset(e) < end) {
-                    n += blockBytes;
-                }
+        /**
+         * Copies the blocks {@code moved} to {@code to} onwards (behind a copy of the footer, so
+         * the file always ends in one), then points their BAT entries there: each 4-byte entry
+         * is written whole, and until the old place is reused both places hold the same data.
+         * Returns where the footer lies afterwards.
+         */
+        private long moveBlocks(int[] bat, List<Integer> moved, byte[] tail, long to) {
+            long end = to + moved.size() * blockBytes;
+            plan.phase(List.of(footerAt(end, length, tail, "a copy of the footer after the moved blocks (old "
+                    + "size)")));
+            List<ResizePatch> copies = new ArrayList<>();
+            List<ResizePatch> remaps = new ArrayList<>();
+            long at = to;
+            for (int i : moved) {
+                long from = VhdLayout.blockOffset(bat[i]);
+                copies.add(new Copy(ResizePatch.IMAGE, at, ResizePatch.IMAGE, from, blockBytes, "block " + i
+                        + " (bitmap + data) copied from " + from + " to " + at, RegionKind.DATA));
+                bat[i] = (int) (at / SECTOR);
+                remaps.add(new Write(h.batOffset() + (long) i * BAT_ENTRY_SIZE, ByteBuffer.allocate(4)
+                        .order(VhdLayout.ORDER).putInt(bat[i]).array(), "BAT entry " + i + ": block moved to "
+                        + at, RegionKind.TABLE));
+                at += blockBytes;
             }
-            return n;
+            plan.phase(copies);
+            plan.phase(remaps);
+            return end;
         }
 
         /** After the commit: blocks past the new end leave the BAT; the file ends after what is still used. */
         private void shrink(int[] bat, long entries, byte[] patchedTail) {
             long batAt = h.batOffset();
             long keep = Math.min(entries, bat.length);
-            long used = Math.max(VhdLayout.batBytes(bat.length) + batAt, h.dynamicHeaderOffset()
-                    + DYNAMIC_HEADER_SIZE);
+            long used = VhdLayout.batBytes(bat.length) + batAt;
+            for (long[] r : structures) {
+                used = Math.max(used, r[1]);
+            }
             boolean dropped = false;
             for (int i = 0; i < bat.length; i++) {
                 if (bat[i] == -1) {

@@ -145,6 +145,34 @@ class VhdPlannerTest {
     }
 
     @Test
+    void aBlockInTheWayOfALargeBatMovesWhenThatWritesLess() throws Exception {
+        // 1.2 TiB: a 2.4 MiB BAT; growing it by 0.2 MiB in place over one moved 2 MiB block
+        // writes less than a relocated 2.6 MiB table.
+        Path f = sample("dynamic", 1200L << 30);
+        allocateFirstBlock(f);
+        long firstBlock = ((VhdHeader) ImageProber.probe(f, Optional.of("vpc")).header()).firstDataBlockOffset();
+        long length = Files.size(f);
+        ResizePlan p = plan(f, 1300L << 30);
+        assertThat(p.notes()).anyMatch(n -> n.contains("move to the end"));
+        assertThat(p.patches()).filteredOn(x -> x instanceof ResizePatch.Copy).singleElement()
+                .satisfies(x -> assertThat(((ResizePatch.Copy) x).source()).isEqualTo(firstBlock));
+        MemoryApply sim = MemoryApply.load(p, f);
+        for (int k = 0; k <= p.finalStep(); k++) {
+            sim.step();
+        }
+        ProbedImage after = ImageProber.probeForResize(f, sim.file(0), Optional.of("vpc"));
+        VhdHeader h = (VhdHeader) after.header();
+        assertThat(after.virtualSize()).isEqualTo(1300L << 30);
+        assertThat(h.batOffset()).as("the table stays where it was").isEqualTo(1536);
+        assertThat(h.allocatedBlocks()).isEqualTo(1);
+        assertThat(h.firstDataBlockOffset()).as("the block moved to the old end").isEqualTo(length - 512);
+        byte[] data = new byte[4096];
+        sim.file(0).readFullyUnchecked(h.firstDataBlockOffset() + h.bitmapSize(), data, data.length);
+        assertThat(data).containsOnly((byte) 0x42);
+        assertThat(after.flags()).noneMatch(s -> s.startsWith("corrupt") || s.startsWith("truncated"));
+    }
+
+    @Test
     void aDynamicShrinkDropsBlocksPastTheEndAndCutsTheFile() throws Exception {
         Path f = sample("dynamic", 64 * MIB);
         allocateFirstBlock(f);
