@@ -73,6 +73,9 @@ final class Targets implements AutoCloseable {
 
     /** Opens the files a journal names for recovery: existing ones locked, created ones if they exist. */
     static Targets forRecovery(LockedImage image, List<UndoJournal.Target> targets) throws ResizeError {
+        for (int i = 1; i < targets.size(); i++) {
+            checkInsideFolder(image.identity().realPath(), targets.get(i));
+        }
         Targets made = new Targets(image);
         return open(made, targets.stream().skip(1).map(t -> resolve(image.identity().realPath(), t.path())).toList(), (i, path) -> {
             boolean exists = Files.exists(path, LinkOption.NOFOLLOW_LINKS);
@@ -94,6 +97,51 @@ final class Targets implements AutoCloseable {
             }
             return LockedImage.open(path, true);
         });
+    }
+
+    /**
+     * A descriptor or extent a journal names must lie in the image's folder, as the VMDK
+     * probe requires of every extent: a relative name without {@code ..}, and no symbolic
+     * link that leads out of the folder. A damaged or planted journal cannot make
+     * {@code recover} write, rename or delete anything elsewhere. (A qcow2 data file may
+     * lie anywhere: it was named by the image itself, and is recorded absolute.)
+     */
+    static void checkInsideFolder(Path image, UndoJournal.Target t) throws ResizeError {
+        if (t.role() != PlanFile.Role.EXTENT.ordinal() && t.role() != PlanFile.Role.DESCRIPTOR.ordinal()) {
+            return;
+        }
+        Path dir = UndoJournal.directoryOf(image);
+        boolean dots = false;
+        for (Path part : t.path()) {
+            dots |= part.toString().equals("..");
+        }
+        if (t.path().isAbsolute() || dots) {
+            throw new ResizeError(ErrorCode.PARSE_FAILED, "the undo journal names '" + t.path() + "', a VMDK "
+                    + PlanFile.Role.values()[t.role()].jsonName() + " outside the folder of '" + image
+                    + "'; recover touches nothing outside it; nothing was changed");
+        }
+        Path file = resolve(image, t.path());
+        for (Path candidate : List.of(file, PlanFile.removedName(file))) {
+            if (Files.exists(candidate, LinkOption.NOFOLLOW_LINKS)) {
+                Path real;
+                try {
+                    real = candidate.toRealPath();
+                } catch (IOException e) {
+                    continue; // a dangling link: opening it fails with its own words
+                }
+                Path realDir;
+                try {
+                    realDir = dir.toRealPath();
+                } catch (IOException e) {
+                    realDir = dir;
+                }
+                if (!real.startsWith(realDir)) {
+                    throw new ResizeError(ErrorCode.PARSE_FAILED, "'" + candidate + "', a file of the interrupted "
+                            + "resize, is a symbolic link to '" + real + "', outside the folder of '" + image
+                            + "'; recover touches nothing outside it; nothing was changed");
+                }
+            }
+        }
     }
 
     /** How file {@code i} of {@code path} is opened (null: not open yet). */

@@ -51,9 +51,13 @@ import org.diskplan.probe.vmdk.VmdkLayout;
  * other line byte for byte. A shorter text is padded with NULs (qemu, vmdkinfo and DiskPlan
  * read a descriptor up to its first NUL) and the file cut at the final step.
  *
- * <p><b>Shrink:</b> within the last extent only (a shrink that would delete extent files is
- * refused): the descriptor is the commit, then the last extent's file is cut at the new
- * extent end.
+ * <p><b>Shrink:</b> the extent that holds the new end keeps its first sectors, every extent
+ * past it is dropped: the descriptor is the commit (the kept extent's sector count, the
+ * dropped extent lines removed), then the kept extent's file is cut at its new end (where
+ * no other line uses the file and nothing lies past the extent), and the files of the
+ * dropped extents that no kept line uses are removed by the plan ({@link PlanBuilder#removeFile}:
+ * renamed aside at the final step, deleted once the resize is complete, put back by
+ * {@code recover}).
  *
  * <p>Every extent file was resolved by the probe inside the descriptor's folder (no
  * absolute path, no {@code ..}, no symlink out of it); the planner refuses anything but a
@@ -211,10 +215,7 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
         } else {
             lastNew = last.extent().sectors() - (oldSectors - newSectors);
             if (lastNew <= 0) {
-                throw new ResizeError(ErrorCode.UNSUPPORTED_SHRINK, "VMDK descriptor extent line "
-                        + last.extent().lineNumber() + " at offset " + last.extent().lineOffset() + ": the last "
-                        + "extent has " + last.extent().sectors() + " sectors; a shrink by " + (oldSectors - newSectors)
-                        + " sectors would delete extent files, which DiskPlan does not do yet");
+                return shrinkPastExtents(image, h, request, options, newSectors);
             }
             edit.extentSectors(last.extent().lineNumber(), lastNew);
         }
@@ -243,6 +244,97 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
         plan.finalLength(ResizePatch.IMAGE, text.length);
         return plan.build(Planners.actionFor(image.virtualSize(), request.newSize()), image.virtualSize(),
                 request.newSize());
+    }
+
+    /**
+     * A shrink whose new end lies before the last extent: the extent holding the new end is
+     * cut, the extents after it are dropped from the descriptor and their files removed.
+     */
+    private static ResizePlan shrinkPastExtents(ProbedImage image, VmdkDescriptorHeader h, ResizeRequest request,
+                                                FormatOptions.Vmdk options, long newSectors) throws ResizeError {
+        VmdkDescriptor d = h.descriptor();
+        List<VmdkExtentFile> extents = h.extents();
+        int keep = 0;
+        long start = 0;
+        while (start + extents.get(keep).extent().sectors() < newSectors) {
+            start += extents.get(keep).extent().sectors();
+            keep++;
+        }
+        VmdkExtentFile kept = extents.get(keep);
+        long keptNew = newSectors - start;
+        if (keptNew <= 0) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SHRINK, "VMDK descriptor: a disk of " + newSectors
+                    + " sectors has no extent; refusing");
+        }
+        PlanBuilder plan = new PlanBuilder(ImageFormat.VMDK_DESCRIPTOR, options, request, image.path(),
+                image.fileSize());
+        DescriptorEdit edit = new DescriptorEdit(d.text());
+        edit.extentSectors(kept.extent().lineNumber(), keptNew);
+        List<Path> keptFiles = new ArrayList<>();
+        for (int i = 0; i <= keep; i++) {
+            keptFiles.add(realFile(extents.get(i)));
+        }
+        List<Path> removed = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (int i = extents.size() - 1; i > keep; i--) {
+            VmdkExtentFile e = extents.get(i);
+            edit.remove(e.extent().lineNumber());
+            Path real = realFile(e);
+            if (!keptFiles.contains(real) && !removed.contains(real)) {
+                removed.add(real);
+                names.add(0, e.extent().fileName());
+            }
+        }
+        Path keptReal = realFile(kept);
+        long keptEnd = (kept.extent().offset().orElse(0) + kept.extent().sectors()) * VmdkLayout.SECTOR;
+        long keptNewEnd = (kept.extent().offset().orElse(0) + keptNew) * VmdkLayout.SECTOR;
+        boolean shared = extents.stream().filter(e -> e != kept).anyMatch(e -> realFile(e).equals(keptReal));
+        int keptFile = -1;
+        if (!shared && kept.fileSize() <= keptEnd && keptNewEnd < kept.fileSize()) {
+            keptFile = plan.file(kept.file().orElseThrow(), PlanFile.Role.EXTENT, kept.fileSize());
+        }
+        List<Integer> gone = new ArrayList<>();
+        for (int i = keep + 1; i < extents.size(); i++) {
+            VmdkExtentFile e = extents.get(i);
+            Path real = realFile(e);
+            if (removed.contains(real)) {
+                removed.remove(real);
+                gone.add(plan.file(e.file().orElseThrow(), PlanFile.Role.EXTENT, e.fileSize()));
+            }
+        }
+        edit.cylinders(request.newSize(), d.ddb());
+        String cid = DescriptorEdit.newCid(d.cid(), new SecureRandom());
+        edit.cid(cid);
+        byte[] text = edit.bytes();
+        long length = image.fileSize();
+        byte[] write = text.length >= length ? text : Arrays.copyOf(text, (int) length);
+        plan.commit(new Write(0, write, "descriptor: extents, cylinders, CID", RegionKind.METADATA));
+        if (keptFile >= 0) {
+            plan.finalLength(keptFile, keptNewEnd);
+            plan.note("extent \"" + kept.extent().fileName() + "\" cut to " + keptNewEnd + " bytes");
+        }
+        gone.forEach(plan::removeFile);
+        plan.finalLength(ResizePatch.IMAGE, text.length);
+        plan.note("descriptor: extent line " + kept.extent().lineNumber() + " -> " + keptNew + " sectors, "
+                + (extents.size() - 1 - keep) + " extent line(s) after it removed, ddb.geometry.cylinders, CID "
+                + d.cid() + " -> " + cid + "; every other line kept byte for byte");
+        if (!names.isEmpty()) {
+            plan.note("extent file(s) " + String.join(", ", names) + " removed: renamed to <name>"
+                    + PlanFile.REMOVED_SUFFIX + " at the final step and deleted once the resize is complete "
+                    + "(`diskplan recover` puts them back if it is interrupted before)");
+        }
+        return plan.build(Planners.actionFor(image.virtualSize(), request.newSize()), image.virtualSize(),
+                request.newSize());
+    }
+
+    /** The extent's file with every link resolved (two lines naming one file are one file). */
+    private static Path realFile(VmdkExtentFile e) {
+        Path p = e.file().orElseThrow();
+        try {
+            return p.toRealPath();
+        } catch (java.io.IOException ex) {
+            return p.toAbsolutePath().normalize();
+        }
     }
 
     /** Byte offset of the line that sets {@code key} (0 when absent). */

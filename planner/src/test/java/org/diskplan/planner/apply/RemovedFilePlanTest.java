@@ -348,4 +348,47 @@ class RemovedFilePlanTest {
     private List<byte[]> before() {
         return before;
     }
+
+    /** recover never writes, renames or removes an extent outside the image's folder, whatever the journal says. */
+    @Test
+    void recoverRefusesAnExtentOutsideTheFolder() throws Exception {
+        Path outside = Files.createDirectories(dir.getParent().resolve(dir.getFileName() + "-outside"));
+        try {
+            Path far = random(outside.resolve("far-f002.vmdk"), 5);
+            Path link = dir.resolve("link-f002.vmdk");
+            Files.createSymbolicLink(link, far);
+            for (Path extent : List.of(far, link)) {
+                byte[] farBefore = Files.readAllBytes(far);
+                byte[] desc = Files.readAllBytes(descriptor);
+                ResizeRequest request = new ResizeRequest(LENGTH, true, Preallocation.OFF);
+                PlanBuilder b = new PlanBuilder(ImageFormat.RAW, new FormatOptions.Raw(), request, image, LENGTH);
+                int d = b.file(descriptor, PlanFile.Role.DESCRIPTOR, DESCRIPTOR);
+                int e = b.file(extent, PlanFile.Role.EXTENT, EXTENT);
+                b.phase(List.of(new Write(e, 0, new byte[] {1, 2, 3}, false, "extent", RegionKind.DATA)));
+                b.commit(new Write(d, 0, new byte[] {4}, false, "descriptor", RegionKind.METADATA));
+                ResizePlan plan = b.build(ResizeAction.SHRINK, 2, 1);
+                assertThatThrownBy(() -> PlanApplier.apply(image, plan, ApplyOptions.DEFAULT.withAfterStep(step -> {
+                    if (step == 1) {
+                        throw new SimulatedCrash();
+                    }
+                }))).isInstanceOf(SimulatedCrash.class);
+                byte[] farWritten = Files.readAllBytes(far);
+                assertThatThrownBy(() -> Recovery.recover(image)).as(extent.toString()).isInstanceOf(ResizeError.class)
+                        .hasMessageContaining("outside the folder");
+                assertThat(Files.readAllBytes(far)).as("nothing written outside").isEqualTo(farWritten);
+                assertThat(UndoJournal.pathFor(image)).as("the journal kept").exists();
+                // put things back by hand for the next round
+                Files.delete(UndoJournal.pathFor(image));
+                Files.write(far, farBefore);
+                Files.write(descriptor, desc);
+            }
+        } finally {
+            try (var s = Files.list(outside)) {
+                for (Path p : s.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(outside);
+        }
+    }
 }
