@@ -147,6 +147,62 @@ class VmdkResizeOracleTest {
         assertThat(virtualSize("img.vmdk")).isEqualTo(5L << 30);
     }
 
+    /**
+     * Nothing outside the folder, nothing but regular files: an extent named by an absolute
+     * path, through {@code ..}, by a symbolic link that leaves the folder (to a file, to
+     * {@code /dev/zero}), a directory or a FIFO is refused by plan and resize (naming line 9)
+     * and by info (or, for a directory or FIFO inside the folder, flagged, never opened);
+     * nothing is written and no journal is left.
+     */
+    @Test
+    void everyCommandRefusesExtentsOutsideTheFolderOrNotRegular() throws Exception {
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentFlat", "img.vmdk", "3G")
+                .exitCode()).isZero();
+        String text = Files.readString(dir.resolve("img.vmdk"), StandardCharsets.ISO_8859_1);
+        Path outside = Files.createDirectories(dir.resolve("elsewhere"));
+        Path sub = Files.createDirectories(dir.resolve("folder"));
+        Files.copy(dir.resolve("img-f002.vmdk"), outside.resolve("img-f002.vmdk"));
+        Files.createSymbolicLink(sub.resolve("out-f002.vmdk"), outside.resolve("img-f002.vmdk"));
+        Files.createSymbolicLink(sub.resolve("zero-f002.vmdk"), Path.of("/dev/zero"));
+        Files.createDirectory(sub.resolve("dir-f002.vmdk"));
+        assertThat(ProcessRunner.of("mkfifo", sub.resolve("fifo-f002.vmdk").toString()).in(dir).run().exitCode())
+                .isZero();
+        Files.copy(dir.resolve("img-f001.vmdk"), sub.resolve("img-f001.vmdk"));
+        Map<String, String> names = new java.util.LinkedHashMap<>();
+        names.put("abs.vmdk", outside.resolve("img-f002.vmdk").toString());
+        names.put("dots.vmdk", "../elsewhere/img-f002.vmdk");
+        names.put("out.vmdk", "out-f002.vmdk");
+        names.put("zero.vmdk", "zero-f002.vmdk");
+        names.put("dir.vmdk", "dir-f002.vmdk");
+        names.put("fifo.vmdk", "fifo-f002.vmdk");
+        for (var n : names.entrySet()) {
+            Path d = sub.resolve(n.getKey());
+            Files.writeString(d, text.replace("\"img-f002.vmdk\"", "\"" + n.getValue() + "\""),
+                    StandardCharsets.ISO_8859_1);
+            byte[] before = Files.readAllBytes(d);
+            byte[] far = Files.readAllBytes(outside.resolve("img-f002.vmdk"));
+            for (List<String> args : List.of(List.of("plan", n.getKey(), "8G"), List.of("resize", n.getKey(), "8G"),
+                    List.of("resize", "--shrink", n.getKey(), "1G"))) {
+                ProcessRunner.Result r = Diskplan.run(sub, args);
+                assertThat(r.exitCode()).as(args + "\n" + r.describe()).isNotZero();
+                assertThat(r.stderr()).as(args + "").contains("line 9").doesNotContain("Exception");
+            }
+            ProcessRunner.Result info = Diskplan.run(sub, "info", n.getKey());
+            boolean inside = n.getKey().equals("dir.vmdk") || n.getKey().equals("fifo.vmdk");
+            if (inside) {
+                assertThat(info.stdout()).as(info.describe()).contains("not a regular file; it was not opened");
+            } else {
+                assertThat(info.exitCode()).as(info.describe()).isNotZero();
+                assertThat(info.stderr()).as(info.describe()).contains("line 9").contains("folder");
+            }
+            assertThat(Files.readAllBytes(d)).as(n.getKey()).isEqualTo(before);
+            assertThat(Files.readAllBytes(outside.resolve("img-f002.vmdk"))).isEqualTo(far);
+            try (var files = Files.list(sub)) {
+                assertThat(files.map(f -> f.getFileName().toString())).noneMatch(f -> f.contains(".diskplan-"));
+            }
+        }
+    }
+
     @Test
     void recoverAfterACrashPutsBackTheExtentsAShrinkRemoves() throws Exception {
         assertThat(Qemu.img(dir, "create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentFlat", "img.vmdk", "5G")
