@@ -257,6 +257,13 @@ class VmdkResizeOracleTest {
         ProcessRunner.Result plan = Diskplan.run(dir, "plan", "--shrink", "img.vmdk", "1G");
         assertThat(plan.stdout()).as(plan.describe()).contains("remove").contains("img-f002.vmdk")
                 .contains("img-f003.vmdk");
+        ProcessRunner.Result json = Diskplan.run(dir, "plan", "--shrink", "--output=json", "img.vmdk", "1G");
+        assertThat(json.exitCode()).as(json.describe()).isZero();
+        Map<String, Boolean> removed = new java.util.TreeMap<>();
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.stdout()).get("files").forEach(f -> removed.put(
+                Path.of(f.get("path").asText()).getFileName().toString(), f.get("removed").asBoolean()));
+        assertThat(removed).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of("img.vmdk", false,
+                "img-f001.vmdk", false, "img-f002.vmdk", true, "img-f003.vmdk", true)));
         // 5G -> 1G: step 0 the descriptor (commit), step 1 the final lengths and renames
         for (int k = 0; k <= 1; k++) {
             ProcessRunner.Result crash = Diskplan.run(dir, Map.of(Diskplan.CRASH_ENV, Integer.toString(k)),
