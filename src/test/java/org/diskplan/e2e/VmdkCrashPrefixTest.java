@@ -40,7 +40,13 @@ class VmdkCrashPrefixTest {
             new Case("monolithicFlat shrink", "subformat=monolithicFlat", "64M", (6L << 20) + 512),
             new Case("twoGbMaxExtentFlat grow adding extents", "subformat=twoGbMaxExtentFlat", "3G", 9L << 30),
             new Case("twoGbMaxExtentFlat shrink in the last extent", "subformat=twoGbMaxExtentFlat", "3G",
-                    (2L << 30) + (1L << 20)));
+                    (2L << 30) + (1L << 20)),
+            new Case("twoGbMaxExtentFlat shrink removing extent files (5G -> 1G)", "subformat=twoGbMaxExtentFlat",
+                    "5G", 1L << 30),
+            new Case("twoGbMaxExtentSparse grow adding sparse extents", "subformat=twoGbMaxExtentSparse", "3G",
+                    (9L << 30) + 512),
+            new Case("twoGbMaxExtentSparse shrink removing extent files", "subformat=twoGbMaxExtentSparse", "5G",
+                    2L << 30));
 
     @TestFactory
     Stream<DynamicNode> everyPrefixLeavesTheOldOrTheNewImage() throws Exception {

@@ -68,7 +68,7 @@ class WindowResizeOracleTest {
         return out.stream();
     }
 
-    /** A subformat its format's planner refuses as a whole (VMDK streamOptimized, twoGbMaxExtentSparse). */
+    /** A subformat its format's planner refuses as a whole (VMDK streamOptimized). */
     private static boolean refused(Path p) {
         try {
             org.diskplan.planner.ResizeSession.planFile(p, Optional.empty(), i -> new org.diskplan.planner.ResizeRequest(

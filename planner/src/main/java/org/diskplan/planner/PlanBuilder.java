@@ -34,6 +34,7 @@ public final class PlanBuilder {
     /** Each file's length after the patches added so far. */
     private final List<Long> lengths = new ArrayList<>();
     private final List<Long> finalLengths = new ArrayList<>();
+    private final List<Boolean> removed = new ArrayList<>();
     private final List<ResizePatch> patches = new ArrayList<>();
     private final TreeSet<Integer> barriers = new TreeSet<>();
     private final List<String> notes = new ArrayList<>();
@@ -52,6 +53,7 @@ public final class PlanBuilder {
         files.add(f);
         lengths.add(f.oldLength());
         finalLengths.add(-1L);
+        removed.add(false);
         return files.size() - 1;
     }
 
@@ -168,6 +170,20 @@ public final class PlanBuilder {
         return this;
     }
 
+    /**
+     * Removes {@code file}, an existing file other than the image (an extent wholly past a
+     * shrink's new end), at the final step: after every patch and the commit, the
+     * applier renames it aside and deletes it once the resize is complete; {@code recover}
+     * puts it back byte for byte. No patch may touch it.
+     */
+    public PlanBuilder removeFile(int file) {
+        if (file == ResizePatch.IMAGE || files.get(file).created()) {
+            throw new IllegalArgumentException("only another existing file can be removed: " + files.get(file).path());
+        }
+        removed.set(file, true);
+        return this;
+    }
+
     public PlanBuilder note(String note) {
         notes.add(note);
         return this;
@@ -187,6 +203,13 @@ public final class PlanBuilder {
         }
         List<PlanFile> out = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
+            if (removed.get(i)) {
+                if (finalLengths.get(i) >= 0 || lengths.get(i) != files.get(i).oldLength()) {
+                    throw broken("file " + files.get(i).path() + " is removed but also lengthened or cut");
+                }
+                out.add(files.get(i).asRemoved());
+                continue;
+            }
             long fin = finalLengths.get(i) >= 0 ? finalLengths.get(i) : lengths.get(i);
             out.add(files.get(i).withNewLength(fin));
         }
@@ -206,6 +229,10 @@ public final class PlanBuilder {
                 throw broken("step " + i + " (" + p.label() + ") names file " + p.file() + " of " + files.size());
             }
             long end = length[p.file()];
+            if (removed.get(p.file())) {
+                throw broken("step " + i + " (" + p.label() + ") writes " + files.get(p.file()).path()
+                        + ", which the plan removes");
+            }
             if (!p.startsValidly(end)) {
                 throw broken("step " + i + " (" + p.label() + ") starts at " + p.offset() + " but "
                         + files.get(p.file()).path() + " will end at " + end);

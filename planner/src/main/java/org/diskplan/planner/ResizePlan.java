@@ -53,6 +53,9 @@ public record ResizePlan(ImageFormat format, FormatOptions options, ResizeAction
             if (p.file() >= files.size() || p instanceof ResizePatch.Copy c && c.sourceFile() >= files.size()) {
                 throw new IllegalArgumentException("patch " + p + " names a file the plan does not have");
             }
+            if (files.get(p.file()).removed()) {
+                throw new IllegalArgumentException("patch " + p + " writes a file the plan removes");
+            }
         }
     }
 
@@ -60,6 +63,11 @@ public record ResizePlan(ImageFormat format, FormatOptions options, ResizeAction
     public ResizePlan withExpected(List<ExpectedBytes> ranges) {
         return new ResizePlan(format, options, action, oldVirtualSize, newVirtualSize, request, files, patches,
                 commitIndex, barriersAfter, ranges, notes);
+    }
+
+    /** Whether the plan removes a file (a shrink past whole extents). */
+    public boolean removesFiles() {
+        return files.stream().anyMatch(PlanFile::removed);
     }
 
     /** The image file's length when planned. */

@@ -105,7 +105,17 @@ class PlannerContractTest {
     private static void check(SampleWriter w, Path file, ResizeRequest request) throws Exception {
         byte[] before = Files.readAllBytes(file);
         ProbedImage image = ImageProber.probe(file, Optional.of(w.format()));
-        ResizePlan plan = ResizeSession.planFile(file, Optional.of(w.format()), p -> request);
+        ResizePlan plan;
+        try {
+            plan = ResizeSession.planFile(file, Optional.of(w.format()), p -> request);
+        } catch (ResizeError e) {
+            // a planner may decline one shrink (a twoGbMaxExtentSparse disk shrinks only to an
+            // extent boundary) with code UNSUPPORTED_SHRINK, saying why; nothing is written
+            assertThat(request.shrinkAllowed() && e.code() == org.diskplan.abi.ErrorCode.UNSUPPORTED_SHRINK)
+                    .as("only a shrink may be declined: " + e.getMessage()).isTrue();
+            assertThat(Files.readAllBytes(file)).isEqualTo(before);
+            return;
+        }
         assertThat(Files.readAllBytes(file)).as("planning writes nothing").isEqualTo(before);
 
         long old = image.virtualSize();

@@ -55,6 +55,7 @@ final class Json {
                 g.writeNumberField("old_length", f.oldLength());
                 g.writeNumberField("new_length", f.newLength());
                 g.writeBooleanField("created", f.created());
+                g.writeBooleanField("removed", f.removed());
                 g.writeEndObject();
             }
             g.writeEndArray();

@@ -96,6 +96,9 @@ final class PlanCommand implements Callable<Integer> {
         }
         out.printf("  %5d  %-6s  %20d  %20s  %s%s%n", plan.finalStep(), "length", plan.newFileSize(), "",
                 "set the file length", marker(plan, plan.finalStep()));
+        plan.files().stream().filter(org.diskplan.planner.PlanFile::removed).forEach(f -> out.printf(
+                "  %5s  %-6s  %20s  %20d  %s [%s]%n", "", "remove", "", f.oldLength(),
+                "renamed aside at the final step, deleted once the resize is complete", f.path()));
         plan.notes().forEach(n -> out.println("  note: " + n));
         out.println("Nothing was written.");
     }

@@ -94,7 +94,10 @@ public final class VmdkDescriptorProbe implements FormatProbe {
                 file = Optional.of(p);
                 exists = Files.isRegularFile(p);
                 if (!exists) {
-                    extentFlags.add("extent " + index + " file \"" + e.fileName() + "\" is missing");
+                    org.diskplan.probe.FileKind kind = org.diskplan.probe.FileKind.of(p);
+                    extentFlags.add("extent " + index + " file \"" + e.fileName() + "\" is "
+                            + (kind == org.diskplan.probe.FileKind.MISSING ? "missing"
+                            : kind.words() + ", not a regular file; it was not opened"));
                 } else {
                     try (FileImageReader r = FileImageReader.open(p)) {
                         fileSize = r.size();

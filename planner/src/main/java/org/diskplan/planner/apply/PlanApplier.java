@@ -86,8 +86,8 @@ public final class PlanApplier {
                 PlanFile f = plan.files().get(i);
                 Path real = image.identity().realPath();
                 Path stored = i == 0 ? real.getFileName() : Targets.stored(real, f.path());
-                recorded.add(new UndoJournal.Target(stored, f.role().ordinal(), f.created(), f.oldLength(),
-                        f.newLength()));
+                recorded.add(new UndoJournal.Target(stored, f.role().ordinal(), f.created(), f.removed(),
+                        f.oldLength(), f.newLength()));
             }
             try {
                 options.faults().before(IoFaults.Op.JOURNAL, -1);
@@ -120,6 +120,7 @@ public final class PlanApplier {
                     throw cancelled();
                 }
                 options.listener().step(step, steps, "set the file length to " + plan.newFileSize());
+                moveRemovedAside();
                 setFinalLengths();
                 force();
                 options.afterStep().accept(step);
@@ -130,6 +131,13 @@ public final class PlanApplier {
                 throw rollBackAfterFailure(what);
             } catch (ResizeError e) {
                 throw rollBackAfterFailure(e.getMessage());
+            }
+            try {
+                discardRemoved();
+            } catch (IOException e) {
+                throw new ResizeError(ErrorCode.WRITE_FAILED, "the image was resized, but a file it no longer uses "
+                        + "could not be removed (" + ImageProber.describe(e) + "); run `diskplan recover "
+                        + image.path() + "` to finish");
             }
             try {
                 UndoJournal.delete(journal);
@@ -159,11 +167,47 @@ public final class PlanApplier {
             }
         }
 
+        /**
+         * Renames every file the plan removes to its removed name, then syncs the folder:
+         * the descriptor no longer names them (the commit is behind), and a rollback can
+         * still rename them back as they were.
+         */
+        private void moveRemovedAside() throws IOException {
+            java.util.Set<Path> folders = new java.util.LinkedHashSet<>();
+            for (int i = 1; i < plan.files().size(); i++) {
+                if (plan.files().get(i).removed()) {
+                    options.faults().before(IoFaults.Op.TRUNCATE, i);
+                    targets.moveAside(i);
+                    folders.add(UndoJournal.directoryOf(targets.path(i)));
+                }
+            }
+            for (Path folder : folders) {
+                Io.syncDirectory(folder);
+            }
+        }
+
+        /** Deletes the files the plan removes, once every file has its final length (the journal still there). */
+        private void discardRemoved() throws IOException {
+            java.util.Set<Path> folders = new java.util.LinkedHashSet<>();
+            for (int i = 1; i < plan.files().size(); i++) {
+                if (plan.files().get(i).removed()) {
+                    targets.discard(i);
+                    folders.add(UndoJournal.directoryOf(targets.path(i)));
+                }
+            }
+            for (Path folder : folders) {
+                Io.syncDirectory(folder);
+            }
+        }
+
         /** Every other file first, the image last: a cut image means every file is done. */
         private void setFinalLengths() throws FinalLengthFailure {
             for (int n = plan.files().size(), k = 1; k <= n; k++) {
                 int i = k % n;
                 long length = plan.files().get(i).newLength();
+                if (plan.files().get(i).removed()) {
+                    continue;
+                }
                 try {
                     if (targets.channel(i).size() != length) {
                         options.faults().before(IoFaults.Op.TRUNCATE, i);

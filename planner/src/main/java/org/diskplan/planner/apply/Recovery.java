@@ -86,6 +86,9 @@ public final class Recovery {
     static void rollForward(UndoJournal.Contents contents, Targets targets) throws IOException {
         for (int n = targets.size(), k = 1; k <= n; k++) {
             int i = k % n;
+            if (contents.targets().get(i).removed()) {
+                continue;
+            }
             if (targets.isOpen(i) && targets.channel(i).size() != contents.targets().get(i).finalLength()) {
                 targets.file(i).setLength(contents.targets().get(i).finalLength());
             }
@@ -93,12 +96,29 @@ public final class Recovery {
                 targets.channel(i).force(true);
             }
         }
+        java.util.Set<java.nio.file.Path> folders = new java.util.LinkedHashSet<>();
+        for (int i = 1; i < targets.size(); i++) {
+            if (contents.targets().get(i).removed()) {
+                targets.discard(i);
+                folders.add(UndoJournal.directoryOf(targets.path(i)));
+            }
+        }
+        for (java.nio.file.Path folder : folders) {
+            Io.syncDirectory(folder);
+        }
     }
 
-    /** Whether a file the plan shortens is already shorter than it was: the final step had begun. */
+    /**
+     * Whether the final step did something that cannot be undone: a file the plan shortens
+     * is already shorter than it was, or a file the plan removes is gone (deleted only once
+     * every file had its final length). A removed file merely renamed aside can be put back.
+     */
     static boolean cutShort(UndoJournal.Contents contents, Targets targets) throws IOException {
         for (int i = 0; i < targets.size(); i++) {
             UndoJournal.Target t = contents.targets().get(i);
+            if (t.removed() && !targets.isOpen(i)) {
+                return true;
+            }
             if (!t.created() && t.finalLength() < t.originalLength() && targets.isOpen(i)
                     && targets.channel(i).size() < t.originalLength()) {
                 return true;
@@ -119,6 +139,13 @@ public final class Recovery {
             UndoJournal.Target t = contents.targets().get(i);
             if (t.created()) {
                 targets.remove(i);
+            }
+        }
+        for (int i = 0; i < targets.size(); i++) {
+            UndoJournal.Target t = contents.targets().get(i);
+            if (t.removed() && targets.isAside(i)) {
+                targets.moveBack(i);
+                Io.syncDirectory(UndoJournal.directoryOf(targets.path(i)));
             }
         }
         for (int i = 0; i < targets.size(); i++) {

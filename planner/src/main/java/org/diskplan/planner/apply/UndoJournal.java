@@ -24,10 +24,10 @@ import org.diskplan.planner.ResizeError;
  * files the plan creates. It lies beside the image as {@code <image>.diskplan-journal}
  * while a resize runs.
  *
- * <p>Layout (version 3), little-endian:
+ * <p>Layout (version 4), little-endian:
  * <pre>
  * offset  size  field
- *      0     8  magic "DPJRNL03"
+ *      0     8  magic "DPJRNL04"
  *      8     4  header length (192)
  *     12     4  range count
  *     16     8  original length of the image
@@ -39,7 +39,8 @@ import org.diskplan.planner.ResizeError;
  *    164     2  length of the image's real path
  *    166    26  reserved, zero
  *    192     …  the image's real path (UTF-8, every symbolic link resolved)
- *      …     …  targets: flags u8 (bit 0: created by the plan), role u8, path length u16,
+ *      …     …  targets: flags u8 (bit 0: created by the plan; bit 1: removed by the plan,
+ *               renamed to {@code <name>.diskplan-removed} at the final step), role u8, path length u16,
  *               original length u64, final length u64, path (UTF-8: relative to the
  *               image's folder when inside it, else absolute; the image's own name for target 0)
  *      …     …  ranges: target u32, offset u64, length u32, the original bytes
@@ -48,7 +49,8 @@ import org.diskplan.planner.ResizeError;
  * </pre>
  * The journal lies beside the image's real file, and names the file it belongs to
  * (real path, device, inode), so it is found whatever name is given and refused for any
- * other file. Versions 2 ("DPJRNL02": a 160-byte header, no identity, no saved-bytes
+ * other file. Version 3 ("DPJRNL03") is version 4 without flag bit 1 (no plan removed a
+ * file before version 4); versions 2 ("DPJRNL02": a 160-byte header, no identity, no saved-bytes
  * CRC) and 1 ("DPJRNL01", one file: no target table, ranges without a target) are still
  * read, so a resize interrupted before an upgrade can be recovered after it.
  *
@@ -57,7 +59,8 @@ import org.diskplan.planner.ResizeError;
  */
 public final class UndoJournal {
     public static final String SUFFIX = ".diskplan-journal";
-    static final byte[] MAGIC = "DPJRNL03".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] MAGIC = "DPJRNL04".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] MAGIC_V3 = "DPJRNL03".getBytes(StandardCharsets.US_ASCII);
     static final byte[] MAGIC_V2 = "DPJRNL02".getBytes(StandardCharsets.US_ASCII);
     static final byte[] MAGIC_V1 = "DPJRNL01".getBytes(StandardCharsets.US_ASCII);
     /** The header length of versions 1 and 2. */
@@ -75,6 +78,7 @@ public final class UndoJournal {
     static final int RANGE_HEADER = 16;
     static final int RANGE_HEADER_V1 = 12;
     static final int FLAG_CREATED = 1;
+    static final int FLAG_REMOVED = 2;
     /** The most original bytes one journal may hold; bigger plans are refused. */
     public static final long MAX_SAVED_BYTES = 256L << 20;
     /**
@@ -94,14 +98,19 @@ public final class UndoJournal {
      *
      * @param path where it is: relative to the image's folder, or absolute
      */
-    public record Target(Path path, int role, boolean created, long originalLength, long finalLength) {
+    public record Target(Path path, int role, boolean created, boolean removed, long originalLength,
+                         long finalLength) {
+        /** A file the plan keeps. */
+        public Target(Path path, int role, boolean created, long originalLength, long finalLength) {
+            this(path, role, created, false, originalLength, finalLength);
+        }
     }
 
     /**
      * What a journal says (its saved bytes are read again when restoring).
      *
-     * @param version  1, 2 or 3
-     * @param identity the image it belongs to (version 3; empty before)
+     * @param version  1, 2, 3 or 4
+     * @param identity the image it belongs to (versions 3 and 4; empty before)
      */
     public record Contents(Path journal, int version, java.util.Optional<FileIdentity> identity, ResizeConfig config,
                            List<Target> targets, List<Range> ranges, List<Long> dataOffsets) {
@@ -185,7 +194,8 @@ public final class UndoJournal {
             }
             byte[] h = new byte[HEADER_LENGTH_V3];
             Io.readFully(in, 0, h, h.length);
-            if (!Arrays.equals(h, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            if (!Arrays.equals(h, 0, MAGIC.length, MAGIC, 0, MAGIC.length)
+                    && !Arrays.equals(h, 0, MAGIC_V3.length, MAGIC_V3, 0, MAGIC_V3.length)) {
                 return java.util.Optional.empty();
             }
             ByteBuffer b = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
@@ -242,7 +252,8 @@ public final class UndoJournal {
             for (Target t : targets) {
                 byte[] name = t.path().toString().getBytes(StandardCharsets.UTF_8);
                 ByteBuffer th = ByteBuffer.allocate(TARGET_HEADER + name.length).order(ByteOrder.LITTLE_ENDIAN);
-                th.put(0, (byte) (t.created() ? FLAG_CREATED : 0)).put(1, (byte) t.role())
+                th.put(0, (byte) ((t.created() ? FLAG_CREATED : 0) | (t.removed() ? FLAG_REMOVED : 0)))
+                        .put(1, (byte) t.role())
                         .putShort(2, (short) name.length).putLong(4, t.originalLength()).putLong(12, t.finalLength())
                         .put(TARGET_HEADER, name);
                 pos = append(out, pos, th.array(), crc);
@@ -320,15 +331,16 @@ public final class UndoJournal {
             byte[] headerBytes = new byte[HEADER_LENGTH];
             Io.readFully(in, 0, headerBytes, HEADER_LENGTH);
             ByteBuffer header = ByteBuffer.wrap(headerBytes).order(ByteOrder.LITTLE_ENDIAN);
-            int version = Arrays.equals(headerBytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length) ? 3
+            int version = Arrays.equals(headerBytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length) ? 4
+                    : Arrays.equals(headerBytes, 0, MAGIC_V3.length, MAGIC_V3, 0, MAGIC_V3.length) ? 3
                     : Arrays.equals(headerBytes, 0, MAGIC_V2.length, MAGIC_V2, 0, MAGIC_V2.length) ? 2
                     : Arrays.equals(headerBytes, 0, MAGIC_V1.length, MAGIC_V1, 0, MAGIC_V1.length) ? 1 : 0;
             if (version == 0) {
-                throw damaged(journal, "its magic at offset 0 is not DPJRNL03 (or DPJRNL02, DPJRNL01)");
+                throw damaged(journal, "its magic at offset 0 is not DPJRNL04 (or DPJRNL03, DPJRNL02, DPJRNL01)");
             }
             boolean v1 = version == 1;
             int headerLength = header.getInt(8);
-            int expectedHeader = version == 3 ? HEADER_LENGTH_V3 : HEADER_LENGTH;
+            int expectedHeader = version >= 3 ? HEADER_LENGTH_V3 : HEADER_LENGTH;
             if (headerLength != expectedHeader) {
                 throw damaged(journal, "its header length " + headerLength + " at offset 8 is not " + expectedHeader);
             }
@@ -353,7 +365,7 @@ public final class UndoJournal {
             long pos = HEADER_LENGTH;
             long end = size - 4;
             java.util.Optional<FileIdentity> identity = java.util.Optional.empty();
-            if (version == 3) {
+            if (version >= 3) {
                 end = size - 8;
                 if (size < HEADER_LENGTH_V3 + 8) {
                     throw damaged(journal, "it is " + size + " bytes long, shorter than its " + HEADER_LENGTH_V3
@@ -392,7 +404,8 @@ public final class UndoJournal {
                             + " is not 1..65536");
                 }
                 for (int i = 0; i < n; i++) {
-                    Target t = readTarget(in, journal, pos, end + 4, i);
+                    Target t = readTarget(in, journal, pos, end + 4, i, version >= 4 ? FLAG_CREATED | FLAG_REMOVED
+                            : FLAG_CREATED);
                     targets.add(t);
                     pos += TARGET_HEADER + t.path().toString().getBytes(StandardCharsets.UTF_8).length;
                 }
@@ -430,7 +443,7 @@ public final class UndoJournal {
                 pos += rangeHeader + length;
                 savedBytes += length;
             }
-            if (version == 3) {
+            if (version >= 3) {
                 if (pos != end) {
                     throw damaged(journal, "its ranges end at offset " + pos + ", not at " + end);
                 }
@@ -457,7 +470,7 @@ public final class UndoJournal {
         }
     }
 
-    private static Target readTarget(FileChannel in, Path journal, long pos, long size, int i)
+    private static Target readTarget(FileChannel in, Path journal, long pos, long size, int i, int knownFlags)
             throws IOException, ResizeError {
         if (pos + TARGET_HEADER > size - 4) {
             throw damaged(journal, "target " + i + " at offset " + pos + " runs past its end");
@@ -470,7 +483,8 @@ public final class UndoJournal {
         int nameLength = b.getShort(2) & 0xffff;
         long original = b.getLong(4);
         long fin = b.getLong(12);
-        if ((flags & ~FLAG_CREATED) != 0 || nameLength == 0 || original < 0 || fin < 0
+        if ((flags & ~knownFlags) != 0 || flags == (FLAG_CREATED | FLAG_REMOVED) || i == 0 && flags != 0
+                || nameLength == 0 || original < 0 || fin < 0
                 || pos + TARGET_HEADER + nameLength > size - 4) {
             throw damaged(journal, "target " + i + " at offset " + pos + " is invalid");
         }
@@ -482,7 +496,7 @@ public final class UndoJournal {
         } catch (java.nio.file.InvalidPathException e) {
             throw damaged(journal, "target " + i + " at offset " + pos + " has an invalid path");
         }
-        return new Target(path, role, (flags & FLAG_CREATED) != 0, original, fin);
+        return new Target(path, role, (flags & FLAG_CREATED) != 0, (flags & FLAG_REMOVED) != 0, original, fin);
     }
 
     /** The unit in which a rollback compares and rewrites saved bytes. */

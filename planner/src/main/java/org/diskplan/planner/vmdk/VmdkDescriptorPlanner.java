@@ -1,6 +1,5 @@
 package org.diskplan.planner.vmdk;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -35,7 +34,9 @@ import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.vmdk.VmdkDescriptor;
 import org.diskplan.probe.vmdk.VmdkDescriptorHeader;
 import org.diskplan.probe.vmdk.VmdkExtentFile;
+import org.diskplan.probe.vmdk.VmdkHeader;
 import org.diskplan.probe.vmdk.VmdkLayout;
+import org.diskplan.probe.vmdk.NewSparseExtent;
 
 /**
  * Resize of a VMDK whose descriptor is a file of its own and whose extents are flat:
@@ -51,9 +52,13 @@ import org.diskplan.probe.vmdk.VmdkLayout;
  * other line byte for byte. A shorter text is padded with NULs (qemu, vmdkinfo and DiskPlan
  * read a descriptor up to its first NUL) and the file cut at the final step.
  *
- * <p><b>Shrink:</b> within the last extent only (a shrink that would delete extent files is
- * refused): the descriptor is the commit, then the last extent's file is cut at the new
- * extent end.
+ * <p><b>Shrink:</b> the extent that holds the new end keeps its first sectors, every extent
+ * past it is dropped: the descriptor is the commit (the kept extent's sector count, the
+ * dropped extent lines removed), then the kept extent's file is cut at its new end (where
+ * no other line uses the file and nothing lies past the extent), and the files of the
+ * dropped extents that no kept line uses are removed by the plan ({@link PlanBuilder#removeFile}:
+ * renamed aside at the final step, deleted once the resize is complete, put back by
+ * {@code recover}).
  *
  * <p>Every extent file was resolved by the probe inside the descriptor's folder (no
  * absolute path, no {@code ..}, no symlink out of it); the planner refuses anything but a
@@ -64,8 +69,8 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
     static final long VMWARE_SPLIT_SECTORS = 4192256;
     /** No split extent may pass 2 GiB. */
     static final long MAX_SPLIT_SECTORS = (2L << 30) / VmdkLayout.SECTOR;
-    static final Set<String> TYPES = Set.of("monolithicFlat", "vmfs", "twoGbMaxExtentFlat");
-    private static final Pattern SPLIT_NAME = Pattern.compile("^(.*-f)(\\d+)(\\.vmdk)$", Pattern.CASE_INSENSITIVE);
+    static final Set<String> TYPES = Set.of("monolithicFlat", "vmfs", "twoGbMaxExtentFlat", "twoGbMaxExtentSparse");
+    private static final Pattern SPLIT_NAME = Pattern.compile("^(.*-[fs])(\\d+)(\\.vmdk)$", Pattern.CASE_INSENSITIVE);
     private static final Pattern EXTENT_LINE = Pattern.compile("^(\\s*\\S+\\s+)(\\d+)(\\s+\\S+\\s+)\"[^\"]*\"(.*)$");
 
     @Override
@@ -100,11 +105,9 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
         }
         if (!TYPES.contains(d.createType())) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor field createType at offset "
-                    + keyOffset(d, "createType") + ": \"" + d.createType() + "\" is not resized (DiskPlan resizes monolithicFlat, vmfs and "
-                    + "twoGbMaxExtentFlat descriptors, and monolithicSparse disks; twoGbMaxExtentSparse is not "
-                    + "done yet — qemu takes a sparse extent's size from its header and VMware from the descriptor "
-                    + "line, so growing the last sparse extent and adding extent files is not one commit; convert it "
-                    + "with `qemu-img convert -O vmdk`)");
+                    + keyOffset(d, "createType") + ": \"" + d.createType() + "\" is not resized (DiskPlan resizes "
+                    + "monolithicFlat, vmfs, twoGbMaxExtentFlat and twoGbMaxExtentSparse descriptors, and "
+                    + "monolithicSparse disks; convert it with `qemu-img convert -O vmdk`)");
         }
         if (!d.parentCid().isEmpty() && !d.parentCid().trim().equalsIgnoreCase("ffffffff")
                 || d.parentFileNameHint().isPresent()) {
@@ -114,18 +117,25 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
         if (h.extents().isEmpty()) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor: no extent lines");
         }
+        boolean sparse = d.createType().equals("twoGbMaxExtentSparse");
         for (VmdkExtentFile e : h.extents()) {
             String where = "VMDK descriptor extent line " + e.extent().lineNumber() + " at offset "
                     + e.extent().lineOffset() + " ('" + e.extent().line().strip() + "')";
-            if (!e.extent().countedByQemu() || !(e.extent().type().equals("FLAT") || e.extent().type().equals("VMFS"))) {
+            boolean ok = sparse ? e.extent().type().equals("SPARSE")
+                    : e.extent().type().equals("FLAT") || e.extent().type().equals("VMFS");
+            if (!e.extent().countedByQemu() || !ok) {
                 throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, where + ": only RW FLAT and VMFS extents "
-                        + "are resized");
+                        + "(RW SPARSE in a twoGbMaxExtentSparse disk) are resized");
             }
             Path p = e.file().orElse(null);
             if (p == null || !e.exists() || !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
                     && !Files.isRegularFile(p)) {
                 throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, where + ": the extent file is missing or "
                         + "not a regular file (a directory, FIFO or device is refused)");
+            }
+            if (sparse) {
+                checkSparseExtent(where, e);
+                continue;
             }
             long need = (e.extent().offset().orElse(0) + e.extent().sectors()) * VmdkLayout.SECTOR;
             if (e.fileSize() < need) {
@@ -134,6 +144,10 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
             }
         }
         for (String flag : image.flags()) {
+            if (sparse && (flag.contains("corrupt") || flag.contains("scanned partially"))) {
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VMDK sparse extent: " + flag
+                        + "; DiskPlan resizes only sparse extents it has read completely and found consistent");
+            }
             if (flag.contains("twice")) {
                 throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor: " + flag
                         + "; remove the blank line first");
@@ -141,9 +155,33 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
         }
     }
 
+    /**
+     * A sparse extent of a twoGbMaxExtentSparse disk: a hosted sparse header DiskPlan read
+     * completely, not stream-optimized, and its capacity equal to the descriptor line's
+     * count. qemu's vmdk_open_sparse sizes the extent by the header's capacity and ignores
+     * the line's count; VMware's spec sizes it by the line. Where they differ the two
+     * readers see different disks, and DiskPlan keeps them equal, so it refuses.
+     */
+    private static void checkSparseExtent(String where, VmdkExtentFile e) throws ResizeError {
+        VmdkHeader sh = e.sparseHeader().orElseThrow(() -> new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, where
+                + ": the sparse extent's header was not read (only hosted \"KDMV\" extents are resized)"));
+        if (sh.gdAtEnd() || sh.compressed() || sh.markers() || !sh.grainTablesScanned()) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, where + ": a compressed, stream-optimized or "
+                    + "not completely read sparse extent is not resized");
+        }
+        if (sh.capacity() != e.extent().sectors()) {
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, where + ": the extent's header says capacity "
+                    + sh.capacity() + " sectors (offset 12), the line " + e.extent().sectors() + "; qemu sizes a "
+                    + "sparse extent by its header, VMware by the line, so they disagree about this disk");
+        }
+    }
+
     @Override
     public ResizePlan plan(ProbedImage image, VmdkDescriptorHeader h, PlanReader reader, ResizeRequest request)
             throws ResizeError {
+        if (h.descriptor().createType().equals("twoGbMaxExtentSparse")) {
+            return planSparse(image, h, request);
+        }
         VmdkDescriptor d = h.descriptor();
         VmdkSubformat sub = d.createType().equals("twoGbMaxExtentFlat") ? VmdkSubformat.TWO_GB_MAX_EXTENT_FLAT
                 : VmdkSubformat.MONOLITHIC_FLAT;
@@ -191,12 +229,7 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
             while (remaining > 0) {
                 long sectors = Math.min(limit, remaining);
                 name = nextName(name, last);
-                Path p = lastPath.resolveSibling(name);
-                if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                    throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor extent line "
-                            + last.extent().lineNumber() + ": the next extent file \"" + name
-                            + "\" exists already; DiskPlan never overwrites a file it did not plan");
-                }
+                Path p = newExtentFile(lastPath, name, last);
                 int f = plan.createFile(p, PlanFile.Role.EXTENT);
                 prep.add(new Extend(f, 0, sectors * VmdkLayout.SECTOR, "new extent \"" + name + "\": " + sectors
                         + " sectors (sparse zeros)", RegionKind.DATA));
@@ -211,38 +244,227 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
         } else {
             lastNew = last.extent().sectors() - (oldSectors - newSectors);
             if (lastNew <= 0) {
-                throw new ResizeError(ErrorCode.UNSUPPORTED_SHRINK, "VMDK descriptor extent line "
-                        + last.extent().lineNumber() + " at offset " + last.extent().lineOffset() + ": the last "
-                        + "extent has " + last.extent().sectors() + " sectors; a shrink by " + (oldSectors - newSectors)
-                        + " sectors would delete extent files, which DiskPlan does not do yet");
+                return shrinkPastExtents(image, h, request, options, newSectors);
             }
             edit.extentSectors(last.extent().lineNumber(), lastNew);
         }
-        edit.cylinders(request.newSize(), d.ddb());
-        String cid = DescriptorEdit.newCid(d.cid(), new SecureRandom());
-        edit.cid(cid);
-        byte[] text = edit.bytes();
-        byte[] old = d.text().getBytes(StandardCharsets.ISO_8859_1);
-        long length = image.fileSize();
-        byte[] write = text.length >= length ? text : Arrays.copyOf(text, (int) length);
-        plan.note("descriptor: extent line " + last.extent().lineNumber() + " -> " + lastNew + " sectors, "
-                + "ddb.geometry.cylinders, CID " + d.cid() + " -> " + cid + " (a new content ID, as VMware and qemu "
-                + "give a changed disk; parentCID kept); every other line kept byte for byte"
-                + (old.length != d.text().length() ? "" : ""));
         if (grow) {
             plan.phase(prep);
-            plan.commit(new Write(0, write, "descriptor: extents, cylinders, CID", RegionKind.METADATA));
-        } else {
-            plan.commit(new Write(0, write, "descriptor: extents, cylinders, CID", RegionKind.METADATA));
+        }
+        String cid = commitDescriptor(plan, edit, d, request.newSize(), image.fileSize());
+        plan.note("descriptor: extent line " + last.extent().lineNumber() + " -> " + lastNew + " sectors, "
+                + "ddb.geometry.cylinders, CID " + d.cid() + " -> " + cid + " (a new content ID, as VMware and qemu "
+                + "give a changed disk; parentCID kept); every other line kept byte for byte");
+        if (!grow) {
             long newEnd = (lastOffset + lastNew) * VmdkLayout.SECTOR;
             if (last.fileSize() <= oldEnd) {
                 plan.finalLength(lastFile, newEnd);
                 plan.note("extent \"" + last.extent().fileName() + "\" cut to " + newEnd + " bytes");
             }
         }
-        plan.finalLength(ResizePatch.IMAGE, text.length);
         return plan.build(Planners.actionFor(image.virtualSize(), request.newSize()), image.virtualSize(),
                 request.newSize());
+    }
+
+    /**
+     * A shrink whose new end lies before the last extent: the extent holding the new end is
+     * cut, the extents after it are dropped from the descriptor and their files removed.
+     */
+    private static ResizePlan shrinkPastExtents(ProbedImage image, VmdkDescriptorHeader h, ResizeRequest request,
+                                                FormatOptions.Vmdk options, long newSectors) throws ResizeError {
+        VmdkDescriptor d = h.descriptor();
+        List<VmdkExtentFile> extents = h.extents();
+        int keep = 0;
+        long start = 0;
+        while (start + extents.get(keep).extent().sectors() < newSectors) {
+            start += extents.get(keep).extent().sectors();
+            keep++;
+        }
+        VmdkExtentFile kept = extents.get(keep);
+        long keptNew = newSectors - start;
+        if (keptNew <= 0) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SHRINK, "VMDK descriptor: a disk of " + newSectors
+                    + " sectors has no extent; refusing");
+        }
+        PlanBuilder plan = new PlanBuilder(ImageFormat.VMDK_DESCRIPTOR, options, request, image.path(),
+                image.fileSize());
+        DescriptorEdit edit = new DescriptorEdit(d.text());
+        edit.extentSectors(kept.extent().lineNumber(), keptNew);
+        List<Path> keptFiles = new ArrayList<>();
+        for (int i = 0; i <= keep; i++) {
+            keptFiles.add(realFile(extents.get(i)));
+        }
+        List<Path> removed = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (int i = extents.size() - 1; i > keep; i--) {
+            VmdkExtentFile e = extents.get(i);
+            edit.remove(e.extent().lineNumber());
+            Path real = realFile(e);
+            if (!keptFiles.contains(real) && !removed.contains(real)) {
+                removed.add(real);
+                names.add(0, e.extent().fileName());
+            }
+        }
+        Path keptReal = realFile(kept);
+        long keptEnd = (kept.extent().offset().orElse(0) + kept.extent().sectors()) * VmdkLayout.SECTOR;
+        long keptNewEnd = (kept.extent().offset().orElse(0) + keptNew) * VmdkLayout.SECTOR;
+        boolean shared = extents.stream().filter(e -> e != kept).anyMatch(e -> realFile(e).equals(keptReal));
+        int keptFile = -1;
+        boolean flat = !kept.extent().type().equals("SPARSE");
+        if (flat && !shared && kept.fileSize() <= keptEnd && keptNewEnd < kept.fileSize()) {
+            keptFile = plan.file(kept.file().orElseThrow(), PlanFile.Role.EXTENT, kept.fileSize());
+        }
+        List<Integer> gone = new ArrayList<>();
+        for (int i = keep + 1; i < extents.size(); i++) {
+            VmdkExtentFile e = extents.get(i);
+            Path real = realFile(e);
+            if (removed.contains(real)) {
+                removed.remove(real);
+                gone.add(plan.file(e.file().orElseThrow(), PlanFile.Role.EXTENT, e.fileSize()));
+            }
+        }
+        String cid = commitDescriptor(plan, edit, d, request.newSize(), image.fileSize());
+        if (keptFile >= 0) {
+            plan.finalLength(keptFile, keptNewEnd);
+            plan.note("extent \"" + kept.extent().fileName() + "\" cut to " + keptNewEnd + " bytes");
+        }
+        gone.forEach(plan::removeFile);
+        plan.note("descriptor: extent line " + kept.extent().lineNumber() + " -> " + keptNew + " sectors, "
+                + (extents.size() - 1 - keep) + " extent line(s) after it removed, ddb.geometry.cylinders, CID "
+                + d.cid() + " -> " + cid + "; every other line kept byte for byte");
+        if (!names.isEmpty()) {
+            plan.note("extent file(s) " + String.join(", ", names) + " removed: renamed to <name>"
+                    + PlanFile.REMOVED_SUFFIX + " at the final step and deleted once the resize is complete "
+                    + "(`diskplan recover` puts them back if it is interrupted before)");
+        }
+        return plan.build(Planners.actionFor(image.virtualSize(), request.newSize()), image.virtualSize(),
+                request.newSize());
+    }
+
+    /** The extent's file with every link resolved (two lines naming one file are one file). */
+    private static Path realFile(VmdkExtentFile e) {
+        Path p = e.file().orElseThrow();
+        try {
+            return p.toRealPath();
+        } catch (java.io.IOException ex) {
+            return p.toAbsolutePath().normalize();
+        }
+    }
+
+    /**
+     * twoGbMaxExtentSparse. Grow: new sparse extents (named as VMware names them,
+     * {@code -s003.vmdk}, ...; each at most the disk's extent size; header, empty directories,
+     * grain tables as holes) are created, then the descriptor lists them: the commit. The
+     * last extent is not lengthened: that would change its header's capacity (what qemu
+     * reads) and the descriptor line (what VMware reads), two writes in two files with no
+     * single commit, and between them the readers would see different disks. Shrink: only
+     * to an extent boundary, the extents past it dropped and their files removed.
+     */
+    private static ResizePlan planSparse(ProbedImage image, VmdkDescriptorHeader h, ResizeRequest request)
+            throws ResizeError {
+        VmdkDescriptor d = h.descriptor();
+        FormatOptions.Vmdk options = new FormatOptions.Vmdk(VmdkSubformat.TWO_GB_MAX_EXTENT_SPARSE, 0);
+        if (request.newSize() == image.virtualSize()) {
+            return PlanBuilder.noop(ImageFormat.VMDK_DESCRIPTOR, options, request, image.path(), image.fileSize(),
+                    image.virtualSize());
+        }
+        List<VmdkExtentFile> extents = h.extents();
+        VmdkExtentFile last = extents.get(extents.size() - 1);
+        long oldSectors = image.virtualSize() / VmdkLayout.SECTOR;
+        long newSectors = request.newSize() / VmdkLayout.SECTOR;
+        if (newSectors < oldSectors) {
+            long start = 0;
+            for (VmdkExtentFile e : extents) {
+                if (start == newSectors) {
+                    break;
+                }
+                start += e.extent().sectors();
+                if (start > newSectors) {
+                    throw new ResizeError(ErrorCode.UNSUPPORTED_SHRINK, "VMDK descriptor extent line "
+                            + e.extent().lineNumber() + " at offset " + e.extent().lineOffset() + ": a sparse extent "
+                            + "is not cut (its header's capacity, which qemu reads, and the descriptor line, which "
+                            + "VMware reads, would change in two files with no single commit); shrink to an extent "
+                            + "boundary, e.g. " + (start - e.extent().sectors()) * VmdkLayout.SECTOR + " or "
+                            + start * VmdkLayout.SECTOR + " bytes");
+                }
+            }
+            return shrinkPastExtents(image, h, request, options, newSectors);
+        }
+        long limit = Math.min(MAX_SPLIT_SECTORS, extents.size() > 1 ? extents.get(0).extent().sectors()
+                : Math.max(VMWARE_SPLIT_SECTORS, last.extent().sectors()));
+        VmdkHeader like = last.sparseHeader().orElseThrow();
+        PlanBuilder plan = new PlanBuilder(ImageFormat.VMDK_DESCRIPTOR, options, request, image.path(),
+                image.fileSize());
+        DescriptorEdit edit = new DescriptorEdit(d.text());
+        Path lastPath = last.file().orElseThrow();
+        List<ResizePatch> fresh = new ArrayList<>();
+        long remaining = newSectors - oldSectors;
+        String name = last.extent().fileName();
+        int line = last.extent().lineNumber();
+        int added = 0;
+        while (remaining > 0) {
+            long sectors = Math.min(limit, remaining);
+            name = nextName(name, last);
+            Path p = newExtentFile(lastPath, name, last);
+            NewSparseExtent layout = NewSparseExtent.like(like, sectors);
+            int f = plan.createFile(p, PlanFile.Role.EXTENT);
+            fresh.add(new Write(f, 0, layout.header(like), true, "new sparse extent \"" + name + "\": header, "
+                    + sectors + " sectors", RegionKind.HEADER));
+            if (layout.rgdOffset() != 0) {
+                fresh.add(new Write(f, layout.rgdOffset() * VmdkLayout.SECTOR, layout.directory(layout.rgdOffset()),
+                        false, "\"" + name + "\": redundant grain directory", RegionKind.TABLE));
+            }
+            fresh.add(new Write(f, layout.gdOffset() * VmdkLayout.SECTOR, layout.directory(layout.gdOffset()), false,
+                    "\"" + name + "\": grain directory", RegionKind.TABLE));
+            long tablesEnd = layout.gdOffset() * VmdkLayout.SECTOR + layout.directory(layout.gdOffset()).length;
+            fresh.add(new Extend(f, tablesEnd, layout.overHead() * VmdkLayout.SECTOR - tablesEnd, "\"" + name
+                    + "\": empty grain tables up to the first grain (sparse zeros)", RegionKind.TABLE));
+            edit.insertAfter(line + added, newLine(last, sectors, name));
+            added++;
+            remaining -= sectors;
+        }
+        plan.freshPhase(fresh);
+        String cid = commitDescriptor(plan, edit, d, request.newSize(), image.fileSize());
+        plan.note(added + " sparse extent file(s) added after \"" + last.extent().fileName() + "\", each at most "
+                + limit + " sectors, named as VMware names them; their headers' capacity equals their descriptor "
+                + "lines (qemu reads the one, VMware the other)");
+        if (last.extent().sectors() < limit) {
+            plan.note("the last extent \"" + last.extent().fileName() + "\" keeps its " + last.extent().sectors()
+                    + " sectors: lengthening it would change its header and the descriptor, two files with no single "
+                    + "commit write");
+        }
+        plan.note("descriptor: new extent lines after line " + line + ", ddb.geometry.cylinders, CID " + d.cid()
+                + " -> " + cid + "; every other line kept byte for byte");
+        return plan.build(Planners.actionFor(image.virtualSize(), request.newSize()), image.virtualSize(),
+                request.newSize());
+    }
+
+    /**
+     * The commit of every descriptor plan: {@code ddb.geometry.cylinders} for the new size and
+     * a new CID set in {@code edit}, the text written in one step (a shorter text padded with
+     * NULs to the old length), the file cut after the text at the final step. Returns the CID.
+     */
+    private static String commitDescriptor(PlanBuilder plan, DescriptorEdit edit, VmdkDescriptor d, long newSize,
+                                           long length) {
+        edit.cylinders(newSize, d.ddb());
+        String cid = DescriptorEdit.newCid(d.cid(), new SecureRandom());
+        edit.cid(cid);
+        byte[] text = edit.bytes();
+        byte[] write = text.length >= length ? text : Arrays.copyOf(text, (int) length);
+        plan.commit(new Write(0, write, "descriptor: extents, cylinders, CID", RegionKind.METADATA));
+        plan.finalLength(ResizePatch.IMAGE, text.length);
+        return cid;
+    }
+
+    /** The next extent file, {@code name} beside the last one; refused when it exists. */
+    private static Path newExtentFile(Path lastPath, String name, VmdkExtentFile last) throws ResizeError {
+        Path p = lastPath.resolveSibling(name);
+        if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor extent line "
+                    + last.extent().lineNumber() + ": the next extent file \"" + name
+                    + "\" exists already; DiskPlan never overwrites a file it did not plan");
+        }
+        return p;
     }
 
     /** Byte offset of the line that sets {@code key} (0 when absent). */

@@ -67,9 +67,16 @@ public final class VmdkPlanner implements FormatPlanner<VmdkHeader> {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK4 header field "
                     + (h.gdAtEnd() ? "gdOffset at offset " + VmdkLayout.OFF_GD_OFFSET + " (grain directory at end)"
                     : "flags at offset " + VmdkLayout.OFF_FLAGS + " (compressed grains with markers)")
-                    + ": streamOptimized disks are not resized: their grain directory and footer are written "
-                    + "once at the end of the stream and qemu opens them for appending only; convert with "
-                    + "`qemu-img convert -O vmdk -o subformat=monolithicSparse` and resize the copy");
+                    + ": streamOptimized disks are not resized. VMware's spec writes such a disk once, as a "
+                    + "stream: compressed grains with markers, then the grain tables and directory, a footer "
+                    + "(a copy of the header with the real gdOffset) and an end-of-stream marker; the header "
+                    + "at offset 0 says only \"grain directory at end\". qemu's vmdk_open_vmdk4 takes capacity "
+                    + "and gdOffset from that footer (1024 bytes before the end), while VMware's spec sizes the "
+                    + "extent by the embedded descriptor's extent line near the start, so a grow changes two "
+                    + "places at opposite ends of the file and has no single commit write; and qemu refuses to "
+                    + "rewrite a grain already written (\"Could not write to allocated cluster for "
+                    + "streamOptimized\"). Convert with `qemu-img convert -O vmdk -o subformat=monolithicSparse` "
+                    + "and resize the copy");
         }
         if (h.descriptor().isEmpty() || !h.descriptor().get().text().contains("CID")) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK4 header field descriptorOffset at offset "
