@@ -26,6 +26,9 @@ version=${version%-SNAPSHOT}
 java=$image/lib/runtime/bin/java
 app=$image/lib/app
 opens=--add-opens=java.base/java.io=ALL-UNNAMED
+# Start-up flags of the launcher (and of the training runs): a command line runs for well
+# under a second, where C1 alone and the serial collector start fastest.
+fast="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 "$java" -Xshare:dump >/dev/null
 
@@ -35,15 +38,35 @@ list=$work/classes.lst
 runs=0
 run() {
   runs=$((runs + 1))
-  "$java" -XX:DumpLoadedClassList="$list.$runs" "$opens" -cp "$app/diskplan.jar" org.diskplan.app.Main "$@" \
-    >/dev/null
+  # shellcheck disable=SC2086
+  "$java" -XX:DumpLoadedClassList="$list.$runs" $fast "$opens" -Djna.boot.library.path="$app/jna" \
+    -cp "$app/diskplan.jar" org.diskplan.app.Main "$@" >/dev/null 2>&1 || true
 }
+# JNA's native part, unpacked once: otherwise JNA unpacks it to a temporary file at every start.
+jna_arch=$(uname -m | sed -e 's/^x86_64$/x86-64/' -e 's/^amd64$/x86-64/')
+mkdir -p "$app/jna" "$work/jna"
+if (cd "$work/jna" && jar xf "$app/diskplan.jar" "com/sun/jna/linux-$jna_arch/libjnidispatch.so") &&
+  [ -s "$work/jna/com/sun/jna/linux-$jna_arch/libjnidispatch.so" ]; then
+  cp "$work/jna/com/sun/jna/linux-$jna_arch/libjnidispatch.so" "$app/jna/"
+else
+  rmdir "$app/jna"
+fi
+# every command path: the quick forms, --each, and picocli's (help, an error)
 run --version
 run sample qcow2 "$work/s.qcow2" 1G
+run sample qcow2 "$work/t.qcow2" 1G
 run info "$work/s.qcow2"
-run info --output=json "$work/s.qcow2"
+run info -f qcow2 --output=json "$work/s.qcow2"
 run plan "$work/s.qcow2" 2G
+run plan --output=json "$work/s.qcow2" 2G
 run resize "$work/s.qcow2" 2G
+run resize -q "$work/s.qcow2" +1G
+run resize --output=json "$work/s.qcow2" +1G
+run resize -q --each +1G "$work/s.qcow2" "$work/t.qcow2"
+run plan --each +1G "$work/s.qcow2" "$work/t.qcow2"
+run resize --help
+run info "$work/missing.qcow2"
+run resize -f qcow2 -f qcow2 "$work/s.qcow2" 2G
 cat "$list".* | sort -u > "$list"
 cp "$list" "$app/diskplan.classlist"
 "$java" -Xshare:dump -XX:SharedClassListFile="$list" -XX:SharedArchiveFile="$app/diskplan.jsa" "$opens" \
@@ -62,7 +85,14 @@ cds=
 if [ -r "$app/diskplan.jsa" ] && [ "$(cat "$app/diskplan.jsa.for" 2>/dev/null)" = "$app/diskplan.jar" ]; then
   cds=-XX:SharedArchiveFile=$app/diskplan.jsa
 fi
-exec "$here/lib/runtime/bin/java" $cds -Xshare:auto --add-opens=java.base/java.io=ALL-UNNAMED \
+fast=
+case "${1:-}" in
+  # the command line: C1 only and the serial collector start fastest; the window keeps the defaults
+  info|plan|resize|recover|sample|help|-*) fast="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" ;;
+esac
+jna=
+[ -d "$app/jna" ] && jna=-Djna.boot.library.path=$app/jna
+exec "$here/lib/runtime/bin/java" $cds -Xshare:auto $fast $jna --add-opens=java.base/java.io=ALL-UNNAMED \
   -Djpackage.app-version=@VERSION@ -cp "$app/diskplan.jar" org.diskplan.app.Main "$@"
 EOF
 sed -i "s/@VERSION@/$version/" "$image/bin/diskplan"

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(name = "plan", description = "Show the exact patches a resize would make, without writing anything.",
         customSynopsis = {"diskplan plan [-f FMT] [--shrink] [--preallocation=MODE] [--output=human|json] "
                 + "[--with-data] FILE [+|-]SIZE",
-                "diskplan plan [-f FMT] [--shrink] [--preallocation=MODE] --each [+|-]SIZE FILE..."})
+                "diskplan plan [-f FMT] [--shrink] [--preallocation=MODE] --each SIZE FILE..."})
 final class PlanCommand implements Callable<Integer> {
     private final Console console;
     private final String sizeArgument;

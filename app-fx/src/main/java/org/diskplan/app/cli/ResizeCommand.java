@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 @Command(name = "resize", description = "Resize an image (as qemu-img resize), writing its plan crash-safely.",
         customSynopsis = {"diskplan resize [-f FMT] [--shrink] [--preallocation=MODE] [-q] [--output=human|json] "
                 + "FILE [+|-]SIZE",
-                "diskplan resize [-f FMT] [--shrink] [--preallocation=MODE] [-q] --each [+|-]SIZE FILE..."})
+                "diskplan resize [-f FMT] [--shrink] [--preallocation=MODE] [-q] --each SIZE FILE..."})
 final class ResizeCommand implements Callable<Integer> {
     /** Test hook: halt abruptly after this step (see ApplyOptions#afterStep). */
     static final String CRASH_ENV = "DISKPLAN_TEST_CRASH_AFTER_PATCH";
