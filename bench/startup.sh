@@ -56,7 +56,7 @@ add() { rows+=("$1|$2"); }
   add "java -jar resize -q" 'java $flags -jar $jar resize -q $work/r.qcow2 +1M'
   if [ -n "$pkg_bin" ]; then
     # the packaged launcher's flags for a command (see packaging/finish-image.sh)
-    add "hello-world (packaged runtime, flags)" '$pkg_java -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC --add-opens=java.base/java.io=ALL-UNNAMED -cp $work Hello'
+    add "hello-world (packaged runtime, flags)" '$pkg_java -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp $work Hello'
     add "packaged --version" '$pkg_bin --version'
     add "packaged info" '$pkg_bin info $work/s.qcow2'
     add "packaged plan" '$pkg_bin plan $work/s.qcow2 +1G'
