@@ -4,11 +4,13 @@
 # 1. the runtime's default class-data archive (lib/server/classes.jsa), which jlink leaves
 #    out on JDK 17: without it every start loads and verifies the JDK's classes anew;
 # 2. an application archive (lib/app/diskplan.jsa) of the classes the command line loads,
-#    from a class list recorded while running a few commands on a sample;
-# 3. bin/diskplan as a shell launcher. JDK 17's native jpackage launcher runs `rpm -qf`
+#    from a class list recorded while running every command path on samples;
+# 3. JNA's native library unpacked into lib/app/jna (JNA would unpack it at every start);
+# 4. bin/diskplan as a shell launcher. JDK 17's native jpackage launcher runs `rpm -qf`
 #    and `dpkg -S` on its own path at every start (about 130 ms here, measured with strace);
-#    the script starts the image's runtime directly with the same options. It follows
-#    symbolic links to itself (the .deb links /usr/bin/diskplan to it).
+#    the script starts the image's runtime directly with `-jar` (the manifest opens
+#    java.io), adding -XX:TieredStopAtLevel=1 -XX:+UseSerialGC for command-line words. It
+#    follows symbolic links to itself (the .deb links /usr/bin/diskplan to it).
 #
 # The application archive records the jar's absolute path: the launcher uses it only where
 # the image was built (elsewhere the runtime's default archive still applies). The class
