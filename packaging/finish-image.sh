@@ -3,8 +3,9 @@
 #
 # 1. the runtime's default class-data archive (lib/server/classes.jsa), which jlink leaves
 #    out on JDK 17: without it every start loads and verifies the JDK's classes anew;
-# 2. an application archive (lib/app/diskplan.jsa) of the classes the command line loads,
-#    from a class list recorded while running every command path on samples;
+# 2. an application archive (lib/app/diskplan.jsa, dynamic, over the default one) of the
+#    classes the command line loads, from one training run of every command path
+#    (lib/app/diskplan.training, run by org.diskplan.app.cli.CdsTraining);
 # 3. JNA's native library unpacked into lib/app/jna (JNA would unpack it at every start);
 # 4. bin/diskplan as a shell launcher. JDK 17's native jpackage launcher runs `rpm -qf`
 #    and `dpkg -S` on its own path at every start (about 130 ms here, measured with strace);
@@ -13,8 +14,8 @@
 #    follows symbolic links to itself (the .deb links /usr/bin/diskplan to it).
 #
 # The application archive records the jar's absolute path: the launcher uses it only where
-# the image was built (elsewhere the runtime's default archive still applies). The class
-# list stays in the image (lib/app/diskplan.classlist) so that an installed copy can make
+# the image was built (elsewhere the runtime's default archive still applies). The training
+# commands stay in the image (lib/app/diskplan.training) so that an installed copy can make
 # its own archive in place (the .deb's postinst does, see build-deb.sh).
 #
 # VERSION is the Maven project version; the image carries it without -SNAPSHOT, as
@@ -38,14 +39,6 @@ fast="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-list=$work/classes.lst
-runs=0
-run() {
-  runs=$((runs + 1))
-  # shellcheck disable=SC2086
-  "$java" -XX:DumpLoadedClassList="$list.$runs" $fast -Djna.boot.library.path="$app/jna" \
-    -jar "$app/diskplan.jar" "$@" >/dev/null 2>&1 || true
-}
 # JNA's native part, unpacked once: otherwise JNA unpacks it to a temporary file at every start.
 jna_arch=$(uname -m | sed -e 's/^x86_64$/x86-64/' -e 's/^amd64$/x86-64/')
 mkdir -p "$app/jna" "$work/jna"
@@ -55,27 +48,35 @@ if (cd "$work/jna" && jar xf "$app/diskplan.jar" "com/sun/jna/linux-$jna_arch/li
 else
   rmdir "$app/jna"
 fi
-# every command path: the quick forms, --each, and picocli's (help, an error)
-run --version
-run sample qcow2 "$work/s.qcow2" 1G
-run sample qcow2 "$work/t.qcow2" 1G
-run info "$work/s.qcow2"
-run info -f qcow2 --output=json "$work/s.qcow2"
-run plan "$work/s.qcow2" 2G
-run plan --output=json "$work/s.qcow2" 2G
-run resize "$work/s.qcow2" 2G
-run resize -q "$work/s.qcow2" +1G
-run resize --output=json "$work/s.qcow2" +1G
-run resize -q --each +1G "$work/s.qcow2" "$work/t.qcow2"
-run plan --each +1G "$work/s.qcow2" "$work/t.qcow2"
-run resize --help
-run info "$work/missing.qcow2"
-run resize -f qcow2 -f qcow2 "$work/s.qcow2" 2G
-cat "$list".* | sort -u > "$list"
-cp "$list" "$app/diskplan.classlist"
+# Every command path in one JVM (CdsTraining): the quick forms, --each, and picocli's (help,
+# errors). A dynamic archive on top of the runtime's default one: measured with
+# bench/startup.sh's commands it starts faster than a static archive of the same classes
+# (which replaces the default archive and maps three times the bytes).
+cat > "$app/diskplan.training" <<'TRAINING'
+--version
+sample qcow2 @DIR@/s.qcow2 1G
+sample qcow2 @DIR@/t.qcow2 1G
+sample raw @DIR@/r.raw 1M
+info @DIR@/s.qcow2
+info -f raw @DIR@/r.raw
+info -f qcow2 --output=json @DIR@/s.qcow2
+plan @DIR@/s.qcow2 2G
+plan --output=json @DIR@/s.qcow2 2G
+resize @DIR@/s.qcow2 2G
+resize -q @DIR@/s.qcow2 +1G
+resize -q -f raw @DIR@/r.raw +1M
+resize --output=json @DIR@/s.qcow2 +1G
+resize -q --each +1G @DIR@/s.qcow2 @DIR@/t.qcow2
+plan --each +1G @DIR@/s.qcow2 @DIR@/t.qcow2
+resize --help
+info @DIR@/missing.qcow2
+resize -f qcow2 -f qcow2 @DIR@/s.qcow2 2G
+TRAINING
+mkdir -p "$work/train"
 # shellcheck disable=SC2086
-"$java" -Xshare:dump -XX:SharedClassListFile="$list" -XX:SharedArchiveFile="$app/diskplan.jsa" $fast \
-  -cp "$app/diskplan.jar" >/dev/null 2>&1
+"$java" -XX:ArchiveClassesAtExit="$app/diskplan.jsa" $fast -Djna.boot.library.path="$app/jna" \
+  -cp "$app/diskplan.jar" org.diskplan.app.cli.CdsTraining "$work/train" < "$app/diskplan.training" >/dev/null 2>&1
+[ -s "$app/diskplan.jsa" ] || { echo "finish-image.sh: no class-data archive made" >&2; exit 1; }
 printf '%s\n' "$app/diskplan.jar" > "$app/diskplan.jsa.for"
 
 rm -f "$image/bin/diskplan"
@@ -87,7 +88,9 @@ self=$(readlink -f "$0")
 here=${self%/bin/*}
 app=$here/lib/app
 cds=
-if [ -r "$app/diskplan.jsa" ] && [ "$(cat "$app/diskplan.jsa.for" 2>/dev/null)" = "$app/diskplan.jar" ]; then
+built=
+[ -r "$app/diskplan.jsa.for" ] && read -r built < "$app/diskplan.jsa.for"
+if [ -r "$app/diskplan.jsa" ] && [ "$built" = "$app/diskplan.jar" ]; then
   cds=-XX:SharedArchiveFile=$app/diskplan.jsa
 fi
 fast=
