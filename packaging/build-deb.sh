@@ -9,7 +9,7 @@
 #   /usr/share/icons/hicolor/*/apps/diskplan.{png,svg}
 #
 # The image's application class-data archive is left out: it records the jar's path where
-# it was built. postinst makes one for /opt/diskplan from the class list the image carries,
+# it was built. postinst makes one for /opt/diskplan by the training run the image carries,
 # and prerm/postrm delete it, so `dpkg -r` leaves nothing behind (deb/postinst, deb/prerm,
 # deb/postrm; they also refresh the MIME, desktop and icon caches).
 #
@@ -34,8 +34,8 @@ mkdir -p "$root/opt" "$root/usr/bin" "$root/DEBIAN"
 
 cp -a "$image" "$root/opt/diskplan"
 rm -f "$root/opt/diskplan/lib/app/diskplan.jsa" "$root/opt/diskplan/lib/app/diskplan.jsa.for"
-[ -s "$root/opt/diskplan/lib/app/diskplan.classlist" ] ||
-  { echo "build-deb.sh: $image has no lib/app/diskplan.classlist (run finish-image.sh)" >&2; exit 1; }
+[ -s "$root/opt/diskplan/lib/app/diskplan.training" ] ||
+  { echo "build-deb.sh: $image has no lib/app/diskplan.training (run finish-image.sh)" >&2; exit 1; }
 ln -s /opt/diskplan/bin/diskplan "$root/usr/bin/diskplan"
 
 install -D -m 644 "$src/diskplan.desktop" "$root/usr/share/applications/diskplan.desktop"

@@ -85,7 +85,7 @@ app=/opt/diskplan/lib/app
 [ -s "$app/diskplan.jsa" ] && [ "$(cat "$app/diskplan.jsa.for")" = "$app/diskplan.jar" ] ||
   fail "postinst made no class-data archive for $app/diskplan.jar"
 /opt/diskplan/lib/runtime/bin/java -Xshare:on -XX:SharedArchiveFile="$app/diskplan.jsa" \
-  --add-opens=java.base/java.io=ALL-UNNAMED -cp "$app/diskplan.jar" org.diskplan.app.Main --version \
+  -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar "$app/diskplan.jar" --version \
   >/dev/null 2>"$work/cds.err" || { cat "$work/cds.err" >&2; fail "the installed class-data archive does not map"; }
 start=$(date +%s%N); (cd "$work" && diskplan --version >/dev/null); start=$((($(date +%s%N) - start) / 1000000))
 step "diskplan --version from PATH: '$version' in $start ms (class-data archive in use)"

@@ -3,16 +3,19 @@
 #
 # 1. the runtime's default class-data archive (lib/server/classes.jsa), which jlink leaves
 #    out on JDK 17: without it every start loads and verifies the JDK's classes anew;
-# 2. an application archive (lib/app/diskplan.jsa) of the classes the command line loads,
-#    from a class list recorded while running a few commands on a sample;
-# 3. bin/diskplan as a shell launcher. JDK 17's native jpackage launcher runs `rpm -qf`
+# 2. an application archive (lib/app/diskplan.jsa, dynamic, over the default one) of the
+#    classes the command line loads, from one training run of every command path
+#    (lib/app/diskplan.training, run by org.diskplan.app.cli.CdsTraining);
+# 3. JNA's native library unpacked into lib/app/jna (JNA would unpack it at every start);
+# 4. bin/diskplan as a shell launcher. JDK 17's native jpackage launcher runs `rpm -qf`
 #    and `dpkg -S` on its own path at every start (about 130 ms here, measured with strace);
-#    the script starts the image's runtime directly with the same options. It follows
-#    symbolic links to itself (the .deb links /usr/bin/diskplan to it).
+#    the script starts the image's runtime directly with `-jar` (the manifest opens
+#    java.io), adding -XX:TieredStopAtLevel=1 -XX:+UseSerialGC for command-line words. It
+#    follows symbolic links to itself (the .deb links /usr/bin/diskplan to it).
 #
 # The application archive records the jar's absolute path: the launcher uses it only where
-# the image was built (elsewhere the runtime's default archive still applies). The class
-# list stays in the image (lib/app/diskplan.classlist) so that an installed copy can make
+# the image was built (elsewhere the runtime's default archive still applies). The training
+# commands stay in the image (lib/app/diskplan.training) so that an installed copy can make
 # its own archive in place (the .deb's postinst does, see build-deb.sh).
 #
 # VERSION is the Maven project version; the image carries it without -SNAPSHOT, as
@@ -25,29 +28,55 @@ version=${2:?usage: finish-image.sh IMAGE_DIR VERSION}
 version=${version%-SNAPSHOT}
 java=$image/lib/runtime/bin/java
 app=$image/lib/app
-opens=--add-opens=java.base/java.io=ALL-UNNAMED
+# No --add-opens on the command line: the jar's manifest opens java.io (Fallocate) under
+# -jar, and a command-line --add-opens would switch off the archived module graph (about
+# 40 ms of every start on JDK 17).
+# Start-up flags of the launcher (and of the training runs): a command line runs for well
+# under a second, where C1 alone and the serial collector start fastest.
+fast="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 "$java" -Xshare:dump >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-list=$work/classes.lst
-runs=0
-run() {
-  runs=$((runs + 1))
-  "$java" -XX:DumpLoadedClassList="$list.$runs" "$opens" -cp "$app/diskplan.jar" org.diskplan.app.Main "$@" \
-    >/dev/null
-}
-run --version
-run sample qcow2 "$work/s.qcow2" 1G
-run info "$work/s.qcow2"
-run info --output=json "$work/s.qcow2"
-run plan "$work/s.qcow2" 2G
-run resize "$work/s.qcow2" 2G
-cat "$list".* | sort -u > "$list"
-cp "$list" "$app/diskplan.classlist"
-"$java" -Xshare:dump -XX:SharedClassListFile="$list" -XX:SharedArchiveFile="$app/diskplan.jsa" "$opens" \
-  -cp "$app/diskplan.jar" >/dev/null 2>&1
+# JNA's native part, unpacked once: otherwise JNA unpacks it to a temporary file at every start.
+jna_arch=$(uname -m | sed -e 's/^x86_64$/x86-64/' -e 's/^amd64$/x86-64/')
+mkdir -p "$app/jna" "$work/jna"
+if (cd "$work/jna" && jar xf "$app/diskplan.jar" "com/sun/jna/linux-$jna_arch/libjnidispatch.so") &&
+  [ -s "$work/jna/com/sun/jna/linux-$jna_arch/libjnidispatch.so" ]; then
+  cp "$work/jna/com/sun/jna/linux-$jna_arch/libjnidispatch.so" "$app/jna/"
+else
+  rmdir "$app/jna"
+fi
+# Every command path in one JVM (CdsTraining): the quick forms, --each, and picocli's (help,
+# errors). A dynamic archive on top of the runtime's default one: measured with
+# bench/startup.sh's commands it starts faster than a static archive of the same classes
+# (which replaces the default archive and maps three times the bytes).
+cat > "$app/diskplan.training" <<'TRAINING'
+--version
+sample qcow2 @DIR@/s.qcow2 1G
+sample qcow2 @DIR@/t.qcow2 1G
+sample raw @DIR@/r.raw 1M
+info @DIR@/s.qcow2
+info -f raw @DIR@/r.raw
+info -f qcow2 --output=json @DIR@/s.qcow2
+plan @DIR@/s.qcow2 2G
+plan --output=json @DIR@/s.qcow2 2G
+resize @DIR@/s.qcow2 2G
+resize -q @DIR@/s.qcow2 +1G
+resize -q -f raw @DIR@/r.raw +1M
+resize --output=json @DIR@/s.qcow2 +1G
+resize -q --each +1G @DIR@/s.qcow2 @DIR@/t.qcow2
+plan --each +1G @DIR@/s.qcow2 @DIR@/t.qcow2
+resize --help
+info @DIR@/missing.qcow2
+resize -f qcow2 -f qcow2 @DIR@/s.qcow2 2G
+TRAINING
+mkdir -p "$work/train"
+# shellcheck disable=SC2086
+"$java" -XX:ArchiveClassesAtExit="$app/diskplan.jsa" $fast -Djna.boot.library.path="$app/jna" \
+  -cp "$app/diskplan.jar" org.diskplan.app.cli.CdsTraining "$work/train" < "$app/diskplan.training" >/dev/null 2>&1
+[ -s "$app/diskplan.jsa" ] || { echo "finish-image.sh: no class-data archive made" >&2; exit 1; }
 printf '%s\n' "$app/diskplan.jar" > "$app/diskplan.jsa.for"
 
 rm -f "$image/bin/diskplan"
@@ -59,11 +88,21 @@ self=$(readlink -f "$0")
 here=${self%/bin/*}
 app=$here/lib/app
 cds=
-if [ -r "$app/diskplan.jsa" ] && [ "$(cat "$app/diskplan.jsa.for" 2>/dev/null)" = "$app/diskplan.jar" ]; then
+built=
+[ -r "$app/diskplan.jsa.for" ] && read -r built < "$app/diskplan.jsa.for"
+if [ -r "$app/diskplan.jsa" ] && [ "$built" = "$app/diskplan.jar" ]; then
   cds=-XX:SharedArchiveFile=$app/diskplan.jsa
 fi
-exec "$here/lib/runtime/bin/java" $cds -Xshare:auto --add-opens=java.base/java.io=ALL-UNNAMED \
-  -Djpackage.app-version=@VERSION@ -cp "$app/diskplan.jar" org.diskplan.app.Main "$@"
+fast=
+case "${1:-}" in
+  # the command line: C1 only and the serial collector start fastest; the window keeps the defaults
+  info|plan|resize|recover|sample|help|-*) fast="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" ;;
+esac
+jna=
+[ -d "$app/jna" ] && jna=-Djna.boot.library.path=$app/jna
+# -jar: the manifest's Add-Opens, without the cost of --add-opens (see finish-image.sh)
+exec "$here/lib/runtime/bin/java" $cds -Xshare:auto $fast $jna -Djpackage.app-version=@VERSION@ \
+  -jar "$app/diskplan.jar" "$@"
 EOF
 sed -i "s/@VERSION@/$version/" "$image/bin/diskplan"
 chmod +x "$image/bin/diskplan"

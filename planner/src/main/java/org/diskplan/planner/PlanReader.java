@@ -18,6 +18,17 @@ import org.diskplan.probe.ProbeException;
  */
 public final class PlanReader {
     private record Key(int file, long offset, int length) {
+        // Written out: a record's generated equals/hashCode bootstrap method handles at their
+        // first call, which costs every resize start-up time (bench/startup.sh).
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.file == file && k.offset == offset && k.length == length;
+        }
+
+        @Override
+        public int hashCode() {
+            return (31 * file + Long.hashCode(offset)) * 31 + length;
+        }
     }
 
     private final List<ImageReader> readers = new ArrayList<>();

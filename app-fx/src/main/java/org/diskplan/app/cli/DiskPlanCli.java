@@ -35,6 +35,17 @@ public final class DiskPlanCli implements Runnable {
     /** Runs the command line; returns the exit status. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         Console console = new Console(out, err);
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            out.println(org.diskplan.app.Version.line());
+            out.flush();
+            return 0;
+        }
+        if (EachCommand.wanted(args)) {
+            int status = EachCommand.run(args, console);
+            out.flush();
+            err.flush();
+            return status;
+        }
         String[] parsed = args;
         String size = null;
         if (args.length > 0 && (args[0].equals("resize") || args[0].equals("plan"))
@@ -48,6 +59,12 @@ public final class DiskPlanCli implements Runnable {
             }
             size = args[args.length - 1];
             parsed = Arrays.copyOf(args, args.length - 1);
+        }
+        Integer quick = quick(parsed, size, console);
+        if (quick != null) {
+            out.flush();
+            err.flush();
+            return quick;
         }
         CommandLine cl = new CommandLine(new DiskPlanCli())
                 .addSubcommand("info", new InfoCommand(console))
@@ -75,5 +92,21 @@ public final class DiskPlanCli implements Runnable {
         out.flush();
         err.flush();
         return status;
+    }
+
+    /**
+     * info, plan or resize of one file spelt plainly, run without building the picocli
+     * model (see {@link QuickArgs}); {@code null} where picocli must read the arguments.
+     */
+    private static Integer quick(String[] parsed, String size, Console console) {
+        QuickArgs q = QuickArgs.parse(parsed, java.util.Set.of());
+        if (q == null || q.files.size() != 1) {
+            return null;
+        }
+        try {
+            return q.command(parsed[0], q.files.get(0), size, console).call();
+        } catch (Exception e) { // the commands report their own failures; call() declares Exception
+            throw new IllegalStateException(e);
+        }
     }
 }

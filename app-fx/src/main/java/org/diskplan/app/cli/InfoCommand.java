@@ -33,6 +33,10 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        // JNA's first use (FileFacts, for "disk size") runs `ldconfig -p`: start it now, beside the probe
+        Thread warm = new Thread(() -> FileFacts.allocatedBytes(image.file), "diskplan-filefacts");
+        warm.setDaemon(true);
+        warm.start();
         try {
             image.driver();
             UndoJournal.refuseIfPresent(image.file);

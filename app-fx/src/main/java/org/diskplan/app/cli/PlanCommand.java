@@ -17,14 +17,21 @@ import picocli.CommandLine.Option;
 
 /** {@code diskplan plan}: the dry run. The file is opened read-only; nothing is written. */
 @Command(name = "plan", description = "Show the exact patches a resize would make, without writing anything.",
-        customSynopsis = "diskplan plan [-f FMT] [--shrink] [--preallocation=MODE] [--output=human|json] "
-                + "[--with-data] FILE [+|-]SIZE")
+        customSynopsis = {"diskplan plan [-f FMT] [--shrink] [--preallocation=MODE] [--output=human|json] "
+                + "[--with-data] FILE [+|-]SIZE",
+                "diskplan plan [-f FMT] [--shrink] [--preallocation=MODE] --each SIZE FILE..."})
 final class PlanCommand implements Callable<Integer> {
     private final Console console;
     private final String sizeArgument;
 
     @Mixin
     ImageOptions image;
+
+    /** Shown in --help only: the several-file form is run by {@link EachCommand} before picocli. */
+    @Option(names = "--each", paramLabel = "SIZE", description = "the same size for every FILE named after it: "
+            + "one process, each image with its own lock and journal; a summary, exit 1 if any failed "
+            + "(human output only)")
+    String each;
 
     @Option(names = "--shrink", description = "allow a smaller size (deletes data past the new end)")
     boolean shrink;

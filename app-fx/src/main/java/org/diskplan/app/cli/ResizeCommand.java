@@ -19,8 +19,9 @@ import picocli.CommandLine.Option;
 
 /** {@code diskplan resize}: qemu-img resize, word for word, through a journalled plan. */
 @Command(name = "resize", description = "Resize an image (as qemu-img resize), writing its plan crash-safely.",
-        customSynopsis = "diskplan resize [-f FMT] [--shrink] [--preallocation=MODE] [-q] [--output=human|json] "
-                + "FILE [+|-]SIZE")
+        customSynopsis = {"diskplan resize [-f FMT] [--shrink] [--preallocation=MODE] [-q] [--output=human|json] "
+                + "FILE [+|-]SIZE",
+                "diskplan resize [-f FMT] [--shrink] [--preallocation=MODE] [-q] --each SIZE FILE..."})
 final class ResizeCommand implements Callable<Integer> {
     /** Test hook: halt abruptly after this step (see ApplyOptions#afterStep). */
     static final String CRASH_ENV = "DISKPLAN_TEST_CRASH_AFTER_PATCH";
@@ -30,6 +31,12 @@ final class ResizeCommand implements Callable<Integer> {
 
     @Mixin
     ImageOptions image;
+
+    /** Shown in --help only: the several-file form is run by {@link EachCommand} before picocli. */
+    @Option(names = "--each", paramLabel = "SIZE", description = "the same size for every FILE named after it: "
+            + "one process, each image with its own lock and journal; a summary, exit 1 if any failed "
+            + "(human output only)")
+    String each;
 
     @Option(names = "--shrink", description = "allow a smaller size (deletes data past the new end)")
     boolean shrink;

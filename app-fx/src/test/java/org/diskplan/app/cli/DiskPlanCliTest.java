@@ -113,4 +113,54 @@ class DiskPlanCliTest {
         assertThat(detected.err()).contains("VHD");
         assertThat(Files.readAllBytes(f)).isEqualTo(before);
     }
+
+    @Test
+    void whatTheQuickPathDoesNotReadStillGetsPicoclisWords() throws Exception {
+        Path f = raw(1 << 20);
+        byte[] before = Files.readAllBytes(f);
+        Run twice = run("resize", "-f", "raw", "-f", "raw", f.toString(), "2M");
+        assertThat(twice.status()).isEqualTo(2);
+        assertThat(twice.err()).startsWith("diskplan: option '-f' (FMT) should be specified only once");
+        Run badEnum = run("info", "--output=JSON", f.toString());
+        assertThat(badEnum.status()).isEqualTo(2);
+        assertThat(badEnum.err()).contains("--output", "JSON");
+        Run help = run("resize", "--help");
+        assertThat(help.status()).isZero();
+        assertThat(help.out()).contains("[-q] --each SIZE", "--each=SIZE");
+        assertThat(Files.readAllBytes(f)).isEqualTo(before);
+    }
+
+    @Test
+    void eachResizesEveryFileAndSumsUp() throws Exception {
+        Path a = raw(1 << 20);
+        Path b = dir.resolve("b.raw");
+        Files.write(b, new byte[1 << 20]);
+        Run r = run("resize", "-f", "raw", "--each", "+1M", a.toString(), b.toString());
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).isEqualTo("2 images resized.\n");
+        assertThat(Files.size(a)).isEqualTo(2 << 20);
+        assertThat(Files.size(b)).isEqualTo(2 << 20);
+        Run shrink = run("resize", "-q", "--shrink", "-f", "raw", "--each", "-1M", a.toString(), b.toString());
+        assertThat(shrink.status()).isZero();
+        assertThat(shrink.out()).isEmpty();
+        assertThat(Files.size(a)).isEqualTo(1 << 20);
+    }
+
+    @Test
+    void eachRefusesWhatItCannotDo() throws Exception {
+        Path a = raw(1 << 20);
+        byte[] before = Files.readAllBytes(a);
+        assertThat(run("resize", "--each", "+1M").status()).isEqualTo(2);
+        Run json = run("resize", "--output=json", "--each", "+1M", a.toString());
+        assertThat(json.status()).isEqualTo(2);
+        assertThat(json.err()).startsWith("diskplan: --each prints human output only");
+        Run missing = run("resize", "-f", "raw", "--each", "+1M", a.toString(), dir.resolve("nope.raw").toString());
+        assertThat(missing.status()).isEqualTo(1);
+        assertThat(missing.err()).contains("1 of 2 images resized; 1 failed", "nope.raw");
+        assertThat(Files.size(a)).isEqualTo(2 << 20);
+        Files.write(a, before);
+        Run twice = run("plan", "--each", "+1M", a.toString(), a.toString());
+        assertThat(twice.status()).isEqualTo(2);
+        assertThat(Files.readAllBytes(a)).isEqualTo(before);
+    }
 }
