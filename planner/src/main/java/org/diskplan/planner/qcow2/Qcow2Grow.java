@@ -36,6 +36,15 @@ final class Qcow2Grow extends Qcow2Resize {
 
     // ---------------------------------------------------------------- grow
 
+    /**
+     * The new range is mapped onto the same offsets of the external data file: always for a
+     * raw data file, and for any preallocation (qemu maps a data file's clusters one for one
+     * and preallocates the data file itself, not the image file).
+     */
+    private boolean identityMapped() {
+        return dataFile != null && (rawDataFile || request.preallocation() != Preallocation.OFF);
+    }
+
     ResizePlan grow(long oldSize, long newSize) throws ResizeError {
         long newL1 = g.l1EntriesFor(newSize);
         if (newL1 > Integer.MAX_VALUE / 8 || newL1 * 8 > Qcow2Geometry.MAX_L1_BYTES) {
@@ -43,7 +52,7 @@ final class Qcow2Grow extends Qcow2Resize {
         }
         Preallocation mode = request.preallocation();
         boolean l1Grows = newL1 > h.l1Size();
-        boolean mapNewRange = mode != Preallocation.OFF || zeroNewRange || rawDataFile;
+        boolean mapNewRange = mode != Preallocation.OFF || zeroNewRange || identityMapped();
         if (zeroNewRange && h.version() < 3) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT,
                     "Failed to zero out new clusters: Operation not supported");
@@ -166,10 +175,15 @@ final class Qcow2Grow extends Qcow2Resize {
             long length = dataFileLength();
             int df = plan.file(dataFile, org.diskplan.planner.PlanFile.Role.DATA_FILE, length);
             // a raw data file covers the last mapped cluster whole, as qemu's preallocation of it
-            long target = rawDataFile ? g.clustersFor(newSize) * cs : newSize;
+            long target = identityMapped() ? g.clustersFor(newSize) * cs : newSize;
             if (target > length) {
-                emitPhase(List.of(new org.diskplan.planner.ResizePatch.Extend(df, length, target - length,
-                        "external data file: the new length (sparse)", RegionKind.DATA)));
+                String label = "external data file: the new length";
+                emitPhase(List.of(mode == Preallocation.FALLOC || mode == Preallocation.FULL
+                        ? new org.diskplan.planner.ResizePatch.ZeroFill(df, length, target - length,
+                                mode == Preallocation.FALLOC, label + " (preallocation=" + mode.qemuName() + ")",
+                                RegionKind.DATA)
+                        : new org.diskplan.planner.ResizePatch.Extend(df, length, target - length,
+                                label + " (sparse)", RegionKind.DATA)));
             }
         }
         // the commit: size, and the L1 and refcount table switches, in one header write
@@ -242,7 +256,7 @@ final class Qcow2Grow extends Qcow2Resize {
      */
     void mapNewRange(long oldSize, long newSize, long[] l1, List<Write> l2Links) throws ResizeError {
         Preallocation mode = request.preallocation();
-        boolean data = mode != Preallocation.OFF || rawDataFile;
+        boolean data = mode != Preallocation.OFF || identityMapped();
         // Over a longer backing file qemu hides it: metadata and no preallocation set the zero
         // flag (extended L2: all zero bits); falloc and full write real zeros and, with
         // extended L2, mark every subcluster allocated.
@@ -260,7 +274,7 @@ final class Qcow2Grow extends Qcow2Resize {
                     + " is not a multiple of " + cs + "; use qemu-img resize");
         }
         // a raw data file holds the data at the guest offsets: nothing is allocated here
-        long dataClusters = data && !rawDataFile ? endCluster - firstCluster : 0;
+        long dataClusters = data && !identityMapped() ? endCluster - firstCluster : 0;
         // L2 tables first (existing ones are filled in place), then the data area.
         List<L2Slot> tables = new ArrayList<>();
         for (long i = firstCluster / e; i <= (endCluster - 1) / e; i++) {
@@ -278,7 +292,7 @@ final class Qcow2Grow extends Qcow2Resize {
                 tables.add(new L2Slot(i, at, new byte[(int) cs], true));
             }
         }
-        long dataOffset = rawDataFile ? firstCluster * cs : dataClusters > 0 ? model.allocate(dataClusters, true) : 0;
+        long dataOffset = identityMapped() ? firstCluster * cs : dataClusters > 0 ? model.allocate(dataClusters, true) : 0;
         long host = dataOffset;
         for (L2Slot t : tables) {
             long i = t.index();
@@ -302,14 +316,14 @@ final class Qcow2Grow extends Qcow2Resize {
             }
             long off = t.offset();
             if (t.fresh()) {
-                fresh.add(new Write(off, t.contents(), "new L2 table " + i + (rawDataFile
-                        ? " (the raw data file's clusters, one for one)" : data ? " (preallocation)"
+                fresh.add(new Write(off, t.contents(), "new L2 table " + i + (identityMapped()
+                        ? " (the data file's clusters, one for one)" : data ? " (preallocation)"
                         : " (zero clusters)"), RegionKind.TABLE));
             } else {
                 int lo = (int) ((from - i * e) * es);
                 int hi = (int) ((to - i * e) * es);
                 l2Links.add(new Write(off + lo, java.util.Arrays.copyOfRange(t.contents(), lo, hi),
-                        "L2 table " + i + (rawDataFile ? ": map the raw data file's new clusters, one for one"
+                        "L2 table " + i + (identityMapped() ? ": map the data file's new clusters, one for one"
                                 : data ? ": map the new clusters (preallocation)"
                                 : ": zero clusters for the new range"), RegionKind.TABLE));
             }

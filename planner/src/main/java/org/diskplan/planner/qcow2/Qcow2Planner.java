@@ -132,8 +132,8 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
      * The external data file of an image that has one (incompatible bit 2), or null. qemu's
      * grow lengthens it to the new virtual size with the image; DiskPlan does that for a
      * grow without preallocation, and a shrink cuts it to the new size. A raw data file
-     * (autoclear bit 1) also gets the new range mapped cluster for cluster (guest offset =
-     * data file offset). A preallocated grow is refused, saying so.
+     * (autoclear bit 1), and any preallocated grow, also get the new range mapped cluster for
+     * cluster (guest offset = data file offset), the data file preallocated as asked.
      */
     private static java.nio.file.Path dataFile(ProbedImage image, Qcow2Header h, ResizeRequest request,
                                                long oldSize) throws ResizeError {
@@ -145,13 +145,20 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "Could not open '" + image.path()
                     + "': 'data-file' is required for this image (incompatible_features at offset 72 has the data "
                     + "file bit, and no data file name extension names it)");
-        } else if ((h.autoclearFeatures() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0
+        } else if (((h.autoclearFeatures() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0
+                || request.preallocation() != org.diskplan.abi.Preallocation.OFF)
                 && request.newSize() > oldSize && oldSize % (1L << h.clusterBits()) != 0) {
-            why = "a raw data file (data-file-raw, autoclear_features at offset 88) whose old size " + oldSize
-                    + " is not a multiple of the cluster size: qemu maps the new range cluster for cluster, "
-                    + "which DiskPlan does only from a cluster boundary";
-        } else if (request.preallocation() != org.diskplan.abi.Preallocation.OFF) {
-            why = "preallocation into an external data file is not done yet";
+            why = "the new range of a raw data file (data-file-raw, autoclear_features at offset 88) or a "
+                    + "preallocated one is mapped cluster for cluster, which DiskPlan does only from a cluster "
+                    + "boundary; the old size " + oldSize + " is not a multiple of the cluster size";
+        }
+        if (why == null && (request.preallocation() == org.diskplan.abi.Preallocation.FALLOC
+                || request.preallocation() == org.diskplan.abi.Preallocation.FULL)
+                && request.newSize() % (1L << h.clusterBits()) != 0) {
+            // qemu 7.2 leaves the data file sparse here, though falloc or full was asked
+            why = "preallocation=" + request.preallocation().qemuName() + " of the data file to a size that is not a "
+                    + "multiple of the cluster size (" + (1L << h.clusterBits()) + "): qemu-img leaves the data "
+                    + "file sparse there, so DiskPlan will not guess; choose a size on a cluster boundary";
         }
         if (why != null) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "'" + image.path() + "' keeps its data in the "
