@@ -523,7 +523,8 @@ class WindowTest {
         assertThat(onFx(() -> ((Button) robot.lookup("#confirmShrink").query()).getText()))
                 .isEqualTo("Shrink and delete");
         assertThat(onFx(() -> robot.lookup("#shrinkDialog").queryAs(javafx.scene.control.DialogPane.class)
-                .getContentText())).contains("last 16 MiB", "50,331,648 to 67,108,863", "deleted")
+                .getContentText())).contains("last 16 MiB", "50,331,648 to 67,108,863", "deleted",
+                        "cannot tell which of these bytes hold data, so all 16 MiB count as lost")
                 .doesNotContain("--shrink");
         // Enter takes the default: Cancel; nothing is written
         robot.type(KeyCode.ENTER);
@@ -537,6 +538,49 @@ class WindowTest {
         // the box is unticked after the apply: the next smaller size asks again
         assertThat(onFx(() -> robot.lookup("#shrinkBox").queryAs(javafx.scene.control.CheckBox.class).isSelected()))
                 .isFalse();
+    }
+
+    @Test
+    void aShrinkNamesTheAllocatedDataPastTheNewEndFromTheBlockMap(FxRobot robot) throws Exception {
+        Path vdi = Files.copy(sample("vdi").write(), config.resolve("data-past-end.vdi"),
+                StandardCopyOption.REPLACE_EXISTING);
+        // qemu writes 3 MiB of guest data at 52 MiB (1 MiB blocks 52..54) and 1 MiB at 8 MiB (kept)
+        for (String cmd : List.of("write -P 0x5a 52M 3M", "write -P 0x33 8M 1M")) {
+            Process p = new ProcessBuilder("qemu-io", "-f", "vdi", "-c", cmd, vdi.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor()).as(out).isZero();
+        }
+        onFx(() -> {
+            window.open(vdi);
+            return null;
+        });
+        waitUntil(() -> window.image().image() != null && window.image().image().path().equals(vdi)
+                && window.image().workers().pendingProperty().get() == 0);
+        assertThat(((org.diskplan.probe.vdi.VdiHeader) window.image().image().header()).isDynamic()).isTrue();
+        String before = sha(vdi);
+        typeSize(robot, "48M");
+        robot.clickOn("#shrinkBox");
+        waitUntil(() -> window.resize().planProperty().get() != null);
+        robot.clickOn("#applyButton");
+        waitUntil(() -> robot.lookup("#confirmShrink").tryQuery().isPresent());
+        assertThat(onFx(() -> robot.lookup("#shrinkDialog").queryAs(javafx.scene.control.DialogPane.class)
+                .getContentText())).contains("3 MiB of data lies past the new end (at 52 MiB \u2026 55 MiB, bytes "
+                        + "54,525,952 to 57,671,679) and will be lost", "last 16 MiB");
+        robot.clickOn("#cancelShrink");
+        waitUntil(() -> robot.lookup("#shrinkDialog").tryQuery().isEmpty());
+        assertThat(sha(vdi)).isEqualTo(before);
+        // shrinking only past free blocks: the map says no data is lost
+        typeSize(robot, "60M");
+        waitUntil(() -> window.resize().planProperty().get() != null
+                && window.resize().planProperty().get().newVirtualSize() == 60L << 20);
+        robot.clickOn("#applyButton");
+        waitUntil(() -> robot.lookup("#confirmShrink").tryQuery().isPresent());
+        assertThat(onFx(() -> robot.lookup("#shrinkDialog").queryAs(javafx.scene.control.DialogPane.class)
+                .getContentText())).contains("No allocated data lies past the new end");
+        robot.clickOn("#cancelShrink");
+        waitUntil(() -> robot.lookup("#shrinkDialog").tryQuery().isEmpty());
+        assertThat(sha(vdi)).isEqualTo(before);
     }
 
     @Test

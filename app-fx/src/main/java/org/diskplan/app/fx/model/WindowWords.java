@@ -73,6 +73,20 @@ public final class WindowWords {
                 + "Shrink the partitions and file systems inside the disk first, or they will be cut off.";
     }
 
+    /** How much allocated data lies past the new end, or that the format does not say. */
+    public static String dataPastEnd(DataPastEnd d) {
+        if (!d.known()) {
+            return "DiskPlan cannot tell which of these bytes hold data, so all "
+                    + SizeText.human(d.allocated()) + " count as lost.";
+        }
+        if (d.allocated() == 0) {
+            return "No allocated data lies past the new end: the block map has no block there.";
+        }
+        return SizeText.human(d.allocated()) + " of data lies past the new end (at " + SizeText.human(d.first())
+                + " \u2026 " + SizeText.human(d.end()) + ", bytes " + grouped(d.first()) + " to "
+                + grouped(d.end() - 1) + ") and will be lost.";
+    }
+
     /** The confirmation of a grow (or a shrink, after its warning). */
     public static String confirmation(Path file, ResizePlan plan, int writes, int appends, int zeros) {
         String fileChange = plan.newFileSize() == plan.oldFileSize()
