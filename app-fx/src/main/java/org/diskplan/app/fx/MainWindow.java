@@ -661,7 +661,14 @@ public final class MainWindow {
         diffScroll.setFitToWidth(true);
         diffScroll.setPrefViewportHeight(150);
         diffScroll.setMinViewportHeight(90);
-        VBox box = new VBox(8, summary, legend, timelineView, detail, diffScroll);
+        // every file of the plan, also those no step writes (a removed extent, a created one)
+        Label planFiles = new Label();
+        planFiles.setId("planFiles");
+        planFiles.setWrapText(true);
+        planFiles.textProperty().bind(Bindings.createStringBinding(() -> timeline.planProperty().get() == null ? ""
+                : "Files: " + (timeline.planProperty().get().files().size() == 1 ? "" : "\n")
+                + WindowWords.planFiles(timeline.planProperty().get()), timeline.planProperty()));
+        VBox box = new VBox(8, summary, legend, timelineView, planFiles, detail, diffScroll);
         VBox.setVgrow(diffScroll, Priority.ALWAYS);
         box.setPadding(new Insets(8));
         return box;

@@ -584,6 +584,42 @@ class WindowTest {
     }
 
     @Test
+    void thePlanTabListsEveryFileAlsoTheExtentsAShrinkRemoves(FxRobot robot) throws Exception {
+        Path dir = Files.createDirectories(config.resolve("split"));
+        Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentFlat",
+                "img.vmdk", "5G").directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        Path vmdk = dir.resolve("img.vmdk");
+        onFx(() -> {
+            window.open(vmdk);
+            return null;
+        });
+        waitUntil(() -> window.image().image() != null && window.image().image().path().equals(vmdk)
+                && window.image().workers().pendingProperty().get() == 0);
+        typeSize(robot, "1G");
+        robot.clickOn("#shrinkBox");
+        waitUntil(() -> window.resize().planProperty().get() != null);
+        var plan = window.resize().planProperty().get();
+        robot.clickOn("#planTab");
+        waitUntil(() -> !text(robot, "#planFiles").isEmpty());
+        List<String> lines = List.of(text(robot, "#planFiles").split("\n"));
+        assertThat(lines.get(0)).isEqualTo("Files: ");
+        assertThat(lines).hasSize(plan.files().size() + 1);
+        // 5G in 2 GiB extents: f001 keeps 1G, f002 and f003 lie wholly past the new end
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("img-f002.vmdk (extent): ")
+                .contains("removed after the commit"));
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("img-f003.vmdk (extent): ")
+                .contains("removed after the commit"));
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("img-f001.vmdk (extent): ")
+                .doesNotContain("removed").contains("2 GiB \u2192 1 GiB", "only its length changes"));
+        // the descriptor is the image file: the one the patches write
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("img.vmdk (image): ").contains("step writes it"));
+        // a removed extent has no step of its own, yet it is listed
+        assertThat(lines).anySatisfy(l -> assertThat(l).contains("removed after the commit", "no step writes it"));
+    }
+
+    @Test
     void theSameSizeGivesNoApply(FxRobot robot) {
         openSample(robot, sample("raw"));
         typeSize(robot, "64M");
