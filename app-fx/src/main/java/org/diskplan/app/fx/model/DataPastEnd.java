@@ -7,6 +7,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
 
 import org.diskplan.probe.ProbedImage;
+import org.diskplan.probe.qcow2.Qcow2Header;
+import org.diskplan.probe.qcow2.Qcow2Layout;
 import org.diskplan.probe.vdi.VdiHeader;
 import org.diskplan.probe.vhd.VhdHeader;
 
@@ -14,7 +16,9 @@ import org.diskplan.probe.vhd.VhdHeader;
  * The guest bytes a shrink cuts off that hold allocated data, read from the
  * image's block map where the format has one the window can read (dynamic VDI:
  * the little-endian block map at offBlocks; dynamic VHD: the big-endian BAT at
- * the dynamic header's table offset). Elsewhere {@link #known} is false and the
+ * the dynamic header's table offset; qcow2 without a backing file, data file or
+ * extended L2: the big-endian L1 and L2 tables, a cluster counting when its L2
+ * entry is compressed or has a host offset without the zero flag). Elsewhere {@link #known} is false and the
  * whole cut range counts.
  *
  * @param known     whether the block map was read
@@ -36,6 +40,10 @@ public record DataPastEnd(boolean known, long allocated, long first, long end) {
                 return scan(img, newSize, oldSize, h.batOffset(), h.batEntriesRead(), h.blockSize(),
                         ByteOrder.BIG_ENDIAN, 0xffffffffL);
             }
+            if (img.header() instanceof Qcow2Header h && h.backingFile().isEmpty() && h.dataFile().isEmpty()
+                    && !h.extendedL2() && h.luks().isEmpty()) {
+                return qcow2(img, h, newSize, oldSize);
+            }
         } catch (IOException e) {
             // the map could not be read: fall back to counting the whole range
         }
@@ -45,6 +53,59 @@ public record DataPastEnd(boolean known, long allocated, long first, long end) {
     /** No map read: the whole cut range counts as data. */
     public static DataPastEnd unknown(long newSize, long oldSize) {
         return new DataPastEnd(false, Math.max(0, oldSize - newSize), newSize, oldSize);
+    }
+
+    private static DataPastEnd qcow2(ProbedImage img, Qcow2Header h, long newSize, long oldSize) throws IOException {
+        long cs = h.clusterSize();
+        long perL2 = h.l2Entries();
+        long allocated = 0;
+        long first = -1;
+        long end = -1;
+        try (FileChannel ch = FileChannel.open(img.path(), StandardOpenOption.READ)) {
+            ByteBuffer l2 = ByteBuffer.allocate((int) (perL2 * 8)).order(ByteOrder.BIG_ENDIAN);
+            long lastCluster = (oldSize + cs - 1) / cs;
+            for (long c = newSize / cs; c < lastCluster; ) {
+                long l1Index = c / perL2;
+                if (l1Index >= h.l1Size()) {
+                    break;
+                }
+                long l2Offset = readLong(ch, h.l1TableOffset() + l1Index * 8) & Qcow2Layout.L1E_OFFSET_MASK;
+                long spanEnd = Math.min(lastCluster, (l1Index + 1) * perL2);
+                if (l2Offset == 0) {
+                    c = spanEnd;
+                    continue;
+                }
+                readFully(ch, l2.clear(), l2Offset);
+                for (; c < spanEnd; c++) {
+                    long entry = l2.getLong((int) (c % perL2) * 8);
+                    boolean data = (entry & Qcow2Layout.OFLAG_COMPRESSED) != 0
+                            || ((entry & Qcow2Layout.L2E_OFFSET_MASK) != 0 && (entry & 1) == 0);
+                    long s = Math.max(newSize, c * cs);
+                    long e = Math.min(oldSize, (c + 1) * cs);
+                    if (data && e > s) {
+                        allocated += e - s;
+                        first = first < 0 ? s : first;
+                        end = e;
+                    }
+                }
+            }
+        }
+        return new DataPastEnd(true, allocated, first, end);
+    }
+
+    private static long readLong(FileChannel ch, long at) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN);
+        readFully(ch, b, at);
+        return b.getLong(0);
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {
+        long start = at - buf.position();
+        while (buf.hasRemaining()) {
+            if (ch.read(buf, start + buf.position()) < 0) {
+                throw new IOException("table ends early at " + (start + buf.position()));
+            }
+        }
     }
 
     /** Entries {@code >= unallocatedFrom} (as unsigned 32-bit) map no data. */

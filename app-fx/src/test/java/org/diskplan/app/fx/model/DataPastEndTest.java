@@ -43,9 +43,23 @@ class DataPastEndTest {
     }
 
     @Test
-    void aFormatWithoutAReadableMapCountsTheWholeRange() throws Exception {
-        Path qcow2 = written("qcow2", "d.qcow2", "write -P 0x5a 52M 3M");
+    void qcow2CountsClustersWithDataNotZeroClusters() throws Exception {
+        // 64 KiB clusters: 3 MiB of data at 52 MiB, zero clusters (zero flag) at 57 MiB, kept data at 8 MiB
+        Path qcow2 = written("qcow2", "d.qcow2", "write -P 0x5a 52M 3M", "write -P 0x33 8M 1M",
+                "write -P 0x11 57M 1M", "write -z 57M 1M");
         ProbedImage img = ImageProber.probe(qcow2, Optional.of("qcow2"));
+        assertThat(DataPastEnd.of(img, 48L << 20)).isEqualTo(new DataPastEnd(true, 3L << 20, 52L << 20, 55L << 20));
+        assertThat(DataPastEnd.of(img, (53L << 20) + 512))
+                .isEqualTo(new DataPastEnd(true, (2L << 20) - 512, (53L << 20) + 512, 55L << 20));
+        assertThat(DataPastEnd.of(img, 55L << 20)).isEqualTo(new DataPastEnd(true, 0, -1, -1));
+        assertThat(WindowWords.dataPastEnd(DataPastEnd.of(img, 48L << 20)))
+                .startsWith("3 MiB of data lies past the new end (at 52 MiB \u2026 55 MiB");
+    }
+
+    @Test
+    void rawCannotTellAndCountsTheWholeRange() throws Exception {
+        Path raw = written("raw", "d.raw", "write -P 0x5a 52M 3M");
+        ProbedImage img = ImageProber.probe(raw, Optional.of("raw"));
         assertThat(DataPastEnd.of(img, 48L << 20))
                 .isEqualTo(new DataPastEnd(false, img.virtualSize() - (48L << 20), 48L << 20, img.virtualSize()));
         assertThat(WindowWords.dataPastEnd(DataPastEnd.of(img, 48L << 20))).contains("cannot tell");
