@@ -108,7 +108,7 @@ public final class WindowWords {
                     + SizeText.human(d.allocated()) + " count as lost.";
         }
         if (d.allocated() == 0) {
-            return "No allocated data lies past the new end: the block map has no block there.";
+            return "No allocated data lies past the new end: the image maps no data there.";
         }
         return SizeText.human(d.allocated()) + " of data lies past the new end (at " + SizeText.human(d.first())
                 + " \u2026 " + SizeText.human(d.end()) + ", bytes " + grouped(d.first()) + " to "
