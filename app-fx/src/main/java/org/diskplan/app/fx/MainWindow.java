@@ -74,6 +74,7 @@ public final class MainWindow {
 
     private final Stage stage;
     private final ImageModel image;
+    private final Workers workers;
     private final ResizeModel resize;
     private final TimelineModel timeline = new TimelineModel();
     private final ApplyModel apply;
@@ -99,6 +100,7 @@ public final class MainWindow {
     public MainWindow(Stage stage, Workers workers, ImageModel image) {
         this.stage = stage;
         this.image = image;
+        this.workers = workers;
         this.resize = new ResizeModel(workers);
         this.apply = new ApplyModel(workers, image);
         this.diff = new PatchDiffModel(workers);
@@ -659,7 +661,14 @@ public final class MainWindow {
         diffScroll.setFitToWidth(true);
         diffScroll.setPrefViewportHeight(150);
         diffScroll.setMinViewportHeight(90);
-        VBox box = new VBox(8, summary, legend, timelineView, detail, diffScroll);
+        // every file of the plan, also those no step writes (a removed extent, a created one)
+        Label planFiles = new Label();
+        planFiles.setId("planFiles");
+        planFiles.setWrapText(true);
+        planFiles.textProperty().bind(Bindings.createStringBinding(() -> timeline.planProperty().get() == null ? ""
+                : "Files: " + (timeline.planProperty().get().files().size() == 1 ? "" : "\n")
+                + WindowWords.planFiles(timeline.planProperty().get()), timeline.planProperty()));
+        VBox box = new VBox(8, summary, legend, timelineView, planFiles, detail, diffScroll);
         VBox.setVgrow(diffScroll, Priority.ALWAYS);
         box.setPadding(new Insets(8));
         return box;
@@ -729,7 +738,11 @@ public final class MainWindow {
             return;
         }
         if (plan.newVirtualSize() < plan.oldVirtualSize()) {
-            confirmShrink(plan);
+            org.diskplan.probe.ProbedImage img = image.image();
+            // reading the block map past the new end is file I/O: off the FX thread
+            workers.run(() -> org.diskplan.app.fx.model.DataPastEnd.of(img, plan.newVirtualSize()),
+                    data -> confirmShrink(plan, data), e -> confirmShrink(plan, org.diskplan.app.fx.model.DataPastEnd.unknown(
+                            plan.newVirtualSize(), plan.oldVirtualSize())));
             return;
         }
         Alert a = new Alert(Alert.AlertType.CONFIRMATION);
@@ -747,14 +760,14 @@ public final class MainWindow {
     }
 
     /** A shrink deletes data: a warning, with Cancel the default button and the lost bytes named. */
-    private void confirmShrink(ResizePlan plan) {
+    private void confirmShrink(ResizePlan plan, org.diskplan.app.fx.model.DataPastEnd data) {
         Path file = image.fileProperty().get();
         Alert a = new Alert(Alert.AlertType.WARNING);
         a.initOwner(stage);
         a.setTitle("Shrink and delete data?");
         a.setHeaderText("Shrinking deletes the last " + SizeText.human(plan.oldVirtualSize() - plan.newVirtualSize())
                 + " of " + file.getFileName());
-        a.setContentText(WindowWords.shrinkWarning(file, plan) + "\n\n"
+        a.setContentText(WindowWords.dataPastEnd(data) + "\n\n" + WindowWords.shrinkWarning(file, plan) + "\n\n"
                 + ApplyModel.confirmation(file, plan).lines().skip(2).collect(java.util.stream.Collectors.joining("\n")));
         ButtonType go = new ButtonType(WindowWords.SHRINK_BUTTON, ButtonBar.ButtonData.OTHER);
         ButtonType cancel = new ButtonType("Cancel", ButtonBar.ButtonData.CANCEL_CLOSE);

@@ -523,7 +523,8 @@ class WindowTest {
         assertThat(onFx(() -> ((Button) robot.lookup("#confirmShrink").query()).getText()))
                 .isEqualTo("Shrink and delete");
         assertThat(onFx(() -> robot.lookup("#shrinkDialog").queryAs(javafx.scene.control.DialogPane.class)
-                .getContentText())).contains("last 16 MiB", "50,331,648 to 67,108,863", "deleted")
+                .getContentText())).contains("last 16 MiB", "50,331,648 to 67,108,863", "deleted",
+                        "cannot tell which of these bytes hold data, so all 16 MiB count as lost")
                 .doesNotContain("--shrink");
         // Enter takes the default: Cancel; nothing is written
         robot.type(KeyCode.ENTER);
@@ -537,6 +538,85 @@ class WindowTest {
         // the box is unticked after the apply: the next smaller size asks again
         assertThat(onFx(() -> robot.lookup("#shrinkBox").queryAs(javafx.scene.control.CheckBox.class).isSelected()))
                 .isFalse();
+    }
+
+    @Test
+    void aShrinkNamesTheAllocatedDataPastTheNewEndFromTheBlockMap(FxRobot robot) throws Exception {
+        Path vdi = Files.copy(sample("vdi").write(), config.resolve("data-past-end.vdi"),
+                StandardCopyOption.REPLACE_EXISTING);
+        // qemu writes 3 MiB of guest data at 52 MiB (1 MiB blocks 52..54) and 1 MiB at 8 MiB (kept)
+        for (String cmd : List.of("write -P 0x5a 52M 3M", "write -P 0x33 8M 1M")) {
+            Process p = new ProcessBuilder("qemu-io", "-f", "vdi", "-c", cmd, vdi.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor()).as(out).isZero();
+        }
+        onFx(() -> {
+            window.open(vdi);
+            return null;
+        });
+        waitUntil(() -> window.image().image() != null && window.image().image().path().equals(vdi)
+                && window.image().workers().pendingProperty().get() == 0);
+        assertThat(((org.diskplan.probe.vdi.VdiHeader) window.image().image().header()).isDynamic()).isTrue();
+        String before = sha(vdi);
+        typeSize(robot, "48M");
+        robot.clickOn("#shrinkBox");
+        waitUntil(() -> window.resize().planProperty().get() != null);
+        robot.clickOn("#applyButton");
+        waitUntil(() -> robot.lookup("#confirmShrink").tryQuery().isPresent());
+        assertThat(onFx(() -> robot.lookup("#shrinkDialog").queryAs(javafx.scene.control.DialogPane.class)
+                .getContentText())).contains("3 MiB of data lies past the new end (at 52 MiB \u2026 55 MiB, bytes "
+                        + "54,525,952 to 57,671,679) and will be lost", "last 16 MiB");
+        robot.clickOn("#cancelShrink");
+        waitUntil(() -> robot.lookup("#shrinkDialog").tryQuery().isEmpty());
+        assertThat(sha(vdi)).isEqualTo(before);
+        // shrinking only past free blocks: the map says no data is lost
+        typeSize(robot, "60M");
+        waitUntil(() -> window.resize().planProperty().get() != null
+                && window.resize().planProperty().get().newVirtualSize() == 60L << 20);
+        robot.clickOn("#applyButton");
+        waitUntil(() -> robot.lookup("#confirmShrink").tryQuery().isPresent());
+        assertThat(onFx(() -> robot.lookup("#shrinkDialog").queryAs(javafx.scene.control.DialogPane.class)
+                .getContentText())).contains("No allocated data lies past the new end");
+        robot.clickOn("#cancelShrink");
+        waitUntil(() -> robot.lookup("#shrinkDialog").tryQuery().isEmpty());
+        assertThat(sha(vdi)).isEqualTo(before);
+    }
+
+    @Test
+    void thePlanTabListsEveryFileAlsoTheExtentsAShrinkRemoves(FxRobot robot) throws Exception {
+        Path dir = Files.createDirectories(config.resolve("split"));
+        Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentFlat",
+                "img.vmdk", "5G").directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        Path vmdk = dir.resolve("img.vmdk");
+        onFx(() -> {
+            window.open(vmdk);
+            return null;
+        });
+        waitUntil(() -> window.image().image() != null && window.image().image().path().equals(vmdk)
+                && window.image().workers().pendingProperty().get() == 0);
+        typeSize(robot, "1G");
+        robot.clickOn("#shrinkBox");
+        waitUntil(() -> window.resize().planProperty().get() != null);
+        var plan = window.resize().planProperty().get();
+        robot.clickOn("#planTab");
+        waitUntil(() -> !text(robot, "#planFiles").isEmpty());
+        List<String> lines = List.of(text(robot, "#planFiles").split("\n"));
+        assertThat(lines.get(0)).isEqualTo("Files: ");
+        assertThat(lines).hasSize(plan.files().size() + 1);
+        // 5G in 2 GiB extents: f001 keeps 1G, f002 and f003 lie wholly past the new end
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("img-f002.vmdk (extent): ")
+                .contains("removed after the commit"));
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("img-f003.vmdk (extent): ")
+                .contains("removed after the commit"));
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("img-f001.vmdk (extent): ")
+                .doesNotContain("removed").contains("2 GiB \u2192 1 GiB", "only its length changes"));
+        // the descriptor is the image file: the one the patches write
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("img.vmdk (image): ").contains("step writes it"));
+        // a removed extent has no step of its own, yet it is listed
+        assertThat(lines).anySatisfy(l -> assertThat(l).contains("removed after the commit", "no step writes it"));
     }
 
     @Test

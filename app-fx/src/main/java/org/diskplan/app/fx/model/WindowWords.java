@@ -73,6 +73,48 @@ public final class WindowWords {
                 + "Shrink the partitions and file systems inside the disk first, or they will be cut off.";
     }
 
+    /**
+     * One line per file of the plan, patched or not: its role, its length before and
+     * after, how many steps write it, and whether the plan creates it or removes it
+     * (a removed file is renamed aside at the final step and deleted once the resize
+     * is complete).
+     */
+    public static String planFiles(ResizePlan plan) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < plan.files().size(); i++) {
+            org.diskplan.planner.PlanFile f = plan.files().get(i);
+            final int index = i;
+            long steps = plan.patches().stream().filter(p -> p.file() == index).count();
+            b.append(b.length() == 0 ? "" : "\n").append(f.path().getFileName()).append(" (")
+                    .append(f.role().jsonName()).append("): ");
+            if (f.removed()) {
+                b.append(SizeText.human(f.oldLength())).append(" \u2014 removed after the commit");
+            } else {
+                b.append(f.created() ? "created, " : "").append(SizeText.human(f.oldLength()));
+                b.append(f.newLength() == f.oldLength() ? ", length unchanged"
+                        : " \u2192 " + SizeText.human(f.newLength()));
+            }
+            b.append(steps > 0 ? "; " + steps + (steps == 1 ? " step writes it" : " steps write it")
+                    : f.removed() || f.newLength() == f.oldLength() ? "; no step writes it"
+                    : "; only its length changes, at the final step");
+        }
+        return b.toString();
+    }
+
+    /** How much allocated data lies past the new end, or that the format does not say. */
+    public static String dataPastEnd(DataPastEnd d) {
+        if (!d.known()) {
+            return "DiskPlan cannot tell which of these bytes hold data, so all "
+                    + SizeText.human(d.allocated()) + " count as lost.";
+        }
+        if (d.allocated() == 0) {
+            return "No allocated data lies past the new end: the image maps no data there.";
+        }
+        return SizeText.human(d.allocated()) + " of data lies past the new end (at " + SizeText.human(d.first())
+                + " \u2026 " + SizeText.human(d.end()) + ", bytes " + grouped(d.first()) + " to "
+                + grouped(d.end() - 1) + ") and will be lost.";
+    }
+
     /** The confirmation of a grow (or a shrink, after its warning). */
     public static String confirmation(Path file, ResizePlan plan, int writes, int appends, int zeros) {
         String fileChange = plan.newFileSize() == plan.oldFileSize()
