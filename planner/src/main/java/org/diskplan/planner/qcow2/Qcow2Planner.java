@@ -122,10 +122,8 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
         }
         boolean zeroNewRange = newSize > oldSize && BackingFile.longerThan(image, h.backingFile(), h.backingFormat(), oldSize);
         return newSize > oldSize
-                ? ((Qcow2Grow) new Qcow2Grow(image, reader, request, h, g, options, zeroNewRange)
-                        .withDataFile(dataFile)).grow(oldSize, newSize)
-                : ((Qcow2Shrink) new Qcow2Shrink(image, reader, request, h, g, options, zeroNewRange)
-                        .withDataFile(dataFile)).shrink(oldSize, newSize);
+                ? new Qcow2Grow(image, reader, request, h, g, options, zeroNewRange, dataFile).grow(oldSize, newSize)
+                : new Qcow2Shrink(image, reader, request, h, g, options, zeroNewRange, dataFile).shrink(oldSize, newSize);
     }
 
     /**

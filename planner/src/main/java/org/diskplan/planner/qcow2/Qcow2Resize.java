@@ -53,19 +53,12 @@ abstract class Qcow2Resize {
      * not counted by the image's refcounts: a grow lengthens it before the commit, a shrink
      * cuts it to the new size after.
      */
-    java.nio.file.Path dataFile;
+    final java.nio.file.Path dataFile;
     /**
      * A raw data file (data-file-raw): qemu maps its new range cluster for cluster onto the
      * same offsets of the data file, as its creation does.
      */
-    boolean rawDataFile;
-
-    Qcow2Resize withDataFile(java.nio.file.Path path) {
-        this.dataFile = path;
-        this.rawDataFile = path != null
-                && (h.autoclearFeatures() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0;
-        return this;
-    }
+    final boolean rawDataFile;
 
     /** The data file's length now, as a file of the plan. */
     long dataFileLength() throws ResizeError {
@@ -81,8 +74,10 @@ abstract class Qcow2Resize {
     }
 
     Qcow2Resize(ProbedImage image, PlanReader reader, ResizeRequest request, Qcow2Header h, Qcow2Geometry g,
-           FormatOptions.Qcow2 options, boolean zeroNewRange) throws ResizeError {
+           FormatOptions.Qcow2 options, boolean zeroNewRange, java.nio.file.Path dataFile) throws ResizeError {
         this.zeroNewRange = zeroNewRange;
+        this.dataFile = dataFile;
+        this.rawDataFile = dataFile != null && (h.autoclearFeatures() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW) != 0;
         this.image = image;
         this.reader = reader;
         this.request = request;
@@ -376,9 +371,10 @@ abstract class Qcow2Resize {
 
     /**
      * The commit's bytes: the header from {@code size} through {@code end}, or, when the
-     * bitmap directory switches, through the bitmaps extension's directory offset, with
-     * every header field as the earlier steps leave it (read anew) and {@code fields}
-     * applied.
+     * bitmap directory switches, through the bitmaps extension's directory offset: the
+     * extensions as they are on disk, the header fields from {@code size} through
+     * {@code refcount_table_clusters} from {@code headerAsPlanned}, and the new directory
+     * offset.
      */
     byte[] commitBytes(byte[] headerAsPlanned, int end) throws ResizeError {
         if (bitmapDirField < 0) {

@@ -24,8 +24,8 @@ import org.diskplan.probe.qcow2.Qcow2Header;
  */
 final class Qcow2Shrink extends Qcow2Resize {
     Qcow2Shrink(ProbedImage image, PlanReader reader, ResizeRequest request, Qcow2Header h, Qcow2Geometry g,
-               FormatOptions.Qcow2 options, boolean zeroNewRange) throws ResizeError {
-        super(image, reader, request, h, g, options, zeroNewRange);
+               FormatOptions.Qcow2 options, boolean zeroNewRange, java.nio.file.Path dataFile) throws ResizeError {
+        super(image, reader, request, h, g, options, zeroNewRange, dataFile);
     }
 
 
