@@ -126,32 +126,70 @@ class VdiResizeOracleTest {
     }
 
     /**
-     * The grow that moves blocks commits in one multi-sector write (offData, every index,
-     * the new map: 8 MiB here), which a power cut can tear. Simulated: the resize halted
-     * right after the commit, then the second half of the commit's range put back as it
-     * was (only the first half reached the disk). {@code diskplan recover} must bring back
-     * the original byte for byte, which qemu-img check finds clean.
+     * A write of the plan that spans several sectors and that a power cut can tear:
+     * the grow that moves blocks commits in one multi-sector write (offData, every index,
+     * the new map: 8 MiB here); the compacting shrink rewrites the header and the remapped
+     * block map entry in one write across the header's and the map's sectors.
      */
-    @Test
-    void tornGrowCommitIsUndoneByRecover() throws Exception {
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "vdi", "img.vdi", "1G").exitCode()).isZero();
-        io("img.vdi", "write -P 0x5a 0 12M", "write -P 0x33 100M 1M");
+    record Torn(String name, String size, String[] writes, long newSize, boolean shrink, boolean atCommit) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Torn> tornWrites() {
+        return Stream.of(
+                new Torn("grow commit moving blocks (1G -> 2T)", "1G",
+                        new String[] {"write -P 0x5a 0 12M", "write -P 0x33 100M 1M"}, 2L << 40, false, true),
+                new Torn("compacting shrink's header and map write (64M -> 16M)", "64M",
+                        new String[] {"write -P 0x11 0 1M", "write -P 0x22 40M 1M", "write -P 0x33 8M 1M"}, 16 * MIB,
+                        true, false));
+    }
+
+    /**
+     * Simulated tear: the resize halted right after the multi-sector write, then the second
+     * half of its range (whole sectors) put back as it was before that write, as if only the
+     * first half reached the disk. {@code diskplan recover} must bring back the original byte
+     * for byte, which qemu-img check finds clean.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("tornWrites")
+    void tornMultiSectorWriteIsUndoneByRecover(Torn t) throws Exception {
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "vdi", "img.vdi", t.size()).exitCode()).isZero();
+        io("img.vdi", t.writes());
         Files.copy(dir.resolve("img.vdi"), dir.resolve("orig.vdi"));
         var plan = org.diskplan.planner.ResizeSession.planFile(dir.resolve("img.vdi"), java.util.Optional.empty(),
-                p -> new org.diskplan.planner.ResizeRequest(2L << 40, false, org.diskplan.abi.Preallocation.OFF));
-        int commit = plan.commitIndex();
-        var patch = plan.patches().get(commit);
-        assertThat(patch.length()).as("the commit spans many sectors").isGreaterThan(8L << 20);
-        ProcessRunner.Result crash = Diskplan.run(dir, Map.of(Diskplan.CRASH_ENV, Integer.toString(commit)),
-                List.of("resize", "img.vdi", "2T"));
-        assertThat(crash.exitCode()).as(crash.describe()).isEqualTo(Diskplan.CRASH_EXIT);
-        long half = patch.offset() + patch.length() / 2 / VdiLayout.SECTOR * VdiLayout.SECTOR;
+                p -> new org.diskplan.planner.ResizeRequest(t.newSize(), t.shrink(), org.diskplan.abi.Preallocation.OFF));
+        int step = t.atCommit() ? plan.commitIndex() : lastMultiSectorWrite(plan);
+        var patch = plan.patches().get(step);
+        long first = patch.offset() / VdiLayout.SECTOR;
+        long last = (patch.offset() + patch.length() - 1) / VdiLayout.SECTOR;
+        assertThat(last).as("the write spans several sectors").isGreaterThan(first);
+        // the bytes before the torn write: the file as the earlier steps left it
+        Map<String, String> env = Map.of(Diskplan.CRASH_ENV, Integer.toString(step - 1));
+        List<String> args = new ArrayList<>(List.of("resize"));
+        if (t.shrink()) {
+            args.add("--shrink");
+        }
+        args.addAll(List.of("img.vdi", Long.toString(t.newSize())));
+        long half = (first + (last - first + 1) / 2) * VdiLayout.SECTOR;
         long end = patch.offset() + patch.length();
-        try (RandomAccessFile orig = new RandomAccessFile(dir.resolve("orig.vdi").toFile(), "r");
-             RandomAccessFile img = new RandomAccessFile(dir.resolve("img.vdi").toFile(), "rw")) {
-            byte[] before = new byte[(int) (end - half)];
-            orig.seek(half);
-            orig.readFully(before);
+        byte[] before = new byte[(int) (end - half)];
+        if (step > 0) {
+            Files.copy(dir.resolve("orig.vdi"), dir.resolve("prefix.vdi"));
+            ProcessRunner.Result prefix = Diskplan.run(dir, env, replace(args, "img.vdi", "prefix.vdi"));
+            assertThat(prefix.exitCode()).as(prefix.describe()).isEqualTo(Diskplan.CRASH_EXIT);
+            readAt(dir.resolve("prefix.vdi"), half, before);
+        } else {
+            readAt(dir.resolve("orig.vdi"), half, before);
+        }
+        ProcessRunner.Result crash = Diskplan.run(dir, Map.of(Diskplan.CRASH_ENV, Integer.toString(step)), args);
+        assertThat(crash.exitCode()).as(crash.describe()).isEqualTo(Diskplan.CRASH_EXIT);
+        byte[] written = new byte[before.length];
+        readAt(dir.resolve("img.vdi"), half, written);
+        assertThat(written).as("the write changed its second half, so the tear is one").isNotEqualTo(before);
+        try (RandomAccessFile img = new RandomAccessFile(dir.resolve("img.vdi").toFile(), "rw")) {
             img.seek(half);
             img.write(before);
         }
@@ -161,6 +199,29 @@ class VdiResizeOracleTest {
                 .isEqualTo(-1);
         ProcessRunner.Result check = Qemu.img(dir, "check", "-f", "vdi", "img.vdi");
         assertThat(check.exitCode()).as(check.describe()).isZero();
+    }
+
+    /** The last write patch of the plan that spans more than one sector. */
+    private static int lastMultiSectorWrite(org.diskplan.planner.ResizePlan plan) {
+        for (int i = plan.patches().size() - 1; i >= 0; i--) {
+            var p = plan.patches().get(i);
+            if (p instanceof org.diskplan.planner.ResizePatch.Write
+                    && p.offset() / VdiLayout.SECTOR != (p.offset() + p.length() - 1) / VdiLayout.SECTOR) {
+                return i;
+            }
+        }
+        throw new AssertionError("no multi-sector write in " + plan.patches());
+    }
+
+    private static List<String> replace(List<String> args, String from, String to) {
+        return args.stream().map(a -> a.equals(from) ? to : a).toList();
+    }
+
+    private static void readAt(Path file, long offset, byte[] into) throws Exception {
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+            f.seek(offset);
+            f.readFully(into);
+        }
     }
 
     @Test
