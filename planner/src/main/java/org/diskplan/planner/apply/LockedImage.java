@@ -12,6 +12,7 @@ import org.diskplan.planner.ResizeError;
 import org.diskplan.probe.FileKind;
 import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ImageReader;
+import org.diskplan.probe.ReadWatch;
 
 /**
  * An image opened read-write under an exclusive whole-file lock, as qemu-img
@@ -41,6 +42,25 @@ public final class LockedImage implements AutoCloseable {
      * {@code forRecovery}) or when another process holds a lock.
      */
     public static LockedImage open(Path path, boolean forRecovery) throws ResizeError {
+        // stat and open are watched like reads: a file on a mount that never answers fails the command
+        Object watch = ReadWatch.begin(path, -1);
+        LockedImage image = null;
+        try {
+            image = openUnwatched(path, forRecovery);
+        } finally {
+            try {
+                ReadWatch.end(watch);
+            } catch (IOException e) {
+                if (image != null) {
+                    image.close();
+                }
+                throw new ResizeError(ErrorCode.READ_FAILED, e.getMessage());
+            }
+        }
+        return image;
+    }
+
+    private static LockedImage openUnwatched(Path path, boolean forRecovery) throws ResizeError {
         String name = path.toString();
         FileKind kind = FileKind.of(path);
         if (kind == FileKind.DIRECTORY) {
@@ -143,7 +163,7 @@ public final class LockedImage implements AutoCloseable {
 
             @Override
             public void readFullyUnchecked(long offset, byte[] into, int length) throws IOException {
-                Io.readFully(ch, offset, into, length);
+                Io.readFully(path, ch, offset, into, length);
             }
         };
     }
