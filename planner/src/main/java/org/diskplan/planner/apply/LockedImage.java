@@ -34,9 +34,10 @@ public final class LockedImage implements AutoCloseable {
     }
 
     /**
-     * Opens and locks {@code path}. Only a regular file is opened for writing: its kind is
-     * checked with {@code stat} first, so a FIFO is never opened (that would block) and a
-     * device is never written. Symbolic links are resolved first: the real file is opened
+     * Opens and locks {@code path}. Only a regular file or a block device (an LVM volume
+     * holding a qcow2, as qemu allows; {@code DeviceRules} keeps its length) is opened for
+     * writing: its kind is checked with {@code stat} first, so a FIFO is never opened (that
+     * would block) and a character device is never written. Symbolic links are resolved first: the real file is opened
      * and locked, and its journal is the one beside the real file. Refuses when an
      * interrupted resize left a journal for the file under any name (unless
      * {@code forRecovery}) or when another process holds a lock.
@@ -71,7 +72,7 @@ public final class LockedImage implements AutoCloseable {
             throw new ResizeError(ErrorCode.READ_FAILED,
                     "Could not open '" + name + "': Could not open '" + name + "': No such file or directory");
         }
-        if (kind != FileKind.REGULAR) {
+        if (kind != FileKind.REGULAR && kind != FileKind.BLOCK_DEVICE) {
             throw new ResizeError(ErrorCode.READ_FAILED, "Could not open '" + name + "': it is " + kind.words()
                     + ", not a regular file; DiskPlan resizes only image files and did not open it");
         }
