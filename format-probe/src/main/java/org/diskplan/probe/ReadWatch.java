@@ -16,7 +16,7 @@ import java.util.concurrent.TimeoutException;
  * read brackets itself with {@link #begin} and {@link #end} (a thread-local and three
  * volatile writes, nothing at all on a thread not being watched). When one read has
  * waited longer than the limit, the caller stops waiting, runs the cleanups the worker
- * registered (a half-written journal removed) and throws {@link Timeout}, which names
+ * registered (a half-written journal removed, the image lock released) and throws {@link Timeout}, which names
  * the file and the offset. The worker stays blocked in the kernel; should the read ever
  * return, {@link #end} throws, so the result is never used and nothing is written after.
  * A CLI process then exits (which ends the blocked thread and releases its locks).
@@ -29,7 +29,7 @@ public final class ReadWatch {
         volatile long offset;
         volatile long since;
         volatile boolean abandoned;
-        volatile Runnable cleanup;
+        final java.util.Map<Object, Runnable> cleanups = new java.util.concurrent.ConcurrentHashMap<>();
         volatile Path journal;
     }
 
@@ -100,14 +100,19 @@ public final class ReadWatch {
     }
 
     /**
-     * Registers what to undo if this thread's command is given up while {@code cleanup} is
-     * registered (a temporary file it is writing); {@code null} unregisters. Nothing when
-     * nobody watches.
+     * Registers under {@code key} what to undo if this thread's command is given up while it
+     * is registered (a temporary file it is writing, a lock it holds); a {@code null}
+     * cleanup unregisters. Nothing when nobody watches. Cleanups run on the watching
+     * thread and must not touch a channel the blocked read uses (closing it would wait).
      */
-    public static void onTimeout(Runnable cleanup) {
+    public static void onTimeout(Object key, Runnable cleanup) {
         Slot s = SLOT.get();
         if (s != null) {
-            s.cleanup = cleanup;
+            if (cleanup == null) {
+                s.cleanups.remove(key);
+            } else {
+                s.cleanups.put(key, cleanup);
+            }
         }
     }
 
@@ -160,9 +165,12 @@ public final class ReadWatch {
                 long offset = slot.offset;
                 if (since != 0 && System.nanoTime() - since > limitNanos && slot.since == since) {
                     slot.abandoned = true;
-                    Runnable cleanup = slot.cleanup;
-                    if (cleanup != null) {
-                        cleanup.run();
+                    for (Runnable cleanup : slot.cleanups.values()) {
+                        try {
+                            cleanup.run();
+                        } catch (RuntimeException ignored) {
+                            // the others still run; the timeout is what the caller reports
+                        }
                     }
                     throw new Timeout(file, offset, limit, slot.journal);
                 }

@@ -143,7 +143,9 @@ class ReadWatchTest {
         // (preemptive: without the watch the test itself would hang)
         assertThatThrownBy(() -> assertTimeoutPreemptively(Duration.ofSeconds(10), () -> ReadWatch.call(
                 Duration.ofMillis(300), () -> {
-                    ReadWatch.onTimeout(() -> cleanedUp.set(true));
+                    ReadWatch.onTimeout("a", () -> cleanedUp.set(true));
+                    ReadWatch.onTimeout("b", () -> usedTheBytes.set(true));
+                    ReadWatch.onTimeout("b", null); // unregistered: does not run
                     reader.read(65536, 512, "L1 table");
                     usedTheBytes.set(true);
                     return 0;

@@ -60,8 +60,9 @@ public final class DiskPlanCli implements Runnable {
             return ReadWatch.call(limit, () -> runWatched(args, out, err, console));
         } catch (ReadWatch.Timeout t) {
             out.flush();
-            console.error("Could not read '" + t.file() + "': " + t.getMessage() + "; its storage does not "
-                    + "respond (a hung network or FUSE mount?), so the command gave up (" + READ_TIMEOUT_ENV
+            console.error("Could not read '" + t.file() + "'" + (t.offset() < 0 ? " (opening it)" : " at offset "
+                    + t.offset()) + ": no answer for " + t.limit().toSeconds() + " s; its storage does not respond "
+                    + "(a hung network or FUSE mount?), so the command gave up (" + READ_TIMEOUT_ENV
                     + "=SECONDS waits longer, 0 for ever)");
             t.journal().ifPresentOrElse(
                     j -> err.println("The resize had begun writing: its undo journal '" + j + "' is kept; once the "

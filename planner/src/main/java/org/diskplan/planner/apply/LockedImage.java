@@ -109,7 +109,18 @@ public final class LockedImage implements AutoCloseable {
             throw new ResizeError(ErrorCode.IMAGE_LOCKED, "Could not open '" + name
                     + "': Failed to get \"resize\" lock\nIs another process using the image [" + name + "]?");
         }
-        return new LockedImage(path, identity, raf, lock);
+        LockedImage image = new LockedImage(path, identity, raf, lock);
+        // a read that never answers gives the command up: the lock goes (an unlock never
+        // waits for the blocked read, as closing the file would)
+        FileLock held = lock;
+        ReadWatch.onTimeout(image, () -> {
+            try {
+                held.release();
+            } catch (IOException ignored) {
+                // the process exits next, which releases it
+            }
+        });
+        return image;
     }
 
     /**
@@ -171,6 +182,7 @@ public final class LockedImage implements AutoCloseable {
 
     @Override
     public void close() {
+        ReadWatch.onTimeout(this, null);
         try {
             lock.release();
         } catch (IOException ignored) {

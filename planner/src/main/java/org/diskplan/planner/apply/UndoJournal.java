@@ -237,7 +237,7 @@ public final class UndoJournal {
             throw new IOException("the image's real path is longer than 65535 bytes");
         }
         // a read of the image that never answers gives the command up: the half-written journal goes
-        org.diskplan.probe.ReadWatch.onTimeout(() -> {
+        org.diskplan.probe.ReadWatch.onTimeout(tmp, () -> {
             try {
                 Files.deleteIfExists(tmp);
             } catch (IOException ignored) {
@@ -291,7 +291,7 @@ public final class UndoJournal {
         }
         Path journal = besideName(image.realPath());
         Files.move(tmp, journal, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        org.diskplan.probe.ReadWatch.onTimeout(null);
+        org.diskplan.probe.ReadWatch.onTimeout(tmp, null);
         Io.syncDirectory(directoryOf(journal));
         return journal;
     }
