@@ -96,9 +96,10 @@ public final class Planners {
         H header = planner.headerType().cast(image.header());
         planner.checkOpen(image, header);
         checkCommon(image.virtualSize(), request);
+        DeviceRules.checkRequest(image, request);
         planner.checkRequest(image, header, request);
         checkCapabilities(planner.capabilities(image, header), image.virtualSize(), request);
-        return planner.plan(image, header, reader, request).withExpected(reader.expected());
+        return DeviceRules.check(planner.plan(image, header, reader, request).withExpected(reader.expected()));
     }
 
     /**

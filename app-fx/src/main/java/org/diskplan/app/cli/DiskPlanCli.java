@@ -2,7 +2,9 @@ package org.diskplan.app.cli;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.Arrays;
+import org.diskplan.probe.ReadWatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -32,9 +34,67 @@ public final class DiskPlanCli implements Runnable {
         // `diskplan` alone opens the window (see Main); reaching here means no subcommand.
     }
 
-    /** Runs the command line; returns the exit status. */
+    /**
+     * Environment variable: how many seconds one read (or open) of a file may go unanswered
+     * before the command gives up ({@value #DEFAULT_READ_TIMEOUT_SECONDS} by default; 0 waits
+     * forever). See {@link ReadWatch}.
+     */
+    public static final String READ_TIMEOUT_ENV = "DISKPLAN_READ_TIMEOUT";
+    static final int DEFAULT_READ_TIMEOUT_SECONDS = 60;
+
+    /**
+     * Runs the command line; returns the exit status. The command runs watched: a read that
+     * gets no answer for {@value #READ_TIMEOUT_ENV} seconds fails it with the file and the
+     * offset (exit 1) instead of hanging.
+     */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         Console console = new Console(out, err);
+        Duration limit;
+        try {
+            limit = readTimeout(System.getenv(READ_TIMEOUT_ENV));
+        } catch (IllegalArgumentException e) {
+            console.error(e.getMessage());
+            return USAGE;
+        }
+        try {
+            return ReadWatch.call(limit, () -> runWatched(args, out, err, console));
+        } catch (ReadWatch.Timeout t) {
+            out.flush();
+            console.error("Could not read '" + t.file() + "'" + (t.offset() < 0 ? " (opening it)" : " at offset "
+                    + t.offset()) + ": no answer for " + t.limit().toSeconds() + " s; its storage does not respond "
+                    + "(a hung network or FUSE mount?), so the command gave up (" + READ_TIMEOUT_ENV
+                    + "=SECONDS waits longer, 0 for ever)");
+            t.journal().ifPresentOrElse(
+                    j -> err.println("The resize had begun writing: its undo journal '" + j + "' is kept; once the "
+                            + "storage answers, run `diskplan recover` on the image"),
+                    () -> err.println("Nothing was written."));
+            err.flush();
+            return 1;
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@value #READ_TIMEOUT_ENV}'s value as a limit: whole seconds, 0 for none; unset is the default. */
+    static Duration readTimeout(String value) {
+        if (value == null || value.isBlank()) {
+            return Duration.ofSeconds(DEFAULT_READ_TIMEOUT_SECONDS);
+        }
+        try {
+            long seconds = Long.parseLong(value.trim());
+            if (seconds >= 0 && seconds <= 86_400L * 365) {
+                return Duration.ofSeconds(seconds);
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException("Invalid " + READ_TIMEOUT_ENV + " '" + value
+                + "': expected whole seconds (0 waits for ever)");
+    }
+
+    private static int runWatched(String[] args, PrintStream out, PrintStream err, Console console) {
         if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
             out.println(org.diskplan.app.Version.line());
             out.flush();

@@ -163,4 +163,15 @@ class DiskPlanCliTest {
         assertThat(twice.status()).isEqualTo(2);
         assertThat(Files.readAllBytes(a)).isEqualTo(before);
     }
+
+    @Test
+    void theReadTimeoutIsWholeSecondsSixtyByDefaultZeroForNone() {
+        assertThat(DiskPlanCli.readTimeout(null)).isEqualTo(java.time.Duration.ofSeconds(60));
+        assertThat(DiskPlanCli.readTimeout(" 5 ")).isEqualTo(java.time.Duration.ofSeconds(5));
+        assertThat(DiskPlanCli.readTimeout("0")).isEqualTo(java.time.Duration.ZERO);
+        for (String bad : new String[] {"-1", "2.5", "ten", "99999999999999999999"}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> DiskPlanCli.readTimeout(bad))
+                    .hasMessage("Invalid DISKPLAN_READ_TIMEOUT '" + bad + "': expected whole seconds (0 waits for ever)");
+        }
+    }
 }

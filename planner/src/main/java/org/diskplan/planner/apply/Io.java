@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.diskplan.probe.ReadWatch;
 
 /** Small positional I/O helpers shared by the applier and the journal. */
 final class Io {
@@ -22,6 +23,16 @@ final class Io {
                 throw new IOException("unexpected end of file at offset " + pos);
             }
             pos += n;
+        }
+    }
+
+    /** {@link #readFully} of the file {@code file}, watched ({@link ReadWatch}): a read that never answers fails the command. */
+    static void readFully(Path file, FileChannel ch, long offset, byte[] into, int length) throws IOException {
+        Object watch = ReadWatch.begin(file, offset);
+        try {
+            readFully(ch, offset, into, length);
+        } finally {
+            ReadWatch.end(watch);
         }
     }
 

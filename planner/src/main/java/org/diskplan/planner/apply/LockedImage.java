@@ -12,6 +12,7 @@ import org.diskplan.planner.ResizeError;
 import org.diskplan.probe.FileKind;
 import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ImageReader;
+import org.diskplan.probe.ReadWatch;
 
 /**
  * An image opened read-write under an exclusive whole-file lock, as qemu-img
@@ -33,14 +34,34 @@ public final class LockedImage implements AutoCloseable {
     }
 
     /**
-     * Opens and locks {@code path}. Only a regular file is opened for writing: its kind is
-     * checked with {@code stat} first, so a FIFO is never opened (that would block) and a
-     * device is never written. Symbolic links are resolved first: the real file is opened
+     * Opens and locks {@code path}. Only a regular file or a block device (an LVM volume
+     * holding a qcow2, as qemu allows; {@code DeviceRules} keeps its length) is opened for
+     * writing: its kind is checked with {@code stat} first, so a FIFO is never opened (that
+     * would block) and a character device is never written. Symbolic links are resolved first: the real file is opened
      * and locked, and its journal is the one beside the real file. Refuses when an
      * interrupted resize left a journal for the file under any name (unless
      * {@code forRecovery}) or when another process holds a lock.
      */
     public static LockedImage open(Path path, boolean forRecovery) throws ResizeError {
+        // stat and open are watched like reads: a file on a mount that never answers fails the command
+        Object watch = ReadWatch.begin(path, -1);
+        LockedImage image = null;
+        try {
+            image = openUnwatched(path, forRecovery);
+        } finally {
+            try {
+                ReadWatch.end(watch);
+            } catch (IOException e) {
+                if (image != null) {
+                    image.close();
+                }
+                throw new ResizeError(ErrorCode.READ_FAILED, e.getMessage());
+            }
+        }
+        return image;
+    }
+
+    private static LockedImage openUnwatched(Path path, boolean forRecovery) throws ResizeError {
         String name = path.toString();
         FileKind kind = FileKind.of(path);
         if (kind == FileKind.DIRECTORY) {
@@ -51,7 +72,7 @@ public final class LockedImage implements AutoCloseable {
             throw new ResizeError(ErrorCode.READ_FAILED,
                     "Could not open '" + name + "': Could not open '" + name + "': No such file or directory");
         }
-        if (kind != FileKind.REGULAR) {
+        if (kind != FileKind.REGULAR && kind != FileKind.BLOCK_DEVICE) {
             throw new ResizeError(ErrorCode.READ_FAILED, "Could not open '" + name + "': it is " + kind.words()
                     + ", not a regular file; DiskPlan resizes only image files and did not open it");
         }
@@ -88,7 +109,18 @@ public final class LockedImage implements AutoCloseable {
             throw new ResizeError(ErrorCode.IMAGE_LOCKED, "Could not open '" + name
                     + "': Failed to get \"resize\" lock\nIs another process using the image [" + name + "]?");
         }
-        return new LockedImage(path, identity, raf, lock);
+        LockedImage image = new LockedImage(path, identity, raf, lock);
+        // a read that never answers gives the command up: the lock goes (an unlock never
+        // waits for the blocked read, as closing the file would)
+        FileLock held = lock;
+        ReadWatch.onTimeout(image, () -> {
+            try {
+                held.release();
+            } catch (IOException ignored) {
+                // the process exits next, which releases it
+            }
+        });
+        return image;
     }
 
     /**
@@ -143,13 +175,14 @@ public final class LockedImage implements AutoCloseable {
 
             @Override
             public void readFullyUnchecked(long offset, byte[] into, int length) throws IOException {
-                Io.readFully(ch, offset, into, length);
+                Io.readFully(path, ch, offset, into, length);
             }
         };
     }
 
     @Override
     public void close() {
+        ReadWatch.onTimeout(this, null);
         try {
             lock.release();
         } catch (IOException ignored) {

@@ -92,6 +92,7 @@ public final class PlanApplier {
             try {
                 options.faults().before(IoFaults.Op.JOURNAL, -1);
                 journal = UndoJournal.write(image.identity(), config, recorded, saved, targets::channel);
+                org.diskplan.probe.ReadWatch.journalInPlace(journal);
             } catch (IOException e) {
                 throw new ResizeError(ErrorCode.WRITE_FAILED, "cannot write the undo journal beside '" + image.path()
                         + "': " + ImageProber.describe(e) + "; the image was not touched");
@@ -141,6 +142,7 @@ public final class PlanApplier {
             }
             try {
                 UndoJournal.delete(journal);
+                org.diskplan.probe.ReadWatch.journalInPlace(null);
             } catch (IOException e) {
                 throw new ResizeError(ErrorCode.WRITE_FAILED, "the image was resized, but the undo journal '"
                         + journal + "' could not be removed: " + ImageProber.describe(e));
@@ -283,7 +285,7 @@ public final class PlanApplier {
                     throw cancelled();
                 }
                 int n = (int) Math.min(chunk.length, c.length() - k);
-                Io.readFully(from, c.source() + k, chunk, n);
+                Io.readFully(targets.path(c.sourceFile()), from, c.source() + k, chunk, n);
                 options.faults().before(IoFaults.Op.WRITE, c.file());
                 Io.writeFully(to, c.offset() + k, ByteBuffer.wrap(chunk, 0, n));
                 k += n;
@@ -360,7 +362,7 @@ public final class PlanApplier {
                 if (buf.length < e.length()) {
                     buf = new byte[e.length()];
                 }
-                Io.readFully(targets.channel(i), e.offset(), buf, e.length());
+                Io.readFully(targets.path(i), targets.channel(i), e.offset(), buf, e.length());
                 if (ExpectedBytes.crc(buf, 0, e.length()) != e.crc32c()) {
                     throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + targets.path(i) + "' changed since it "
                             + "was planned: " + e.what() + " at offset " + e.offset() + " differs; plan again");

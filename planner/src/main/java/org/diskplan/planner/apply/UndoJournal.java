@@ -236,6 +236,14 @@ public final class UndoJournal {
         if (realPath.length > 0xffff) {
             throw new IOException("the image's real path is longer than 65535 bytes");
         }
+        // a read of the image that never answers gives the command up: the half-written journal goes
+        org.diskplan.probe.ReadWatch.onTimeout(tmp, () -> {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the next resize truncates it
+            }
+        });
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer header = ByteBuffer.allocate(HEADER_LENGTH_V3 + realPath.length).order(ByteOrder.LITTLE_ENDIAN);
@@ -266,7 +274,7 @@ public final class UndoJournal {
                 byte[] chunk = new byte[Math.min(r.length(), Io.CHUNK)];
                 for (long done = 0; done < r.length(); ) {
                     int n = (int) Math.min(chunk.length, r.length() - done);
-                    Io.readFully(in, r.offset() + done, chunk, n);
+                    Io.readFully(targets.get(r.target()).path(), in, r.offset() + done, chunk, n);
                     byte[] piece = n == chunk.length ? chunk : Arrays.copyOf(chunk, n);
                     savedCrc.update(piece);
                     pos = append(out, pos, piece, crc);
@@ -283,6 +291,7 @@ public final class UndoJournal {
         }
         Path journal = besideName(image.realPath());
         Files.move(tmp, journal, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        org.diskplan.probe.ReadWatch.onTimeout(tmp, null);
         Io.syncDirectory(directoryOf(journal));
         return journal;
     }
