@@ -33,7 +33,7 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        // JNA's first use (FileFacts, for "disk size") runs `ldconfig -p`: start it now, beside the probe
+        // JNA's first use (FileFacts, for "disk size") loads and links libc: start it now, beside the probe
         Thread warm = new Thread(() -> FileFacts.allocatedBytes(image.file), "diskplan-filefacts");
         warm.setDaemon(true);
         warm.start();

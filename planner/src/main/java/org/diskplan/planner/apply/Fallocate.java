@@ -1,7 +1,6 @@
 package org.diskplan.planner.apply;
 
 import com.sun.jna.Library;
-import com.sun.jna.Native;
 import java.io.FileDescriptor;
 import java.io.RandomAccessFile;
 import java.lang.reflect.Field;
@@ -32,7 +31,7 @@ final class Fallocate {
 
     private static LibC load() {
         try {
-            return Native.load("c", LibC.class);
+            return NativeLibc.load(LibC.class);
         } catch (Throwable e) { // UnsatisfiedLinkError, no JNA native for this platform
             return null;
         }

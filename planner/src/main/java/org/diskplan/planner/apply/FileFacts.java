@@ -2,7 +2,6 @@ package org.diskplan.planner.apply;
 
 import com.sun.jna.Library;
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
 import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 import java.nio.file.Path;
@@ -30,7 +29,7 @@ public final class FileFacts {
             return null;
         }
         try {
-            return Native.load("c", LibC.class);
+            return NativeLibc.load(LibC.class);
         } catch (Throwable e) { // no libc through JNA here
             return null;
         }
