@@ -56,6 +56,21 @@ public final class TableEntries {
     }
 
     /**
+     * Reports the blocks of {@code [from, to)} whose u32 entry in a one-entry-per-block map
+     * (a VHD BAT, a VDI block map) satisfies {@code mapped}.
+     */
+    public static void blockMap(FileChannel file, String table, long tableOffset, ByteOrder order, long entries,
+                                long blockSize, long from, long to, java.util.function.LongPredicate mapped,
+                                GuestAllocationReader.RangeSink sink) throws IOException {
+        long last = Math.min(entries, (to + blockSize - 1) / blockSize);
+        read(file, table, tableOffset, 4, order, from / blockSize, last, (b, entry) -> {
+            if (mapped.test(entry)) {
+                block(sink, b, blockSize, from, to);
+            }
+        });
+    }
+
+    /**
      * Reports the part of block {@code block} (of {@code blockSize} guest bytes) that lies
      * inside {@code [from, to)}.
      */

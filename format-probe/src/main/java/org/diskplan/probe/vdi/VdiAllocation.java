@@ -22,13 +22,7 @@ public final class VdiAllocation implements GuestAllocationReader {
     @Override
     public void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
         VdiHeader h = (VdiHeader) image.header();
-        long bs = h.blockSize();
-        long last = Math.min(h.blockCount(), (to + bs - 1) / bs);
-        TableEntries.read(file, "VDI block map", h.blocksOffset(), 4, VdiLayout.ORDER, from / bs, last,
-                (b, entry) -> {
-                    if (entry < FIRST_UNMAPPED) {
-                        TableEntries.block(sink, b, bs, from, to);
-                    }
-                });
+        TableEntries.blockMap(file, "VDI block map", h.blocksOffset(), VdiLayout.ORDER, h.blockCount(),
+                h.blockSize(), from, to, entry -> entry < FIRST_UNMAPPED, sink);
     }
 }

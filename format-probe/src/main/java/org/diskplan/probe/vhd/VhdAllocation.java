@@ -24,13 +24,7 @@ public final class VhdAllocation implements GuestAllocationReader {
     @Override
     public void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
         VhdHeader h = (VhdHeader) image.header();
-        long bs = h.blockSize();
-        long last = Math.min(h.batEntriesRead(), (to + bs - 1) / bs);
-        TableEntries.read(file, "VHD BAT", h.batOffset(), 4, ByteOrder.BIG_ENDIAN, from / bs, last,
-                (b, entry) -> {
-                    if (entry != UNUSED) {
-                        TableEntries.block(sink, b, bs, from, to);
-                    }
-                });
+        TableEntries.blockMap(file, "VHD BAT", h.batOffset(), ByteOrder.BIG_ENDIAN, h.batEntriesRead(),
+                h.blockSize(), from, to, entry -> entry != UNUSED, sink);
     }
 }
