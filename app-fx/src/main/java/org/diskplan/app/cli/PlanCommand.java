@@ -67,7 +67,7 @@ final class PlanCommand implements Callable<Integer> {
                         throw new CliFailure("cannot write the plan: " + e.getMessage());
                     }
                 } else {
-                    printHuman(plan);
+                    printHuman(plan, probed);
                 }
                 return 0;
             } catch (ProbeException e) {
@@ -82,7 +82,7 @@ final class PlanCommand implements Callable<Integer> {
         }
     }
 
-    private void printHuman(ResizePlan plan) {
+    private void printHuman(ResizePlan plan, ProbedImage probed) {
         var out = console.out();
         out.printf("Plan for '%s' (%s): %s%n", image.name(), plan.format().qemuName(), plan.action().jsonName());
         out.printf("  virtual size  %,d -> %,d bytes%n", plan.oldVirtualSize(), plan.newVirtualSize());
@@ -107,6 +107,11 @@ final class PlanCommand implements Callable<Integer> {
                 "  %5s  %-6s  %20s  %20d  %s [%s]%n", "", "remove", "", f.oldLength(),
                 "renamed aside at the final step, deleted once the resize is complete", f.path()));
         plan.notes().forEach(n -> out.println("  note: " + n));
+        if (plan.newVirtualSize() < plan.oldVirtualSize()) {
+            // the same fact the window's shrink warning states, read from the image's block map
+            out.println("  " + LostData.sentence(org.diskplan.probe.GuestAllocations.of(probed,
+                    plan.newVirtualSize(), plan.oldVirtualSize())));
+        }
         out.println("Nothing was written.");
     }
 

@@ -1,5 +1,7 @@
 package org.diskplan.app.fx;
 
+import org.diskplan.probe.GuestAllocation;
+import org.diskplan.probe.GuestAllocations;
 import java.io.File;
 import java.nio.file.Path;
 import java.util.List;
@@ -740,9 +742,9 @@ public final class MainWindow {
         if (plan.newVirtualSize() < plan.oldVirtualSize()) {
             org.diskplan.probe.ProbedImage img = image.image();
             // reading the block map past the new end is file I/O: off the FX thread
-            workers.run(() -> org.diskplan.app.fx.model.DataPastEnd.of(img, plan.newVirtualSize()),
-                    data -> confirmShrink(plan, data), e -> confirmShrink(plan, org.diskplan.app.fx.model.DataPastEnd.unknown(
-                            plan.newVirtualSize(), plan.oldVirtualSize())));
+            workers.run(() -> GuestAllocations.of(img, plan.newVirtualSize(), plan.oldVirtualSize()),
+                    data -> confirmShrink(plan, data), e -> confirmShrink(plan, new GuestAllocation.Unknown(
+                            plan.newVirtualSize(), plan.oldVirtualSize(), String.valueOf(e))));
             return;
         }
         Alert a = new Alert(Alert.AlertType.CONFIRMATION);
@@ -760,7 +762,7 @@ public final class MainWindow {
     }
 
     /** A shrink deletes data: a warning, with Cancel the default button and the lost bytes named. */
-    private void confirmShrink(ResizePlan plan, org.diskplan.app.fx.model.DataPastEnd data) {
+    private void confirmShrink(ResizePlan plan, GuestAllocation data) {
         Path file = image.fileProperty().get();
         Alert a = new Alert(Alert.AlertType.WARNING);
         a.initOwner(stage);

@@ -90,6 +90,24 @@ class DiskPlanCliTest {
     }
 
     @Test
+    void planShrinkNamesTheDataPastTheNewEndAsTheWindowDoes() throws Exception {
+        Path q = dir.resolve("d.qcow2");
+        for (String[] cmd : new String[][] {{"qemu-img", "create", "-q", "-f", "qcow2", q.toString(), "64M"},
+                {"qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 52M 3M", q.toString()}}) {
+            assertThat(new ProcessBuilder(cmd).inheritIO().start().waitFor()).isZero();
+        }
+        Run cut = run("plan", "--shrink", q.toString(), "48M");
+        assertThat(cut.status()).as(cut.err()).isZero();
+        assertThat(cut.out()).contains("  3 MiB of data lies past the new end (at 52 MiB \u2026 55 MiB, bytes "
+                + "54,525,952 to 57,671,679) and will be lost.\nNothing was written.");
+        assertThat(run("plan", "--shrink", q.toString(), "56M").out())
+                .contains("No allocated data lies past the new end: the image maps no data there.");
+        assertThat(run("plan", "--shrink", raw(4 << 20).toString(), "1M").out())
+                .contains("DiskPlan cannot tell which of these bytes hold data, so all 3 MiB count as lost.");
+        assertThat(run("plan", q.toString(), "+1M").out()).doesNotContain("past the new end");
+    }
+
+    @Test
     void infoJsonCarriesQemusKeys() throws Exception {
         Path f = raw(1000);
         Run r = run("info", "--output=json", "-f", "raw", f.toString());

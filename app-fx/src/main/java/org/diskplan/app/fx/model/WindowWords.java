@@ -101,18 +101,9 @@ public final class WindowWords {
         return b.toString();
     }
 
-    /** How much allocated data lies past the new end, or that the format does not say. */
-    public static String dataPastEnd(DataPastEnd d) {
-        if (!d.known()) {
-            return "DiskPlan cannot tell which of these bytes hold data, so all "
-                    + SizeText.human(d.allocated()) + " count as lost.";
-        }
-        if (d.allocated() == 0) {
-            return "No allocated data lies past the new end: the image maps no data there.";
-        }
-        return SizeText.human(d.allocated()) + " of data lies past the new end (at " + SizeText.human(d.first())
-                + " \u2026 " + SizeText.human(d.end()) + ", bytes " + grouped(d.first()) + " to "
-                + grouped(d.end() - 1) + ") and will be lost.";
+    /** How much allocated data lies past the new end, or that the format does not say (the CLI's line). */
+    public static String dataPastEnd(org.diskplan.probe.GuestAllocation a) {
+        return org.diskplan.app.cli.LostData.sentence(a);
     }
 
     /** The confirmation of a grow (or a shrink, after its warning). */

@@ -1,0 +1,28 @@
+package org.diskplan.probe;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+
+/**
+ * One format's block map read as guest allocation. Implementations live in their
+ * format's package and are found through {@link java.util.ServiceLoader}.
+ */
+public interface GuestAllocationReader {
+
+    /** Whether this reader knows the image's map (its header type and the features it reads). */
+    boolean reads(ProbedImage image);
+
+    /**
+     * Reports each mapped guest range of {@code [from, to)} to {@code sink}, in guest order,
+     * reading the map from {@code file} in bounded pieces ({@link TableEntries}).
+     *
+     * @throws IOException when the map cannot be read (it ends early, a table lies past the file)
+     */
+    void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException;
+
+    /** Receives the mapped ranges in guest order. */
+    @FunctionalInterface
+    interface RangeSink {
+        void mapped(long start, long end);
+    }
+}

@@ -1,0 +1,85 @@
+package org.diskplan.probe.qcow2;
+
+import java.io.IOException;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import org.diskplan.probe.GuestAllocationReader;
+import org.diskplan.probe.ProbedImage;
+import org.diskplan.probe.TableEntries;
+
+/**
+ * Guest allocation of a qcow2 image: the big-endian L1 table points at L2 tables of
+ * u64 entries, one per cluster. A compressed cluster maps data; a standard one maps
+ * data when it has a host offset and bit 0 (reads as zeros) is clear. With extended L2
+ * entries (16 bytes: the entry, then a subcluster bitmap) a subcluster maps data when
+ * its allocation bit (bits 0..31) is set in a cluster with a host offset. Images with a
+ * backing file (unallocated clusters read from it) or an external data file are left unknown.
+ */
+public final class Qcow2Allocation implements GuestAllocationReader {
+    private static final int SUBCLUSTERS = 32;
+
+    @Override
+    public boolean reads(ProbedImage image) {
+        return image.header() instanceof Qcow2Header h && h.backingFile().isEmpty() && h.dataFile().isEmpty()
+                && h.clusterSize() > 0;
+    }
+
+    @Override
+    public void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
+        Qcow2Header h = (Qcow2Header) image.header();
+        long cs = h.clusterSize();
+        long perL2 = h.l2Entries();
+        boolean ext = h.extendedL2();
+        int words = ext ? 2 : 1;
+        long lastCluster = (to + cs - 1) / cs;
+        long[] entry = new long[1];
+        for (long c = from / cs; c < lastCluster; ) {
+            long l1Index = c / perL2;
+            if (l1Index >= h.l1Size()) {
+                return;
+            }
+            long l2 = TableEntries.one(file, "qcow2 L1 table", h.l1TableOffset(), 8, ByteOrder.BIG_ENDIAN, l1Index)
+                    & Qcow2Layout.L1E_OFFSET_MASK;
+            long spanEnd = Math.min(lastCluster, (l1Index + 1) * perL2);
+            if (l2 != 0) {
+                long base = l1Index * perL2;
+                TableEntries.read(file, "qcow2 L2 table " + l1Index, l2 - base * 8 * words, 8, ByteOrder.BIG_ENDIAN,
+                        c * words, spanEnd * words, (i, value) -> {
+                            if (i % words == 0) {
+                                entry[0] = value;
+                                if (!ext) {
+                                    standard(sink, i, value, cs, from, to);
+                                }
+                            } else {
+                                extended(sink, i / 2, entry[0], value, cs, from, to);
+                            }
+                        });
+            }
+            c = spanEnd;
+        }
+    }
+
+    private static void standard(RangeSink sink, long cluster, long e, long cs, long from, long to) {
+        boolean data = (e & Qcow2Layout.OFLAG_COMPRESSED) != 0
+                || ((e & Qcow2Layout.L2E_OFFSET_MASK) != 0 && (e & 1) == 0);
+        if (data) {
+            TableEntries.block(sink, cluster, cs, from, to);
+        }
+    }
+
+    private static void extended(RangeSink sink, long cluster, long e, long bitmap, long cs, long from, long to) {
+        if ((e & Qcow2Layout.OFLAG_COMPRESSED) != 0) {
+            TableEntries.block(sink, cluster, cs, from, to);
+            return;
+        }
+        if ((e & Qcow2Layout.L2E_OFFSET_MASK) == 0) {
+            return;
+        }
+        long sub = cs / SUBCLUSTERS;
+        for (int s = 0; s < SUBCLUSTERS; s++) {
+            if ((bitmap & (1L << s)) != 0) {
+                TableEntries.block(sink, cluster * SUBCLUSTERS + s, sub, from, to);
+            }
+        }
+    }
+}
