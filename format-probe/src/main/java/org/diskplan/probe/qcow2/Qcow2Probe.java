@@ -272,7 +272,12 @@ public final class Qcow2Probe implements FormatProbe {
         }
 
         ProbedImage run() throws ProbeException {
-            readHeader();
+            try {
+                readHeader();
+            } catch (ProbeException e) {
+                recordHeaderFieldsBefore();
+                throw e;
+            }
             readExtensions();
             recordHeaderFields();
             readBackingFile();
@@ -378,6 +383,16 @@ public final class Qcow2Probe implements FormatProbe {
             }
         }
 
+        /** The fixed header's fields, for the partial result of a header {@code readHeader} refused. */
+        void recordHeaderFieldsBefore() throws ProbeException {
+            if (fileSize < V2_HEADER_LENGTH) {
+                return;
+            }
+            headerLength = version == 3 && fileSize >= V3_MIN_HEADER_LENGTH ? V3_MIN_HEADER_LENGTH
+                    : V2_HEADER_LENGTH;
+            recordHeaderFields();
+        }
+
         void recordHeaderFields() throws ProbeException {
             byte[] bytes = reader.read(0, (int) headerLength, HDR);
             FieldReader f = new FieldReader(HDR, 0, bytes, ORDER, headerFields);
@@ -401,7 +416,7 @@ public final class Qcow2Probe implements FormatProbe {
                     "clusters occupied by the refcount table", FieldReader::decimal);
             f.u32("nb_snapshots", OFF_NB_SNAPSHOTS, "number of internal snapshots", FieldReader::decimal);
             f.u64("snapshots_offset", OFF_SNAPSHOTS_OFFSET, "file offset of the snapshot table (cluster aligned)");
-            if (version < 3) {
+            if (version < 3 || headerLength < V3_MIN_HEADER_LENGTH) {
                 return;
             }
             f.u64("incompatible_features", OFF_INCOMPATIBLE,
