@@ -82,6 +82,13 @@ class QemuOpenRefusalTest {
         if (!c.ours().isEmpty()) {
             assertThat(info.exitCode()).as(info.describe()).isEqualTo(1);
             assertThat(info.stderr()).as(info.describe()).contains(c.ours());
+            // issue 19/17: what was parsed is still shown, the refused field marked
+            assertThat(info.stdout()).as(info.describe()).contains("file format: qcow2", "damaged: ")
+                    .containsPattern("(?m)^  0x[0-9a-f]+ +\\d+  " + c.field() + " .*<-- bad$");
+            ProcessRunner.Result json = Diskplan.run(dir, List.of("info", "--output=json", "d.qcow2"));
+            assertThat(json.exitCode()).as(json.describe()).isEqualTo(1);
+            assertThat(json.stdout()).as("JSON output prints nothing for a failure, as qemu-img\n" + json.describe())
+                    .isEmpty();
             return;
         }
         assertThat(info.exitCode()).as(info.describe()).isZero();

@@ -30,6 +30,7 @@ public final class FieldReader {
         this.base = base;
         this.buf = ByteBuffer.wrap(bytes).order(order);
         this.sink = Objects.requireNonNull(sink, "sink");
+        FieldCollector.register(sink);
     }
 
     public String group() {

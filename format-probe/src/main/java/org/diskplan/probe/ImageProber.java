@@ -67,7 +67,19 @@ public final class ImageProber {
                     "the image is " + detection.format().displayName() + " (" + detection.evidence()
                             + "); DiskPlan does not parse " + detection.format().displayName() + " headers yet");
         }
-        return forResize ? probe.probeForResize(path, reader) : probe.probe(path, reader);
+        FieldCollector collector = FieldCollector.start();
+        try {
+            return forResize ? probe.probeForResize(path, reader) : probe.probe(path, reader);
+        } catch (ProbeException e) {
+            if (collector == null) {
+                throw e; // a nested probe: the outermost one reports what was parsed
+            }
+            throw e.withPartial(PartialImage.of(path, detection.format(), reader.size(), collector.sinks(), e));
+        } finally {
+            if (collector != null) {
+                collector.stop();
+            }
+        }
     }
 
     /** Detects the format and checks it against the requested driver, if any. */

@@ -126,7 +126,7 @@ class ProbeMutationTest {
         return what.toString().trim();
     }
 
-    private static byte[] load(String name) throws IOException {
+    static byte[] load(String name) throws IOException {
         try (InputStream in = ProbeMutationTest.class.getResourceAsStream("seeds/" + name + ".gz")) {
             assertThat(in).as("seed " + name).isNotNull();
             return new GZIPInputStream(in).readAllBytes();

@@ -11,6 +11,7 @@ import org.diskplan.planner.SizeArgument;
 import org.diskplan.planner.SizeSyntaxException;
 import org.diskplan.probe.ImageReader;
 import org.diskplan.probe.ProbeException;
+import org.diskplan.probe.PartialImage;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.ImageProber;
 import picocli.CommandLine.Option;
@@ -50,10 +51,17 @@ final class ImageOptions {
 
     /** Probes through {@code reader}; prints qemu's warning when raw was guessed. */
     ProbedImage probe(ImageReader reader, Console console) throws CliFailure {
+        return probe(reader, console, damaged -> { });
+    }
+
+    /** As {@link #probe(ImageReader, Console)}; a damaged image's parsed fields go to {@code damaged} first. */
+    ProbedImage probe(ImageReader reader, Console console, java.util.function.Consumer<PartialImage> damaged)
+            throws CliFailure {
         Optional<String> driver = driver();
         try {
             return warnIfGuessedRaw(ImageProber.probe(file, reader, driver), driver, console);
         } catch (ProbeException e) {
+            e.partial().ifPresent(damaged);
             throw probeFailure(e);
         }
     }

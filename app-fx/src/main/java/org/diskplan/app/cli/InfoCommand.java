@@ -9,6 +9,7 @@ import org.diskplan.probe.FileImageReader;
 import org.diskplan.probe.HeaderField;
 import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.LayoutRegion;
+import org.diskplan.probe.PartialImage;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import picocli.CommandLine.Command;
@@ -42,7 +43,7 @@ final class InfoCommand implements Callable<Integer> {
             UndoJournal.refuseIfPresent(image.file);
             ProbedImage probed;
             try (FileImageReader reader = ImageProber.openReader(image.file)) {
-                probed = image.probe(reader, console);
+                probed = image.probe(reader, console, this::printDamaged);
             } catch (ProbeException e) {
                 throw image.probeFailure(e);
             } catch (IOException e) {
@@ -78,6 +79,41 @@ final class InfoCommand implements Callable<Integer> {
         return sum;
     }
 
+    /**
+     * A damaged image (human output only): what the probe parsed before it failed, the bad field
+     * marked; the error itself follows on stderr and the exit status stays 1. JSON output prints
+     * nothing on stdout for a failure, as qemu-img does.
+     */
+    private void printDamaged(PartialImage p) {
+        if (output == OutputFormat.json) {
+            return;
+        }
+        var out = console.out();
+        out.println("image: " + image.name());
+        out.println("file format: " + p.format().qemuName());
+        out.printf("file size: %s (%d bytes)%n", Sizes.human(p.fileSize()), p.fileSize());
+        out.println("damaged: DiskPlan cannot resize it; the fields parsed before the error follow"
+                + p.bad().map(f -> " (the bad field is marked <-- bad)").orElse(""));
+        printFields(p.fields(), p.bad().orElse(null));
+    }
+
+    private void printFields(java.util.List<HeaderField> fields, HeaderField bad) {
+        if (fields.isEmpty()) {
+            return;
+        }
+        var out = console.out();
+        out.printf("%nfields:%n  %-10s %6s  %-28s %s%n", "offset", "size", "name", "value");
+        String group = "";
+        for (HeaderField f : fields) {
+            if (!f.group().equals(group)) {
+                group = f.group();
+                out.println("  [" + group + "]");
+            }
+            out.printf("  0x%08x %6d  %-28s %s  (%s)%s%n", f.offset(), f.length(), f.name(), f.value(),
+                    f.meaning(), f == bad ? "  <-- bad" : "");
+        }
+    }
+
     private void printHuman(ProbedImage p, long actual) {
         var out = console.out();
         out.println("image: " + image.name());
@@ -92,18 +128,7 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("cluster/block size: %d%n", p.allocationUnit());
         }
         p.flags().forEach(f -> out.println("flag: " + f));
-        if (!p.fields().isEmpty()) {
-            out.printf("%nfields:%n  %-10s %6s  %-28s %s%n", "offset", "size", "name", "value");
-            String group = "";
-            for (HeaderField f : p.fields()) {
-                if (!f.group().equals(group)) {
-                    group = f.group();
-                    out.println("  [" + group + "]");
-                }
-                out.printf("  0x%08x %6d  %-28s %s  (%s)%n", f.offset(), f.length(), f.name(), f.value(),
-                        f.meaning());
-            }
-        }
+        printFields(p.fields(), null);
         out.printf("%nlayout:%n");
         for (LayoutRegion r : p.regions()) {
             out.printf("  %-9s 0x%012x +%-14d %s%n", r.kind().jsonName(), r.offset(), r.length(), r.label());

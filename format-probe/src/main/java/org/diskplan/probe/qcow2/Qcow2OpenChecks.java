@@ -12,6 +12,11 @@ import java.util.Optional;
 public final class Qcow2OpenChecks {
     /** How the probe's flags start for each reason qemu would refuse to open the image. */
     public static final String FLAG = "qemu refuses to open it: ";
+    /**
+     * How the probe's flags start for a table qemu opens but that lies past the end of the
+     * file (L1, refcount or snapshot table): {@code info} shows the image, a resize refuses it.
+     */
+    public static final String DAMAGED = "corrupt: " + Qcow2Probe.HDR + " field ";
     /** sizeof(QCowSnapshotHeader), the fixed part of a snapshot table entry. */
     static final long SNAPSHOT_HEADER_BYTES = 40;
     /** QCOW_MAX_SNAPSHOTS. */

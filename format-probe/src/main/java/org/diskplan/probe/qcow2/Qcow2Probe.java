@@ -244,6 +244,7 @@ public final class Qcow2Probe implements FormatProbe {
         long refTableAllocated;
         long l1Allocated;
         long l1Needed;
+        boolean l1PastEnd;
 
         /** Whether to walk the L1/L2 tables for the layout map (false: resize-time probe). */
         final boolean layout;
@@ -272,7 +273,12 @@ public final class Qcow2Probe implements FormatProbe {
         }
 
         ProbedImage run() throws ProbeException {
-            readHeader();
+            try {
+                readHeader();
+            } catch (ProbeException e) {
+                recordHeaderFieldsBefore();
+                throw e;
+            }
             readExtensions();
             recordHeaderFields();
             readBackingFile();
@@ -378,6 +384,16 @@ public final class Qcow2Probe implements FormatProbe {
             }
         }
 
+        /** The fixed header's fields, for the partial result of a header {@code readHeader} refused. */
+        void recordHeaderFieldsBefore() throws ProbeException {
+            if (fileSize < V2_HEADER_LENGTH) {
+                return;
+            }
+            headerLength = version == 3 && fileSize >= V3_MIN_HEADER_LENGTH ? V3_MIN_HEADER_LENGTH
+                    : V2_HEADER_LENGTH;
+            recordHeaderFields();
+        }
+
         void recordHeaderFields() throws ProbeException {
             byte[] bytes = reader.read(0, (int) headerLength, HDR);
             FieldReader f = new FieldReader(HDR, 0, bytes, ORDER, headerFields);
@@ -401,7 +417,7 @@ public final class Qcow2Probe implements FormatProbe {
                     "clusters occupied by the refcount table", FieldReader::decimal);
             f.u32("nb_snapshots", OFF_NB_SNAPSHOTS, "number of internal snapshots", FieldReader::decimal);
             f.u64("snapshots_offset", OFF_SNAPSHOTS_OFFSET, "file offset of the snapshot table (cluster aligned)");
-            if (version < 3) {
+            if (version < 3 || headerLength < V3_MIN_HEADER_LENGTH) {
                 return;
             }
             f.u64("incompatible_features", OFF_INCOMPATIBLE,
@@ -673,10 +689,17 @@ public final class Qcow2Probe implements FormatProbe {
                             + " is not aligned to the cluster size " + clusterSize);
                 }
                 if (!inFile(l1TableOffset, l1Size * 8)) {
-                    throw fail("l1_table_offset", OFF_L1_TABLE_OFFSET, "the L1 table (" + l1Size * 8
-                            + " bytes at " + l1TableOffset + ") lies beyond the end of the file (" + fileSize + " bytes)");
+                    // qemu opens it (reads past the end as zeros); info shows it, a resize refuses
+                    damaged(fail("l1_table_offset", OFF_L1_TABLE_OFFSET, "the L1 table (" + l1Size * 8
+                            + " bytes at " + l1TableOffset + ") lies beyond the end of the file (" + fileSize + " bytes)"));
+                    l1PastEnd = true;
                 }
             }
+        }
+
+        /** A table qemu opens but that lies past the end of the file: a flag for info, a refusal for resize. */
+        void damaged(ProbeException e) {
+            flags.add("corrupt: " + e.getMessage()); // starts with Qcow2OpenChecks.DAMAGED
         }
 
         boolean extendedL2() {
@@ -702,9 +725,10 @@ public final class Qcow2Probe implements FormatProbe {
                 flags.add("corrupt: the refcount table is empty");
             }
             if (!inFile(refcountTableOffset, bytes)) {
-                throw fail("refcount_table_offset", OFF_REFCOUNT_TABLE_OFFSET, "the refcount table (" + bytes
+                damaged(fail("refcount_table_offset", OFF_REFCOUNT_TABLE_OFFSET, "the refcount table (" + bytes
                         + " bytes at " + refcountTableOffset + ") lies beyond the end of the file (" + fileSize
-                        + " bytes)");
+                        + " bytes)"));
+                return;
             }
             ByteBuffer t = reader.readBuffer(refcountTableOffset, (int) bytes, ORDER, "refcount table");
             int entries = (int) (bytes / 8);
@@ -766,8 +790,9 @@ public final class Qcow2Probe implements FormatProbe {
                         + " is not aligned to the cluster size " + clusterSize);
             }
             if (!inFile(snapshotsOffset, nbSnapshots * SNAPSHOT_FIXED)) {
-                throw fail("snapshots_offset", OFF_SNAPSHOTS_OFFSET, "the snapshot table (" + nbSnapshots
-                        + " entries at " + snapshotsOffset + ") lies beyond the end of the file");
+                damaged(fail("snapshots_offset", OFF_SNAPSHOTS_OFFSET, "the snapshot table (" + nbSnapshots
+                        + " entries at " + snapshotsOffset + ") lies beyond the end of the file"));
+                return;
             }
             long offset = snapshotsOffset;
             for (int i = 0; i < nbSnapshots; i++) {
@@ -952,7 +977,7 @@ public final class Qcow2Probe implements FormatProbe {
         // ------------------------------------------------------------------ L1 / L2 walk
 
         void walkActive() throws ProbeException {
-            if (l1Size == 0) {
+            if (l1Size == 0 || l1PastEnd) {
                 addL1Summary(0, 0, 0, 0, 0, 0, 0);
                 return;
             }
