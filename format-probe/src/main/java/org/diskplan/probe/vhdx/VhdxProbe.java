@@ -265,9 +265,10 @@ public final class VhdxProbe implements FormatProbe {
                 "block allocation table: u64 entries, state in bits 0-2, file offset in MiB in bits 20-63; every "
                         + "chunk ratio payload entries are followed by one sector bitmap entry"));
 
-        boolean allPresent = payloadStates[STATE_FULLY_PRESENT] == payloadBlocks && payloadBlocks > 0;
-        String subformat = md.hasParent ? "differencing"
-                : (md.leaveBlocksAllocated || allPresent) ? "fixed" : "dynamic";
+        // "fixed" is exactly the file parameters flag LeaveBlockAllocated ([MS-VHDX] 2.6.2.1; qemu sets it
+        // for subformat=fixed, libvhdi reads it): a dynamic image whose blocks happen to be all present
+        // (Windows writes such files) stays dynamic.
+        String subformat = md.hasParent ? "differencing" : md.leaveBlocksAllocated ? "fixed" : "dynamic";
         if (md.hasParent) {
             flags.add("has parent" + (md.parentPath.isEmpty() ? "" : ": " + md.parentPath));
         }

@@ -218,13 +218,16 @@ class VhdxProbeTest {
     }
 
     @Test
-    void fixedWhenEveryPayloadBlockIsPresentOrLeaveAllocated() throws Exception {
+    void fixedOnlyWhenLeaveBlocksAllocatedNotWhenEveryBlockIsPresent() throws Exception {
+        // Windows' dynamic.vhdx (dissect.hypervisor) has its only block FULLY_PRESENT and flags 0:
+        // vhdiinfo and Hyper-V call it dynamic, and so must we.
         Builder b = new Builder();
         b.virtualSize = MIB;
         b.bat = new long[] {(1L << 20) | VhdxLayout.STATE_FULLY_PRESENT};
         b.extraBytes = (int) (2 * MIB);
         ProbedImage p = probe(b.build());
-        assertThat(p.subformat()).isEqualTo("fixed");
+        assertThat(p.subformat()).isEqualTo("dynamic");
+        assertThat(p.flags()).doesNotContain("leave blocks allocated");
         assertThat(p.regions()).anyMatch(r -> r.kind() == RegionKind.DATA && r.offset() == MIB && r.length() == MIB);
         assertCovers(p);
         Builder l = new Builder();

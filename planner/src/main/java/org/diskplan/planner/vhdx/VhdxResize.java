@@ -78,7 +78,7 @@ final class VhdxResize {
         this.options = options;
         this.bs = h.blockSize();
         this.ratio = h.chunkRatio();
-        this.fixed = h.leaveBlocksAllocated() || "fixed".equals(image.subformat());
+        this.fixed = h.leaveBlocksAllocated(); // LeaveBlockAllocated, never "every block is present"
         ImageReader raw = reader.probeView();
         java.util.Optional<VhdxLog.Replay> r = java.util.Optional.empty();
         if (h.logNeedsReplay()) {

@@ -136,6 +136,32 @@ class VhdxPlannerTest {
     }
 
     @Test
+    void dynamicWithEveryBlockPresentGrowsDynamic() throws Exception {
+        // Windows writes dynamic images whose blocks are all FULLY_PRESENT (dissect's dynamic.vhdx):
+        // without LeaveBlockAllocated the new blocks stay not present, the file does not grow by them.
+        Path f = image(20 * MiB, Map.of("subformat", "fixed", "block_size", "1M"));
+        VhdxHeader fixed = header(ImageProber.probe(f, Optional.of("vhdx")));
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.seek(fixed.fileParametersOffset() + 4);
+            raf.write(new byte[4]); // flags: no LeaveBlockAllocated, no parent
+        }
+        ProbedImage before = ImageProber.probe(f, Optional.of("vhdx"));
+        assertThat(before.subformat()).isEqualTo("dynamic");
+        assertThat(header(before).batStateCounts().get(VhdxLayout.STATE_FULLY_PRESENT)).isEqualTo(20L);
+        ResizePlan grow = planAndCheckPrefixes(f, new ResizeRequest(40 * MiB, false, Preallocation.OFF));
+        assertThat(grow.notes()).noneMatch(n -> n.contains("fixed image"));
+        MemoryApply sim = MemoryApply.load(grow, f);
+        while (sim.next() <= grow.finalStep()) {
+            sim.step();
+        }
+        ProbedImage after = ImageProber.probeForResize(f, sim.file(0), Optional.of("vhdx"));
+        assertThat(after.subformat()).isEqualTo("dynamic");
+        assertThat(header(after).batStateCounts().get(VhdxLayout.STATE_FULLY_PRESENT)).isEqualTo(20L);
+        assertThat(header(after).batStateCounts().get(VhdxLayout.STATE_NOT_PRESENT)).isEqualTo(20L);
+        assertThat(after.fileSize()).isLessThan(before.fileSize() + 20 * MiB);
+    }
+
+    @Test
     void aLogLeftToReplayIsReplayedByTheNextResize() throws Exception {
         Path f = image(16 * MiB, Map.of("block_size", "1M"));
         ResizePlan first = ResizeSession.planFile(f, Optional.of("vhdx"),
