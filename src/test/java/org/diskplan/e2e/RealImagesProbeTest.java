@@ -34,8 +34,7 @@ class RealImagesProbeTest {
     void theVersion3VmdkIsAStreamAndIsRefusedAsOne() throws Exception {
         String file = "iotest-version3.vmdk";
         Path image = Samples.qemu(file, dir);
-        assertInfoAsQemu(file);
-        JsonNode d = Json.object(Diskplan.run(dir, "info", "--output=json", file));
+        JsonNode d = assertInfoAsQemu(file);
         assertThat(d.get("subformat").asText()).isEqualTo("streamOptimized");
         assertThat(d.get("flags").toString()).contains("compressed grains (deflate)")
                 .contains("extent access RDONLY").doesNotContain("lists 0 sectors");
@@ -97,7 +96,8 @@ class RealImagesProbeTest {
         assertThat(io.stdout()).as(io.describe()).doesNotContain("failed");
     }
 
-    private void assertInfoAsQemu(String file) {
+    /** DiskPlan's info --output=json, after checking it holds every key of qemu-img's with the same value. */
+    private JsonNode assertInfoAsQemu(String file) {
         ProcessRunner.Result ours = Diskplan.run(dir, "info", "--output=json", file);
         ProcessRunner.Result qemu = Qemu.img(dir, "info", "--output=json", file);
         assertThat(ours.exitCode()).as(ours.describe()).isZero();
@@ -108,6 +108,7 @@ class RealImagesProbeTest {
         q.fieldNames().forEachRemaining(key -> soft.assertThat(d.get(key))
                 .as(key + "\n" + ours.describe() + "\n" + qemu.describe()).isEqualTo(q.get(key)));
         soft.assertAll();
+        return d;
     }
 
     private static JsonNode field(JsonNode info, String name) {
