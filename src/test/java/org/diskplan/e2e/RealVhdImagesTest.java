@@ -87,7 +87,7 @@ class RealVhdImagesTest {
                     new Case(VPC, "1T", true, "maximum 65535/16/255"),
                     new Case(HYPERV, "+10G", true, ""),
                     new Case(HYPERV, "2040G", true, ""),
-                    new Case(D2V, "+512", true, "grows in place"),
+                    new Case(D2V, "+512", true, "maximum 65535/16/255"),
                     new Case(D2V, "100G", true, "relocated"),
                     new Case(D2V, "104858112", true, "", "--shrink")));
         }
