@@ -151,22 +151,32 @@ class ForeignVhdOracleTest {
         if (!c.expect().isEmpty()) {
             assertThat(String.join("\n", plan.notes())).as("the way the plan took").contains(c.expect());
         }
-        // Fields the resize does not own: cookie .. host OS, and unique id .. reserved.
+        unownedFieldsKept(image, c.image().fixed(), headBefore, tailBefore);
+        if (c.image().locator()) {
+            byte[] text = c.image().locatorData();
+            assertThat(read(image, c.image().locatorAt(), text.length)).as("parent locator data kept")
+                    .isEqualTo(text);
+        }
+    }
+
+    /**
+     * Asserts that the footers of {@code image} (the tail one, and for a dynamic image the copy
+     * at 0) keep the fields a resize does not own, as they were in the footer {@code tailBefore}
+     * (fixed) or {@code headBefore} (dynamic): cookie .. creator host OS, disk type, unique id ..
+     * reserved.
+     */
+    static void unownedFieldsKept(Path image, boolean fixed, byte[] headBefore, byte[] tailBefore)
+            throws Exception {
         byte[] head = read(image, 0, 512);
         byte[] tail = read(image, Files.size(image) - 512, 512);
-        byte[] before = c.image().fixed() ? tailBefore : headBefore;
-        for (byte[] now : c.image().fixed() ? List.of(tail) : List.of(head, tail)) {
+        byte[] before = fixed ? tailBefore : headBefore;
+        for (byte[] now : fixed ? List.of(tail) : List.of(head, tail)) {
             assertThat(Arrays.copyOfRange(now, 0, 40)).as("cookie .. creator host OS kept")
                     .isEqualTo(Arrays.copyOfRange(before, 0, 40));
             assertThat(Arrays.copyOfRange(now, 60, 64)).as("disk type kept")
                     .isEqualTo(Arrays.copyOfRange(before, 60, 64));
             assertThat(Arrays.copyOfRange(now, 68, 512)).as("unique id, saved state kept")
                     .isEqualTo(Arrays.copyOfRange(before, 68, 512));
-        }
-        if (c.image().locator()) {
-            byte[] text = c.image().locatorData();
-            assertThat(read(image, c.image().locatorAt(), text.length)).as("parent locator data kept")
-                    .isEqualTo(text);
         }
     }
 

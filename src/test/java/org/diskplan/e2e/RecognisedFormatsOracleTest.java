@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * without -f is refused with one line on stderr, exit status 1, the file byte for byte (and
  * mtime) unchanged; an archive is refused even with -f raw. Where qemu knows the format,
  * {@code info --output=json} reports every key {@code qemu-img info --output=json} reports, with
- * the same value; for an archive (raw to qemu) the virtual size agrees.
+ * the same value; for an archive (raw to qemu) the virtual size agrees. Besides DiskPlan's own
+ * samples, qemu's iotest images made by the formats' tools ({@link Samples}).
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
 class RecognisedFormatsOracleTest {
@@ -83,7 +84,19 @@ class RecognisedFormatsOracleTest {
                 fixture("t.img.zst", "is a zstd-compressed file; decompress it first"),
                 fixture("t.zip", "is a zip archive; extract the image from it first"),
                 fixture("t.tar", "is a tar archive; extract the image from it first"),
-                fixture("t.7z", "is a 7z archive; extract the image from it first"));
+                fixture("t.7z", "is a 7z archive; extract the image from it first"),
+                // qemu's iotest samples (Samples): images the format's own tools made
+                real("empty.bochs", "'empty.bochs' " + readOnly.formatted("Bochs")),
+                real("parallels-v1", "DiskPlan cannot resize Parallels images"),
+                real("parallels-v2", "DiskPlan cannot resize Parallels images"),
+                real("parallels-with-bitmap", "DiskPlan cannot resize Parallels images"),
+                real("simple-dmg.dmg", "'simple-dmg.dmg' " + readOnly.formatted("DMG")),
+                real("simple-pattern.cloop", "'simple-pattern.cloop' " + readOnly.formatted("cloop")));
+    }
+
+    /** One of qemu's iotest sample images, which qemu-img names. */
+    static Case real(String name, String refusal) {
+        return new Case("qemu sample " + name, name, name, true, refusal, List.of(List.of("qemu-sample", name)));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -156,6 +169,14 @@ class RecognisedFormatsOracleTest {
                     boolean gunzip = name.endsWith(".vmdk.gz");
                     Files.write(dir.resolve(gunzip ? name.substring(0, name.length() - 3) : name),
                             gunzip ? new GZIPInputStream(in).readAllBytes() : in.readAllBytes());
+                }
+            }
+            case "qemu-sample" -> {
+                try {
+                    Samples.qemu(step.get(1), dir);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException(e);
                 }
             }
             default -> {

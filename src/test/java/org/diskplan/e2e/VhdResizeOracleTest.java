@@ -127,7 +127,6 @@ class VhdResizeOracleTest {
         Path image = dir.resolve(file);
         Files.copy(image, dir.resolve("original.vhd"));
         long oldSize = infoSize(dir, file);
-        byte[] before = Files.readAllBytes(image);
 
         List<String> argv = new ArrayList<>(List.of("resize", "-f", "vpc"));
         List<String> rest = new ArrayList<>(args);
@@ -137,6 +136,7 @@ class VhdResizeOracleTest {
         argv.add(size);
 
         if (!refusal.isEmpty()) {
+            byte[] before = Files.readAllBytes(image);
             ProcessRunner.Result r = Diskplan.run(dir, argv);
             assertThat(r.exitCode()).as(r.describe()).isNotZero();
             assertThat(r.stderr()).as(r.describe()).contains(refusal);

@@ -363,8 +363,9 @@ public final class VhdProbe implements FormatProbe {
         byte[] app = Arrays.copyOfRange(full, F_CREATOR_APP, F_CREATOR_APP + 4);
         String creatorApp = new String(app, StandardCharsets.ISO_8859_1);
         f.bytes("creator_application", F_CREATOR_APP, 4, "'" + escaped(creatorApp) + "'",
-                "program that made the image: 'vpc '/'qemu' are read by CHS geometry, 'win '/'qem2'/'d2v '/"
-                        + "'tap\\0'/'CTXS' by current_size");
+                "program that made the image: 'win '/'qem2'/'d2v '/'tap\\0'/'CTXS' (all 4 bytes) are read by "
+                        + "current_size, any other ('vpc ', 'qemu', disk2vhd's 'd2v\\0') by the CHS geometry unless "
+                        + "it is the maximum 65535/16/255");
         f.u32("creator_version", F_CREATOR_VERSION, "version of the creating program, major.minor",
                 v -> (v >>> 16) + "." + (v & 0xffff) + " (0x" + Long.toHexString(v) + ")");
         f.ascii("creator_host_os", F_CREATOR_OS, 4, "host OS of the creator: 'Wi2k' Windows, 'Mac ' Macintosh");

@@ -304,7 +304,8 @@ final class SparseExtentParser {
                     + "' is not the VMDK4 magic 'KDMV'");
         }
         long version = h.u32("version", OFF_VERSION,
-                "1 (monolithicSparse), 2 (with zeroed-grain entries), 3 (streamOptimized, compressed grains)");
+                "1, 2 (zeroed-grain entries), 3 (VMware: persistent changed block tracking; qemu writes 3 for "
+                + "streamOptimized and opens version 3 read-only unless its grains are compressed)");
         long flags = h.u32("flags", OFF_FLAGS, "bit 0 valid newline test, 1 redundant grain table, "
                 + "2 zeroed-grain GTE, 16 compressed grains, 17 markers", SparseExtentParser::flagText);
         long capacity = h.u64("capacity", OFF_CAPACITY, "extent size in 512-byte sectors");

@@ -9,7 +9,8 @@ import org.diskplan.probe.FormatHeader;
  * {@code gdOffset} in the header at offset 0 is 0xffffffffffffffff (streamOptimized), the values
  * here are those of the footer header, as qemu uses them.
  *
- * @param version                       1, 2 or 3 (3 = streamOptimized with compressed grains)
+ * @param version                       1, 2 or 3 (3: VMware's changed block tracking; qemu writes it for
+ *                                      streamOptimized and opens it read-only unless grains are compressed)
  * @param flags                         header flags (see VmdkLayout's FLAG_ constants)
  * @param capacity                      extent size in 512-byte sectors
  * @param grainSize                     grain (allocation unit) size in sectors

@@ -54,12 +54,20 @@ public final class VmdkProbe implements FormatProbe {
                 flags.add("embedded descriptor has no createType");
             }
             long described = 0;
+            List<String> access = new ArrayList<>();
             for (VmdkExtent e : d.extents()) {
-                described += e.countedByQemu() ? e.sectors() : 0;
+                described += e.sectors();
+                if (!e.access().equals("RW")) {
+                    access.add(e.access() + " (line " + e.lineNumber() + ")");
+                }
             }
             if (!d.extents().isEmpty() && described != h.capacity()) {
                 flags.add("embedded descriptor lists " + described + " sectors, the header capacity is "
                         + h.capacity() + " (qemu uses the capacity)");
+            }
+            if (!access.isEmpty()) {
+                flags.add("embedded descriptor extent access " + String.join(", ", access) + " (qemu ignores the "
+                        + "access of an embedded descriptor and opens the extent by its header)");
             }
         }
         if (map.overlaps() > 0) {

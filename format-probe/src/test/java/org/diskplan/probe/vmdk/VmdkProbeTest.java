@@ -98,6 +98,19 @@ class VmdkProbeTest {
                 });
     }
 
+    /** VMware's exported streams say RDONLY on the extent line; the flag names the access, not "0 sectors". */
+    @Test
+    void aReadOnlyExtentLineIsNamedNotMissing() throws Exception {
+        VmdkImages.Sparse s = new VmdkImages.Sparse();
+        s.descriptor = s.descriptor.replace("RW 2048 SPARSE", "RDONLY 2048 SPARSE");
+        ProbedImage img = probe(s.build());
+        assertThat(img.virtualSize()).isEqualTo(2048 * 512);
+        assertThat(img.flags()).noneMatch(f -> f.contains("embedded descriptor lists"))
+                .anyMatch(f -> f.contains("extent access RDONLY (line ") && f.contains("qemu ignores"));
+        s.descriptor = s.descriptor.replace("RDONLY 2048 SPARSE", "RDONLY 1024 SPARSE");
+        assertThat(probe(s.build()).flags()).anyMatch(f -> f.contains("embedded descriptor lists 1024 sectors"));
+    }
+
     @Test
     void detectedThroughTheProber() throws Exception {
         byte[] bytes = new VmdkImages.Sparse().build();

@@ -88,7 +88,7 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
 
     @Override
     public long effectiveSize(ProbedImage image, VhdHeader h, long requested) {
-        return VhdSize.of(h.creatorApplication(), requested).bytes();
+        return VhdSize.of(h, requested).bytes();
     }
 
     @Override
@@ -144,7 +144,7 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
     @Override
     public ResizePlan plan(ProbedImage image, VhdHeader h, PlanReader reader, ResizeRequest request)
             throws ResizeError {
-        VhdSize size = VhdSize.of(h.creatorApplication(), request.newSize());
+        VhdSize size = VhdSize.of(h, request.newSize());
         long old = image.virtualSize();
         boolean dynamic = h.hasFooterCopy();
         FormatOptions options = new FormatOptions.Vhd(dynamic ? VhdSubformat.DYNAMIC : VhdSubformat.FIXED,
@@ -158,7 +158,7 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
                     + "next size its CHS geometry addresses exactly (creator '" + h.creatorApplication().trim()
                     + "' is read through the geometry)");
         }
-        plan.note(readers(h.creatorApplication()));
+        plan.note(readers(h.creatorApplication(), size));
         plan.note("new footer: " + size.describe());
         if (dynamic) {
             new Dynamic(image, h, reader, request, plan, size).plan();
@@ -169,8 +169,13 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
     }
 
     /** Which field each reader takes the size from, for this creator. */
-    static String readers(String creator) {
+    static String readers(String creator, VhdSize size) {
         String c = "creator '" + creator.replace("\0", "\\0") + "'";
+        if (VhdSize.isMax(size.geometry()) && VhdSize.creatorReadsGeometry(creator)) {
+            return c + ": not in qemu's table of creators that write current_size, but the footer's geometry will be "
+                    + "the maximum 65535/16/255, so every reader (qemu, Windows, libvhdi) takes the size from "
+                    + "current_size/original_size and the size is exact";
+        }
         return VhdSize.creatorReadsGeometry(creator)
                 ? c + ": qemu and Virtual PC read the size through the CHS geometry, Windows and libvhdi through "
                 + "current_size/original_size, so the new size is one the geometry addresses exactly"

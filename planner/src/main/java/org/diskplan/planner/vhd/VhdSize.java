@@ -3,6 +3,7 @@ package org.diskplan.planner.vhd;
 import static org.diskplan.probe.vhd.VhdLayout.SECTOR;
 
 import java.nio.ByteBuffer;
+import org.diskplan.probe.vhd.VhdHeader;
 import org.diskplan.probe.vhd.VhdLayout;
 import org.diskplan.probe.vhd.VhdLayout.Geometry;
 
@@ -18,6 +19,14 @@ import org.diskplan.probe.vhd.VhdLayout.Geometry;
  * geometry can address it gets the maximum geometry and the exact size; any other image
  * gets the exact size and the specification's geometry.
  *
+ * <p>An image that already holds the maximum geometry for a size a smaller geometry could
+ * address (disk2vhd writes 65535/16/255 whatever the size, with creator "d2v\0", which
+ * qemu's table does not list) keeps it: qemu reads such an image through current_size
+ * only because of that geometry, so writing the specification's geometry would turn its
+ * reading to the geometry and round the size; with the maximum kept the size stays exact
+ * and every reader keeps taking the field it took before. An image whose maximum geometry
+ * was only its size's (past 127 GiB) follows its creator's rule when shrunk below that.
+ *
  * @param bytes    the virtual size every reader will see
  * @param geometry the geometry the footer will hold
  */
@@ -25,6 +34,29 @@ record VhdSize(long bytes, Geometry geometry) {
     /** Whether readers size images of this creator by their geometry (unless it is the maximum one). */
     static boolean creatorReadsGeometry(String creatorApplication) {
         return VhdLayout.sizeFromGeometry(creatorApplication, new Geometry(1, 1, 1));
+    }
+
+    /** Whether {@code g} is the maximum geometry as qemu tests it: the product 65535 × 16 × 255. */
+    static boolean isMax(Geometry g) {
+        return g.sectors() == Geometry.MAX.sectors();
+    }
+
+    /**
+     * Whether an image with {@code geometry} and {@code currentSize} holds the maximum geometry
+     * by its maker's convention rather than because of its size.
+     */
+    static boolean keepsMaxGeometry(Geometry geometry, long currentSize) {
+        return isMax(geometry) && currentSize < Geometry.MAX.bytes();
+    }
+
+    /** The size and geometry for {@code requested} bytes of an image with footer {@code h}. */
+    static VhdSize of(VhdHeader h, long requested) {
+        Geometry now = new Geometry(h.cylinders(), h.heads(), h.sectorsPerTrack());
+        if (keepsMaxGeometry(now, h.currentSize())) {
+            long sectors = (requested + SECTOR - 1) / SECTOR;
+            return new VhdSize(sectors * SECTOR, Geometry.MAX);
+        }
+        return of(h.creatorApplication(), requested);
     }
 
     static VhdSize of(String creatorApplication, long requested) {

@@ -63,10 +63,19 @@ public final class VmdkPlanner implements FormatPlanner<VmdkHeader> {
 
     @Override
     public void checkOpen(ProbedImage image, VmdkHeader h) throws ResizeError {
-        if (h.gdAtEnd() || h.compressed() || h.markers() || h.version() == 3) {
+        if (h.version() == 3 && !h.gdAtEnd() && !h.compressed() && !h.markers()) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK4 header field version at offset "
+                    + VmdkLayout.OFF_VERSION + ": version 3 with uncompressed grains, no markers and the grain "
+                    + "directory in place is not a streamOptimized disk: VMware writes version 3 for disks with "
+                    + "persistent changed block tracking (KB 2064959), and qemu opens such a disk read-only "
+                    + "(\"VMDK version 3 must be read only\"), so DiskPlan does not resize it either. Convert with "
+                    + "`qemu-img convert -O vmdk -o subformat=monolithicSparse` and resize the copy");
+        }
+        if (h.gdAtEnd() || h.compressed() || h.markers()) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK4 header field "
                     + (h.gdAtEnd() ? "gdOffset at offset " + VmdkLayout.OFF_GD_OFFSET + " (grain directory at end)"
-                    : "flags at offset " + VmdkLayout.OFF_FLAGS + " (compressed grains with markers)")
+                    : "flags at offset " + VmdkLayout.OFF_FLAGS + " (" + (h.compressed() && h.markers()
+                    ? "compressed grains with markers" : h.compressed() ? "compressed grains" : "markers") + ")")
                     + ": streamOptimized disks are not resized. VMware's spec writes such a disk once, as a "
                     + "stream: compressed grains with markers, then the grain tables and directory, a footer "
                     + "(a copy of the header with the real gdOffset) and an end-of-stream marker; the header "

@@ -113,6 +113,73 @@ class VhdPlannerTest {
         assertThat(p.newVirtualSize()).isEqualTo(asked);
     }
 
+    /** Applies every step of {@code p} in memory and probes the result as qemu would. */
+    private static ProbedImage after(Path f, ResizePlan p) throws Exception {
+        MemoryApply sim = MemoryApply.load(p, f);
+        for (int k = 0; k <= p.finalStep(); k++) {
+            sim.step();
+        }
+        return ImageProber.probeForResize(f, sim.file(0), Optional.of("vpc"));
+    }
+
+    private static Geometry geometry(VhdHeader h) {
+        return new Geometry(h.cylinders(), h.heads(), h.sectorsPerTrack());
+    }
+
+    /**
+     * disk2vhd writes creator "d2v\0" (not qemu's "d2v ") and the maximum geometry at any size:
+     * qemu reads current_size only because of that geometry. A resize keeps it, so the size is
+     * exact and no reader changes the field it reads.
+     */
+    @Test
+    void aMaximumGeometryBelowItsSizeIsKeptAndTheSizeIsExact() throws Exception {
+        Path f = sample("dynamic", 16 * MIB);
+        patchFooters(f, VhdLayout.F_CREATOR_APP, new byte[] {'d', '2', 'v', 0});
+        patchFooters(f, VhdLayout.F_CYLINDERS, new byte[] {(byte) 0xff, (byte) 0xff, 16, (byte) 255});
+        ProbedImage before = ImageProber.probe(f, Optional.of("vpc"));
+        long base = ((VhdHeader) before.header()).currentSize();
+        assertThat(before.virtualSize()).as("qemu takes current_size").isEqualTo(base);
+        for (long asked : new long[] {base + 512, 20 * MIB + 3 * 512, (1L << 30) + 512}) {
+            assertThat(Planners.effectiveSize(before, asked)).isEqualTo(asked);
+            ResizePlan p = plan(f, asked);
+            assertThat(p.newVirtualSize()).isEqualTo(asked);
+            assertThat(p.notes()).noneMatch(n -> n.contains("you asked"))
+                    .anyMatch(n -> n.contains("creator 'd2v\\0'") && n.contains("maximum 65535/16/255"));
+            ProbedImage a = after(f, p);
+            VhdHeader h = (VhdHeader) a.header();
+            assertThat(geometry(h)).isEqualTo(Geometry.MAX);
+            assertThat(h.sizeFromGeometry()).isFalse();
+            assertThat(a.virtualSize()).isEqualTo(asked);
+            assertThat(h.currentSize()).isEqualTo(asked);
+            assertThat(h.creatorApplication()).isEqualTo("d2v\0");
+        }
+        // a shrink keeps it too
+        ResizePlan shrink = plan(f, 10 * MIB + 512, true, Preallocation.OFF);
+        assertThat(shrink.newVirtualSize()).isEqualTo(10 * MIB + 512);
+        assertThat(geometry((VhdHeader) after(f, shrink).header())).isEqualTo(Geometry.MAX);
+
+        // without the maximum geometry "d2v\0" is read through the geometry and rounded up
+        Path g = sample("dynamic", 16 * MIB);
+        patchFooters(g, VhdLayout.F_CREATOR_APP, new byte[] {'d', '2', 'v', 0});
+        ResizePlan rounded = plan(g, 20 * MIB + 3 * 512);
+        assertThat(rounded.newVirtualSize()).isEqualTo(Geometry.covering((20 * MIB + 3 * 512) / 512).bytes())
+                .isNotEqualTo(20 * MIB + 3 * 512);
+        assertThat(geometry((VhdHeader) after(g, rounded).header())).isNotEqualTo(Geometry.MAX);
+    }
+
+    /** A maximum geometry a size past 127 GiB forced is not kept when a shrink goes below that. */
+    @Test
+    void aMaximumGeometryOfALargeSizeFollowsTheCreatorBelowIt() throws Exception {
+        Path f = sample("dynamic", 200L << 30);
+        VhdHeader h = (VhdHeader) ImageProber.probe(f, Optional.of("vpc")).header();
+        assertThat(geometry(h)).isEqualTo(Geometry.MAX);
+        long asked = 20 * MIB;
+        ResizePlan p = plan(f, asked, true, Preallocation.OFF);
+        Geometry g = Geometry.covering(asked / 512);
+        assertThat(p.newVirtualSize()).isEqualTo(g.bytes());
+        assertThat(geometry((VhdHeader) after(f, p).header())).isEqualTo(g);
+    }
+
     @Test
     void aSmallGrowKeepsTheBatInPlaceAndABigOneRelocatesIt() throws Exception {
         Path f = sample("dynamic", 16 * MIB);

@@ -3,6 +3,7 @@ package org.diskplan.planner.vmdk;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -104,6 +105,26 @@ class VmdkPlannerTest {
         assertThatThrownBy(() -> plan(s, 128 * MIB, false)).isInstanceOf(ResizeError.class)
                 .satisfies(e -> assertThat(((ResizeError) e).code()).isEqualTo(ErrorCode.UNSUPPORTED_SUBFORMAT))
                 .hasMessageContaining("streamOptimized").hasMessageContaining("offset");
+    }
+
+    /**
+     * Version 3 alone is VMware's changed block tracking (qemu opens it read-only), not a stream:
+     * the refusal names the version field, not gdOffset or compression.
+     */
+    @Test
+    void versionThreeWithoutCompressionIsRefusedForWhatItIs() throws Exception {
+        Path f = sparse(64 * MIB);
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.seek(VmdkLayout.OFF_VERSION);
+            raf.write(new byte[] {3, 0, 0, 0});
+        }
+        byte[] before = Files.readAllBytes(f);
+        assertThatThrownBy(() -> plan(f, 128 * MIB, false)).isInstanceOf(ResizeError.class)
+                .satisfies(e -> assertThat(((ResizeError) e).code()).isEqualTo(ErrorCode.UNSUPPORTED_SUBFORMAT))
+                .hasMessageContaining("field version at offset " + VmdkLayout.OFF_VERSION)
+                .hasMessageContaining("changed block tracking").hasMessageContaining("read-only")
+                .hasMessageNotContaining("streamOptimized disks are not resized");
+        assertThat(Files.readAllBytes(f)).isEqualTo(before);
     }
 
     @Test
