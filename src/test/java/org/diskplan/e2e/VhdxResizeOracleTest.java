@@ -105,31 +105,14 @@ class VhdxResizeOracleTest {
         ProcessRunner.Result us = Diskplan.run(dir, args);
         assertThat(us.exitCode()).as(us.describe()).isZero();
         SoftAssertions soft = new SoftAssertions();
-        ProcessRunner.Result check = Qemu.img(dir, "check", "-f", "vhdx", file);
-        soft.assertThat(check.exitCode()).as("qemu-img check\n" + check.describe()).isZero();
-        soft.assertThat(check.stdout()).as(check.describe()).contains("No errors were found");
-        soft.assertThat(virtualSize(file)).as("qemu-img info").isEqualTo(size);
-        ProcessRunner.Result vhdi = ProcessRunner.of(Oracles.require("vhdiinfo").toString(), file).in(dir).run();
-        soft.assertThat(vhdi.exitCode()).as(vhdi.describe()).isZero();
-        soft.assertThat(vhdi.stdout()).as("vhdiinfo size").containsPattern("Media size\\s*:.*\\(" + size + " bytes\\)");
+        VhdxChecks.cleanWithNewSize(dir, file, old, size, soft);
         soft.assertThat(io(file, "read -P 0x5a 0 1M", "read -P 0x44 2M 512k", "read -P 0x33 5M 1M"))
                 .as("old data").doesNotContain("Pattern verification failed");
-        if (size > old) {
-            long n = Math.min(MIB, size - old);
-            soft.assertThat(io(file, "read -P 0 " + old + " " + n)).as("new range zero")
-                    .doesNotContain("Pattern verification failed");
-            soft.assertThat(io(file, "read -P 0 " + (size - n) + " " + n)).as("new end zero")
-                    .doesNotContain("Pattern verification failed");
-        }
         if (compare) {
             ProcessRunner.Result cmp = Qemu.img(dir, "compare", "-f", "vhdx", "-F", "vhdx", "orig.vhdx", file);
             soft.assertThat(cmp.exitCode()).as("qemu-img compare\n" + cmp.describe()).isZero();
         }
-        long last = size - MIB;
-        soft.assertThat(io(file, "write -P 0x77 " + last + " 1M", "read -P 0x77 " + last + " 1M"))
-                .as("last MiB").doesNotContain("Pattern verification failed").doesNotContain("error");
-        ProcessRunner.Result check2 = Qemu.img(dir, "check", "-f", "vhdx", file);
-        soft.assertThat(check2.exitCode()).as("qemu-img check after the write\n" + check2.describe()).isZero();
+        VhdxChecks.lastMibWritable(dir, file, size, soft);
         soft.assertAll();
     }
 
@@ -203,21 +186,10 @@ class VhdxResizeOracleTest {
     }
 
     private long virtualSize(String file) {
-        ProcessRunner.Result r = Qemu.img(dir, "info", "--output=json", "-f", "vhdx", file);
-        assertThat(r.exitCode()).as(r.describe()).isZero();
-        var m = java.util.regex.Pattern.compile("\"virtual-size\": (\\d+)").matcher(r.stdout());
-        assertThat(m.find()).as(r.stdout()).isTrue();
-        return Long.parseLong(m.group(1));
+        return VhdxChecks.virtualSize(dir, file);
     }
 
     private String io(String file, String... cmds) {
-        List<String> cmd = new ArrayList<>(List.of(Oracles.require("qemu-io").toString(), "-f", "vhdx"));
-        for (String c : cmds) {
-            cmd.addAll(List.of("-c", c));
-        }
-        cmd.add(file);
-        ProcessRunner.Result r = ProcessRunner.of(cmd).in(dir).timeout(java.time.Duration.ofMinutes(2)).run();
-        assertThat(r.exitCode()).as(r.describe()).isZero();
-        return r.stdout() + r.stderr();
+        return VhdxChecks.io(dir, file, cmds);
     }
 }

@@ -276,7 +276,9 @@ public final class VhdxProbe implements FormatProbe {
             flags.add("leave blocks allocated");
         }
         if (replay.isPresent()) {
-            flags.add("log needs replay (" + log.matching + " valid log entries for log GUID " + cur.logGuid + ")");
+            flags.add("log needs replay (" + log.matching + " valid log entr" + (log.matching == 1 ? "y" : "ies")
+                    + " for log GUID " + cur.logGuid + "): qemu opens the image read-only only once it is replayed "
+                    + "(qemu-img check -r all); a DiskPlan resize replays it first");
         }
 
         // qemu 7.2 counts whole 512-byte sectors (total_sectors = size >> 9 for its only supported logical
