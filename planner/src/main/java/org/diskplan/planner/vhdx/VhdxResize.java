@@ -34,7 +34,8 @@ import org.diskplan.probe.vhdx.VhdxLog;
  * One VHDX resize, planned the way the format intends metadata to change: through its log.
  *
  * <ol>
- *   <li>New structures nothing refers to yet: a bigger BAT region at a 1 MiB-aligned offset
+ *   <li>New structures nothing refers to yet: the file extended to the last_file_offset of a
+ *       log left to replay (as its replay does), a bigger BAT region at a 1 MiB-aligned offset
  *       past everything in use when the old one is too small (the old entries copied, new
  *       ones written or left as sparse zeros), a fixed image's new blocks (sparse zeros);
  *       zeros over an allocated last block's bytes past the old size. Barrier.</li>
