@@ -53,6 +53,8 @@ public final class VhdxLog {
     public static final int S_SEQUENCE_HIGH = 4;
     public static final int S_DATA = 8;
     public static final int S_SEQUENCE_LOW = 4092;
+    /** A last_file_offset past this (1 PiB, beyond any VHDX file) is not honoured: DiskPlan refuses the log. */
+    public static final long MAX_FILE_LENGTH = 1L << 50;
 
     private VhdxLog() {
     }
@@ -108,23 +110,54 @@ public final class VhdxLog {
             return out;
         }
 
-        /** The largest last_file_offset of the entries. */
+        /** The largest last_file_offset of the entries (unsigned). */
         public long lastFileOffset() {
-            return entries.stream().mapToLong(Entry::lastFileOffset).max().orElse(0);
+            long last = 0;
+            for (Entry e : entries) {
+                if (Long.compareUnsigned(e.lastFileOffset(), last) > 0) {
+                    last = e.lastFileOffset();
+                }
+            }
+            return last;
         }
 
-        /** {@code base} as it reads once the log is replayed (the file length is kept). */
+        /**
+         * The length of a file of {@code fileLength} bytes once the log is replayed: the
+         * largest last_file_offset rounded up to 1 MiB when it lies past the end ([MS-VHDX]
+         * 2.3.3: replay extends the file to it; qemu's vhdx_log_flush rounds up to 1 MiB),
+         * else unchanged. Capped at {@link #MAX_FILE_LENGTH} (callers refuse more).
+         */
+        public long fileLength(long fileLength) {
+            long last = lastFileOffset();
+            if (Long.compareUnsigned(last, fileLength) <= 0) {
+                return fileLength;
+            }
+            if (Long.compareUnsigned(last, MAX_FILE_LENGTH) > 0) {
+                return MAX_FILE_LENGTH;
+            }
+            return (last + VhdxLayout.MIB - 1) / VhdxLayout.MIB * VhdxLayout.MIB;
+        }
+
+        /**
+         * {@code base} as it reads once the log is replayed: the changes over it, and zeros
+         * past its end up to {@link #fileLength} (what replay's extension adds).
+         */
         public ImageReader overlay(ImageReader base) {
             List<Change> all = changes();
+            long replayedLength = fileLength(base.size());
             return new ImageReader() {
                 @Override
                 public long size() {
-                    return base.size();
+                    return replayedLength;
                 }
 
                 @Override
                 public void readFullyUnchecked(long offset, byte[] into, int length) throws IOException {
-                    base.readFullyUnchecked(offset, into, length);
+                    long inFile = Math.max(0, Math.min(length, base.size() - offset));
+                    if (inFile > 0) {
+                        base.readFullyUnchecked(offset, into, (int) inFile);
+                    }
+                    Arrays.fill(into, (int) inFile, length, (byte) 0);
                     long end = offset + length;
                     for (Change c : all) {
                         long from = Math.max(offset, c.fileOffset());

@@ -110,6 +110,27 @@ public final class VhdxProbe implements FormatProbe {
         java.util.Optional<VhdxLog.Replay> replay = cur.logGuidZero || logLength == 0 ? java.util.Optional.empty()
                 : VhdxLog.search(reader, logOffset, logLength, Arrays.copyOfRange(cur.raw, H_LOG_GUID, H_LOG_GUID + 16));
         if (replay.isPresent()) {
+            for (VhdxLog.Entry e : replay.get().entries()) {
+                // [MS-VHDX] 2.3.1.1; qemu's vhdx_log_flush refuses the same (EINVAL)
+                if (Long.compareUnsigned(e.flushedFileOffset(), fileSize) > 0) {
+                    flags.add("corrupt: log entry field flushed_file_offset at offset "
+                            + (logOffset + e.logPosition() + VhdxLog.E_FLUSHED_FILE_OFFSET) + ": "
+                            + Long.toUnsignedString(e.flushedFileOffset()) + " is past the end of the file ("
+                            + fileSize + " bytes): the file lost its tail after the entry was written; the log "
+                            + "cannot be replayed (qemu refuses too)");
+                }
+                if (Long.compareUnsigned(e.lastFileOffset(), VhdxLog.MAX_FILE_LENGTH) > 0) {
+                    flags.add("corrupt: log entry field last_file_offset at offset "
+                            + (logOffset + e.logPosition() + VhdxLog.E_LAST_FILE_OFFSET) + ": "
+                            + Long.toUnsignedString(e.lastFileOffset()) + " is past any VHDX file ("
+                            + VhdxLog.MAX_FILE_LENGTH + " bytes)");
+                }
+            }
+            long replayedLength = replay.get().fileLength(fileSize);
+            if (replayedLength > fileSize) {
+                flags.add("log replay extends the file to " + replayedLength + " bytes (last_file_offset "
+                        + Long.toUnsignedString(replay.get().lastFileOffset()) + ")");
+            }
             reader = replay.get().overlay(reader);
             flags.add("shown as replayed: " + replay.get().entries().size() + " log entr"
                     + (replay.get().entries().size() == 1 ? "y" : "ies") + " (sequence "
@@ -276,7 +297,9 @@ public final class VhdxProbe implements FormatProbe {
             flags.add("leave blocks allocated");
         }
         if (replay.isPresent()) {
-            flags.add("log needs replay (" + log.matching + " valid log entries for log GUID " + cur.logGuid + ")");
+            flags.add("log needs replay (" + log.matching + " valid log entr" + (log.matching == 1 ? "y" : "ies")
+                    + " for log GUID " + cur.logGuid + "): qemu opens the image read-only only once it is replayed "
+                    + "(qemu-img check -r all); a DiskPlan resize replays it first");
         }
 
         // qemu 7.2 counts whole 512-byte sectors (total_sectors = size >> 9 for its only supported logical

@@ -34,7 +34,8 @@ import org.diskplan.probe.vhdx.VhdxLog;
  * One VHDX resize, planned the way the format intends metadata to change: through its log.
  *
  * <ol>
- *   <li>New structures nothing refers to yet: a bigger BAT region at a 1 MiB-aligned offset
+ *   <li>New structures nothing refers to yet: the file extended to the last_file_offset of a
+ *       log left to replay (as its replay does), a bigger BAT region at a 1 MiB-aligned offset
  *       past everything in use when the old one is too small (the old entries copied, new
  *       ones written or left as sparse zeros), a fixed image's new blocks (sparse zeros);
  *       zeros over an allocated last block's bytes past the old size. Barrier.</li>
@@ -89,6 +90,21 @@ final class VhdxResize {
             } catch (ProbeException e) {
                 throw new ResizeError(ErrorCode.READ_FAILED, e.getMessage());
             }
+            for (VhdxLog.Entry e : r.map(VhdxLog.Replay::entries).orElse(List.of())) {
+                // the probe flags these as corrupt (checkOpen refuses them); kept here so that the plan never relies on it
+                long at = h.logOffset() + e.logPosition();
+                if (Long.compareUnsigned(e.flushedFileOffset(), image.fileSize()) > 0) {
+                    throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX log entry field flushed_file_offset at offset "
+                            + (at + VhdxLog.E_FLUSHED_FILE_OFFSET) + ": " + Long.toUnsignedString(e.flushedFileOffset())
+                            + " is past the end of the file (" + image.fileSize() + " bytes): the log cannot be "
+                            + "replayed");
+                }
+                if (Long.compareUnsigned(e.lastFileOffset(), VhdxLog.MAX_FILE_LENGTH) > 0) {
+                    throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX log entry field last_file_offset at offset "
+                            + (at + VhdxLog.E_LAST_FILE_OFFSET) + ": " + Long.toUnsignedString(e.lastFileOffset())
+                            + " is past any VHDX file");
+                }
+            }
         }
         this.replay = r;
         this.view = r.map(x -> x.overlay(raw)).orElse(raw);
@@ -116,9 +132,11 @@ final class VhdxResize {
                     + " entries is more than DiskPlan plans in memory (" + MAX_BAT_IN_MEMORY + ")");
         }
         long[] bat = readBat(oldEntries);
-        long maxEnd = Math.max(usedEnd(bat, bat.length), image.fileSize());
         boolean grow = newSize > oldSize;
         long fileLength = image.fileSize();
+        // the file as the pending log's replay leaves it: extended to its last_file_offset
+        long replayedLength = replay.map(r -> r.fileLength(fileLength)).orElse(fileLength);
+        long maxEnd = Math.max(usedEnd(bat, bat.length), replayedLength);
 
         // where a fixed image's new blocks and a relocated BAT go
         boolean relocate = newEntries * BAT_ENTRY_SIZE > h.batLength();
@@ -151,6 +169,11 @@ final class VhdxResize {
                 }
             }
             List<ResizePatch> fresh = new ArrayList<>();
+            if (replayedLength > fileLength) {
+                fresh.add(new Extend(fileLength, replayedLength - fileLength, "the file extended to the pending "
+                        + "log's last_file_offset (" + Long.toUnsignedString(replay.get().lastFileOffset())
+                        + "), as its replay does (zeros)", RegionKind.DATA));
+            }
             if (relocate) {
                 long kept = Math.min(oldEntries, newEntries);
                 if (replay.isEmpty()) {
@@ -178,9 +201,9 @@ final class VhdxResize {
                 // the old last block must lie in the file as far as the new size reaches into it
                 long e = bat[(int) batIndex(oldPayload - 1, ratio)];
                 long need = (e & BAT_OFFSET_MASK) + Math.min(bs, newSize - (oldPayload - 1) * bs);
-                if (batEntryState(e) == STATE_FULLY_PRESENT && need > fileLength) {
-                    fresh.add(new Extend(fileLength, need - fileLength, "the fixed image's last block, as far as "
-                            + "the new size reaches (sparse zeros)", RegionKind.DATA));
+                if (batEntryState(e) == STATE_FULLY_PRESENT && need > replayedLength) {
+                    fresh.add(new Extend(replayedLength, need - replayedLength, "the fixed image's last block, as "
+                            + "far as the new size reaches (sparse zeros)", RegionKind.DATA));
                 }
             }
             if (newBlocks > 0) {
@@ -272,7 +295,8 @@ final class VhdxResize {
                 RegionKind.HEADER)));
 
         if (newSize < oldSize) {
-            long keep = Math.min(image.fileSize(), roundUp(usedEnd(bat, newEntries), MIB));
+            long replayedLength = replay.map(r -> r.fileLength(image.fileSize())).orElse(image.fileSize());
+            long keep = Math.min(replayedLength, roundUp(usedEnd(bat, newEntries), MIB));
             if (keep < plan.length(ResizePatch.IMAGE)) {
                 plan.finalLength(ResizePatch.IMAGE, keep);
                 plan.note("the file is cut to " + keep + " bytes: nothing past it is used any more");

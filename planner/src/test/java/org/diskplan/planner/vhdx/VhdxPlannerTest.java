@@ -183,6 +183,76 @@ class VhdxPlannerTest {
         assertThat(relocating.notes()).anyMatch(n -> n.contains("left to replay"));
     }
 
+    /**
+     * A log left to replay whose entry maps block 0 past the end of the file: Hyper-V
+     * allocates a block by extending the file and logging the BAT sector, and a crash can
+     * lose the extension but keep the entry, whose last_file_offset says how long the file
+     * must be. Replay extends the file to it (rounded up to 1 MiB, as qemu does), so the
+     * resize does too, and the block stays inside the file; a flushed_file_offset past the
+     * end (the file lost what the entry already relied on) is refused, naming the field.
+     */
+    @Test
+    void aPendingLogsLastFileOffsetExtendsTheFileAndAFlushedOffsetPastTheEndIsRefused() throws Exception {
+        Path f = image(16 * MiB, Map.of("block_size", "1M"));
+        long length = Files.size(f);
+        Path dirty = pendingLogMappingBlock0PastTheEnd(f, length, length + MiB - 4096);
+        ProbedImage p = ImageProber.probe(dirty, Optional.of("vhdx"));
+        assertThat(p.flags()).contains("log replay extends the file to " + (length + MiB) + " bytes (last_file_offset "
+                + (length + MiB - 4096) + ")").noneMatch(s -> s.startsWith("corrupt"));
+        for (long size : new long[] {64 * MiB, 200L << 30, 8 * MiB}) {
+            ResizePlan plan = planAndCheckPrefixes(dirty, new ResizeRequest(size, size < 16 * MiB, Preallocation.OFF));
+            MemoryApply sim = MemoryApply.load(plan, dirty);
+            while (sim.next() <= plan.finalStep()) {
+                sim.step();
+            }
+            assertThat(sim.file(0).size()).as("block 0 (at " + length + ") lies in the file").isGreaterThanOrEqualTo(
+                    length + MiB);
+            Path done = dir.resolve("done" + size + ".vhdx");
+            Files.write(done, sim.file(0).bytes());
+            ProbedImage after = ImageProber.probe(done, Optional.of("vhdx"));
+            assertThat(header(after).logNeedsReplay()).isFalse();
+            assertThat(after.flags()).noneMatch(s -> s.startsWith("corrupt"));
+            assertThat(header(after).batStateCounts().get(VhdxLayout.STATE_FULLY_PRESENT)).isEqualTo(1L);
+        }
+
+        Path truncated = pendingLogMappingBlock0PastTheEnd(f, length + MiB, length + MiB);
+        byte[] before = Files.readAllBytes(truncated);
+        VhdxHeader h = header(ImageProber.probe(truncated, Optional.of("vhdx")));
+        assertThatThrownBy(() -> ResizeSession.planFile(truncated, Optional.of("vhdx"),
+                q -> new ResizeRequest(64 * MiB, false, Preallocation.OFF)))
+                .isInstanceOf(ResizeError.class)
+                .hasMessageContaining("flushed_file_offset at offset " + (h.logOffset() + VhdxLog.E_FLUSHED_FILE_OFFSET))
+                .satisfies(e -> assertThat(((ResizeError) e).code()).isEqualTo(ErrorCode.NEEDS_REPAIR));
+        assertThat(Files.readAllBytes(truncated)).isEqualTo(before);
+    }
+
+    /**
+     * A copy of {@code f} with one log entry left to replay (flushed and last file offsets
+     * as given) whose BAT sector maps payload block 0 fully present at the file's end.
+     */
+    private Path pendingLogMappingBlock0PastTheEnd(Path f, long flushed, long last) throws Exception {
+        VhdxHeader h = header(ImageProber.probe(f, Optional.of("vhdx")));
+        long length = Files.size(f);
+        Path out = dir.resolve("pending" + (n++) + ".vhdx");
+        byte[] bytes = Files.readAllBytes(f);
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(VhdxLayout.ORDER);
+        byte[] sector = Arrays.copyOfRange(bytes, (int) h.batOffset(), (int) h.batOffset() + VhdxLog.SECTOR);
+        ByteBuffer.wrap(sector).order(VhdxLayout.ORDER).putLong(0, VhdxLayout.batEntry(VhdxLayout.STATE_FULLY_PRESENT,
+                length));
+        byte[] guid = new byte[16];
+        Arrays.fill(guid, (byte) 0x5c);
+        byte[] entry = VhdxLog.encodeEntry(guid, 7, 0, flushed, last,
+                java.util.List.of(new VhdxLog.Data(h.batOffset(), sector)));
+        System.arraycopy(entry, 0, bytes, (int) h.logOffset(), entry.length);
+        int at = (int) h.headers().get(h.currentHeaderIndex()).offset();
+        b.position(at + VhdxLayout.H_LOG_GUID);
+        b.put(guid);
+        byte[] head = Arrays.copyOfRange(bytes, at, at + VhdxLayout.HEADER_SIZE);
+        b.putInt(at + VhdxLayout.H_CHECKSUM, (int) VhdxLayout.crc32c(head, VhdxLayout.H_CHECKSUM));
+        Files.write(out, bytes);
+        return out;
+    }
+
     @Test
     void fourKibLogicalSectors() throws Exception {
         Path f = image(16 * MiB, Map.of("block_size", "1M"));
