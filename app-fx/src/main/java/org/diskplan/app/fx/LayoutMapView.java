@@ -22,7 +22,6 @@ import org.diskplan.app.fx.model.LayoutScale;
 import org.diskplan.app.fx.model.SizeText;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.probe.LayoutRegion;
-import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
 
 /**
@@ -32,7 +31,14 @@ import org.diskplan.probe.RegionKind;
  * plan. The selected field or step is framed on the bars.
  */
 final class LayoutMapView extends VBox {
-    private final ObjectProperty<ProbedImage> image = new SimpleObjectProperty<>(this, "image");
+    /** The regions of a file and its length: a probed image's, or what was parsed of a damaged one. */
+    record Layout(List<LayoutRegion> regions, long fileSize) {
+        Layout {
+            regions = List.copyOf(regions);
+        }
+    }
+
+    private final ObjectProperty<Layout> image = new SimpleObjectProperty<>(this, "layout");
     private final ObjectProperty<ResizePlan> plan = new SimpleObjectProperty<>(this, "plan");
     /** {offset, length} to frame on the bar of the file now, or null. */
     private final ObjectProperty<long[]> markNow = new SimpleObjectProperty<>(this, "markNow");
@@ -78,7 +84,7 @@ final class LayoutMapView extends VBox {
         return row;
     }
 
-    ObjectProperty<ProbedImage> imageProperty() {
+    ObjectProperty<Layout> layoutProperty() {
         return image;
     }
 
@@ -103,7 +109,7 @@ final class LayoutMapView extends VBox {
         return after.scale();
     }
 
-    private void rebuildLegend(ProbedImage p) {
+    private void rebuildLegend(Layout p) {
         legend.getChildren().clear();
         if (p == null) {
             return;
@@ -144,7 +150,7 @@ final class LayoutMapView extends VBox {
 
         @Override
         protected void paint(GraphicsContext g, double w, double h) {
-            ProbedImage p = image.get();
+            Layout p = image.get();
             ResizePlan pl = plan.get();
             double barH = h - 13;
             g.setFill(Palette.GRID);

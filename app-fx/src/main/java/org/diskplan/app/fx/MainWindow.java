@@ -73,6 +73,7 @@ import org.diskplan.probe.ProbedImage;
 public final class MainWindow {
     private static final PseudoClass CHANGED = PseudoClass.getPseudoClass("changed");
     private static final PseudoClass GROUP = PseudoClass.getPseudoClass("group");
+    private static final PseudoClass BAD = PseudoClass.getPseudoClass("bad");
 
     private final Stage stage;
     private final ImageModel image;
@@ -92,10 +93,19 @@ public final class MainWindow {
     private final Menu recentMenu = new Menu("Open _Recent");
     private final LayoutMapView map = new LayoutMapView();
 
-    /** A row of the inspector: a group (field == null) or a field. */
-    record Row(String group, HeaderField field) {
+    /** A row of the inspector: a group (field == null) or a field; {@code problem} is set on a damaged field. */
+    record Row(String group, HeaderField field, String problem) {
         String name() {
             return field == null ? group : field.name();
+        }
+
+        boolean bad() {
+            return field != null && !problem.isEmpty();
+        }
+
+        /** The field's meaning; on the damaged field, what is wrong with it first. */
+        String meaning() {
+            return field == null ? "" : bad() ? "\u2717 " + problem + " \u2014 " + field.meaning() : field.meaning();
         }
     }
 
@@ -108,6 +118,7 @@ public final class MainWindow {
         this.diff = new PatchDiffModel(workers);
         build();
         image.imageProperty().addListener((o, a, b) -> imageChanged(b));
+        image.damagedProperty().addListener((o, a, b) -> imageChanged(image.image()));
         resize.planProperty().addListener((o, a, p) -> timeline.planProperty().set(p));
         timeline.selectedProperty().addListener((o, a, b) -> diff.show(image.image() == null ? null
                 : image.image().path(), timeline.planProperty().get(), b.intValue()));
@@ -173,7 +184,8 @@ public final class MainWindow {
 
     private void build() {
         root.getStyleClass().add("diskplan");
-        root.setTop(new VBox(menus(), journalBanner(), openErrorBanner(), staleBanner(), cannotResizeBanner()));
+        root.setTop(new VBox(menus(), journalBanner(), openErrorBanner(), damagedBanner(), staleBanner(),
+                cannotResizeBanner()));
         VBox left = new VBox(12, summaryCard(), resizePanel());
         left.setPadding(new Insets(10));
         left.setPrefWidth(360);
@@ -189,7 +201,10 @@ public final class MainWindow {
         tabs.getTabs().addAll(inspectorTab, planTab);
         tabs.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
         map.setId("layoutMap");
-        map.imageProperty().bind(image.imageProperty());
+        map.layoutProperty().bind(Bindings.createObjectBinding(() -> image.image() == null
+                && image.damagedProperty().get() == null ? null
+                : new LayoutMapView.Layout(image.regions(), image.fileSize()), image.imageProperty(),
+                image.damagedProperty()));
         map.planProperty().bind(Bindings.createObjectBinding(() -> resize.noOpProperty().get() ? null
                 : resize.planProperty().get(), resize.planProperty(), resize.noOpProperty()));
         map.markNowProperty().bind(Bindings.createObjectBinding(() -> {
@@ -374,11 +389,17 @@ public final class MainWindow {
                 apply.staleProperty(), reload);
     }
 
+    /** Why the image cannot be resized (no planner for its format, or its planner refuses it). */
     private HBox cannotResizeBanner() {
-        return banner("cannotResizeBanner", "info-banner", Bindings.createStringBinding(() -> image.image() == null
-                        ? "" : WindowWords.cannotResize(image.image().format()), image.imageProperty()),
-                Bindings.createBooleanBinding(() -> image.image() != null
-                        && !Planners.canResize(image.image().format()), image.imageProperty()));
+        return banner("cannotResizeBanner", "info-banner", image.refusalProperty(),
+                Bindings.createBooleanBinding(() -> image.image() != null && !image.refusalProperty().get().isEmpty()
+                        && image.damageProperty().get().isEmpty(), image.imageProperty(), image.refusalProperty(),
+                        image.damageProperty()));
+    }
+
+    /** A damaged image: what is wrong, that it cannot be resized, and that its readable fields are shown. */
+    private HBox damagedBanner() {
+        return banner("damagedBanner", "error-banner", image.damageProperty(), image.damageProperty().isNotEmpty());
     }
 
     private VBox summaryCard() {
@@ -515,11 +536,14 @@ public final class MainWindow {
         HBox.setHgrow(progress, Priority.ALWAYS);
         HBox actions = new HBox(8, applyButton, cancel, progress);
         actions.setAlignment(Pos.CENTER_LEFT);
-        VBox panel = new VBox(8, title, sizeLabel, sizeField, slider, quick, preallocRow, shrink, error, hint, note,
+        VBox controls = new VBox(8, sizeLabel, sizeField, slider, quick, preallocRow, shrink, error, hint, note,
                 planSummary, actions);
+        controls.disableProperty().bind(image.imageProperty().isNull().or(image.refusalProperty().isNotEmpty()));
+        // why the controls are off, above them and not greyed out with them
+        Label refused = messageLabel("hint", image.refusalProperty());
+        refused.setId("resizeRefusal");
+        VBox panel = new VBox(8, title, refused, controls);
         panel.getStyleClass().add("card");
-        panel.disableProperty().bind(image.imageProperty().isNull().or(Bindings.createBooleanBinding(() ->
-                image.image() != null && !Planners.canResize(image.image().format()), image.imageProperty())));
         return panel;
     }
 
@@ -558,12 +582,13 @@ public final class MainWindow {
         inspector.getColumns().add(column("Size", 50, r -> r.field() == null ? ""
                 : r.field().length() == 0 ? "computed" : Integer.toString(r.field().length())));
         inspector.getColumns().add(column("Value", 200, r -> r.field() == null ? "" : r.field().value()));
-        inspector.getColumns().add(column("Meaning", 420, r -> r.field() == null ? "" : r.field().meaning()));
+        inspector.getColumns().add(column("Meaning", 420, Row::meaning));
         inspector.setRowFactory(t -> new TreeTableRow<>() {
             @Override
             protected void updateItem(Row item, boolean empty) {
                 super.updateItem(item, empty);
                 pseudoClassStateChanged(GROUP, !empty && item != null && item.field() == null);
+                pseudoClassStateChanged(BAD, !empty && item != null && item.bad());
                 pseudoClassStateChanged(CHANGED, !empty && item != null && item.field() != null
                         && image.changedFields().contains(ImageModel.key(item.field())));
             }
@@ -714,24 +739,36 @@ public final class MainWindow {
         return bar;
     }
 
+    /** A new image, or a damaged one (p == null): the inspector's rows, the bad one marked and selected. */
     private void imageChanged(ProbedImage p) {
-        TreeItem<Row> rootItem = new TreeItem<>(new Row("", null));
-        if (p != null) {
-            TreeItem<Row> group = null;
-            for (HeaderField f : p.fields()) {
-                if (group == null || !group.getValue().group().equals(f.group())) {
-                    group = new TreeItem<>(new Row(f.group(), null));
-                    group.setExpanded(true);
-                    rootItem.getChildren().add(group);
-                }
-                group.getChildren().add(new TreeItem<>(new Row(f.group(), f)));
+        TreeItem<Row> rootItem = new TreeItem<>(new Row("", null, ""));
+        HeaderField bad = image.badFieldProperty().get();
+        TreeItem<Row> badItem = null;
+        TreeItem<Row> group = null;
+        for (HeaderField f : image.fields()) {
+            if (group == null || !group.getValue().group().equals(f.group())) {
+                group = new TreeItem<>(new Row(f.group(), null, ""));
+                group.setExpanded(true);
+                rootItem.getChildren().add(group);
             }
+            TreeItem<Row> item = new TreeItem<>(new Row(f.group(), f, f == bad
+                    ? image.badReasonProperty().get() : ""));
+            if (f == bad) {
+                badItem = item;
+            }
+            group.getChildren().add(item);
         }
         inspector.setRoot(rootItem);
-        resize.setImage(p);
-        timelineView.setEmptyText(p != null && !Planners.canResize(p.format())
-                ? "No plan: DiskPlan cannot resize " + p.format().displayName() + " images yet."
-                : "No plan: type a new size.");
+        if (badItem != null) {
+            inspector.getSelectionModel().select(badItem);
+            int row = inspector.getRow(badItem);
+            inspector.scrollTo(Math.max(0, row - 3));
+        }
+        if (p != null || image.damagedProperty().get() == null) {
+            resize.setImage(p);
+        }
+        String refusal = image.refusalProperty().get();
+        timelineView.setEmptyText(refusal.isEmpty() ? "No plan: type a new size." : "No plan: " + refusal);
     }
 
     private void confirmAndApply() {

@@ -705,4 +705,111 @@ class WindowTest {
         robot.clickOn("#dismissOpenError");
         waitUntil(() -> !visible(robot, "#openErrorBanner"));
     }
+
+    // ---- damaged images (issue 19) ------------------------------------------------------
+
+    /** Writes {@code value} big-endian as 8 bytes at {@code offset} of {@code file}. */
+    private static void poke64(Path file, long offset, long value) throws Exception {
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            raf.seek(offset);
+            raf.writeLong(value);
+        }
+    }
+
+    private void openAndWait(Path file) {
+        onFx(() -> {
+            window.open(file);
+            return null;
+        });
+        waitUntil(() -> !window.image().busyProperty().get() && window.image().workers().pendingProperty().get() == 0
+                && file.equals(window.image().fileProperty().get()));
+    }
+
+    /** The rows drawn with the :bad pseudo-class, as their field names. */
+    @SuppressWarnings("unchecked")
+    private static List<String> badRows(FxRobot robot) {
+        return robot.lookup(".tree-table-row-cell").queryAll().stream()
+                .filter(n -> n.getPseudoClassStates().stream().anyMatch(c -> c.getPseudoClassName().equals("bad")))
+                .map(n -> ((javafx.scene.control.TreeTableRow<MainWindow.Row>) n).getItem())
+                .filter(java.util.Objects::nonNull).map(r -> r.field().name()).toList();
+    }
+
+    @Test
+    void aDamagedImageShowsTheFieldsParsedBeforeTheErrorAndMarksTheBadOne(FxRobot robot) throws Exception {
+        openSample(robot, sample("raw"));
+        Path vhd = Files.copy(sample("vpc").write(), config.resolve("damaged.vhd"), StandardCopyOption.REPLACE_EXISTING);
+        // the footer copy's data_offset (offset 16) points far past the end of the file
+        poke64(vhd, 16, 1L << 40);
+        String before = sha(vhd);
+        var error = org.assertj.core.api.Assertions.catchThrowableOfType(
+                () -> ImageProber.probe(vhd, Optional.empty()), org.diskplan.probe.ProbeException.class);
+        var partial = error.partial().orElseThrow();
+        assertThat(partial.bad()).map(HeaderField::name).contains("data_offset");
+        openAndWait(vhd);
+        assertThat(window.image().damagedProperty().get()).isNotNull();
+        assertThat(window.image().image()).isNull();
+        // the banner says what is wrong, where, and that it cannot be resized
+        assertThat(visible(robot, "#damagedBanner")).isTrue();
+        assertThat(text(robot, "#damagedBannerText")).startsWith("Damaged: ").contains("data_offset", "offset 16",
+                "DiskPlan cannot resize it; the fields parsed before the error are shown.");
+        assertThat(visible(robot, "#openErrorBanner")).isFalse();
+        assertThat(visible(robot, "#cannotResizeBanner")).isFalse();
+        // every field parsed before the error, in the probe's order, the bad one marked
+        List<String> expected = partial.fields().stream().map(f -> f.name() + " @ " + (f.length() == 0 ? ""
+                : SizeText.hex(f.offset())) + " = " + f.value()).toList();
+        assertThat(expected).isNotEmpty();
+        assertThat(onFx(() -> inspectorRows(robot))).containsExactlyElementsOf(expected);
+        waitUntil(() -> !badRows(robot).isEmpty());
+        assertThat(onFx(() -> badRows(robot))).containsExactly("data_offset");
+        HeaderField bad = partial.bad().orElseThrow();
+        waitUntil(() -> window.hexView().window().size() > 0);
+        assertThat(onFx(() -> window.hexView().window().markedHex())).isEqualTo(bad.hex());
+        @SuppressWarnings("unchecked")
+        TreeTableView<MainWindow.Row> tree = onFx(() -> robot.lookup("#inspector").queryAs(TreeTableView.class));
+        String meaning = onFx(() -> tree.getColumns().get(4).getCellObservableValue(
+                tree.getSelectionModel().getSelectedItem()).getValue().toString());
+        assertThat(meaning).startsWith("\u2717 ").contains("lies outside the file", bad.meaning());
+        // the layout shows the structures parsed, and the Resize panel is off with the reason
+        assertThat(onFx(() -> window.layoutMap().nowScale().fileSize())).isEqualTo(Files.size(vhd));
+        assertThat(onFx(() -> robot.lookup("#sizeField").query().isDisabled())).isTrue();
+        assertThat(visible(robot, "#resizeRefusal")).isTrue();
+        assertThat(text(robot, "#resizeRefusal")).startsWith("DiskPlan cannot resize a damaged image: ")
+                .contains("data_offset");
+        assertThat(text(robot, "#summary-damaged")).isEqualTo("data_offset at 0x10");
+        assertThat(sha(vhd)).isEqualTo(before);
+        // an image that opens whole takes the banner and the marks away
+        openSample(robot, sample("raw"));
+        assertThat(visible(robot, "#damagedBanner")).isFalse();
+        assertThat(visible(robot, "#resizeRefusal")).isFalse();
+        assertThat(onFx(() -> robot.lookup("#sizeField").query().isDisabled())).isFalse();
+        assertThat(onFx(() -> badRows(robot))).isEmpty();
+    }
+
+    @Test
+    void aQcow2FlaggedCorruptThatQemuOpensShowsEveryFieldTheFlagAndTheBadField(FxRobot robot) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Planners.canResize(org.diskplan.abi.ImageFormat.QCOW2));
+        Path qcow2 = Files.copy(sample("qcow2").write(), config.resolve("l1-past-end.qcow2"),
+                StandardCopyOption.REPLACE_EXISTING);
+        poke64(qcow2, 40, 1L << 40); // l1_table_offset: a cluster-aligned offset past the end of the file
+        Process p = new ProcessBuilder("qemu-img", "info", qcow2.toString()).redirectErrorStream(true).start();
+        String info = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as("qemu-img info opens it: %s", info).isZero();
+        String before = sha(qcow2);
+        ProbedImage probed = ImageProber.probe(qcow2, Optional.empty());
+        assertThat(probed.flags()).anySatisfy(f -> assertThat(f).startsWith("corrupt:").contains("l1_table_offset"));
+        openAndWait(qcow2);
+        assertThat(window.image().image()).isNotNull();
+        assertThat(onFx(() -> inspectorRows(robot))).hasSize(probed.fields().size())
+                .contains("l1_table_offset @ 0x28 = " + (1L << 40) + " (0x10000000000)");
+        assertThat(text(robot, "#summary-flags")).contains("corrupt:", "l1_table_offset");
+        assertThat(visible(robot, "#damagedBanner")).isTrue();
+        assertThat(text(robot, "#damagedBannerText")).startsWith("Damaged: qcow2 header field l1_table_offset at "
+                + "offset 40: ").contains("beyond the end of the file", "every field it could read is shown")
+                .doesNotContain("will not resize it:");
+        waitUntil(() -> !badRows(robot).isEmpty());
+        assertThat(onFx(() -> badRows(robot))).containsExactly("l1_table_offset");
+        assertThat(onFx(() -> robot.lookup("#sizeField").query().isDisabled())).isTrue();
+        assertThat(text(robot, "#resizeRefusal")).contains("damaged", "l1_table_offset");
+        assertThat(sha(qcow2)).isEqualTo(before);
+    }
 }
