@@ -207,6 +207,8 @@ public final class MainWindow {
                 image.damagedProperty()));
         map.planProperty().bind(Bindings.createObjectBinding(() -> resize.noOpProperty().get() ? null
                 : resize.planProperty().get(), resize.planProperty(), resize.noOpProperty()));
+        map.cutProperty().bind(Bindings.createObjectBinding(() -> resize.planProperty().get() == null ? null
+                : resize.cutProperty().get(), resize.cutProperty(), resize.planProperty()));
         map.markNowProperty().bind(Bindings.createObjectBinding(() -> {
             HeaderField f = image.selectedFieldProperty().get();
             return f == null ? null : new long[] {f.offset(), f.length()};

@@ -812,4 +812,84 @@ class WindowTest {
         assertThat(text(robot, "#resizeRefusal")).contains("damaged", "l1_table_offset");
         assertThat(sha(qcow2)).isEqualTo(before);
     }
+
+    // ---- the layout map marks the data a shrink cuts (issue 19) --------------------------
+
+    /** How many pixels of the lower half of the "now" bar have the colour of cut data. */
+    private int cutPixels() {
+        WritableImage frame = onFx(() -> window.layoutMap().nowBar().canvas().snapshot(null, null));
+        int y = (int) Math.round((frame.getHeight() - 13) * 0.75);
+        int n = 0;
+        for (int x = 0; x < (int) frame.getWidth(); x++) {
+            if (frame.getPixelReader().getColor(x, y).equals(Palette.CUT)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    @Test
+    void theLayoutMapMarksTheAllocatedDataAShrinkWouldCut(FxRobot robot) throws Exception {
+        Path vdi = Files.copy(sample("vdi").write(), config.resolve("cut.vdi"), StandardCopyOption.REPLACE_EXISTING);
+        // 3 MiB of guest data at 52 MiB (1 MiB blocks 52..54) and 1 MiB at 8 MiB
+        for (String cmd : List.of("write -P 0x5a 52M 3M", "write -P 0x33 8M 1M")) {
+            Process p = new ProcessBuilder("qemu-io", "-f", "vdi", "-c", cmd, vdi.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor()).as(out).isZero();
+        }
+        openAndWait(vdi);
+        ProbedImage img = window.image().image();
+        assertThat(cutPixels()).isZero();
+        typeSize(robot, "48M");
+        robot.clickOn("#shrinkBox");
+        waitUntil(() -> window.resize().cutProperty().get() != null && window.image().workers().pendingProperty()
+                .get() == 0);
+        var cut = window.resize().cutProperty().get();
+        assertThat(cut.bytes()).isEqualTo(3L << 20);
+        // the cut bytes are data blocks of the file, not the header or the block map
+        assertThat(cut.ranges()).isNotEmpty().allSatisfy(r -> assertThat(img.regions()).anySatisfy(reg -> {
+            assertThat(reg.kind()).isEqualTo(org.diskplan.probe.RegionKind.DATA);
+            assertThat(reg.offset() <= r.start() && r.end() <= reg.end()).isTrue();
+        }));
+        waitUntil(() -> !window.layoutMap().cutSpans().isEmpty());
+        assertThat(cutPixels()).isPositive();
+        // each range is drawn where the bar's scale puts its file offsets
+        var scale = onFx(() -> window.layoutMap().nowScale());
+        List<double[]> spans = onFx(() -> window.layoutMap().cutSpans());
+        assertThat(spans).hasSize(cut.ranges().size());
+        for (int k = 0; k < spans.size(); k++) {
+            assertThat(spans.get(k)[0]).isEqualTo(scale.x(cut.ranges().get(k).start()));
+            assertThat(spans.get(k)[1]).isGreaterThanOrEqualTo(scale.x(cut.ranges().get(k).end()));
+        }
+        assertThat(visible(robot, "#cutLegend")).isTrue();
+        assertThat(text(robot, "#cutLegend")).isEqualTo("data the shrink cuts \u00b7 3 MiB");
+        // a shrink past free blocks only cuts no data: nothing marked
+        typeSize(robot, "60M");
+        waitUntil(() -> window.resize().cutProperty().get() != null
+                && window.resize().planProperty().get().newVirtualSize() == 60L << 20);
+        assertThat(window.resize().cutProperty().get().bytes()).isZero();
+        waitUntil(() -> window.layoutMap().cutSpans().isEmpty());
+        assertThat(cutPixels()).isZero();
+        assertThat(robot.lookup("#cutLegend").tryQuery()).isEmpty();
+        // a grow cuts nothing
+        typeSize(robot, "+1M");
+        waitUntil(() -> window.resize().planProperty().get() != null);
+        assertThat(window.resize().cutProperty().get()).isNull();
+        assertThat(cutPixels()).isZero();
+    }
+
+    @Test
+    void aRawShrinkMarksTheFilesTail(FxRobot robot) {
+        ProbedImage img = openSample(robot, sample("raw"));
+        typeSize(robot, "48M");
+        robot.clickOn("#shrinkBox");
+        waitUntil(() -> window.resize().cutProperty().get() != null && !window.layoutMap().cutSpans().isEmpty());
+        assertThat(window.resize().cutProperty().get().ranges()).containsExactly(
+                new org.diskplan.probe.GuestAllocation.Range(48L << 20, img.fileSize()));
+        double[] span = onFx(() -> window.layoutMap().cutSpans().get(0));
+        double width = onFx(() -> window.layoutMap().nowBar().getWidth());
+        assertThat(span[1]).isCloseTo(width, org.assertj.core.data.Offset.offset(1.0));
+        assertThat(cutPixels()).isPositive();
+    }
 }
