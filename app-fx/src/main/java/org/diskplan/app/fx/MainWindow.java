@@ -682,14 +682,16 @@ public final class MainWindow {
                 timeline.selectedProperty(), diff.diffProperty()));
         afterTitle.textProperty().bind(Bindings.createStringBinding(() -> diffTitle(false),
                 timeline.selectedProperty(), diff.diffProperty()));
-        VBox beforeBox = new VBox(4, beforeTitle, before);
-        VBox afterBox = new VBox(4, afterTitle, after);
-        // side by side when there is room, After below Before in a narrow window
-        javafx.scene.layout.FlowPane diffPanes = new javafx.scene.layout.FlowPane(12, 8, beforeBox, afterBox);
-        ScrollPane diffScroll = new ScrollPane(diffPanes);
-        diffScroll.setFitToWidth(true);
-        diffScroll.setPrefViewportHeight(150);
-        diffScroll.setMinViewportHeight(90);
+        ScrollPane beforeScroll = hexScroll(before);
+        ScrollPane afterScroll = hexScroll(after);
+        // the two panes show the same rows of the file: they scroll together
+        beforeScroll.vvalueProperty().bindBidirectional(afterScroll.vvalueProperty());
+        VBox beforeBox = new VBox(4, beforeTitle, beforeScroll);
+        VBox afterBox = new VBox(4, afterTitle, afterScroll);
+        VBox.setVgrow(beforeScroll, Priority.ALWAYS);
+        VBox.setVgrow(afterScroll, Priority.ALWAYS);
+        DiffPanes diffPanes = new DiffPanes(beforeBox, afterBox, before.getMinWidth());
+        diffPanes.setId("diffPanes");
         // every file of the plan, also those no step writes (a removed extent, a created one)
         Label planFiles = new Label();
         planFiles.setId("planFiles");
@@ -697,10 +699,98 @@ public final class MainWindow {
         planFiles.textProperty().bind(Bindings.createStringBinding(() -> timeline.planProperty().get() == null ? ""
                 : "Files: " + (timeline.planProperty().get().files().size() == 1 ? "" : "\n")
                 + WindowWords.planFiles(timeline.planProperty().get()), timeline.planProperty()));
-        VBox box = new VBox(8, summary, legend, timelineView, planFiles, detail, diffScroll);
-        VBox.setVgrow(diffScroll, Priority.ALWAYS);
+        VBox box = new VBox(8, summary, legend, timelineView, planFiles, detail, diffPanes);
+        VBox.setVgrow(diffPanes, Priority.ALWAYS);
         box.setPadding(new Insets(8));
-        return box;
+        // The hex panes take the height the window has; in a window too short for both
+        // (stacked) the tab scrolls instead of cutting the After pane off.
+        box.setMinHeight(Region.USE_PREF_SIZE);
+        ScrollPane scroll = new ScrollPane(box);
+        scroll.setId("planScroll");
+        scroll.setFitToWidth(true);
+        scroll.setFitToHeight(true);
+        scroll.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
+        return scroll;
+    }
+
+    /** A hex view in a scroll pane that fills the width and height it is given. */
+    private static ScrollPane hexScroll(HexView view) {
+        ScrollPane sp = new ScrollPane(view);
+        sp.setFitToWidth(true);
+        sp.setHbarPolicy(ScrollPane.ScrollBarPolicy.AS_NEEDED);
+        sp.setMinViewportHeight(HexView.rowsHeight(3));
+        sp.setPrefViewportHeight(HexView.rowsHeight(6));
+        sp.setMaxHeight(Double.MAX_VALUE);
+        sp.setMaxWidth(Double.MAX_VALUE);
+        sp.getStyleClass().add("hex-scroll");
+        return sp;
+    }
+
+    /**
+     * Before and After side by side, each half the width and the full height, when both fit
+     * across; otherwise After below Before, each half the height.
+     */
+    static final class DiffPanes extends Region {
+        private static final double GAP = 12;
+        private final Region first;
+        private final Region second;
+        private final double paneWidth;
+
+        DiffPanes(Region first, Region second, double paneWidth) {
+            this.first = first;
+            this.second = second;
+            this.paneWidth = paneWidth;
+            getChildren().addAll(first, second);
+        }
+
+        @Override
+        public Orientation getContentBias() {
+            return Orientation.HORIZONTAL; // the height depends on whether the width fits both across
+        }
+
+        /** True when the panes stand side by side at the current width. */
+        boolean sideBySide() {
+            return getWidth() >= 2 * paneWidth + GAP;
+        }
+
+        @Override
+        protected double computeMinHeight(double width) {
+            double a = first.minHeight(-1);
+            double b = second.minHeight(-1);
+            return (width < 0 || width >= 2 * paneWidth + GAP) ? Math.max(a, b) : a + GAP + b;
+        }
+
+        @Override
+        protected double computePrefHeight(double width) {
+            double a = first.prefHeight(-1);
+            double b = second.prefHeight(-1);
+            return (width < 0 || width >= 2 * paneWidth + GAP) ? Math.max(a, b) : a + GAP + b;
+        }
+
+        @Override
+        protected double computePrefWidth(double height) {
+            return paneWidth;
+        }
+
+        @Override
+        protected double computeMinWidth(double height) {
+            return 0;
+        }
+
+        @Override
+        protected void layoutChildren() {
+            double w = getWidth();
+            double h = getHeight();
+            if (sideBySide()) {
+                double half = Math.floor((w - GAP) / 2);
+                first.resizeRelocate(0, 0, half, h);
+                second.resizeRelocate(half + GAP, 0, w - half - GAP, h);
+            } else {
+                double half = Math.floor((h - GAP) / 2);
+                first.resizeRelocate(0, 0, w, half);
+                second.resizeRelocate(0, half + GAP, w, h - half - GAP);
+            }
+        }
     }
 
     /** "step N — before (as steps 0–N−1 leave the file)" / "step N — after (what it writes)". */

@@ -892,4 +892,72 @@ class WindowTest {
         assertThat(span[1]).isCloseTo(width, org.assertj.core.data.Offset.offset(1.0));
         assertThat(cutPixels()).isPositive();
     }
+
+    // ---- the hex panes at the smallest and a large window (issue 19) ----------------------
+
+    private void resizeStage(double width, double height) {
+        onFx(() -> {
+            Stage st = (Stage) window.root().getScene().getWindow();
+            st.setMinWidth(0);
+            st.setMinHeight(0);
+            st.setWidth(width);
+            st.setHeight(height);
+            return null;
+        });
+        WaitForAsyncUtils.waitForFxEvents();
+        waitUntil(() -> Math.abs(window.root().getScene().getWidth() - width) < 40);
+        onFx(() -> {
+            window.root().getScene().getRoot().layout();
+            return null;
+        });
+        WaitForAsyncUtils.waitForFxEvents();
+    }
+
+    /** A node's bounds in the scene. */
+    private static javafx.geometry.Bounds inScene(javafx.scene.Node n) {
+        return onFx(() -> n.localToScene(n.getBoundsInLocal()));
+    }
+
+    @Test
+    void theHexPanesFillALargeWindowAndAfterIsReachableInASmallOne(FxRobot robot) {
+        openSample(robot, sample("raw"));
+        robot.clickOn("#preallocation").clickOn("full");
+        typeSize(robot, "+8M");
+        robot.clickOn("#planTab");
+        waitUntil(() -> window.timeline().steps() == 2);
+        robot.clickOn(window.timelineView().surface());
+        robot.type(KeyCode.HOME);
+        waitUntil(() -> window.diffAfter().window().size() > 0);
+        var panes = onFx(() -> (MainWindow.DiffPanes) robot.lookup("#diffPanes").query());
+        javafx.scene.Node beforePane = onFx(() -> window.diffBefore().getParent().getParent().getParent());
+        javafx.scene.Node afterPane = onFx(() -> window.diffAfter().getParent().getParent().getParent());
+        double defaultHeight = inScene(beforePane).getHeight();
+        // a large window (the headless screen's 1600x1000; bench/screenshots.sh shows 1920x1080):
+        // side by side, each wider than its hex rows and taller than in the default window
+        resizeStage(1600, 1000);
+        waitUntil(() -> panes.sideBySide() && inScene(beforePane).getHeight() > defaultHeight + 100);
+        var b = inScene(beforePane);
+        var a = inScene(afterPane);
+        assertThat(a.getMinX()).isGreaterThan(b.getMaxX());
+        assertThat(Math.abs(a.getMinY() - b.getMinY())).isLessThan(1.0);
+        assertThat(b.getWidth()).isGreaterThan(onFx(() -> window.diffBefore().getMinWidth()) + 100);
+        assertThat(b.getHeight()).isGreaterThan(HexView.rowsHeight(16));
+        // 1024x640: After below Before, and the tab scrolls to show it whole with its rows
+        resizeStage(1024, 640);
+        waitUntil(() -> !panes.sideBySide());
+        var scroll = onFx(() -> robot.lookup("#planScroll").queryAs(javafx.scene.control.ScrollPane.class));
+        onFx(() -> {
+            scroll.setVvalue(scroll.getVmax());
+            scroll.layout();
+            return null;
+        });
+        WaitForAsyncUtils.waitForFxEvents();
+        var viewport = onFx(() -> scroll.localToScene(scroll.getBoundsInLocal()));
+        var after = inScene(afterPane);
+        assertThat(after.getMinY()).isGreaterThan(inScene(beforePane).getMaxY() - 1);
+        assertThat(after.getMinY()).isGreaterThanOrEqualTo(viewport.getMinY());
+        assertThat(after.getMaxY()).isLessThanOrEqualTo(viewport.getMaxY() + 1);
+        assertThat(after.getHeight()).isGreaterThanOrEqualTo(HexView.rowsHeight(3));
+        assertThat(after.getMaxX()).isLessThanOrEqualTo(viewport.getMaxX() + 1);
+    }
 }
