@@ -585,6 +585,9 @@ public final class MainWindow {
                 : r.field().length() == 0 ? "computed" : Integer.toString(r.field().length())));
         inspector.getColumns().add(column("Value", 200, r -> r.field() == null ? "" : r.field().value()));
         inspector.getColumns().add(column("Meaning", 420, Row::meaning));
+        // in a narrow window the meaning gives way first: names and values stay readable
+        inspector.getColumns().get(0).setMinWidth(160);
+        inspector.getColumns().get(3).setMinWidth(120);
         inspector.setRowFactory(t -> new TreeTableRow<>() {
             @Override
             protected void updateItem(Row item, boolean empty) {

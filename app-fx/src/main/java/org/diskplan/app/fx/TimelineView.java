@@ -155,6 +155,9 @@ final class TimelineView extends VBox {
         private final Line commitLine = new Line();
         private final Rectangle commitBack = new Rectangle(104, 15, Color.web("#ffffffd9"));
         private final Text commitText = new Text();
+        /** The second track's caption, over the outlines and the commit line that cross its band. */
+        private final Text trackCaption = new Text("where each step lands in the file (0 at top) and the file end");
+        private final Rectangle trackCaptionBack = new Rectangle(0, 14, Color.WHITE);
         private final Rectangle bubbleBack = new Rectangle();
         private final Text bubbleText = new Text();
         private final Rectangle clip = new Rectangle();
@@ -168,17 +171,26 @@ final class TimelineView extends VBox {
             bubbleBack.setArcHeight(6);
             bubbleBack.setHeight(20);
             bubbleText.setFill(Color.WHITE);
-            for (Text t : new Text[] {commitText, bubbleText}) {
+            trackCaption.setFill(Palette.MUTED);
+            for (Text t : new Text[] {commitText, bubbleText, trackCaption}) {
                 t.setFont(Palette.SMALL);
                 t.setTextOrigin(VPos.TOP);
             }
             for (javafx.scene.Node n : new javafx.scene.Node[] {selectedBox, hoverBox, commitLine, commitBack,
-                    commitText, bubbleBack, bubbleText}) {
+                    commitText, trackCaptionBack, trackCaption, bubbleBack, bubbleText}) {
                 n.setManaged(false);
                 n.setMouseTransparent(true);
                 n.setVisible(false);
                 getChildren().add(n);
             }
+            double captionY = TOP + TRACK1 + GAP - 16;
+            trackCaption.setX(4);
+            trackCaption.setY(captionY);
+            trackCaptionBack.setX(2);
+            trackCaptionBack.setY(captionY);
+            trackCaptionBack.setWidth(trackCaption.getLayoutBounds().getWidth() + 4);
+            trackCaption.setVisible(true);
+            trackCaptionBack.setVisible(true);
             setClip(clip); // outlines at the edges stay inside the view
         }
 
@@ -238,7 +250,6 @@ final class TimelineView extends VBox {
             double t2 = TOP + TRACK1 + GAP;
             g.setFill(Palette.MUTED);
             g.fillText("patches in apply order (height: bytes, log scale)", 4, 2);
-            g.fillText("where each step lands in the file (0 at top) and the file end", 4, t2 - 16);
             g.setStroke(Palette.GRID);
             g.strokeLine(0, t1 + TRACK1 + 0.5, w, t1 + TRACK1 + 0.5);
             g.setFill(Color.web("#f7f7f7"));

@@ -332,7 +332,7 @@ public final class ImageModel {
         badReason.set(p.bad().isPresent() ? why : "");
         damaged.set(p);
         summary.setAll(summaryOf(p, why));
-        message.set("Opened a damaged image: " + why);
+        message.set("Opened a damaged image: the fields read before the error are shown, the bad one marked.");
         if (!Samples.isSample(path)) {
             recent.add(path);
         }
