@@ -810,6 +810,12 @@ class WindowTest {
         assertThat(onFx(() -> badRows(robot))).containsExactly("l1_table_offset");
         assertThat(onFx(() -> robot.lookup("#sizeField").query().isDisabled())).isTrue();
         assertThat(text(robot, "#resizeRefusal")).contains("damaged", "l1_table_offset");
+        assertThat(text(robot, "#summary-resize")).isEqualTo("refused");
+        @SuppressWarnings("unchecked")
+        TreeTableView<MainWindow.Row> tree = onFx(() -> robot.lookup("#inspector").queryAs(TreeTableView.class));
+        assertThat(onFx(() -> tree.getColumns().get(4).getCellObservableValue(tree.getSelectionModel()
+                .getSelectedItem()).getValue().toString())).startsWith("\u2717 qcow2 header field l1_table_offset at "
+                + "offset 40: ").doesNotContain("will not resize it");
         assertThat(sha(qcow2)).isEqualTo(before);
     }
 
@@ -959,5 +965,59 @@ class WindowTest {
         assertThat(after.getMaxY()).isLessThanOrEqualTo(viewport.getMaxY() + 1);
         assertThat(after.getHeight()).isGreaterThanOrEqualTo(HexView.rowsHeight(3));
         assertThat(after.getMaxX()).isLessThanOrEqualTo(viewport.getMaxX() + 1);
+    }
+
+    // ---- the per-file lanes of a multi-file plan (issue 15) --------------------------------
+
+    @Test
+    void aMultiFilePlanShowsWhichFileEachStepWritesInItsOwnLane(FxRobot robot) throws Exception {
+        Path dir = Files.createDirectories(config.resolve("lanes"));
+        Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentFlat",
+                "img.vmdk", "3G").directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        Path vmdk = dir.resolve("img.vmdk");
+        openAndWait(vmdk);
+        typeSize(robot, "1G");
+        robot.clickOn("#shrinkBox");
+        waitUntil(() -> window.resize().planProperty().get() != null);
+        var plan = window.resize().planProperty().get();
+        assertThat(plan.files()).hasSizeGreaterThan(1);
+        robot.clickOn("#planTab");
+        waitUntil(() -> window.timeline().steps() == plan.patches().size() + 1);
+        assertThat(window.timeline().lanes()).isEqualTo(plan.files().size());
+        waitUntil(() -> window.timelineView().surface().getHeight() == TimelineView.height(plan.files().size()));
+        WaitForAsyncUtils.waitForFxEvents();
+        WritableImage frame = onFx(() -> window.timelineView().surface().canvas().snapshot(null, null));
+        int marks = 0;
+        for (int s = 0; s < window.timeline().steps(); s++) {
+            int step = s;
+            int x = (int) Math.round(onFx(() -> window.timeline().x(step) + window.timeline().slot() / 2));
+            if (x < 0 || x >= frame.getWidth()) {
+                continue;
+            }
+            int file = s < plan.patches().size() ? plan.patches().get(s).file() : -1;
+            for (int lane = 0; lane < plan.files().size(); lane++) {
+                var f = plan.files().get(lane);
+                boolean marked = file == lane || (file < 0 && (f.newLength() != f.oldLength() || f.created()
+                        || f.removed()));
+                Color c = frame.getPixelReader().getColor(x, (int) (TimelineView.laneY(lane) + TimelineView.LANE_H / 2));
+                if (marked) {
+                    marks++;
+                    assertThat(c).as("step %d, lane %d (%s)", s, lane, f.path().getFileName())
+                            .isEqualTo(Palette.of(window.timeline().kind(s)));
+                } else {
+                    assertThat(c).as("step %d, lane %d (%s)", s, lane, f.path().getFileName())
+                            .isNotEqualTo(Palette.of(window.timeline().kind(s)));
+                }
+            }
+        }
+        assertThat(marks).isGreaterThanOrEqualTo(2);
+        // a one-file plan has no lanes
+        openSample(robot, sample("raw"));
+        typeSize(robot, "+1M");
+        waitUntil(() -> window.resize().planProperty().get() != null && window.timeline().steps() > 0);
+        assertThat(window.timeline().lanes()).isZero();
+        waitUntil(() -> window.timelineView().surface().getHeight() == TimelineView.HEIGHT);
     }
 }

@@ -305,9 +305,9 @@ public final class ImageModel {
             refusal.set(why);
             HeaderField bad = opened.refusal.isEmpty() ? null : named(opened.image.fields(), opened.refusal);
             badField.set(bad);
-            badReason.set(bad == null ? "" : opened.refusal);
+            badReason.set(bad == null ? "" : WindowWords.refusalDetail(opened.refusal));
             image.set(opened.image);
-            summary.setAll(summaryOf(opened.image));
+            summary.setAll(summaryOf(opened.image, why));
             message.set(opened.journal ? "An interrupted resize left an undo journal beside this image: "
                     + "recover it before resizing." : before != null ? "Image resized." : "");
             if (before == null && !Samples.isSample(path)) {
@@ -449,6 +449,11 @@ public final class ImageModel {
     }
 
     static List<SummaryRow> summaryOf(ProbedImage p) {
+        return summaryOf(p, Planners.canResize(p.format()) ? "" : WindowWords.cannotResize(p.format()));
+    }
+
+    /** The summary card; {@code refusal} says why it cannot be resized (empty when it can). */
+    static List<SummaryRow> summaryOf(ProbedImage p, String refusal) {
         List<SummaryRow> rows = new ArrayList<>();
         String fmt = p.format().displayName() + (p.subformat().isEmpty() ? "" : " · " + p.subformat());
         rows.add(new SummaryRow("Format", fmt, "qemu driver: " + p.format().qemuName()));
@@ -469,9 +474,10 @@ public final class ImageModel {
         }
         rows.add(new SummaryRow("Flags", p.flags().isEmpty() ? "none" : String.join(", ", p.flags()),
                 String.join("\n", p.flags())));
-        rows.add(new SummaryRow("Resize", Planners.canResize(p.format()) ? "supported" : "not yet supported",
-                Planners.canResize(p.format()) ? "DiskPlan can plan a resize of this format"
-                        : "DiskPlan cannot resize " + p.format().displayName() + " images yet"));
+        rows.add(new SummaryRow("Resize", !Planners.canResize(p.format()) ? "not yet supported"
+                : refusal.isEmpty() ? "supported" : "refused", !Planners.canResize(p.format())
+                ? "DiskPlan cannot resize " + p.format().displayName() + " images yet"
+                : refusal.isEmpty() ? "DiskPlan can plan a resize of this format" : refusal));
         return rows;
     }
 

@@ -145,9 +145,14 @@ public final class WindowWords {
      * (a qcow2 whose L1 table lies past the end: qemu opens it, a resize would not).
      */
     public static String damagedWhole(String refusal) {
-        String detail = refusal.replaceFirst("^.*? (?:will not|cannot) resize it: ", "");
+        String detail = refusalDetail(refusal);
         return "Damaged: " + clause(detail) + " \u2014 DiskPlan cannot resize it; every field it could read is "
                 + "shown.";
+    }
+
+    /** A planner's refusal without its "'file' is damaged and DiskPlan will not resize it: " lead-in. */
+    public static String refusalDetail(String refusal) {
+        return refusal.replaceFirst("^.*? (?:will not|cannot) resize it: ", "");
     }
 
     /** Why the Resize panel is off for a damaged image. */
