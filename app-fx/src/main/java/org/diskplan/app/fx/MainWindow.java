@@ -461,7 +461,10 @@ public final class MainWindow {
         HBox quick = new HBox(6, plus1, plus10, twice);
         ChoiceBox<Preallocation> prealloc = new ChoiceBox<>();
         prealloc.setId("preallocation");
-        prealloc.setItems(resize.modes());
+        // one wrapper for the items and the listener below: each call of modes() makes a new
+        // unmodifiable view that listens weakly, so a listener on a throwaway view was lost
+        javafx.collections.ObservableList<Preallocation> offered = resize.modes();
+        prealloc.setItems(offered);
         prealloc.setConverter(new StringConverter<>() {
             @Override
             public String toString(Preallocation p) {
@@ -483,8 +486,10 @@ public final class MainWindow {
             }
         });
         resize.preallocationProperty().addListener((o, a, b) -> prealloc.setValue(b));
-        resize.modes().addListener((javafx.collections.ListChangeListener<Preallocation>) c ->
-                prealloc.setValue(resize.preallocationProperty().get()));
+        // after the choice box has dropped its value for the new items (with only "off" offered
+        // the box showed nothing)
+        offered.addListener((javafx.collections.ListChangeListener<Preallocation>) c ->
+                javafx.application.Platform.runLater(() -> prealloc.setValue(resize.preallocationProperty().get())));
         prealloc.setTooltip(new Tooltip("off: sparse · metadata: tables only (qcow2) · falloc: reserve blocks · "
                 + "full: write zeros"));
         Label preallocLabel = new Label("Pr_eallocation");

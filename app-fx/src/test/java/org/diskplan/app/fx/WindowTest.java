@@ -1013,6 +1013,9 @@ class WindowTest {
             }
         }
         assertThat(marks).isGreaterThanOrEqualTo(2);
+        // this planner offers only preallocation "off": the choice box shows it (it showed nothing)
+        assertThat(onFx(() -> robot.lookup("#preallocation").queryAs(javafx.scene.control.ChoiceBox.class)
+                .getValue())).isEqualTo(org.diskplan.abi.Preallocation.OFF);
         // a one-file plan has no lanes
         openSample(robot, sample("raw"));
         typeSize(robot, "+1M");
