@@ -24,5 +24,15 @@ public interface GuestAllocationReader {
     @FunctionalInterface
     interface RangeSink {
         void mapped(long start, long end);
+
+        /**
+         * A mapped guest range with the file bytes that hold it: {@code hostLength} bytes at
+         * {@code hostStart} ({@code end - start} for a plain block, the compressed extent for a
+         * compressed cluster). A reader reports each range through this method when it knows where
+         * it lies; a sink that only counts guest bytes needs only {@link #mapped(long, long)}.
+         */
+        default void mapped(long start, long end, long hostStart, long hostLength) {
+            mapped(start, end);
+        }
     }
 }

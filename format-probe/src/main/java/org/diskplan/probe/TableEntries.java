@@ -61,13 +61,28 @@ public final class TableEntries {
      */
     public static void blockMap(FileChannel file, String table, long tableOffset, ByteOrder order, long entries,
                                 long blockSize, long from, long to, java.util.function.LongPredicate mapped,
-                                GuestAllocationReader.RangeSink sink) throws IOException {
+                                java.util.function.LongUnaryOperator hostOf, GuestAllocationReader.RangeSink sink)
+            throws IOException {
         long last = Math.min(entries, (to + blockSize - 1) / blockSize);
         read(file, table, tableOffset, 4, order, from / blockSize, last, (b, entry) -> {
             if (mapped.test(entry)) {
-                block(sink, b, blockSize, from, to);
+                block(sink, b, blockSize, from, to, hostOf.applyAsLong(entry));
             }
         });
+    }
+
+    /**
+     * Reports the part of block {@code block} (of {@code blockSize} guest bytes) that lies
+     * inside {@code [from, to)}, with where it lies in the file: the block's data starts at
+     * file offset {@code hostBlock}.
+     */
+    public static void block(GuestAllocationReader.RangeSink sink, long block, long blockSize, long from, long to,
+                             long hostBlock) {
+        long s = Math.max(from, block * blockSize);
+        long e = Math.min(to, (block + 1) * blockSize);
+        if (e > s) {
+            sink.mapped(s, e, hostBlock + (s - block * blockSize), e - s);
+        }
     }
 
     /**

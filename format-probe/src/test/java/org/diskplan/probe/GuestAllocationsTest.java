@@ -152,4 +152,76 @@ class GuestAllocationsTest {
         assertThat(k.ranges()).containsExactly(new GuestAllocation.Range(0, 1), new GuestAllocation.Range(10, 13),
                 new GuestAllocation.Range(100, 101), new GuestAllocation.Range(200, 203));
     }
+
+    /** qemu-img map's file ranges ("offset") of the guest ranges with "data": true, in file order, touching ones joined. */
+    private static List<GuestAllocation.Range> qemuHostData(Path file, String format) throws Exception {
+        String json = run("qemu-img", "map", "--output=json", "-f", format, file.toString());
+        Matcher m = Pattern.compile("\"length\": (\\d+)[^}]*\"data\": true[^}]*\"offset\": (\\d+)").matcher(json);
+        List<long[]> spans = new ArrayList<>();
+        while (m.find()) {
+            long s = Long.parseLong(m.group(2));
+            spans.add(new long[] {s, s + Long.parseLong(m.group(1))});
+        }
+        spans.sort(java.util.Comparator.comparingLong(r -> r[0]));
+        List<GuestAllocation.Range> out = new ArrayList<>();
+        for (long[] r : spans) {
+            if (!out.isEmpty() && out.get(out.size() - 1).end() == r[0]) {
+                out.add(new GuestAllocation.Range(out.remove(out.size() - 1).start(), r[1]));
+            } else {
+                out.add(new GuestAllocation.Range(r[0], r[1]));
+            }
+        }
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({
+        "qcow2, ''",
+        "qcow2, extended_l2=on",
+        "vpc, ''",
+        "vdi, ''",
+        "vmdk, subformat=monolithicSparse",
+    })
+    void theFileBytesHoldingTheDataMatchQemuImgMapOffsets(String format, String options) throws Exception {
+        Path file = written(format, options, "write -P 0x5a 52M 3M", "write -P 0x33 8M 1M", "write -z 40M 2M",
+                "write -P 0x11 20484k 4k");
+        ProbedImage img = ImageProber.probe(file, Optional.of(format));
+        HostRanges h = GuestAllocations.hosts(img, 0, 64 * MIB).orElseThrow();
+        List<GuestAllocation.Range> expected = qemuHostData(file, format);
+        assertThat(expected).isNotEmpty();
+        assertThat(h.ranges()).isEqualTo(expected);
+        assertThat(h.merged()).isFalse();
+        assertThat(h.bytes()).isEqualTo(known(file, format, 0, 64 * MIB).bytes());
+        // past a new end of 48 MiB: only the data written at 52 MiB, somewhere inside the file
+        HostRanges cut = GuestAllocations.hosts(img, 48 * MIB, 64 * MIB).orElseThrow();
+        assertThat(cut.bytes()).isEqualTo(known(file, format, 48 * MIB, 64 * MIB).bytes()).isPositive();
+        assertThat(cut.ranges()).allSatisfy(r -> assertThat(r.end()).isLessThanOrEqualTo(img.fileSize()));
+        assertThat(cut.ranges()).allSatisfy(r -> assertThat(expected).anySatisfy(e -> assertThat(
+                e.start() <= r.start() && r.end() <= e.end()).isTrue()));
+        assertThat(GuestAllocations.hosts(img, 56 * MIB, 64 * MIB).orElseThrow().ranges()).isEmpty();
+    }
+
+    @Test
+    void aRawImageHoldsTheGuestBytesPastTheNewEndAtTheSameOffsets() throws Exception {
+        Path raw = written("raw", "", "write -P 0x5a 52M 3M");
+        HostRanges h = GuestAllocations.hosts(ImageProber.probe(raw, Optional.of("raw")), 48 * MIB, 64 * MIB)
+                .orElseThrow();
+        assertThat(h.ranges()).containsExactly(new GuestAllocation.Range(48 * MIB, 64 * MIB));
+        assertThat(h.bytes()).isEqualTo(16 * MIB);
+    }
+
+    @Test
+    void theFileRangeListIsSortedJoinedAndCapped() {
+        GuestAllocations.HostCollector c = new GuestAllocations.HostCollector(3);
+        long[][] in = {{500, 10}, {100, 10}, {110, 10}, {300, 5}, {0, 1}, {306, 4}};
+        for (long[] r : in) {
+            c.mapped(0, 1, r[0], r[1]);
+        }
+        HostRanges h = c.result(0, 1000);
+        assertThat(h.bytes()).isEqualTo(40);
+        assertThat(h.merged()).isTrue();
+        // 0..1, 100..120, 300..305, 306..310, 500..510: the smallest gaps (1 at 305, 99 at 1) go
+        assertThat(h.ranges()).containsExactly(new GuestAllocation.Range(0, 120), new GuestAllocation.Range(300, 310),
+                new GuestAllocation.Range(500, 510));
+    }
 }

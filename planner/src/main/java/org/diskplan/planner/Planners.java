@@ -72,6 +72,25 @@ public final class Planners {
     }
 
     /**
+     * The refusals the image's planner makes whatever size is asked for (a corrupt or dirty
+     * qcow2, a differencing VHDX, an inconsistent block map): what {@link #plan} checks first.
+     * Does nothing for a format without a planner. Reads nothing.
+     */
+    public static void checkOpen(ProbedImage image) throws ResizeError {
+        FormatPlanner<?> planner = PLANNERS.get(image.format());
+        if (planner != null) {
+            checkOpen(planner, image);
+        }
+    }
+
+    private static <H extends FormatHeader> void checkOpen(FormatPlanner<H> planner, ProbedImage image)
+            throws ResizeError {
+        if (planner.headerType().isInstance(image.header())) {
+            planner.checkOpen(image, planner.headerType().cast(image.header()));
+        }
+    }
+
+    /**
      * Plans a resize: the checks qemu-img makes for every format, in qemu-img's order,
      * the format's capabilities, then the format's own planner. The plan carries every
      * range read through {@code reader} (the probe's reads included, when it read through

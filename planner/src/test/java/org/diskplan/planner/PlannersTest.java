@@ -52,4 +52,26 @@ class PlannersTest {
         Planners.checkCommon(CURRENT, new ResizeRequest(512, true, Preallocation.OFF));
         Planners.checkCommon(CURRENT, new ResizeRequest(Planners.MAX_LENGTH, false, Preallocation.FULL));
     }
+
+    @Test
+    void checkOpenGivesThePlannersRefusalBeforeAnySizeIsAsked(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path qcow2 = dir.resolve("a.qcow2");
+        Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", "qcow2", qcow2.toString(), "64M")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        org.assertj.core.api.Assertions.assertThat(p.waitFor()).as(out).isZero();
+        Planners.checkOpen(org.diskplan.probe.ImageProber.probe(qcow2, java.util.Optional.empty()));
+        Planners.checkOpen(org.diskplan.probe.ImageProber.probe(TestImages.raw(dir, "r.img", CURRENT),
+                java.util.Optional.empty()));
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(qcow2.toFile(), "rw")) {
+            raf.seek(40); // l1_table_offset: past the end of the file (qemu still opens it)
+            raf.writeLong(1L << 40);
+        }
+        var damaged = org.diskplan.probe.ImageProber.probe(qcow2, java.util.Optional.empty());
+        assertThatThrownBy(() -> Planners.checkOpen(damaged)).isInstanceOf(ResizeError.class)
+                .hasMessageContaining("l1_table_offset at offset 40")
+                .satisfies(e -> org.assertj.core.api.Assertions.assertThat(((ResizeError) e).code())
+                        .isEqualTo(ErrorCode.NEEDS_REPAIR));
+    }
 }

@@ -43,6 +43,11 @@ final class HexView extends CanvasPane {
         setPrefWidth(PAD * 2 + CHAR_W * chars);
     }
 
+    /** The height {@code rows} rows take, padding included. */
+    static double rowsHeight(int rows) {
+        return PAD * 2 + LINE_H * rows;
+    }
+
     ObjectProperty<HexWindow> windowProperty() {
         return window;
     }

@@ -21,8 +21,9 @@ import javafx.util.Duration;
 import org.diskplan.app.fx.model.LayoutScale;
 import org.diskplan.app.fx.model.SizeText;
 import org.diskplan.planner.ResizePlan;
+import org.diskplan.probe.GuestAllocation;
+import org.diskplan.probe.HostRanges;
 import org.diskplan.probe.LayoutRegion;
-import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
 
 /**
@@ -32,12 +33,21 @@ import org.diskplan.probe.RegionKind;
  * plan. The selected field or step is framed on the bars.
  */
 final class LayoutMapView extends VBox {
-    private final ObjectProperty<ProbedImage> image = new SimpleObjectProperty<>(this, "image");
+    /** The regions of a file and its length: a probed image's, or what was parsed of a damaged one. */
+    record Layout(List<LayoutRegion> regions, long fileSize) {
+        Layout {
+            regions = List.copyOf(regions);
+        }
+    }
+
+    private final ObjectProperty<Layout> image = new SimpleObjectProperty<>(this, "layout");
     private final ObjectProperty<ResizePlan> plan = new SimpleObjectProperty<>(this, "plan");
     /** {offset, length} to frame on the bar of the file now, or null. */
     private final ObjectProperty<long[]> markNow = new SimpleObjectProperty<>(this, "markNow");
     /** {offset, length} to frame on the bar of the file after the plan, or null. */
     private final ObjectProperty<long[]> markAfter = new SimpleObjectProperty<>(this, "markAfter");
+    /** The file bytes holding allocated data a planned shrink cuts off, or null. */
+    private final ObjectProperty<HostRanges> cut = new SimpleObjectProperty<>(this, "cut");
     private final FlowPane legend = new FlowPane(14, 4);
     private final Bar now = new Bar(false);
     private final Bar after = new Bar(true);
@@ -61,6 +71,10 @@ final class LayoutMapView extends VBox {
             after.draw();
         });
         plan.addListener((o, a, b) -> after.draw());
+        cut.addListener((o, a, b) -> {
+            rebuildLegend(image.get());
+            now.draw();
+        });
         markNow.addListener((o, a, b) -> now.draw());
         markAfter.addListener((o, a, b) -> after.draw());
     }
@@ -78,12 +92,26 @@ final class LayoutMapView extends VBox {
         return row;
     }
 
-    ObjectProperty<ProbedImage> imageProperty() {
+    ObjectProperty<Layout> layoutProperty() {
         return image;
     }
 
     ObjectProperty<ResizePlan> planProperty() {
         return plan;
+    }
+
+    ObjectProperty<HostRanges> cutProperty() {
+        return cut;
+    }
+
+    /** The x spans {x0, x1} of the cut data drawn on the bar of the file now (tests read them). */
+    List<double[]> cutSpans() {
+        return now.cutSpans;
+    }
+
+    /** The bar of the file now (tests read its pixels). */
+    CanvasPane nowBar() {
+        return now;
     }
 
     ObjectProperty<long[]> markNowProperty() {
@@ -103,7 +131,7 @@ final class LayoutMapView extends VBox {
         return after.scale();
     }
 
-    private void rebuildLegend(ProbedImage p) {
+    private void rebuildLegend(Layout p) {
         legend.getChildren().clear();
         if (p == null) {
             return;
@@ -118,12 +146,23 @@ final class LayoutMapView extends VBox {
             l.setTooltip(new Tooltip(SizeText.exact(bytes) + " of " + k.jsonName()));
             legend.getChildren().add(l);
         }
+        HostRanges c = cut.get();
+        if (c != null && c.bytes() > 0) {
+            Rectangle swatch = new Rectangle(12, 12, Palette.CUT);
+            Label l = new Label("data the shrink cuts · " + SizeText.human(c.bytes()), swatch);
+            l.setId("cutLegend");
+            l.setTooltip(new Tooltip(SizeText.exact(c.bytes()) + " of the file hold allocated data past the new "
+                    + "end of the disk (guest bytes " + SizeText.hex(c.from()) + " on): the shrink deletes it"
+                    + (c.merged() ? ". Close pieces are drawn joined." : ".")));
+            legend.getChildren().add(l);
+        }
     }
 
     private final class Bar extends CanvasPane {
         private final boolean afterPlan;
         private final Tooltip tip = new Tooltip();
         private LayoutScale scale = LayoutScale.of(List.of(), 0, 0);
+        private List<double[]> cutSpans = List.of();
 
         Bar(boolean afterPlan) {
             this.afterPlan = afterPlan;
@@ -137,18 +176,21 @@ final class LayoutMapView extends VBox {
         }
 
         private String describeAt(double x) {
+            boolean inCut = cutSpans.stream().anyMatch(c -> x >= c[0] && x < c[1]);
             return scale.at(x).map(s -> (s.kind() == null ? "not in any region" : s.kind().jsonName() + ": "
                     + s.label()) + "\n" + SizeText.hex(s.offset()) + " – " + SizeText.hex(s.end()) + " ("
-                    + SizeText.exact(s.length()) + ")").orElse("");
+                    + SizeText.exact(s.length()) + ")" + (inCut ? "\nholds allocated data past the new end: "
+                    + "the shrink deletes it" : "")).orElse("");
         }
 
         @Override
         protected void paint(GraphicsContext g, double w, double h) {
-            ProbedImage p = image.get();
+            Layout p = image.get();
             ResizePlan pl = plan.get();
             double barH = h - 13;
             g.setFill(Palette.GRID);
             g.fillRect(0, 0, w, barH);
+            cutSpans = List.of();
             if (p == null || (afterPlan && pl == null)) {
                 scale = LayoutScale.of(List.of(), 0, w);
                 return;
@@ -161,6 +203,27 @@ final class LayoutMapView extends VBox {
                     g.setFill(Palette.of(s.kind()));
                     g.fillRect(s.x(), 0, Math.max(1, s.width()), barH);
                 }
+            }
+            HostRanges c = cut.get();
+            if (!afterPlan && c != null) {
+                // the lower half of the bar under data the shrink cuts, framed; the upper half
+                // keeps the region's colour
+                List<double[]> spans = new java.util.ArrayList<>();
+                g.setFill(Palette.CUT);
+                for (GuestAllocation.Range r : c.ranges()) {
+                    if (r.start() >= size) {
+                        continue;
+                    }
+                    double x0 = scale.x(r.start());
+                    double x1 = Math.max(x0 + 2, scale.x(Math.min(size, r.end())));
+                    g.fillRect(x0, barH / 2, x1 - x0, barH - barH / 2);
+                    spans.add(new double[] {x0, x1});
+                }
+                g.setStroke(Palette.CUT);
+                for (double[] sp : spans) {
+                    g.strokeRect(sp[0] + 0.5, 0.5, Math.max(1, sp[1] - sp[0] - 1), barH - 1);
+                }
+                cutSpans = List.copyOf(spans);
             }
             g.setStroke(Color.web("#00000055"));
             g.strokeRect(0.5, 0.5, w - 1, barH - 1);

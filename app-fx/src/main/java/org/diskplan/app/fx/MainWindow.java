@@ -73,6 +73,7 @@ import org.diskplan.probe.ProbedImage;
 public final class MainWindow {
     private static final PseudoClass CHANGED = PseudoClass.getPseudoClass("changed");
     private static final PseudoClass GROUP = PseudoClass.getPseudoClass("group");
+    private static final PseudoClass BAD = PseudoClass.getPseudoClass("bad");
 
     private final Stage stage;
     private final ImageModel image;
@@ -92,10 +93,19 @@ public final class MainWindow {
     private final Menu recentMenu = new Menu("Open _Recent");
     private final LayoutMapView map = new LayoutMapView();
 
-    /** A row of the inspector: a group (field == null) or a field. */
-    record Row(String group, HeaderField field) {
+    /** A row of the inspector: a group (field == null) or a field; {@code problem} is set on a damaged field. */
+    record Row(String group, HeaderField field, String problem) {
         String name() {
             return field == null ? group : field.name();
+        }
+
+        boolean bad() {
+            return field != null && !problem.isEmpty();
+        }
+
+        /** The field's meaning; on the damaged field, what is wrong with it first. */
+        String meaning() {
+            return field == null ? "" : bad() ? "\u2717 " + problem + " \u2014 " + field.meaning() : field.meaning();
         }
     }
 
@@ -108,6 +118,7 @@ public final class MainWindow {
         this.diff = new PatchDiffModel(workers);
         build();
         image.imageProperty().addListener((o, a, b) -> imageChanged(b));
+        image.damagedProperty().addListener((o, a, b) -> imageChanged(image.image()));
         resize.planProperty().addListener((o, a, p) -> timeline.planProperty().set(p));
         timeline.selectedProperty().addListener((o, a, b) -> diff.show(image.image() == null ? null
                 : image.image().path(), timeline.planProperty().get(), b.intValue()));
@@ -173,7 +184,8 @@ public final class MainWindow {
 
     private void build() {
         root.getStyleClass().add("diskplan");
-        root.setTop(new VBox(menus(), journalBanner(), openErrorBanner(), staleBanner(), cannotResizeBanner()));
+        root.setTop(new VBox(menus(), journalBanner(), openErrorBanner(), damagedBanner(), staleBanner(),
+                cannotResizeBanner()));
         VBox left = new VBox(12, summaryCard(), resizePanel());
         left.setPadding(new Insets(10));
         left.setPrefWidth(360);
@@ -189,9 +201,14 @@ public final class MainWindow {
         tabs.getTabs().addAll(inspectorTab, planTab);
         tabs.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
         map.setId("layoutMap");
-        map.imageProperty().bind(image.imageProperty());
+        map.layoutProperty().bind(Bindings.createObjectBinding(() -> image.image() == null
+                && image.damagedProperty().get() == null ? null
+                : new LayoutMapView.Layout(image.regions(), image.fileSize()), image.imageProperty(),
+                image.damagedProperty()));
         map.planProperty().bind(Bindings.createObjectBinding(() -> resize.noOpProperty().get() ? null
                 : resize.planProperty().get(), resize.planProperty(), resize.noOpProperty()));
+        map.cutProperty().bind(Bindings.createObjectBinding(() -> resize.planProperty().get() == null ? null
+                : resize.cutProperty().get(), resize.cutProperty(), resize.planProperty()));
         map.markNowProperty().bind(Bindings.createObjectBinding(() -> {
             HeaderField f = image.selectedFieldProperty().get();
             return f == null ? null : new long[] {f.offset(), f.length()};
@@ -374,11 +391,17 @@ public final class MainWindow {
                 apply.staleProperty(), reload);
     }
 
+    /** Why the image cannot be resized (no planner for its format, or its planner refuses it). */
     private HBox cannotResizeBanner() {
-        return banner("cannotResizeBanner", "info-banner", Bindings.createStringBinding(() -> image.image() == null
-                        ? "" : WindowWords.cannotResize(image.image().format()), image.imageProperty()),
-                Bindings.createBooleanBinding(() -> image.image() != null
-                        && !Planners.canResize(image.image().format()), image.imageProperty()));
+        return banner("cannotResizeBanner", "info-banner", image.refusalProperty(),
+                Bindings.createBooleanBinding(() -> image.image() != null && !image.refusalProperty().get().isEmpty()
+                        && image.damageProperty().get().isEmpty(), image.imageProperty(), image.refusalProperty(),
+                        image.damageProperty()));
+    }
+
+    /** A damaged image: what is wrong, that it cannot be resized, and that its readable fields are shown. */
+    private HBox damagedBanner() {
+        return banner("damagedBanner", "error-banner", image.damageProperty(), image.damageProperty().isNotEmpty());
     }
 
     private VBox summaryCard() {
@@ -438,7 +461,10 @@ public final class MainWindow {
         HBox quick = new HBox(6, plus1, plus10, twice);
         ChoiceBox<Preallocation> prealloc = new ChoiceBox<>();
         prealloc.setId("preallocation");
-        prealloc.setItems(resize.modes());
+        // one wrapper for the items and the listener below: each call of modes() makes a new
+        // unmodifiable view that listens weakly, so a listener on a throwaway view was lost
+        javafx.collections.ObservableList<Preallocation> offered = resize.modes();
+        prealloc.setItems(offered);
         prealloc.setConverter(new StringConverter<>() {
             @Override
             public String toString(Preallocation p) {
@@ -460,8 +486,10 @@ public final class MainWindow {
             }
         });
         resize.preallocationProperty().addListener((o, a, b) -> prealloc.setValue(b));
-        resize.modes().addListener((javafx.collections.ListChangeListener<Preallocation>) c ->
-                prealloc.setValue(resize.preallocationProperty().get()));
+        // after the choice box has dropped its value for the new items (with only "off" offered
+        // the box showed nothing)
+        offered.addListener((javafx.collections.ListChangeListener<Preallocation>) c ->
+                javafx.application.Platform.runLater(() -> prealloc.setValue(resize.preallocationProperty().get())));
         prealloc.setTooltip(new Tooltip("off: sparse · metadata: tables only (qcow2) · falloc: reserve blocks · "
                 + "full: write zeros"));
         Label preallocLabel = new Label("Pr_eallocation");
@@ -515,11 +543,14 @@ public final class MainWindow {
         HBox.setHgrow(progress, Priority.ALWAYS);
         HBox actions = new HBox(8, applyButton, cancel, progress);
         actions.setAlignment(Pos.CENTER_LEFT);
-        VBox panel = new VBox(8, title, sizeLabel, sizeField, slider, quick, preallocRow, shrink, error, hint, note,
+        VBox controls = new VBox(8, sizeLabel, sizeField, slider, quick, preallocRow, shrink, error, hint, note,
                 planSummary, actions);
+        controls.disableProperty().bind(image.imageProperty().isNull().or(image.refusalProperty().isNotEmpty()));
+        // why the controls are off, above them and not greyed out with them
+        Label refused = messageLabel("hint", image.refusalProperty());
+        refused.setId("resizeRefusal");
+        VBox panel = new VBox(8, title, refused, controls);
         panel.getStyleClass().add("card");
-        panel.disableProperty().bind(image.imageProperty().isNull().or(Bindings.createBooleanBinding(() ->
-                image.image() != null && !Planners.canResize(image.image().format()), image.imageProperty())));
         return panel;
     }
 
@@ -558,12 +589,16 @@ public final class MainWindow {
         inspector.getColumns().add(column("Size", 50, r -> r.field() == null ? ""
                 : r.field().length() == 0 ? "computed" : Integer.toString(r.field().length())));
         inspector.getColumns().add(column("Value", 200, r -> r.field() == null ? "" : r.field().value()));
-        inspector.getColumns().add(column("Meaning", 420, r -> r.field() == null ? "" : r.field().meaning()));
+        inspector.getColumns().add(column("Meaning", 420, Row::meaning));
+        // in a narrow window the meaning gives way first: names and values stay readable
+        inspector.getColumns().get(0).setMinWidth(160);
+        inspector.getColumns().get(3).setMinWidth(120);
         inspector.setRowFactory(t -> new TreeTableRow<>() {
             @Override
             protected void updateItem(Row item, boolean empty) {
                 super.updateItem(item, empty);
                 pseudoClassStateChanged(GROUP, !empty && item != null && item.field() == null);
+                pseudoClassStateChanged(BAD, !empty && item != null && item.bad());
                 pseudoClassStateChanged(CHANGED, !empty && item != null && item.field() != null
                         && image.changedFields().contains(ImageModel.key(item.field())));
             }
@@ -655,14 +690,16 @@ public final class MainWindow {
                 timeline.selectedProperty(), diff.diffProperty()));
         afterTitle.textProperty().bind(Bindings.createStringBinding(() -> diffTitle(false),
                 timeline.selectedProperty(), diff.diffProperty()));
-        VBox beforeBox = new VBox(4, beforeTitle, before);
-        VBox afterBox = new VBox(4, afterTitle, after);
-        // side by side when there is room, After below Before in a narrow window
-        javafx.scene.layout.FlowPane diffPanes = new javafx.scene.layout.FlowPane(12, 8, beforeBox, afterBox);
-        ScrollPane diffScroll = new ScrollPane(diffPanes);
-        diffScroll.setFitToWidth(true);
-        diffScroll.setPrefViewportHeight(150);
-        diffScroll.setMinViewportHeight(90);
+        ScrollPane beforeScroll = hexScroll(before);
+        ScrollPane afterScroll = hexScroll(after);
+        // the two panes show the same rows of the file: they scroll together
+        beforeScroll.vvalueProperty().bindBidirectional(afterScroll.vvalueProperty());
+        VBox beforeBox = new VBox(4, beforeTitle, beforeScroll);
+        VBox afterBox = new VBox(4, afterTitle, afterScroll);
+        VBox.setVgrow(beforeScroll, Priority.ALWAYS);
+        VBox.setVgrow(afterScroll, Priority.ALWAYS);
+        DiffPanes diffPanes = new DiffPanes(beforeBox, afterBox, before.getMinWidth());
+        diffPanes.setId("diffPanes");
         // every file of the plan, also those no step writes (a removed extent, a created one)
         Label planFiles = new Label();
         planFiles.setId("planFiles");
@@ -670,10 +707,98 @@ public final class MainWindow {
         planFiles.textProperty().bind(Bindings.createStringBinding(() -> timeline.planProperty().get() == null ? ""
                 : "Files: " + (timeline.planProperty().get().files().size() == 1 ? "" : "\n")
                 + WindowWords.planFiles(timeline.planProperty().get()), timeline.planProperty()));
-        VBox box = new VBox(8, summary, legend, timelineView, planFiles, detail, diffScroll);
-        VBox.setVgrow(diffScroll, Priority.ALWAYS);
+        VBox box = new VBox(8, summary, legend, timelineView, planFiles, detail, diffPanes);
+        VBox.setVgrow(diffPanes, Priority.ALWAYS);
         box.setPadding(new Insets(8));
-        return box;
+        // The hex panes take the height the window has; in a window too short for both
+        // (stacked) the tab scrolls instead of cutting the After pane off.
+        box.setMinHeight(Region.USE_PREF_SIZE);
+        ScrollPane scroll = new ScrollPane(box);
+        scroll.setId("planScroll");
+        scroll.setFitToWidth(true);
+        scroll.setFitToHeight(true);
+        scroll.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
+        return scroll;
+    }
+
+    /** A hex view in a scroll pane that fills the width and height it is given. */
+    private static ScrollPane hexScroll(HexView view) {
+        ScrollPane sp = new ScrollPane(view);
+        sp.setFitToWidth(true);
+        sp.setHbarPolicy(ScrollPane.ScrollBarPolicy.AS_NEEDED);
+        sp.setMinViewportHeight(HexView.rowsHeight(3));
+        sp.setPrefViewportHeight(HexView.rowsHeight(6));
+        sp.setMaxHeight(Double.MAX_VALUE);
+        sp.setMaxWidth(Double.MAX_VALUE);
+        sp.getStyleClass().add("hex-scroll");
+        return sp;
+    }
+
+    /**
+     * Before and After side by side, each half the width and the full height, when both fit
+     * across; otherwise After below Before, each half the height.
+     */
+    static final class DiffPanes extends Region {
+        private static final double GAP = 12;
+        private final Region first;
+        private final Region second;
+        private final double paneWidth;
+
+        DiffPanes(Region first, Region second, double paneWidth) {
+            this.first = first;
+            this.second = second;
+            this.paneWidth = paneWidth;
+            getChildren().addAll(first, second);
+        }
+
+        @Override
+        public Orientation getContentBias() {
+            return Orientation.HORIZONTAL; // the height depends on whether the width fits both across
+        }
+
+        /** True when the panes stand side by side at the current width. */
+        boolean sideBySide() {
+            return getWidth() >= 2 * paneWidth + GAP;
+        }
+
+        @Override
+        protected double computeMinHeight(double width) {
+            double a = first.minHeight(-1);
+            double b = second.minHeight(-1);
+            return (width < 0 || width >= 2 * paneWidth + GAP) ? Math.max(a, b) : a + GAP + b;
+        }
+
+        @Override
+        protected double computePrefHeight(double width) {
+            double a = first.prefHeight(-1);
+            double b = second.prefHeight(-1);
+            return (width < 0 || width >= 2 * paneWidth + GAP) ? Math.max(a, b) : a + GAP + b;
+        }
+
+        @Override
+        protected double computePrefWidth(double height) {
+            return paneWidth;
+        }
+
+        @Override
+        protected double computeMinWidth(double height) {
+            return 0;
+        }
+
+        @Override
+        protected void layoutChildren() {
+            double w = getWidth();
+            double h = getHeight();
+            if (sideBySide()) {
+                double half = Math.floor((w - GAP) / 2);
+                first.resizeRelocate(0, 0, half, h);
+                second.resizeRelocate(half + GAP, 0, w - half - GAP, h);
+            } else {
+                double half = Math.floor((h - GAP) / 2);
+                first.resizeRelocate(0, 0, w, half);
+                second.resizeRelocate(0, half + GAP, w, h - half - GAP);
+            }
+        }
     }
 
     /** "step N — before (as steps 0–N−1 leave the file)" / "step N — after (what it writes)". */
@@ -714,24 +839,36 @@ public final class MainWindow {
         return bar;
     }
 
+    /** A new image, or a damaged one (p == null): the inspector's rows, the bad one marked and selected. */
     private void imageChanged(ProbedImage p) {
-        TreeItem<Row> rootItem = new TreeItem<>(new Row("", null));
-        if (p != null) {
-            TreeItem<Row> group = null;
-            for (HeaderField f : p.fields()) {
-                if (group == null || !group.getValue().group().equals(f.group())) {
-                    group = new TreeItem<>(new Row(f.group(), null));
-                    group.setExpanded(true);
-                    rootItem.getChildren().add(group);
-                }
-                group.getChildren().add(new TreeItem<>(new Row(f.group(), f)));
+        TreeItem<Row> rootItem = new TreeItem<>(new Row("", null, ""));
+        HeaderField bad = image.badFieldProperty().get();
+        TreeItem<Row> badItem = null;
+        TreeItem<Row> group = null;
+        for (HeaderField f : image.fields()) {
+            if (group == null || !group.getValue().group().equals(f.group())) {
+                group = new TreeItem<>(new Row(f.group(), null, ""));
+                group.setExpanded(true);
+                rootItem.getChildren().add(group);
             }
+            TreeItem<Row> item = new TreeItem<>(new Row(f.group(), f, f == bad
+                    ? image.badReasonProperty().get() : ""));
+            if (f == bad) {
+                badItem = item;
+            }
+            group.getChildren().add(item);
         }
         inspector.setRoot(rootItem);
-        resize.setImage(p);
-        timelineView.setEmptyText(p != null && !Planners.canResize(p.format())
-                ? "No plan: DiskPlan cannot resize " + p.format().displayName() + " images yet."
-                : "No plan: type a new size.");
+        if (badItem != null) {
+            inspector.getSelectionModel().select(badItem);
+            int row = inspector.getRow(badItem);
+            inspector.scrollTo(Math.max(0, row - 3));
+        }
+        if (p != null || image.damagedProperty().get() == null) {
+            resize.setImage(p);
+        }
+        String refusal = image.refusalProperty().get();
+        timelineView.setEmptyText(refusal.isEmpty() ? "No plan: type a new size." : "No plan: " + refusal);
     }
 
     private void confirmAndApply() {

@@ -15,6 +15,8 @@ final class Palette {
     static final Color COMMIT = Color.web("#d62728");
     static final Color MARK = Color.web("#ffe08a");
     static final Color DIFF = Color.web("#ffd2d2");
+    /** Allocated data a shrink would cut off (on the layout map). */
+    static final Color CUT = Color.web("#9b1c31");
 
     private Palette() {
     }

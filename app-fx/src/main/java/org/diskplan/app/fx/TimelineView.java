@@ -30,6 +30,9 @@ final class TimelineView extends VBox {
     static final double GAP = 22;
     static final double TRACK2 = 72;
     static final double HEIGHT = TOP + TRACK1 + GAP + TRACK2 + 8;
+    /** The per-file track of a multi-file plan, under the others: a caption, then one lane per file. */
+    static final double LANE_CAPTION = 16;
+    static final double LANE_H = 14;
 
     private final TimelineModel model;
     private final Surface surface = new Surface();
@@ -93,7 +96,23 @@ final class TimelineView extends VBox {
         changed();
     }
 
+    /** The surface's height: the two tracks, and the per-file lanes when the plan writes several files. */
+    static double height(int lanes) {
+        return HEIGHT + (lanes == 0 ? 0 : LANE_CAPTION + lanes * LANE_H + 4);
+    }
+
+    /** Top of lane {@code lane} on the surface. */
+    static double laneY(int lane) {
+        return HEIGHT + LANE_CAPTION + lane * LANE_H;
+    }
+
     private void changed() {
+        double h = height(model.lanes());
+        if (surface.getPrefHeight() != h) {
+            surface.setMinHeight(h);
+            surface.setPrefHeight(h);
+            surface.setMaxHeight(h);
+        }
         syncing = true;
         double max = Math.max(0, model.contentWidth() - model.width());
         bar.setMax(max);
@@ -155,6 +174,9 @@ final class TimelineView extends VBox {
         private final Line commitLine = new Line();
         private final Rectangle commitBack = new Rectangle(104, 15, Color.web("#ffffffd9"));
         private final Text commitText = new Text();
+        /** The second track's caption, over the step outlines that cross its band. */
+        private final Text trackCaption = new Text("where each step lands in the file (0 at top) and the file end");
+        private final Rectangle trackCaptionBack = new Rectangle(0, 14, Color.WHITE);
         private final Rectangle bubbleBack = new Rectangle();
         private final Text bubbleText = new Text();
         private final Rectangle clip = new Rectangle();
@@ -168,17 +190,27 @@ final class TimelineView extends VBox {
             bubbleBack.setArcHeight(6);
             bubbleBack.setHeight(20);
             bubbleText.setFill(Color.WHITE);
-            for (Text t : new Text[] {commitText, bubbleText}) {
+            trackCaption.setFill(Palette.MUTED);
+            for (Text t : new Text[] {commitText, bubbleText, trackCaption}) {
                 t.setFont(Palette.SMALL);
                 t.setTextOrigin(VPos.TOP);
             }
-            for (javafx.scene.Node n : new javafx.scene.Node[] {selectedBox, hoverBox, commitLine, commitBack,
-                    commitText, bubbleBack, bubbleText}) {
+            // the caption over the outlines that cross its band; the commit line stays on top
+            for (javafx.scene.Node n : new javafx.scene.Node[] {selectedBox, hoverBox, trackCaptionBack, trackCaption,
+                    commitLine, commitBack, commitText, bubbleBack, bubbleText}) {
                 n.setManaged(false);
                 n.setMouseTransparent(true);
                 n.setVisible(false);
                 getChildren().add(n);
             }
+            double captionY = TOP + TRACK1 + GAP - 16;
+            trackCaption.setX(4);
+            trackCaption.setY(captionY);
+            trackCaptionBack.setX(2);
+            trackCaptionBack.setY(captionY);
+            trackCaptionBack.setWidth(trackCaption.getLayoutBounds().getWidth() + 4);
+            trackCaption.setVisible(true);
+            trackCaptionBack.setVisible(true);
             setClip(clip); // outlines at the edges stay inside the view
         }
 
@@ -217,7 +249,57 @@ final class TimelineView extends VBox {
         @Override
         protected void paint(GraphicsContext g, double w, double h) {
             bars(g, w, h);
+            lanes(g, w);
             drawOverlay();
+        }
+
+        /**
+         * The per-file track: one lane per file, a mark in the column of each step that writes
+         * that file (in its kind's colour); at the final step, a mark in each lane whose file's
+         * length changes.
+         */
+        private void lanes(GraphicsContext g, double w) {
+            int lanes = model.lanes();
+            if (lanes == 0 || model.steps() == 0) {
+                return;
+            }
+            g.setFill(Palette.MUTED);
+            g.setFont(Palette.SMALL);
+            g.setTextBaseline(VPos.TOP);
+            g.fillText("which file each step writes", 4, HEIGHT + 1);
+            for (int f = 0; f < lanes; f++) {
+                g.setFill(f % 2 == 0 ? Color.web("#f7f7f7") : Color.web("#efefef"));
+                g.fillRect(0, laneY(f), w, LANE_H);
+            }
+            int[] vis = model.visible();
+            double slot = model.slot();
+            double gap = slot >= 6 ? 2 : 0;
+            for (int s = vis[0]; s < vis[1]; s++) {
+                double x = model.x(s);
+                int file = model.file(s);
+                g.setFill(Palette.of(model.kind(s)));
+                if (file >= 0 && file < lanes) {
+                    g.fillRect(x + gap / 2, laneY(file) + 2, Math.max(1, slot - gap), LANE_H - 4);
+                } else if (file < 0) {
+                    for (int f = 0; f < lanes; f++) {
+                        if (model.lengthChanges(f)) {
+                            g.fillRect(x + gap / 2, laneY(f) + 2, Math.max(1, slot - gap), LANE_H - 4);
+                        }
+                    }
+                }
+            }
+            // the file names over the lanes, on a light backing so marks under them stay readable
+            g.setFont(Palette.SMALL);
+            for (int f = 0; f < lanes; f++) {
+                String name = model.laneName(f);
+                double tw = name.length() * 6.2 + 6;
+                g.setFill(Color.web("#ffffffcc"));
+                g.fillRect(w - tw - 4, laneY(f) + 1, tw, LANE_H - 2);
+                g.setFill(Palette.TEXT);
+                g.setTextAlign(javafx.scene.text.TextAlignment.RIGHT);
+                g.fillText(name, w - 7, laneY(f) + 1);
+                g.setTextAlign(javafx.scene.text.TextAlignment.LEFT);
+            }
         }
 
         private void axisLabel(GraphicsContext g, String text, double right, double y) {
@@ -238,7 +320,6 @@ final class TimelineView extends VBox {
             double t2 = TOP + TRACK1 + GAP;
             g.setFill(Palette.MUTED);
             g.fillText("patches in apply order (height: bytes, log scale)", 4, 2);
-            g.fillText("where each step lands in the file (0 at top) and the file end", 4, t2 - 16);
             g.setStroke(Palette.GRID);
             g.strokeLine(0, t1 + TRACK1 + 0.5, w, t1 + TRACK1 + 0.5);
             g.setFill(Color.web("#f7f7f7"));
@@ -364,7 +445,7 @@ final class TimelineView extends VBox {
                 commitLine.setStartX(cx);
                 commitLine.setEndX(cx);
                 commitLine.setStartY(t1 - 4);
-                commitLine.setEndY(t2 + TRACK2);
+                commitLine.setEndY(model.lanes() == 0 ? t2 + TRACK2 : laneY(model.lanes()));
                 double lx = Math.min(cx + 4, w - 110);
                 commitBack.setX(lx - 2);
                 commitBack.setY(t1 + 1);
@@ -391,7 +472,7 @@ final class TimelineView extends VBox {
             box.setX(x + 0.5);
             box.setY(TOP - 2);
             box.setWidth(bw);
-            box.setHeight(TRACK1 + GAP + TRACK2 + 2);
+            box.setHeight((model.lanes() == 0 ? TRACK1 + GAP + TRACK2 : laneY(model.lanes()) - TOP) + 2);
             box.setVisible(true);
         }
 

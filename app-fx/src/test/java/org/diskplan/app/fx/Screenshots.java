@@ -95,10 +95,10 @@ public final class Screenshots {
         });
         pause(800);
         shot(w, out.resolve("window-plan.png"));
-        // The same at the smallest and a large window, to look at (not in the README).
+        // Every view also at the smallest and a large window, to look at (not in the README).
         Path sizes = Path.of(System.getProperty("java.io.tmpdir"), "diskplan-screenshots");
         Files.createDirectories(sizes);
-        for (int[] wh : new int[][] {{1024, 640}, {1920, 1080}}) {
+        for (int[] wh : SIZES) {
             resize(w, wh[0], wh[1]);
             shot(w, sizes.resolve("plan-" + wh[0] + "x" + wh[1] + ".png"));
             fx(() -> ((javafx.scene.control.TabPane) w.root().lookup(".tab-pane")).getSelectionModel().select(0));
@@ -107,17 +107,76 @@ public final class Screenshots {
             fx(() -> ((javafx.scene.control.TabPane) w.root().lookup(".tab-pane")).getSelectionModel().select(1));
         }
         resize(w, 1360, 860);
-        // A shrink: the warning over the window.
-        fx(() -> w.image().openSample(Samples.builtIn()));
-        waitFor(() -> fx(() -> w.image().image() != null && !w.image().busyProperty().get()));
+        // A shrink that cuts data: the warning over the window, the cut data marked on the layout map.
+        Path shrunk = withDataAtTheEnd(Samples.builtIn());
+        fx(() -> w.open(shrunk));
+        waitFor(() -> fx(() -> w.image().image() != null && w.image().image().path().equals(shrunk)
+                && !w.image().busyProperty().get()));
         long half = fx(() -> w.image().image().virtualSize() / 2);
         fx(() -> {
             w.resize().shrinkProperty().set(true);
             w.resize().sizeTextProperty().set(Long.toString(half));
             return null;
         });
-        waitFor(() -> fx(() -> w.resize().planProperty().get() != null));
+        waitFor(() -> fx(() -> w.resize().planProperty().get() != null && w.image().workers().pendingProperty()
+                .get() == 0));
         pause(400);
+        shrinkWarning(w, out.resolve("window-shrink.png"));
+        for (int[] wh : SIZES) {
+            resize(w, wh[0], wh[1]);
+            shrinkWarning(w, sizes.resolve("shrink-" + wh[0] + "x" + wh[1] + ".png"));
+            shot(w, sizes.resolve("shrink-plan-" + wh[0] + "x" + wh[1] + ".png"));
+        }
+        resize(w, 1360, 860);
+        // A damaged image: the fields read before the error, the bad one marked, the banner.
+        Path damaged = damagedVhd();
+        fx(() -> w.open(damaged));
+        waitFor(() -> fx(() -> w.image().damagedProperty().get() != null && !w.image().busyProperty().get()));
+        fx(() -> ((javafx.scene.control.TabPane) w.root().lookup(".tab-pane")).getSelectionModel().select(0));
+        waitFor(() -> fx(() -> w.hexView().window().size() > 0));
+        pause(600);
+        shot(w, out.resolve("window-damaged.png"));
+        for (int[] wh : SIZES) {
+            resize(w, wh[0], wh[1]);
+            shot(w, sizes.resolve("damaged-" + wh[0] + "x" + wh[1] + ".png"));
+        }
+    }
+
+    /** The sizes every view is also taken at: the smallest window DiskPlan is made for, and a large one. */
+    private static final int[][] SIZES = {{1024, 640}, {1920, 1080}};
+
+    /** A copy of {@code sample} with guest data written in its last quarter by qemu-io (as is, without qemu-io). */
+    private static Path withDataAtTheEnd(Samples sample) throws Exception {
+        Path file = sample.write();
+        long size = org.diskplan.probe.ImageProber.probe(file, java.util.Optional.empty()).virtualSize();
+        try {
+            Process p = new ProcessBuilder("qemu-io", "-f", sample.format(), "-c", "write -P 0x5a " + (size / 4 * 3)
+                    + " " + (size / 8), file.toString()).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            if (p.waitFor() != 0) {
+                System.out.println("qemu-io failed: the shrink screenshot shows no data past the new end");
+            }
+        } catch (java.io.IOException e) {
+            System.out.println("no qemu-io: the shrink screenshot shows no data past the new end");
+        }
+        return file;
+    }
+
+    /** A VHD sample whose footer copy's data_offset (offset 16) points past the end of the file. */
+    private static Path damagedVhd() throws Exception {
+        Samples vpc = Samples.available().stream().filter(s -> s.format().equals("vpc")).findFirst().orElseThrow();
+        Path file = vpc.write();
+        Path damaged = file.resolveSibling("damaged.vhd");
+        Files.copy(file, damaged, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(damaged.toFile(), "rw")) {
+            raf.seek(16);
+            raf.writeLong(1L << 40);
+        }
+        return damaged;
+    }
+
+    /** Opens the shrink warning, writes it over the dimmed window to {@code file}, and cancels it. */
+    private static void shrinkWarning(MainWindow w, Path file) throws Exception {
         Platform.runLater(w::requestApply); // shows the warning and waits in a nested loop
         waitFor(() -> fx(() -> javafx.stage.Window.getWindows().stream().anyMatch(x -> x != stageOf(w)
                 && x.getScene() != null && x.getScene().lookup("#shrinkDialog") != null)));
@@ -126,9 +185,11 @@ public final class Screenshots {
                 && x.getScene() != null && x.getScene().lookup("#shrinkDialog") != null).findFirst().orElseThrow());
         javafx.scene.image.WritableImage back = fx(() -> w.root().getScene().snapshot(null));
         javafx.scene.image.WritableImage front = fx(() -> dialog.getScene().snapshot(null));
-        Png.write(over(back, front), out.resolve("window-shrink.png"));
-        System.out.println("wrote " + out.resolve("window-shrink.png"));
+        Png.write(over(back, front), file);
+        System.out.println("wrote " + file);
         fx(() -> ((javafx.scene.control.Button) dialog.getScene().lookup("#cancelShrink")).fire());
+        waitFor(() -> fx(() -> javafx.stage.Window.getWindows().stream().noneMatch(x -> x != stageOf(w)
+                && x.getScene() != null && x.getScene().lookup("#shrinkDialog") != null)));
     }
 
     private static javafx.stage.Window stageOf(MainWindow w) {

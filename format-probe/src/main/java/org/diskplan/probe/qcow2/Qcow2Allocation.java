@@ -48,10 +48,10 @@ public final class Qcow2Allocation implements GuestAllocationReader {
                             if (i % words == 0) {
                                 entry[0] = value;
                                 if (!ext) {
-                                    standard(sink, i, value, cs, from, to);
+                                    standard(sink, i, value, h.clusterBits(), from, to);
                                 }
                             } else {
-                                extended(sink, i / 2, entry[0], value, cs, from, to);
+                                extended(sink, i / 2, entry[0], value, h.clusterBits(), from, to);
                             }
                         });
             }
@@ -59,26 +59,40 @@ public final class Qcow2Allocation implements GuestAllocationReader {
         }
     }
 
-    private static void standard(RangeSink sink, long cluster, long e, long cs, long from, long to) {
-        boolean data = (e & Qcow2Layout.OFLAG_COMPRESSED) != 0
-                || ((e & Qcow2Layout.L2E_OFFSET_MASK) != 0 && (e & 1) == 0);
-        if (data) {
-            TableEntries.block(sink, cluster, cs, from, to);
+    private static void standard(RangeSink sink, long cluster, long e, int clusterBits, long from, long to) {
+        long cs = 1L << clusterBits;
+        if ((e & Qcow2Layout.OFLAG_COMPRESSED) != 0) {
+            compressed(sink, cluster, e, clusterBits, from, to);
+        } else if ((e & Qcow2Layout.L2E_OFFSET_MASK) != 0 && (e & 1) == 0) {
+            TableEntries.block(sink, cluster, cs, from, to, e & Qcow2Layout.L2E_OFFSET_MASK);
         }
     }
 
-    private static void extended(RangeSink sink, long cluster, long e, long bitmap, long cs, long from, long to) {
+    /** A compressed cluster: its guest bytes in the range, and the whole compressed extent in the file. */
+    private static void compressed(RangeSink sink, long cluster, long e, int clusterBits, long from, long to) {
+        long cs = 1L << clusterBits;
+        long s = Math.max(from, cluster * cs);
+        long end = Math.min(to, (cluster + 1) * cs);
+        if (end > s) {
+            long host = Qcow2Layout.compressedOffset(e, clusterBits);
+            sink.mapped(s, end, host, Qcow2Layout.compressedEnd(e, clusterBits) - host);
+        }
+    }
+
+    private static void extended(RangeSink sink, long cluster, long e, long bitmap, int clusterBits, long from,
+                                 long to) {
         if ((e & Qcow2Layout.OFLAG_COMPRESSED) != 0) {
-            TableEntries.block(sink, cluster, cs, from, to);
+            compressed(sink, cluster, e, clusterBits, from, to);
             return;
         }
-        if ((e & Qcow2Layout.L2E_OFFSET_MASK) == 0) {
+        long host = e & Qcow2Layout.L2E_OFFSET_MASK;
+        if (host == 0) {
             return;
         }
-        long sub = cs / SUBCLUSTERS;
+        long sub = (1L << clusterBits) / SUBCLUSTERS;
         for (int s = 0; s < SUBCLUSTERS; s++) {
             if ((bitmap & (1L << s)) != 0) {
-                TableEntries.block(sink, cluster * SUBCLUSTERS + s, sub, from, to);
+                TableEntries.block(sink, cluster * SUBCLUSTERS + s, sub, from, to, host + s * sub);
             }
         }
     }

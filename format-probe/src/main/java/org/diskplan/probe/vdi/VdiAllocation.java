@@ -23,6 +23,7 @@ public final class VdiAllocation implements GuestAllocationReader {
     public void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
         VdiHeader h = (VdiHeader) image.header();
         TableEntries.blockMap(file, "VDI block map", h.blocksOffset(), VdiLayout.ORDER, h.blockCount(),
-                h.blockSize(), from, to, entry -> entry < FIRST_UNMAPPED, sink);
+                h.blockSize(), from, to, entry -> entry < FIRST_UNMAPPED,
+                entry -> h.dataOffset() + entry * h.blockStride() + h.blockExtra(), sink);
     }
 }

@@ -14,6 +14,7 @@ import org.diskplan.probe.TableEntries;
  */
 public final class VhdAllocation implements GuestAllocationReader {
     private static final long UNUSED = 0xffffffffL;
+    private static final long SECTOR = 512;
 
     @Override
     public boolean reads(ProbedImage image) {
@@ -25,6 +26,7 @@ public final class VhdAllocation implements GuestAllocationReader {
     public void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
         VhdHeader h = (VhdHeader) image.header();
         TableEntries.blockMap(file, "VHD BAT", h.batOffset(), ByteOrder.BIG_ENDIAN, h.batEntriesRead(),
-                h.blockSize(), from, to, entry -> entry != UNUSED, sink);
+                h.blockSize(), from, to, entry -> entry != UNUSED,
+                entry -> entry * SECTOR + h.bitmapSize(), sink); // the block's sector bitmap comes first
     }
 }

@@ -44,7 +44,8 @@ public final class VhdxAllocation implements GuestAllocationReader {
                     }
                     long state = entry & STATE_MASK;
                     if (state == FULLY_PRESENT || state == PARTIALLY_PRESENT) {
-                        TableEntries.block(sink, i - i / (ratio + 1), bs, from, to);
+                        // FileOffsetMB: bits 20..63 are the block's file offset in MiB
+                        TableEntries.block(sink, i - i / (ratio + 1), bs, from, to, entry & ~((1L << 20) - 1));
                     }
                 });
     }

@@ -14,6 +14,7 @@ import org.diskplan.probe.TableEntries;
  */
 public final class VmdkAllocation implements GuestAllocationReader {
     private static final long GTE_ZEROED = 1;
+    private static final long COMPRESSED_GRAINS = 1L << 16;
 
     @Override
     public boolean reads(ProbedImage image) {
@@ -27,6 +28,7 @@ public final class VmdkAllocation implements GuestAllocationReader {
         long grain = h.grainBytes();
         long perGt = h.numGTEsPerGT();
         boolean zeroFlag = (h.flags() & VmdkLayout.FLAG_ZEROED_GRAIN_GTE) != 0;
+        boolean compressed = (h.flags() & COMPRESSED_GRAINS) != 0;
         long lastGrain = (Math.min(to, h.virtualSize()) + grain - 1) / grain;
         for (long g = from / grain; g < lastGrain; ) {
             long gdIndex = g / perGt;
@@ -40,7 +42,15 @@ public final class VmdkAllocation implements GuestAllocationReader {
                 TableEntries.read(file, "VMDK grain table " + gdIndex, gtSector * VmdkLayout.SECTOR - gdIndex
                         * perGt * 4, 4, VmdkLayout.ORDER, g, spanEnd, (i, entry) -> {
                             if (entry != 0 && !(zeroFlag && entry == GTE_ZEROED)) {
-                                TableEntries.block(sink, i, grain, from, to);
+                                if (compressed) {
+                                    // a compressed grain: its marker sector is where it starts; its
+                                    // length is in the marker, not in the table
+                                    long s = Math.max(from, i * grain);
+                                    long e = Math.min(to, (i + 1) * grain);
+                                    sink.mapped(s, e, entry * VmdkLayout.SECTOR, VmdkLayout.SECTOR);
+                                } else {
+                                    TableEntries.block(sink, i, grain, from, to, entry * VmdkLayout.SECTOR);
+                                }
                             }
                         });
             }

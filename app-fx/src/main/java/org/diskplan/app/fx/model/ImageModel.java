@@ -28,6 +28,7 @@ import org.diskplan.probe.FileImageReader;
 import org.diskplan.probe.HeaderField;
 import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.LayoutRegion;
+import org.diskplan.probe.PartialImage;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
@@ -46,6 +47,11 @@ public final class ImageModel {
     private final Workers.Generation hexGeneration = new Workers.Generation();
     private final ReadOnlyObjectWrapper<Path> file = new ReadOnlyObjectWrapper<>(this, "file");
     private final ReadOnlyObjectWrapper<ProbedImage> image = new ReadOnlyObjectWrapper<>(this, "image");
+    private final ReadOnlyObjectWrapper<PartialImage> damaged = new ReadOnlyObjectWrapper<>(this, "damaged");
+    private final ReadOnlyStringWrapper damage = new ReadOnlyStringWrapper(this, "damage", "");
+    private final ReadOnlyStringWrapper refusal = new ReadOnlyStringWrapper(this, "refusal", "");
+    private final ReadOnlyObjectWrapper<HeaderField> badField = new ReadOnlyObjectWrapper<>(this, "badField");
+    private final ReadOnlyStringWrapper badReason = new ReadOnlyStringWrapper(this, "badReason", "");
     private final ReadOnlyStringWrapper title = new ReadOnlyStringWrapper(this, "title", APP);
     private final ReadOnlyStringWrapper message = new ReadOnlyStringWrapper(this, "message", "");
     private final ReadOnlyStringWrapper openError = new ReadOnlyStringWrapper(this, "openError", "");
@@ -85,6 +91,51 @@ public final class ImageModel {
 
     public ProbedImage image() {
         return image.get();
+    }
+
+    /**
+     * A damaged image the probe could not finish: the fields it parsed before the error (shown
+     * in the inspector, never resized); null when an image opened whole or none is open.
+     */
+    public ReadOnlyObjectProperty<PartialImage> damagedProperty() {
+        return damaged.getReadOnlyProperty();
+    }
+
+    /** The banner for a damaged image (one the probe gave up on, or one flagged corrupt); empty if none. */
+    public ReadOnlyStringProperty damageProperty() {
+        return damage.getReadOnlyProperty();
+    }
+
+    /** Why the open image cannot be resized (no planner, damaged, refused by its planner); empty if it can. */
+    public ReadOnlyStringProperty refusalProperty() {
+        return refusal.getReadOnlyProperty();
+    }
+
+    /** The field the damage is in, when the probe or the planner names one that was read. */
+    public ReadOnlyObjectProperty<HeaderField> badFieldProperty() {
+        return badField.getReadOnlyProperty();
+    }
+
+    /** What is wrong with {@link #badFieldProperty()}, for its row. */
+    public ReadOnlyStringProperty badReasonProperty() {
+        return badReason.getReadOnlyProperty();
+    }
+
+    /** The fields to show: the probed image's, or those parsed of a damaged one. */
+    public List<HeaderField> fields() {
+        return image.get() != null ? image.get().fields()
+                : damaged.get() != null ? damaged.get().fields() : List.of();
+    }
+
+    /** The layout to draw: the probed image's regions, or the structures parsed of a damaged one. */
+    public List<LayoutRegion> regions() {
+        return image.get() != null ? image.get().regions()
+                : damaged.get() != null ? damaged.get().regions() : List.of();
+    }
+
+    /** The length of the file shown (probed or damaged), 0 when none. */
+    public long fileSize() {
+        return image.get() != null ? image.get().fileSize() : damaged.get() != null ? damaged.get().fileSize() : 0;
     }
 
     public ReadOnlyStringProperty titleProperty() {
@@ -171,15 +222,26 @@ public final class ImageModel {
         });
     }
 
-    private record Opened(ProbedImage image, ProbeException error, boolean journal) {
+    private record Opened(ProbedImage image, ProbeException error, boolean journal, String refusal) {
+        /** What the probe parsed of a damaged image before it failed, when that is at least one field. */
+        Optional<PartialImage> partial() {
+            return error == null ? Optional.empty() : error.partial().filter(p -> !p.fields().isEmpty());
+        }
     }
 
     private static Opened opened(Path path) {
         boolean journal = Recovery.hasJournal(path);
         try {
-            return new Opened(probe(path), null, journal);
+            ProbedImage p = probe(path);
+            String refusal = "";
+            try {
+                Planners.checkOpen(p);
+            } catch (ResizeError e) {
+                refusal = WindowWords.sentence(e.getMessage());
+            }
+            return new Opened(p, null, journal, refusal);
         } catch (ProbeException e) {
-            return new Opened(null, e, journal);
+            return new Opened(null, e, journal, "");
         }
     }
 
@@ -194,12 +256,14 @@ public final class ImageModel {
                 return;
             }
             busy.set(false);
-            ProbedImage previous = image.get();
-            boolean samePath = previous != null && previous.path().equals(path);
-            if (opened.error != null && previous != null && !samePath && !opened.journal) {
+            Path previous = image.get() != null ? image.get().path()
+                    : damaged.get() != null ? damaged.get().path() : null;
+            boolean samePath = previous != null && previous.equals(path);
+            Optional<PartialImage> partial = opened.partial();
+            if (opened.error != null && partial.isEmpty() && previous != null && !samePath && !opened.journal) {
                 // A failed open keeps the image that was open, with its name in the title.
-                file.set(previous.path());
-                title.set(APP + " — " + previous.path().getFileName());
+                file.set(previous);
+                title.set(APP + " — " + previous.getFileName());
                 failed(path, reason(opened.error), true);
                 return;
             }
@@ -207,9 +271,18 @@ public final class ImageModel {
             hex.set(HexWindow.EMPTY);
             changedFields.clear();
             journalPresent.set(opened.journal);
+            if (partial.isPresent()) {
+                showDamaged(path, partial.get(), opened.error);
+                return;
+            }
+            damaged.set(null);
             if (opened.error != null) {
                 image.set(null);
                 summary.clear();
+                damage.set("");
+                refusal.set("");
+                badField.set(null);
+                badReason.set("");
                 if (opened.journal) {
                     message.set("Could not open '" + path + "': " + opened.error.getMessage()
                             + " An undo journal lies beside it: recover it.");
@@ -224,8 +297,17 @@ public final class ImageModel {
             if (before != null) {
                 changedFields.addAll(changed(before, opened.image));
             }
+            String why = !Planners.canResize(opened.image.format()) ? WindowWords.cannotResize(opened.image.format())
+                    : opened.refusal;
+            boolean corrupt = !opened.refusal.isEmpty() && opened.image.flags().stream()
+                    .anyMatch(f -> f.startsWith("corrupt"));
+            damage.set(corrupt ? WindowWords.damagedWhole(opened.refusal) : "");
+            refusal.set(why);
+            HeaderField bad = opened.refusal.isEmpty() ? null : named(opened.image.fields(), opened.refusal);
+            badField.set(bad);
+            badReason.set(bad == null ? "" : WindowWords.refusalDetail(opened.refusal));
             image.set(opened.image);
-            summary.setAll(summaryOf(opened.image));
+            summary.setAll(summaryOf(opened.image, why));
             message.set(opened.journal ? "An interrupted resize left an undo journal beside this image: "
                     + "recover it before resizing." : before != null ? "Image resized." : "");
             if (before == null && !Samples.isSample(path)) {
@@ -237,6 +319,41 @@ public final class ImageModel {
                 message.set("Could not open '" + path + "': " + e);
             }
         });
+    }
+
+    /** Shows what the probe parsed of a damaged image, its bad field marked; it cannot be resized. */
+    private void showDamaged(Path path, PartialImage p, ProbeException error) {
+        String why = reason(error);
+        image.set(null);
+        openError.set("");
+        damage.set(WindowWords.damaged(why));
+        refusal.set(WindowWords.damagedRefusal(why));
+        badField.set(p.bad().orElse(null));
+        badReason.set(p.bad().isPresent() ? why : "");
+        damaged.set(p);
+        summary.setAll(summaryOf(p, why));
+        message.set("Opened a damaged image: the fields read before the error are shown, the bad one marked.");
+        if (!Samples.isSample(path)) {
+            recent.add(path);
+        }
+        p.bad().ifPresent(selectedField::set);
+    }
+
+    private static final java.util.regex.Pattern FIELD_AT =
+            java.util.regex.Pattern.compile("field (\\S+) at offset (\\d+)");
+
+    /** The field a message names as "field NAME at offset N", if it is among {@code fields}. */
+    static HeaderField named(List<HeaderField> fields, String message) {
+        java.util.regex.Matcher m = FIELD_AT.matcher(message);
+        while (m.find()) {
+            long at = Long.parseLong(m.group(2));
+            for (HeaderField f : fields) {
+                if (f.name().equals(m.group(1)) && f.offset() == at && f.length() > 0) {
+                    return f;
+                }
+            }
+        }
+        return null;
     }
 
     /** The probe's message, naming the field and its offset when the message does not already. */
@@ -297,12 +414,11 @@ public final class ImageModel {
 
     private void readHex(HeaderField field) {
         long g = hexGeneration.next();
-        ProbedImage img = image.get();
-        if (field == null || img == null) {
+        Path path = image.get() != null ? image.get().path() : damaged.get() != null ? damaged.get().path() : null;
+        if (field == null || path == null) {
             hex.set(HexWindow.EMPTY);
             return;
         }
-        Path path = img.path();
         workers.run(() -> readWindow(path, field.offset(), field.length()), w -> {
             if (hexGeneration.isCurrent(g)) {
                 hex.set(w);
@@ -333,6 +449,11 @@ public final class ImageModel {
     }
 
     static List<SummaryRow> summaryOf(ProbedImage p) {
+        return summaryOf(p, Planners.canResize(p.format()) ? "" : WindowWords.cannotResize(p.format()));
+    }
+
+    /** The summary card; {@code refusal} says why it cannot be resized (empty when it can). */
+    static List<SummaryRow> summaryOf(ProbedImage p, String refusal) {
         List<SummaryRow> rows = new ArrayList<>();
         String fmt = p.format().displayName() + (p.subformat().isEmpty() ? "" : " · " + p.subformat());
         rows.add(new SummaryRow("Format", fmt, "qemu driver: " + p.format().qemuName()));
@@ -353,9 +474,23 @@ public final class ImageModel {
         }
         rows.add(new SummaryRow("Flags", p.flags().isEmpty() ? "none" : String.join(", ", p.flags()),
                 String.join("\n", p.flags())));
-        rows.add(new SummaryRow("Resize", Planners.canResize(p.format()) ? "supported" : "not yet supported",
-                Planners.canResize(p.format()) ? "DiskPlan can plan a resize of this format"
-                        : "DiskPlan cannot resize " + p.format().displayName() + " images yet"));
+        rows.add(new SummaryRow("Resize", !Planners.canResize(p.format()) ? "not yet supported"
+                : refusal.isEmpty() ? "supported" : "refused", !Planners.canResize(p.format())
+                ? "DiskPlan cannot resize " + p.format().displayName() + " images yet"
+                : refusal.isEmpty() ? "DiskPlan can plan a resize of this format" : refusal));
+        return rows;
+    }
+
+    /** The summary of a damaged image: what is known without the whole header. */
+    static List<SummaryRow> summaryOf(PartialImage p, String why) {
+        List<SummaryRow> rows = new ArrayList<>();
+        rows.add(new SummaryRow("Format", p.format().displayName(), "qemu driver: " + p.format().qemuName()));
+        rows.add(new SummaryRow("File size", SizeText.human(p.fileSize()), SizeText.exact(p.fileSize())));
+        rows.add(new SummaryRow("Damaged", p.bad().map(f -> f.name() + " at " + SizeText.hex(f.offset()))
+                .orElse("yes"), why));
+        rows.add(new SummaryRow("Fields read", Integer.toString(p.fields().size()),
+                "the fields parsed before the error"));
+        rows.add(new SummaryRow("Resize", "not possible", "DiskPlan does not resize a damaged image"));
         return rows;
     }
 

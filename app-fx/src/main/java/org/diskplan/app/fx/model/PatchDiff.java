@@ -19,7 +19,7 @@ import org.diskplan.probe.FileImageReader;
  * @param after  what the step writes there
  */
 public record PatchDiff(HexWindow before, HexWindow after) {
-    public static final int MAX = 256;
+    public static final int MAX = 1024; // 64 rows: a tall window shows them, a short one scrolls
     /** How far into a step the first changed byte is looked for. */
     static final int SCAN = 64 * 1024;
     public static final PatchDiff EMPTY = new PatchDiff(HexWindow.EMPTY, HexWindow.EMPTY);

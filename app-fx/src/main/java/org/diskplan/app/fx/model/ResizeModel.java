@@ -60,6 +60,7 @@ public final class ResizeModel {
     private final ReadOnlyDoubleWrapper sliderStep = new ReadOnlyDoubleWrapper(this, "sliderStep", 1);
     private final DoubleProperty sliderValue = new SimpleDoubleProperty(this, "sliderValue");
     private final ReadOnlyBooleanWrapper noOp = new ReadOnlyBooleanWrapper(this, "noOp");
+    private final ReadOnlyObjectWrapper<org.diskplan.probe.HostRanges> cut = new ReadOnlyObjectWrapper<>(this, "cut");
     private boolean syncing;
     private boolean keepRequest;
     private Runnable planShown = () -> { };
@@ -170,6 +171,15 @@ public final class ResizeModel {
         return noOp.getReadOnlyProperty();
     }
 
+    /**
+     * While a shrink is planned: the file bytes holding the allocated data past the new end
+     * (read from the block map off the FX thread; for raw, the file's tail); null for a grow, or
+     * when the image does not say where its data lies.
+     */
+    public ReadOnlyObjectProperty<org.diskplan.probe.HostRanges> cutProperty() {
+        return cut.getReadOnlyProperty();
+    }
+
     public ReadOnlyBooleanProperty planningProperty() {
         return planning.getReadOnlyProperty();
     }
@@ -217,6 +227,7 @@ public final class ResizeModel {
     public void replan() {
         long g = generation.next();
         plan.set(null);
+        cut.set(null);
         noOp.set(false);
         note.set("");
         ProbedImage img = image.get();
@@ -262,6 +273,15 @@ public final class ResizeModel {
                     ? WindowWords.shrinkHint(p.oldVirtualSize(), p.newVirtualSize()) : "");
             note.set(noOp.get() ? WindowWords.NO_OP : asked(request.newSize(), p.newVirtualSize()));
             planShown.run();
+            if (p.newVirtualSize() < p.oldVirtualSize()) {
+                // reading the block map is file I/O: off the FX thread
+                workers.run(() -> org.diskplan.probe.GuestAllocations.hosts(img, p.newVirtualSize(),
+                        p.oldVirtualSize()).orElse(null), h -> {
+                            if (generation.isCurrent(g)) {
+                                cut.set(h);
+                            }
+                        }, e -> { });
+            }
         }, e -> {
             if (generation.isCurrent(g)) {
                 planning.set(false);

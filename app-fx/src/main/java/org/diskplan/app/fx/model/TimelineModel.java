@@ -1,5 +1,6 @@
 package org.diskplan.app.fx.model;
 
+import java.util.List;
 import java.util.Locale;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.IntegerProperty;
@@ -41,6 +42,9 @@ public final class TimelineModel {
     private long[] lengths = new long[0];
     private long[] endAfter = new long[0];
     private long fileMax = 1;
+    private int[] files = new int[0];
+    private List<String> laneNames = List.of();
+    private boolean[] laneLengthChanges = new boolean[0];
 
     public TimelineModel() {
         // An invalidation listener registered first: the geometry is rebuilt before any
@@ -75,7 +79,15 @@ public final class TimelineModel {
         offsets = new long[n];
         lengths = new long[n];
         endAfter = new long[n];
+        files = new int[n];
         fileMax = 1;
+        laneNames = p == null || p.files().size() < 2 ? List.of()
+                : p.files().stream().map(f -> f.path().getFileName().toString()).toList();
+        laneLengthChanges = new boolean[laneNames.size()];
+        for (int f = 0; f < laneNames.size(); f++) {
+            var pf = p.files().get(f);
+            laneLengthChanges[f] = pf.newLength() != pf.oldLength() || pf.created() || pf.removed();
+        }
         if (p != null) {
             long end = p.oldFileSize();
             double maxLog = 1;
@@ -89,12 +101,14 @@ public final class TimelineModel {
                         case WRITE, COPY -> Kind.WRITE;
                     };
                     offsets[i] = patch.offset();
+                    files[i] = patch.file();
                     len = patch.length();
                     if (patch.file() == ResizePatch.IMAGE) {
                         end = Math.max(end, patch.end());
                     }
                 } else {
                     kinds[i] = Kind.LENGTH;
+                    files[i] = -1;
                     offsets[i] = p.newFileSize();
                     len = 0;
                     end = p.newFileSize();
@@ -255,6 +269,29 @@ public final class TimelineModel {
             scroll.set((s + 1) * slot() - width);
         }
         clampScroll();
+    }
+
+    /**
+     * Lanes of the per-file track: one per file of a plan that writes more than one file
+     * (a multi-file VMDK), none for a one-file plan.
+     */
+    public int lanes() {
+        return laneNames.size();
+    }
+
+    /** The file name of lane {@code lane}. */
+    public String laneName(int lane) {
+        return laneNames.get(lane);
+    }
+
+    /** The file (lane) step {@code step} writes; -1 for the final step, which sets the files' lengths. */
+    public int file(int step) {
+        return files[step];
+    }
+
+    /** Whether the final step changes the length of the file of lane {@code lane} (also: creates or removes it). */
+    public boolean lengthChanges(int lane) {
+        return laneLengthChanges[lane];
     }
 
     /** The hover text for a step: "step 3 · write · 0x10000 + 64 KiB · L1 table". */

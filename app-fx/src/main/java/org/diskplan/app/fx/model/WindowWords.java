@@ -131,6 +131,41 @@ public final class WindowWords {
                 + "read every header field and its bytes, and the layout of the file.";
     }
 
+    /**
+     * The banner for an image the probe gave up on part-way: what is wrong (the field and its
+     * offset), that it cannot be resized, and what the window still shows.
+     */
+    public static String damaged(String reason) {
+        return "Damaged: " + clause(reason) + " \u2014 DiskPlan cannot resize it; the fields parsed before the "
+                + "error are shown.";
+    }
+
+    /**
+     * The banner for an image that opened whole but is flagged corrupt and refused by its planner
+     * (a qcow2 whose L1 table lies past the end: qemu opens it, a resize would not).
+     */
+    public static String damagedWhole(String refusal) {
+        String detail = refusalDetail(refusal);
+        return "Damaged: " + clause(detail) + " \u2014 DiskPlan cannot resize it; every field it could read is "
+                + "shown.";
+    }
+
+    /** A planner's refusal without its "'file' is damaged and DiskPlan will not resize it: " lead-in. */
+    public static String refusalDetail(String refusal) {
+        return refusal.replaceFirst("^.*? (?:will not|cannot) resize it: ", "");
+    }
+
+    /** Why the Resize panel is off for a damaged image. */
+    public static String damagedRefusal(String reason) {
+        return "DiskPlan cannot resize a damaged image: " + clause(reason) + ".";
+    }
+
+    /** A sentence without its full stop, first letter kept, on one line. */
+    private static String clause(String s) {
+        String t = s.replace('\n', ' ').strip();
+        return t.endsWith(".") ? t.substring(0, t.length() - 1) : t;
+    }
+
     /** The banner after an open failed; the previous image (if any) stays open. */
     public static String openFailed(Path path, String reason, boolean keptPrevious) {
         return "Could not open " + path.getFileName() + ": " + sentence(reason)
