@@ -20,6 +20,32 @@ public interface GuestAllocationReader {
      */
     void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException;
 
+    /**
+     * A reader of the images whose header is an {@code H}: it says which of those headers
+     * it knows ({@link #knows}) and scans one ({@link #scan(FormatHeader, FileChannel, long, long, RangeSink)});
+     * the type check and the cast are made once, here.
+     */
+    interface OfHeader<H extends FormatHeader> extends GuestAllocationReader {
+        /** The header type this reader reads. */
+        Class<H> headerType();
+
+        /** Whether this header's map can be read (the features and fields it needs). */
+        boolean knows(H header);
+
+        /** {@link GuestAllocationReader#scan} with the image's header, typed. */
+        void scan(H header, FileChannel file, long from, long to, RangeSink sink) throws IOException;
+
+        @Override
+        default boolean reads(ProbedImage image) {
+            return headerType().isInstance(image.header()) && knows(headerType().cast(image.header()));
+        }
+
+        @Override
+        default void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
+            scan(headerType().cast(image.header()), file, from, to, sink);
+        }
+    }
+
     /** Receives the mapped ranges in guest order. */
     @FunctionalInterface
     interface RangeSink {

@@ -35,6 +35,17 @@ public final class ReadWatch {
 
     private static final ThreadLocal<Slot> SLOT = new ThreadLocal<>();
 
+    /**
+     * Environment variable: how many seconds one read (or open) of a file may go unanswered
+     * before the command gives up ({@value #DEFAULT_LIMIT_SECONDS} by default; 0 waits for
+     * ever). The command line and the window both read it.
+     */
+    public static final String ENV = "DISKPLAN_READ_TIMEOUT";
+    public static final int DEFAULT_LIMIT_SECONDS = 60;
+
+    /** Storage that does not answer, for tests ({@link #stall}); null almost always. */
+    private static volatile Stall stall;
+
     private ReadWatch() {
     }
 
@@ -53,6 +64,15 @@ public final class ReadWatch {
             this.offset = offset;
             this.limit = limit;
             this.journal = journal;
+        }
+
+        /**
+         * What the command line and the window say first: "Could not read 'F' at offset O:
+         * no answer for N s" ("(opening it)" instead of the offset while opening).
+         */
+        public String words() {
+            return "Could not read '" + file + "'" + (offset < 0 ? " (opening it)" : " at offset " + offset)
+                    + ": no answer for " + limit.toSeconds() + " s";
         }
 
         /** The undo journal of a resize that had begun writing when it was given up. */
@@ -80,19 +100,98 @@ public final class ReadWatch {
      */
     public static Object begin(Path file, long offset) {
         Slot s = SLOT.get();
+        Mark mark = null;
         if (s != null) {
+            mark = new Mark(s, s.file, s.offset, s.since);
             s.file = file;
             s.offset = offset;
             s.since = System.nanoTime() | 1; // never 0 while a read runs
         }
+        Stall st = stall;
+        if (st != null) {
+            st.hold(file, offset);
+        }
+        return mark;
+    }
+
+    /**
+     * What {@link #begin} found, put back by {@link #end}: a read inside an open (a journal's,
+     * while the image is stat'ed) leaves the open watched.
+     */
+    private record Mark(Slot slot, Path file, long offset, long since) {
+    }
+
+    /** {@value #ENV}'s value as a limit: whole seconds, 0 for none; unset or blank is the default. */
+    public static Duration limit(String value) {
+        if (value == null || value.isBlank()) {
+            return Duration.ofSeconds(DEFAULT_LIMIT_SECONDS);
+        }
+        try {
+            long seconds = Long.parseLong(value.trim());
+            if (seconds >= 0 && seconds <= 86_400L * 365) {
+                return Duration.ofSeconds(seconds);
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException("Invalid " + ENV + " '" + value
+                + "': expected whole seconds (0 waits for ever)");
+    }
+
+    /**
+     * A test seam: until it is closed, every read (or open, offset -1) that {@code which}
+     * picks blocks on whatever thread makes it, watched or not, as a read of storage that
+     * does not answer blocks in the kernel. Closing lets the held reads go on.
+     */
+    public static Stall stall(java.util.function.BiPredicate<Path, Long> which) {
+        Stall s = new Stall(which);
+        stall = s;
         return s;
+    }
+
+    /** Reads held by {@link #stall}. */
+    public static final class Stall implements AutoCloseable {
+        private final java.util.function.BiPredicate<Path, Long> which;
+        private final java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+        private final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
+
+        private Stall(java.util.function.BiPredicate<Path, Long> which) {
+            this.which = which;
+        }
+
+        void hold(Path file, long offset) {
+            if (released.getCount() > 0 && which.test(file, offset)) {
+                held.incrementAndGet();
+                try {
+                    released.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        /** How many reads were held so far. */
+        public int held() {
+            return held.get();
+        }
+
+        @Override
+        public void close() {
+            if (stall == this) {
+                stall = null;
+            }
+            released.countDown();
+        }
     }
 
     /** Marks the end of the read {@code token} began; throws if the watcher gave up on it meanwhile. */
     public static void end(Object token) throws IOException {
         if (token != null) {
-            Slot s = (Slot) token;
-            s.since = 0;
+            Mark m = (Mark) token;
+            Slot s = m.slot();
+            s.file = m.file();
+            s.offset = m.offset();
+            s.since = m.since() == 0 ? 0 : System.nanoTime() | 1; // the outer one's clock starts again
             if (s.abandoned) {
                 throw new IOException("a read of '" + s.file + "' answered after the command had given up on it");
             }

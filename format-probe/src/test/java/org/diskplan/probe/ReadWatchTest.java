@@ -197,4 +197,43 @@ class ReadWatchTest {
         assertThat(t.getMessage()).isEqualTo("no answer reading '" + FILE + "' (opening it) for 60 s");
         assertThat(t.journal()).contains(Path.of("j"));
     }
+
+    @Test
+    void aReadInsideAnOpenLeavesTheOpenWatched() {
+        CountDownLatch hung = new CountDownLatch(1);
+        Path journal = Path.of("/mnt/hung/disk.qcow2.diskplan-journal");
+        try {
+            assertThatThrownBy(() -> ReadWatch.call(Duration.ofMillis(200), () -> {
+                Object open = ReadWatch.begin(FILE, -1); // stat and open of the image...
+                Object read = ReadWatch.begin(journal, 0); // ...which reads a journal beside it, answered
+                ReadWatch.end(read);
+                hung.await(); // then the image's own stat never answers
+                ReadWatch.end(open);
+                return 0;
+            })).isInstanceOfSatisfying(ReadWatch.Timeout.class, t -> {
+                assertThat(t.file()).isEqualTo(FILE);
+                assertThat(t.offset()).isEqualTo(-1);
+                assertThat(t.words()).isEqualTo("Could not read '" + FILE + "' (opening it): no answer for 0 s");
+            });
+        } finally {
+            hung.countDown();
+        }
+    }
+
+    @Test
+    void aStallHoldsTheReadsItPicksOnAnyThreadUntilClosed() throws Exception {
+        FileImageReader reader = new FileImageReader(FILE, new HungChannel(0, 0));
+        ReadWatch.Stall stall = ReadWatch.stall((f, o) -> o == 4096);
+        try {
+            assertThatThrownBy(() -> ReadWatch.call(Duration.ofMillis(150), () -> {
+                reader.read(0, 512, "header");
+                return reader.read(4096, 512, "table");
+            })).isInstanceOfSatisfying(ReadWatch.Timeout.class, t -> assertThat(t.words())
+                    .isEqualTo("Could not read '" + FILE + "' at offset 4096: no answer for 0 s"));
+            assertThat(stall.held()).isEqualTo(1);
+        } finally {
+            stall.close();
+        }
+        assertThat(reader.read(4096, 512, "table")).hasSize(512); // closed: it answers again
+    }
 }

@@ -126,7 +126,8 @@ public final class Planners {
      * preallocation off, metadata, falloc or full; sizes a multiple of 512; can shrink".
      */
     public static List<String> summary() {
-        List<String> out = new java.util.ArrayList<>();
+        // a set: two planners of one qemu driver (vmdk's sparse files and its descriptors) say the same line once
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
         java.util.Set<FormatPlanner<?>> seen = new java.util.LinkedHashSet<>(PLANNERS.values());
         for (FormatPlanner<?> p : seen) {
             Capabilities c = p.typical();
@@ -135,7 +136,7 @@ public final class Planners {
             out.add(names + ": preallocation " + c.modesInWords() + "; new sizes " + c.sizeRule()
                     + (c.roundsUp() ? " (rounded up)" : "") + (c.shrink() ? "; shrinks with --shrink" : "; grows only"));
         }
-        return out;
+        return List.copyOf(out);
     }
 
     /** "raw and qcow2 are supported": the formats that have a planner, in code order. */

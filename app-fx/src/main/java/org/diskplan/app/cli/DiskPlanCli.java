@@ -34,13 +34,8 @@ public final class DiskPlanCli implements Runnable {
         // `diskplan` alone opens the window (see Main); reaching here means no subcommand.
     }
 
-    /**
-     * Environment variable: how many seconds one read (or open) of a file may go unanswered
-     * before the command gives up ({@value #DEFAULT_READ_TIMEOUT_SECONDS} by default; 0 waits
-     * forever). See {@link ReadWatch}.
-     */
-    public static final String READ_TIMEOUT_ENV = "DISKPLAN_READ_TIMEOUT";
-    static final int DEFAULT_READ_TIMEOUT_SECONDS = 60;
+    /** Environment variable: the read limit in seconds (see {@link ReadWatch#ENV}). */
+    public static final String READ_TIMEOUT_ENV = ReadWatch.ENV;
 
     /**
      * Runs the command line; returns the exit status. The command runs watched: a read that
@@ -60,8 +55,7 @@ public final class DiskPlanCli implements Runnable {
             return ReadWatch.call(limit, () -> runWatched(args, out, err, console));
         } catch (ReadWatch.Timeout t) {
             out.flush();
-            console.error("Could not read '" + t.file() + "'" + (t.offset() < 0 ? " (opening it)" : " at offset "
-                    + t.offset()) + ": no answer for " + t.limit().toSeconds() + " s; its storage does not respond "
+            console.error(t.words() + "; its storage does not respond "
                     + "(a hung network or FUSE mount?), so the command gave up (" + READ_TIMEOUT_ENV
                     + "=SECONDS waits longer, 0 for ever)");
             t.journal().ifPresentOrElse(
@@ -77,21 +71,9 @@ public final class DiskPlanCli implements Runnable {
         }
     }
 
-    /** {@value #READ_TIMEOUT_ENV}'s value as a limit: whole seconds, 0 for none; unset is the default. */
+    /** {@value #READ_TIMEOUT_ENV}'s value as a limit (see {@link ReadWatch#limit}). */
     static Duration readTimeout(String value) {
-        if (value == null || value.isBlank()) {
-            return Duration.ofSeconds(DEFAULT_READ_TIMEOUT_SECONDS);
-        }
-        try {
-            long seconds = Long.parseLong(value.trim());
-            if (seconds >= 0 && seconds <= 86_400L * 365) {
-                return Duration.ofSeconds(seconds);
-            }
-        } catch (NumberFormatException e) {
-            // said below
-        }
-        throw new IllegalArgumentException("Invalid " + READ_TIMEOUT_ENV + " '" + value
-                + "': expected whole seconds (0 waits for ever)");
+        return ReadWatch.limit(value);
     }
 
     private static int runWatched(String[] args, PrintStream out, PrintStream err, Console console) {

@@ -149,6 +149,21 @@ class DiskPlanCliTest {
     }
 
     @Test
+    void theHelpOfPlanAndResizeListsEachFormatOnce() {
+        java.util.List<String> names = org.diskplan.planner.Planners.resizable().stream()
+                .map(org.diskplan.abi.ImageFormat::qemuName).distinct().toList();
+        assertThat(names).contains("raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi");
+        for (String command : new String[] {"resize", "plan"}) {
+            Run help = run(command, "--help");
+            assertThat(help.status()).isZero();
+            String list = help.out().substring(help.out().indexOf("Formats DiskPlan resizes:"));
+            java.util.List<String> listed = list.lines().skip(1).filter(l -> l.startsWith("  "))
+                    .map(l -> l.strip().substring(0, l.strip().indexOf(':'))).toList();
+            assertThat(listed).as(command + " --help").containsExactlyInAnyOrderElementsOf(names);
+        }
+    }
+
+    @Test
     void eachResizesEveryFileAndSumsUp() throws Exception {
         Path a = raw(1 << 20);
         Path b = dir.resolve("b.raw");

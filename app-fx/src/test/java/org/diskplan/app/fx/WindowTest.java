@@ -60,7 +60,7 @@ class WindowTest {
 
     // ---- helpers -------------------------------------------------------------------------
 
-    private static void waitUntil(BooleanSupplier condition) {
+    static void waitUntil(BooleanSupplier condition) {
         try {
             WaitForAsyncUtils.waitFor(20, TimeUnit.SECONDS, () -> onFx(condition::getAsBoolean));
         } catch (TimeoutException e) {
@@ -69,7 +69,7 @@ class WindowTest {
         WaitForAsyncUtils.waitForFxEvents();
     }
 
-    private static <T> T onFx(java.util.concurrent.Callable<T> c) {
+    static <T> T onFx(java.util.concurrent.Callable<T> c) {
         try {
             return WaitForAsyncUtils.asyncFx(c).get(20, TimeUnit.SECONDS);
         } catch (Exception e) {

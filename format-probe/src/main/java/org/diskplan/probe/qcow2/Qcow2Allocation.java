@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import org.diskplan.probe.GuestAllocationReader;
-import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.TableEntries;
 
 /**
@@ -15,18 +14,22 @@ import org.diskplan.probe.TableEntries;
  * its allocation bit (bits 0..31) is set in a cluster with a host offset. Images with a
  * backing file (unallocated clusters read from it) or an external data file are left unknown.
  */
-public final class Qcow2Allocation implements GuestAllocationReader {
+public final class Qcow2Allocation implements GuestAllocationReader.OfHeader<Qcow2Header> {
     private static final int SUBCLUSTERS = 32;
 
     @Override
-    public boolean reads(ProbedImage image) {
-        return image.header() instanceof Qcow2Header h && h.backingFile().isEmpty() && h.dataFile().isEmpty()
+    public Class<Qcow2Header> headerType() {
+        return Qcow2Header.class;
+    }
+
+    @Override
+    public boolean knows(Qcow2Header h) {
+        return h.backingFile().isEmpty() && h.dataFile().isEmpty()
                 && h.clusterSize() > 0;
     }
 
     @Override
-    public void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
-        Qcow2Header h = (Qcow2Header) image.header();
+    public void scan(Qcow2Header h, FileChannel file, long from, long to, RangeSink sink) throws IOException {
         long cs = h.clusterSize();
         long perL2 = h.l2Entries();
         boolean ext = h.extendedL2();

@@ -74,7 +74,18 @@ public record Qcow2Header(
         long l1AllocatedEntries,
         long l1EntriesNeeded,
         long refcountTableAllocated,
-        Optional<LuksHeader> luks) implements FormatHeader {
+        Optional<LuksHeader> luks,
+        List<Damage> damage) implements FormatHeader {
+
+    /**
+     * A table qemu opens but that lies past the end of the file (L1, refcount or snapshot
+     * table): {@code info} shows the image (with a flag starting {@link Qcow2OpenChecks#DAMAGED}),
+     * a resize refuses it.
+     *
+     * @param message "qcow2 header field F at offset O: what is wrong"
+     */
+    public record Damage(String field, long offset, String message) {
+    }
 
     // The layout constants the planner uses, under the names it knows; they are defined (with
     // every other offset, mask and limit) in Qcow2Layout, which new code should use directly.

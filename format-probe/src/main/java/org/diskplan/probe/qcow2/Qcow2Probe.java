@@ -196,6 +196,8 @@ public final class Qcow2Probe implements FormatProbe {
         final Set<String> flags = new LinkedHashSet<>();
         /** Why qemu would refuse to open the image, found while parsing leniently (qemu's words first). */
         final List<String> openProblems = new ArrayList<>();
+        /** Tables qemu opens but that lie past the end of the file (typed for the planner; flagged for info). */
+        final List<Qcow2Header.Damage> damage = new ArrayList<>();
         final List<Iv> ivs = new ArrayList<>();
         final Map<Long, String> featureNames = new HashMap<>();
         final List<Qcow2Header.Extension> extensions = new ArrayList<>();
@@ -297,7 +299,7 @@ public final class Qcow2Probe implements FormatProbe {
                     clusterBits, size, cryptMethod, l1Size, l1TableOffset, refcountTableOffset,
                     refcountTableClusters, nbSnapshots, snapshotsOffset, incompatible, compatible, autoclear,
                     refcountOrder, compressionType, extensionsEnd, extensions, backingFile, backingFormat,
-                    dataFile, snapshots, bitmaps, l1Allocated, l1Needed, refTableAllocated, luks);
+                    dataFile, snapshots, bitmaps, l1Allocated, l1Needed, refTableAllocated, luks, List.copyOf(damage));
             List<HeaderField> fields = new ArrayList<>(headerFields);
             fields.addAll(extFields);
             fields.addAll(otherFields);
@@ -699,6 +701,7 @@ public final class Qcow2Probe implements FormatProbe {
 
         /** A table qemu opens but that lies past the end of the file: a flag for info, a refusal for resize. */
         void damaged(ProbeException e) {
+            damage.add(new Qcow2Header.Damage(e.field(), e.offset(), e.getMessage()));
             flags.add("corrupt: " + e.getMessage()); // starts with Qcow2OpenChecks.DAMAGED
         }
 

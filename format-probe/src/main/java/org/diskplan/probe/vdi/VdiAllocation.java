@@ -3,7 +3,6 @@ package org.diskplan.probe.vdi;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import org.diskplan.probe.GuestAllocationReader;
-import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.TableEntries;
 
 /**
@@ -11,17 +10,21 @@ import org.diskplan.probe.TableEntries;
  * one entry per block; 0xffffffff (free) and 0xfffffffe (reads as zeros) map no data.
  * A differencing image is left unknown: its free blocks read from the parent.
  */
-public final class VdiAllocation implements GuestAllocationReader {
+public final class VdiAllocation implements GuestAllocationReader.OfHeader<VdiHeader> {
     private static final long FIRST_UNMAPPED = 0xfffffffeL;
 
     @Override
-    public boolean reads(ProbedImage image) {
-        return image.header() instanceof VdiHeader h && h.isDynamic() && h.blockSize() > 0;
+    public Class<VdiHeader> headerType() {
+        return VdiHeader.class;
     }
 
     @Override
-    public void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
-        VdiHeader h = (VdiHeader) image.header();
+    public boolean knows(VdiHeader h) {
+        return h.isDynamic() && h.blockSize() > 0;
+    }
+
+    @Override
+    public void scan(VdiHeader h, FileChannel file, long from, long to, RangeSink sink) throws IOException {
         TableEntries.blockMap(file, "VDI block map", h.blocksOffset(), VdiLayout.ORDER, h.blockCount(),
                 h.blockSize(), from, to, entry -> entry < FIRST_UNMAPPED,
                 entry -> h.dataOffset() + entry * h.blockStride() + h.blockExtra(), sink);

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import org.diskplan.probe.GuestAllocationReader;
-import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.TableEntries;
 
 /**
@@ -12,19 +11,23 @@ import org.diskplan.probe.TableEntries;
  * table offset, one entry per block; 0xffffffff maps no data. Fixed disks map every
  * byte and differencing disks read free blocks from their parent: both are left unknown.
  */
-public final class VhdAllocation implements GuestAllocationReader {
+public final class VhdAllocation implements GuestAllocationReader.OfHeader<VhdHeader> {
     private static final long UNUSED = 0xffffffffL;
     private static final long SECTOR = 512;
 
     @Override
-    public boolean reads(ProbedImage image) {
-        return image.header() instanceof VhdHeader h && h.diskType() == VhdLayout.DISK_TYPE_DYNAMIC
+    public Class<VhdHeader> headerType() {
+        return VhdHeader.class;
+    }
+
+    @Override
+    public boolean knows(VhdHeader h) {
+        return h.diskType() == VhdLayout.DISK_TYPE_DYNAMIC
                 && h.batOffset() >= 0 && h.blockSize() > 0;
     }
 
     @Override
-    public void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
-        VhdHeader h = (VhdHeader) image.header();
+    public void scan(VhdHeader h, FileChannel file, long from, long to, RangeSink sink) throws IOException {
         TableEntries.blockMap(file, "VHD BAT", h.batOffset(), ByteOrder.BIG_ENDIAN, h.batEntriesRead(),
                 h.blockSize(), from, to, entry -> entry != UNUSED,
                 entry -> entry * SECTOR + h.bitmapSize(), sink); // the block's sector bitmap comes first

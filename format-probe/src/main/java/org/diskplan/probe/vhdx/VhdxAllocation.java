@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import org.diskplan.probe.GuestAllocationReader;
-import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.TableEntries;
 
 /**
@@ -14,20 +13,24 @@ import org.diskplan.probe.TableEntries;
  * 7 partially present map data; not present, undefined, zero and unmapped do not. A
  * differencing VHDX is left unknown: its absent blocks read from the parent.
  */
-public final class VhdxAllocation implements GuestAllocationReader {
+public final class VhdxAllocation implements GuestAllocationReader.OfHeader<VhdxHeader> {
     private static final long STATE_MASK = 7;
     private static final long FULLY_PRESENT = 6;
     private static final long PARTIALLY_PRESENT = 7;
 
     @Override
-    public boolean reads(ProbedImage image) {
-        return image.header() instanceof VhdxHeader h && !h.hasParent() && h.blockSize() > 0 && h.chunkRatio() > 0
+    public Class<VhdxHeader> headerType() {
+        return VhdxHeader.class;
+    }
+
+    @Override
+    public boolean knows(VhdxHeader h) {
+        return !h.hasParent() && h.blockSize() > 0 && h.chunkRatio() > 0
                 && h.batOffset() > 0;
     }
 
     @Override
-    public void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
-        VhdxHeader h = (VhdxHeader) image.header();
+    public void scan(VhdxHeader h, FileChannel file, long from, long to, RangeSink sink) throws IOException {
         long bs = h.blockSize();
         long ratio = h.chunkRatio();
         long lastBlock = Math.min(h.payloadBlocks(), (to + bs - 1) / bs);

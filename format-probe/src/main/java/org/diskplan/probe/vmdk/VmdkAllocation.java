@@ -3,7 +3,6 @@ package org.diskplan.probe.vmdk;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import org.diskplan.probe.GuestAllocationReader;
-import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.TableEntries;
 
 /**
@@ -12,19 +11,23 @@ import org.diskplan.probe.TableEntries;
  * u32 entries, one per grain; 0 maps no grain, and 1 is a zeroed grain when the header
  * sets the zeroed-grain flag. Descriptor images with several extent files are left unknown.
  */
-public final class VmdkAllocation implements GuestAllocationReader {
+public final class VmdkAllocation implements GuestAllocationReader.OfHeader<VmdkHeader> {
     private static final long GTE_ZEROED = 1;
     private static final long COMPRESSED_GRAINS = 1L << 16;
 
     @Override
-    public boolean reads(ProbedImage image) {
-        return image.header() instanceof VmdkHeader h && h.grainSize() > 0 && h.numGTEsPerGT() > 0
+    public Class<VmdkHeader> headerType() {
+        return VmdkHeader.class;
+    }
+
+    @Override
+    public boolean knows(VmdkHeader h) {
+        return h.grainSize() > 0 && h.numGTEsPerGT() > 0
                 && h.gdOffset() > 0;
     }
 
     @Override
-    public void scan(ProbedImage image, FileChannel file, long from, long to, RangeSink sink) throws IOException {
-        VmdkHeader h = (VmdkHeader) image.header();
+    public void scan(VmdkHeader h, FileChannel file, long from, long to, RangeSink sink) throws IOException {
         long grain = h.grainBytes();
         long perGt = h.numGTEsPerGT();
         boolean zeroFlag = (h.flags() & VmdkLayout.FLAG_ZEROED_GRAIN_GTE) != 0;

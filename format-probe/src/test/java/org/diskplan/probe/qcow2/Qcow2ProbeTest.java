@@ -268,6 +268,12 @@ class Qcow2ProbeTest {
         ProbedImage img = assertDoesNotThrow(() -> probe(b));
         assertThat(img.flags()).anySatisfy(f -> assertThat(f).startsWith(Qcow2OpenChecks.DAMAGED)
                 .contains(field + " at offset " + offset).contains(text));
+        // typed for the planner, which refuses a resize on it without reading the flags
+        assertThat(((Qcow2Header) img.header()).damage()).anySatisfy(d -> {
+            assertThat(d.field()).isEqualTo(field);
+            assertThat(d.offset()).isEqualTo(offset);
+            assertThat(d.message()).contains(text);
+        });
     }
 
     @Test

@@ -36,6 +36,16 @@ final class Io {
         }
     }
 
+    /** Opens {@code file} to read it, watched like a read at offset -1 (an open on a mount that never answers). */
+    static FileChannel openWatched(Path file) throws IOException {
+        Object watch = ReadWatch.begin(file, -1);
+        try {
+            return FileChannel.open(file, StandardOpenOption.READ);
+        } finally {
+            ReadWatch.end(watch);
+        }
+    }
+
     static void writeFully(FileChannel ch, long offset, ByteBuffer buf) throws IOException {
         long pos = offset;
         while (buf.hasRemaining()) {

@@ -28,8 +28,14 @@ public final class Recovery {
     }
 
     /** Whether an interrupted resize left a journal for {@code image}, under any of its names. */
-    public static boolean hasJournal(Path image) {
-        return UndoJournal.find(image).isPresent();
+    public static boolean hasJournal(Path image) throws java.io.IOException {
+        // its stats and reads are watched: a folder on a mount that never answers fails the caller
+        Object watch = org.diskplan.probe.ReadWatch.begin(image, -1);
+        try {
+            return UndoJournal.find(image).isPresent();
+        } finally {
+            org.diskplan.probe.ReadWatch.end(watch);
+        }
     }
 
     public static Result recover(Path image) throws ResizeError {
@@ -38,6 +44,8 @@ public final class Recovery {
             throw new ResizeError(ErrorCode.INVALID_OPTION, "no undo journal beside '" + image
                     + "' (looked for '" + UndoJournal.pathFor(image) + "'): there is nothing to recover");
         }
+        // a read that never answers gives recover up: the journal is kept, to be run again
+        org.diskplan.probe.ReadWatch.journalInPlace(journal);
         UndoJournal.Contents contents = UndoJournal.read(journal);
         try (LockedImage locked = LockedImage.open(image, true)) {
             checkBelongs(contents, locked.identity());
@@ -156,7 +164,7 @@ public final class Recovery {
             if (targets.channel(i).size() != t.originalLength()) {
                 targets.file(i).setLength(t.originalLength()); // an unneeded ftruncate would touch the mtime
             }
-            UndoJournal.restoreRanges(contents, i, targets.channel(i));
+            UndoJournal.restoreRanges(contents, i, targets.path(i), targets.channel(i));
             targets.channel(i).force(true);
         }
         if (contents.targets().stream().anyMatch(UndoJournal.Target::created)) {

@@ -188,12 +188,12 @@ public final class UndoJournal {
 
     /** The identity a version-3 journal's header records (its CRC is not checked here). */
     static java.util.Optional<FileIdentity> recordedIdentity(Path journal) {
-        try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ)) {
+        try (FileChannel in = Io.openWatched(journal)) {
             if (in.size() < HEADER_LENGTH_V3 + 8) {
                 return java.util.Optional.empty();
             }
             byte[] h = new byte[HEADER_LENGTH_V3];
-            Io.readFully(in, 0, h, h.length);
+            Io.readFully(journal, in, 0, h, h.length);
             if (!Arrays.equals(h, 0, MAGIC.length, MAGIC, 0, MAGIC.length)
                     && !Arrays.equals(h, 0, MAGIC_V3.length, MAGIC_V3, 0, MAGIC_V3.length)) {
                 return java.util.Optional.empty();
@@ -308,12 +308,12 @@ public final class UndoJournal {
      * a journal can be is refused unread.
      */
     public static Contents read(Path journal) throws ResizeError {
-        org.diskplan.probe.FileKind kind = org.diskplan.probe.FileKind.of(journal);
+        org.diskplan.probe.FileKind kind = kindOf(journal);
         if (kind != org.diskplan.probe.FileKind.REGULAR && kind != org.diskplan.probe.FileKind.MISSING) {
             throw new ResizeError(ErrorCode.READ_FAILED, "the undo journal '" + journal + "' is " + kind.words()
                     + ", not a regular file; it was not read and the image was left as it is");
         }
-        try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ)) {
+        try (FileChannel in = Io.openWatched(journal)) {
             long size = in.size();
             if (size < HEADER_LENGTH + 4) {
                 throw damaged(journal, "it is " + size + " bytes long, shorter than its " + HEADER_LENGTH
@@ -327,18 +327,18 @@ public final class UndoJournal {
             byte[] chunk = new byte[Io.CHUNK];
             for (long pos = 0; pos < size - 4; ) {
                 int n = (int) Math.min(chunk.length, size - 4 - pos);
-                Io.readFully(in, pos, chunk, n);
+                Io.readFully(journal, in, pos, chunk, n);
                 crc.update(chunk, 0, n);
                 pos += n;
             }
             byte[] tail = new byte[4];
-            Io.readFully(in, size - 4, tail, 4);
+            Io.readFully(journal, in, size - 4, tail, 4);
             int stored = ByteBuffer.wrap(tail).order(ByteOrder.LITTLE_ENDIAN).getInt();
             if (stored != (int) crc.getValue()) {
                 throw damaged(journal, "its CRC-32C at offset " + (size - 4) + " does not match");
             }
             byte[] headerBytes = new byte[HEADER_LENGTH];
-            Io.readFully(in, 0, headerBytes, HEADER_LENGTH);
+            Io.readFully(journal, in, 0, headerBytes, HEADER_LENGTH);
             ByteBuffer header = ByteBuffer.wrap(headerBytes).order(ByteOrder.LITTLE_ENDIAN);
             int version = Arrays.equals(headerBytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length) ? 4
                     : Arrays.equals(headerBytes, 0, MAGIC_V3.length, MAGIC_V3, 0, MAGIC_V3.length) ? 3
@@ -381,7 +381,7 @@ public final class UndoJournal {
                             + "-byte header");
                 }
                 byte[] h3 = new byte[HEADER_LENGTH_V3];
-                Io.readFully(in, 0, h3, h3.length);
+                Io.readFully(journal, in, 0, h3, h3.length);
                 ByteBuffer b3 = ByteBuffer.wrap(h3).order(ByteOrder.LITTLE_ENDIAN);
                 int pathLength = b3.getShort(OFFSET_REAL_PATH_LENGTH) & 0xffff;
                 if (pathLength == 0 || HEADER_LENGTH_V3 + pathLength > end) {
@@ -389,7 +389,7 @@ public final class UndoJournal {
                             + OFFSET_REAL_PATH_LENGTH + " is invalid");
                 }
                 byte[] name = new byte[pathLength];
-                Io.readFully(in, HEADER_LENGTH_V3, name, pathLength);
+                Io.readFully(journal, in, HEADER_LENGTH_V3, name, pathLength);
                 Path real;
                 try {
                     real = Path.of(new String(name, StandardCharsets.UTF_8));
@@ -432,7 +432,7 @@ public final class UndoJournal {
                 if (pos + rangeHeader > end) {
                     throw damaged(journal, "range " + i + " at offset " + pos + " runs past its end");
                 }
-                Io.readFully(in, pos, rh, rangeHeader);
+                Io.readFully(journal, in, pos, rh, rangeHeader);
                 ByteBuffer b = ByteBuffer.wrap(rh).order(ByteOrder.LITTLE_ENDIAN);
                 int target = v1 ? 0 : b.getInt(0);
                 long offset = v1 ? b.getLong(0) : b.getLong(4);
@@ -460,13 +460,13 @@ public final class UndoJournal {
                 for (int i = 0; i < ranges.size(); i++) {
                     for (long done = 0; done < ranges.get(i).length(); ) {
                         int n = (int) Math.min(chunk.length, ranges.get(i).length() - done);
-                        Io.readFully(in, dataOffsets.get(i) + done, chunk, n);
+                        Io.readFully(journal, in, dataOffsets.get(i) + done, chunk, n);
                         saved.update(chunk, 0, n);
                         done += n;
                     }
                 }
                 byte[] sc = new byte[4];
-                Io.readFully(in, end, sc, 4);
+                Io.readFully(journal, in, end, sc, 4);
                 if (ByteBuffer.wrap(sc).order(ByteOrder.LITTLE_ENDIAN).getInt() != (int) saved.getValue()) {
                     throw damaged(journal, "the CRC-32C of its " + savedBytes + " saved bytes at offset " + end
                             + " does not match them");
@@ -485,7 +485,7 @@ public final class UndoJournal {
             throw damaged(journal, "target " + i + " at offset " + pos + " runs past its end");
         }
         byte[] th = new byte[TARGET_HEADER];
-        Io.readFully(in, pos, th, TARGET_HEADER);
+        Io.readFully(journal, in, pos, th, TARGET_HEADER);
         ByteBuffer b = ByteBuffer.wrap(th).order(ByteOrder.LITTLE_ENDIAN);
         int flags = b.get(0) & 0xff;
         int role = b.get(1) & 0xff;
@@ -498,7 +498,7 @@ public final class UndoJournal {
             throw damaged(journal, "target " + i + " at offset " + pos + " is invalid");
         }
         byte[] name = new byte[nameLength];
-        Io.readFully(in, pos + TARGET_HEADER, name, nameLength);
+        Io.readFully(journal, in, pos + TARGET_HEADER, name, nameLength);
         Path path;
         try {
             path = Path.of(new String(name, StandardCharsets.UTF_8));
@@ -516,8 +516,8 @@ public final class UndoJournal {
      * differ from what it holds, {@value #RESTORE_BLOCK} bytes at a time: a rollback writes
      * nothing that is already right, so it allocates no blocks it need not.
      */
-    static void restoreRanges(Contents contents, int target, FileChannel channel) throws IOException {
-        try (FileChannel in = FileChannel.open(contents.journal(), StandardOpenOption.READ)) {
+    static void restoreRanges(Contents contents, int target, Path file, FileChannel channel) throws IOException {
+        try (FileChannel in = Io.openWatched(contents.journal())) {
             byte[] saved = new byte[Io.CHUNK];
             byte[] current = new byte[Io.CHUNK];
             for (int i = 0; i < contents.ranges().size(); i++) {
@@ -529,10 +529,10 @@ public final class UndoJournal {
                 for (long done = 0; done < r.length(); ) {
                     int n = (int) Math.min(saved.length, r.length() - done);
                     long at = r.offset() + done;
-                    Io.readFully(in, src + done, saved, n);
+                    Io.readFully(contents.journal(), in, src + done, saved, n);
                     int have = (int) Math.max(0, Math.min(n, channel.size() - at));
                     if (have > 0) {
-                        Io.readFully(channel, at, current, have);
+                        Io.readFully(file, channel, at, current, have);
                     }
                     for (int k = 0; k < n; k += RESTORE_BLOCK) {
                         int len = Math.min(RESTORE_BLOCK, n - k);
@@ -555,6 +555,20 @@ public final class UndoJournal {
     static Path directoryOf(Path file) {
         Path parent = file.toAbsolutePath().getParent();
         return parent == null ? file.toAbsolutePath() : parent;
+    }
+
+    /** The journal's kind, its stat watched like an open (a stat on a mount that never answers blocks too). */
+    private static org.diskplan.probe.FileKind kindOf(Path journal) throws ResizeError {
+        Object watch = org.diskplan.probe.ReadWatch.begin(journal, -1);
+        try {
+            return org.diskplan.probe.FileKind.of(journal);
+        } finally {
+            try {
+                org.diskplan.probe.ReadWatch.end(watch);
+            } catch (IOException e) {
+                throw new ResizeError(ErrorCode.READ_FAILED, e.getMessage());
+            }
+        }
     }
 
     private static ResizeError damaged(Path journal, String why) {

@@ -89,11 +89,9 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
                         + flag.substring(Qcow2OpenChecks.FLAG.length()));
             }
         }
-        for (String flag : image.flags()) {
-            if (flag.startsWith(Qcow2OpenChecks.DAMAGED)) {
-                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged and DiskPlan will"
-                        + " not resize it: " + flag.substring("corrupt: ".length()));
-            }
+        if (!h.damage().isEmpty()) { // a table past the end of the file, typed by the probe
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged and DiskPlan will"
+                    + " not resize it: " + h.damage().get(0).message());
         }
         if (h.dirty()) {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "qcow2 image '" + image.path() + "' is marked dirty "

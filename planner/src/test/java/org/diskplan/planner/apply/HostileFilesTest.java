@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // a hang guard: a FIFO opened for reading blocks forever
 class HostileFilesTest {
-    private static final long LENGTH = 256 << 10;
+    static final long LENGTH = 256 << 10;
 
     @TempDir
     Path dir;
@@ -47,7 +47,7 @@ class HostileFilesTest {
     }
 
     /** Overwrites the first 4 KiB and grows the file by 64 KiB; commit after step 1. */
-    private static ResizePlan growPlan() {
+    static ResizePlan growPlan() {
         List<ResizePatch> patches = new ArrayList<>();
         patches.add(Write.append(LENGTH, filled(8192, 0x11), "new table", RegionKind.TABLE));
         patches.add(new Write(0, filled(4096, 0x22), "header", RegionKind.HEADER));
@@ -62,7 +62,7 @@ class HostileFilesTest {
     }
 
     /** Applies the grow plan through {@code name} and halts after step {@code k}, journal left behind. */
-    private static void crashAfter(Path name, int k) {
+    static void crashAfter(Path name, int k) {
         assertThatThrownBy(() -> PlanApplier.apply(name, growPlan(), ApplyOptions.DEFAULT.withAfterStep(s -> {
             if (s == k) {
                 throw new SimulatedCrash();

@@ -132,6 +132,8 @@ public final class ApplyModel {
         }, e -> {
             if (e instanceof ResizeCancelled c) {
                 finish(0, c.getMessage());
+            } else if (e instanceof org.diskplan.probe.ReadWatch.Timeout t) {
+                finish(0, WindowWords.noAnswer(t)); // the image's lock is already released
             } else if (e instanceof ResizeError r) {
                 finish(0, r.getMessage());
                 stale.set(WindowWords.isStale(r));

@@ -31,6 +31,7 @@ import org.diskplan.probe.LayoutRegion;
 import org.diskplan.probe.PartialImage;
 import org.diskplan.probe.ProbeException;
 import org.diskplan.probe.ProbedImage;
+import org.diskplan.probe.ReadWatch;
 import org.diskplan.probe.RegionKind;
 
 /**
@@ -229,7 +230,7 @@ public final class ImageModel {
         }
     }
 
-    private static Opened opened(Path path) {
+    private static Opened opened(Path path) throws IOException {
         boolean journal = Recovery.hasJournal(path);
         try {
             ProbedImage p = probe(path);
@@ -314,10 +315,20 @@ public final class ImageModel {
                 recent.add(path);
             }
         }, e -> {
-            if (openGeneration.isCurrent(g)) {
-                busy.set(false);
-                message.set("Could not open '" + path + "': " + e);
+            if (!openGeneration.isCurrent(g)) {
+                return;
             }
+            busy.set(false);
+            if (!(e instanceof ReadWatch.Timeout t)) {
+                message.set("Could not open '" + path + "': " + e);
+                return;
+            }
+            // a file that never answered: the image that was open stays, nothing else touches the file
+            ProbedImage previous = image.get();
+            file.set(previous == null ? null : previous.path());
+            title.set(previous == null ? APP : APP + " \u2014 " + previous.path().getFileName());
+            message.set("Could not open '" + path + "': " + WindowWords.noAnswer(t));
+            openError.set(WindowWords.openFailed(path, WindowWords.noAnswer(t), previous != null));
         });
     }
 
@@ -395,7 +406,8 @@ public final class ImageModel {
                     : "The resize had already completed; kept the new state and removed the journal.");
         }, e -> {
             busy.set(false);
-            message.set(e instanceof ResizeError ? e.getMessage() : "Recovery failed: " + e);
+            message.set(e instanceof ResizeError || e instanceof ReadWatch.Timeout ? WindowWords.failure(e)
+                    : "Recovery failed: " + e);
         });
     }
 
@@ -426,7 +438,7 @@ public final class ImageModel {
         }, e -> {
             if (hexGeneration.isCurrent(g)) {
                 hex.set(HexWindow.EMPTY);
-                message.set("Could not read the bytes of " + field.name() + ": " + e.getMessage());
+                message.set("Could not read the bytes of " + field.name() + ": " + WindowWords.failure(e));
             }
         });
     }

@@ -287,6 +287,8 @@ public final class ResizeModel {
                 planning.set(false);
                 if (e instanceof ResizeError r) {
                     fail(WindowWords.resizeError(r, img.virtualSize(), request.newSize()), "");
+                } else if (e instanceof org.diskplan.probe.ReadWatch.Timeout t) {
+                    fail("Could not plan: " + WindowWords.noAnswer(t), "");
                 } else {
                     fail("Could not plan: " + WindowWords.sentence(String.valueOf(e.getMessage())), "");
                 }

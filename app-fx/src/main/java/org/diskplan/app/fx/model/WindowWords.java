@@ -172,6 +172,21 @@ public final class WindowWords {
                 + (keptPrevious ? " The image you had open stays open." : "");
     }
 
+    /**
+     * A job given up because a read never answered: the command line's words ("Could not
+     * read 'F' at offset O: no answer for N s"), then what it means here.
+     */
+    public static String noAnswer(org.diskplan.probe.ReadWatch.Timeout t) {
+        return t.words() + ": its storage does not respond (a hung network or FUSE mount?), so DiskPlan gave up."
+                + t.journal().map(j -> " The resize had begun writing: its undo journal " + j.getFileName()
+                + " is kept; recover the image once its storage answers.").orElse(" Nothing was written.");
+    }
+
+    /** What a background job's failure says: {@link #noAnswer} for a read that never answered. */
+    public static String failure(Exception e) {
+        return e instanceof org.diskplan.probe.ReadWatch.Timeout t ? noAnswer(t) : String.valueOf(e.getMessage());
+    }
+
     /** The banner when a recent file is gone. */
     public static String recentMissing(Path path) {
         return path.getFileName() + " is no longer at " + (path.getParent() == null ? "its place" : path.getParent())
