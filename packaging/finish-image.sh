@@ -80,6 +80,16 @@ mkdir -p "$work/train"
 "$java" -XX:ArchiveClassesAtExit="$app/diskplan.jsa" -Xshare:auto $fast -Djna.boot.library.path="$app/jna" \
   -Ddiskplan.cdsTraining="$work/train" -jar "$app/diskplan.jar" < "$app/diskplan.training" >/dev/null 2>&1
 [ -s "$app/diskplan.jsa" ] || { echo "finish-image.sh: no class-data archive made" >&2; exit 1; }
+# The archive must be used (-Xshare:on fails loud where it cannot be mapped) and hold what a
+# command loads first: Main, the Add-Opens lambdas of -jar, and DiskPlanCli.
+# shellcheck disable=SC2086
+loaded=$("$java" -XX:SharedArchiveFile="$app/diskplan.jsa" -Xshare:on $fast -Djna.boot.library.path="$app/jna" \
+  -Xlog:class+load -jar "$app/diskplan.jar" --version) ||
+  { echo "finish-image.sh: the class-data archive cannot be used" >&2; exit 1; }
+for c in org.diskplan.app.Main 'sun.launcher.LauncherHelper\$\$Lambda' org.diskplan.app.cli.DiskPlanCli; do
+  grep -q "$c.* source: shared objects file" <<<"$loaded" ||
+    { echo "finish-image.sh: $c is not in the class-data archive" >&2; exit 1; }
+done
 printf '%s\n' "$app/diskplan.jar" > "$app/diskplan.jsa.for"
 
 rm -f "$image/bin/diskplan"
