@@ -5,7 +5,7 @@
 #    out on JDK 17: without it every start loads and verifies the JDK's classes anew;
 # 2. an application archive (lib/app/diskplan.jsa, dynamic, over the default one) of the
 #    classes the command line loads, from one training run of every command path
-#    (lib/app/diskplan.training, run by org.diskplan.app.cli.CdsTraining);
+#    (lib/app/diskplan.training, run through Main's own route: -Ddiskplan.cdsTraining, CdsTraining);
 # 3. JNA's native library unpacked into lib/app/jna (JNA would unpack it at every start);
 # 4. bin/diskplan as a shell launcher. JDK 17's native jpackage launcher runs `rpm -qf`
 #    and `dpkg -S` on its own path at every start (about 130 ms here, measured with strace);
@@ -74,9 +74,22 @@ resize -f qcow2 -f qcow2 @DIR@/s.qcow2 2G
 TRAINING
 mkdir -p "$work/train"
 # shellcheck disable=SC2086
-"$java" -XX:ArchiveClassesAtExit="$app/diskplan.jsa" $fast -Djna.boot.library.path="$app/jna" \
-  -cp "$app/diskplan.jar" org.diskplan.app.cli.CdsTraining "$work/train" < "$app/diskplan.training" >/dev/null 2>&1
+# Started as the launcher starts a command (-jar, its flags), with the training property:
+# Main then runs each line through its own command-line route (CdsTraining), so the archive
+# also holds what -jar (the manifest's Add-Opens, LauncherHelper's lambdas) and Main load.
+"$java" -XX:ArchiveClassesAtExit="$app/diskplan.jsa" -Xshare:auto $fast -Djna.boot.library.path="$app/jna" \
+  -Ddiskplan.cdsTraining="$work/train" -jar "$app/diskplan.jar" < "$app/diskplan.training" >/dev/null 2>&1
 [ -s "$app/diskplan.jsa" ] || { echo "finish-image.sh: no class-data archive made" >&2; exit 1; }
+# The archive must be used (-Xshare:on fails loud where it cannot be mapped) and hold what a
+# command loads first: Main, the Add-Opens lambdas of -jar, and DiskPlanCli.
+# shellcheck disable=SC2086
+loaded=$("$java" -XX:SharedArchiveFile="$app/diskplan.jsa" -Xshare:on $fast -Djna.boot.library.path="$app/jna" \
+  -Xlog:class+load -jar "$app/diskplan.jar" --version) ||
+  { echo "finish-image.sh: the class-data archive cannot be used" >&2; exit 1; }
+for c in org.diskplan.app.Main 'sun.launcher.LauncherHelper\$\$Lambda' org.diskplan.app.cli.DiskPlanCli; do
+  grep -q "$c.* source: shared objects file" <<<"$loaded" ||
+    { echo "finish-image.sh: $c is not in the class-data archive" >&2; exit 1; }
+done
 printf '%s\n' "$app/diskplan.jar" > "$app/diskplan.jsa.for"
 
 rm -f "$image/bin/diskplan"

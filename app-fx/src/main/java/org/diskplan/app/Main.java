@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Predicate;
+import org.diskplan.app.cli.CdsTraining;
 import org.diskplan.app.cli.DiskPlanCli;
 import org.diskplan.planner.apply.UndoJournal;
 
@@ -28,13 +29,14 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        Route route = route(args, Files::isRegularFile);
-        if (route == Route.COMMAND_LINE) {
-            System.exit(DiskPlanCli.run(args, System.out, System.err));
+        String training = System.getProperty(CdsTraining.PROPERTY);
+        if (training != null) {
+            System.exit(CdsTraining.run(training, Main::commandLine));
             return;
         }
-        if (route == Route.UNKNOWN_WORD) {
-            System.exit(unknownWord(args[0], System.err));
+        Route route = route(args);
+        if (route != Route.WINDOW) {
+            System.exit(commandLine(route, args, System.out, System.err));
             return;
         }
         Optional<String> noDisplay = noDisplay(System.getenv(), System.getProperty("os.name", ""),
@@ -59,8 +61,27 @@ public final class Main {
         }
     }
 
+    /**
+     * The command line's part of {@link #main} (every route but the window): runs
+     * {@code args} and returns the exit status. The class-data training runs each of its
+     * commands through here, so the archive holds what a real start loads.
+     */
+    static int commandLine(String[] args, PrintStream out, PrintStream err) {
+        Route route = route(args);
+        return route == Route.WINDOW ? CdsTraining.SKIPPED : commandLine(route, args, out, err);
+    }
+
+    private static int commandLine(Route route, String[] args, PrintStream out, PrintStream err) {
+        return route == Route.UNKNOWN_WORD ? unknownWord(args[0], err) : DiskPlanCli.run(args, out, err);
+    }
+
     static final String NO_WINDOW_ADVICE = "use diskplan info/plan/resize FILE on the command line "
             + "(diskplan --help)";
+
+    /** One call site for {@link #main} and the training, so that the archive holds its lambda. */
+    private static Route route(String[] args) {
+        return route(args, Files::isRegularFile);
+    }
 
     static Route route(String[] args, Predicate<Path> existingFile) {
         if (args.length == 0 || args[0].equals("gui")) {

@@ -5,8 +5,10 @@ import java.io.InputStream;
 import java.util.Properties;
 
 /**
- * The one version of DiskPlan: the Maven project's, without -SNAPSHOT, read from
- * version.properties (filtered by Maven at build time). The CLI's --version, the
+ * The one version of DiskPlan: the Maven project's, without -SNAPSHOT: from the runnable
+ * jar's manifest ({@code Implementation-Version}, which the JVM has already read when it
+ * started the jar, so {@code --version} opens nothing), else from version.properties
+ * (filtered by Maven at build time; the classes folder of a build or a test). The CLI's --version, the
  * window's About dialog and the package (packaging/build-deb.sh strips the same suffix) agree.
  */
 public final class Version {
@@ -26,6 +28,10 @@ public final class Version {
     }
 
     private static String load() {
+        String manifest = Version.class.getPackage().getImplementationVersion();
+        if (manifest != null && !manifest.isBlank()) {
+            return strip(manifest);
+        }
         try (InputStream in = Version.class.getResourceAsStream("version.properties")) {
             if (in == null) {
                 return "unknown";

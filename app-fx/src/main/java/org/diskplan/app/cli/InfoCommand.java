@@ -3,7 +3,6 @@ package org.diskplan.app.cli;
 import java.io.IOException;
 import java.util.concurrent.Callable;
 import org.diskplan.planner.ResizeError;
-import org.diskplan.planner.apply.FileFacts;
 import org.diskplan.planner.apply.UndoJournal;
 import org.diskplan.probe.FileImageReader;
 import org.diskplan.probe.HeaderField;
@@ -34,10 +33,8 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        // JNA's first use (FileFacts, for "disk size") loads and links libc: start it now, beside the probe
-        Thread warm = new Thread(() -> FileFacts.allocatedBytes(image.file), "diskplan-filefacts");
-        warm.setDaemon(true);
-        warm.start();
+        // "disk size" (st_blocks) asked now, beside the probe (see DiskUsage)
+        DiskUsage usage = DiskUsage.start(java.util.List.of(image.file));
         try {
             image.driver();
             UndoJournal.refuseIfPresent(image.file);
@@ -49,7 +46,7 @@ final class InfoCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new CliFailure("Could not read '" + image.name() + "': " + ImageProber.describe(e));
             }
-            long actual = allocated(probed);
+            long actual = allocated(probed, usage);
             if (output == OutputFormat.json) {
                 console.out().println(Json.info(image.name(), probed, actual));
             } else {
@@ -66,17 +63,11 @@ final class InfoCommand implements Callable<Integer> {
     }
 
     /** Allocated bytes of the image and of its extent files, as qemu-img's actual-size; -1 if unknown. */
-    private static long allocated(ProbedImage probed) {
-        long sum = 0;
-        for (java.nio.file.Path f : java.util.stream.Stream.concat(java.util.stream.Stream.of(probed.path()),
-                probed.header().extentFiles().stream()).toList()) {
-            java.util.OptionalLong a = FileFacts.allocatedBytes(f);
-            if (a.isEmpty()) {
-                return -1;
-            }
-            sum += a.getAsLong();
-        }
-        return sum;
+    private static long allocated(ProbedImage probed, DiskUsage image) {
+        long own = image.total();
+        java.util.List<java.nio.file.Path> extents = probed.header().extentFiles();
+        long more = extents.isEmpty() ? 0 : DiskUsage.start(extents).total();
+        return own < 0 || more < 0 ? -1 : own + more;
     }
 
     /**
