@@ -123,6 +123,32 @@ class BlockDeviceTest {
     }
 
     @Test
+    void aCrashOnADeviceLeavesItsJournalOnPersistentStorageAndRecoverRestoresTheDevice() throws Exception {
+        String dev = qcow2OnDevice();
+        byte[] before = Files.readAllBytes(dir.resolve("device.img"));
+        Path journals = dir.resolve("journals");
+        ProcessRunner.Result crash = Diskplan.run(dir, java.util.Map.of("DISKPLAN_JOURNAL_DIR", journals.toString(),
+                "DISKPLAN_TEST_CRASH_AFTER_PATCH", "1"), List.of("resize", dev, "10G"));
+        assertThat(crash.exitCode()).as(crash.describe()).isEqualTo(137);
+        assertThat(Path.of(dev + Diskplan.JOURNAL_SUFFIX)).as("no journal in /dev, a tmpfs").doesNotExist();
+        Path journal = journals.resolve(Path.of(dev).toRealPath().toString().substring(1).replace('/', '!')
+                + Diskplan.JOURNAL_SUFFIX);
+        assertThat(journal).exists();
+        assertThat(Files.readAllBytes(dir.resolve("device.img"))).as("the crash came after a write").isNotEqualTo(before);
+
+        java.util.Map<String, String> env = java.util.Map.of("DISKPLAN_JOURNAL_DIR", journals.toString());
+        ProcessRunner.Result again = Diskplan.run(dir, env, List.of("resize", dev, "10G"));
+        assertThat(again.exitCode()).as(again.describe()).isNotZero();
+        assertThat(again.stderr()).contains(journal.toString()).contains("diskplan recover " + dev);
+
+        ProcessRunner.Result recover = Diskplan.run(dir, env, List.of("recover", dev));
+        assertThat(recover.exitCode()).as(recover.describe()).isZero();
+        assertThat(Files.readAllBytes(dir.resolve("device.img"))).as("restored byte for byte").isEqualTo(before);
+        assertThat(journal).doesNotExist();
+        checkClean(dev, 1L << 30);
+    }
+
+    @Test
     void whatQemuRefusesOnADeviceIsRefusedAndTheDeviceIsUntouched() throws Exception {
         String dev = qcow2OnDevice();
         byte[] before = Files.readAllBytes(dir.resolve("device.img"));

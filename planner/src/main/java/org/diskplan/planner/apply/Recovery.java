@@ -41,7 +41,7 @@ public final class Recovery {
     public static Result recover(Path image) throws ResizeError {
         Path journal = UndoJournal.find(image).orElse(null);
         if (journal == null) {
-            throw new ResizeError(ErrorCode.INVALID_OPTION, "no undo journal beside '" + image
+            throw new ResizeError(ErrorCode.INVALID_OPTION, "no undo journal for '" + image
                     + "' (looked for '" + UndoJournal.pathFor(image) + "'): there is nothing to recover");
         }
         // a read that never answers gives recover up: the journal is kept, to be run again

@@ -128,10 +128,48 @@ public final class UndoJournal {
 
     /**
      * Where the journal of {@code image} lies: beside its real file (symbolic links
-     * resolved), so every name of one file finds the same journal.
+     * resolved), so every name of one file finds the same journal. A block device's
+     * journal cannot lie beside it: {@code /dev} is a tmpfs, gone after the power cut the
+     * journal is there for. It lies in {@link #deviceJournalDirectory()} instead, named
+     * after the device's real path ({@code /dev/sdb} gives {@code dev!sdb.diskplan-journal}).
      */
     public static Path pathFor(Path image) {
-        return besideName(realOrGiven(image));
+        return journalOf(realOrGiven(image));
+    }
+
+    /** System property, then environment variable, naming the folder of block devices' journals. */
+    public static final String DEVICE_JOURNAL_DIR_PROPERTY = "diskplan.journal.dir";
+    public static final String DEVICE_JOURNAL_DIR_ENV = "DISKPLAN_JOURNAL_DIR";
+
+    /**
+     * The folder of block devices' journals, on persistent storage: {@code diskplan.journal.dir}
+     * or {@code DISKPLAN_JOURNAL_DIR} if set; {@code /var/lib/diskplan/journals} for root;
+     * otherwise {@code $XDG_STATE_HOME/diskplan/journals} ({@code ~/.local/state/...}).
+     */
+    public static Path deviceJournalDirectory() {
+        String configured = System.getProperty(DEVICE_JOURNAL_DIR_PROPERTY);
+        if (configured == null || configured.isBlank()) {
+            configured = System.getenv(DEVICE_JOURNAL_DIR_ENV);
+        }
+        if (configured != null && !configured.isBlank()) {
+            return Path.of(configured);
+        }
+        if ("root".equals(System.getProperty("user.name"))) {
+            return Path.of("/var/lib/diskplan/journals");
+        }
+        String state = System.getenv("XDG_STATE_HOME");
+        Path base = state != null && state.startsWith("/") ? Path.of(state)
+                : Path.of(System.getProperty("user.home"), ".local", "state");
+        return base.resolve("diskplan").resolve("journals");
+    }
+
+    /** The journal of the real file {@code real}: beside it, or for a block device in the journal folder. */
+    static Path journalOf(Path real) {
+        if (org.diskplan.probe.FileKind.of(real) == org.diskplan.probe.FileKind.BLOCK_DEVICE) {
+            String name = real.toAbsolutePath().toString().substring(1).replace('/', '!');
+            return deviceJournalDirectory().resolve(name + SUFFIX);
+        }
+        return besideName(real);
     }
 
     /** The journal name beside {@code file} as named, links not resolved. */
@@ -148,8 +186,8 @@ public final class UndoJournal {
     }
 
     static Path tempPathFor(Path image) {
-        Path real = realOrGiven(image);
-        return real.resolveSibling(real.getFileName() + SUFFIX + ".tmp");
+        Path journal = pathFor(image);
+        return journal.resolveSibling(journal.getFileName() + ".tmp");
     }
 
     /**
@@ -244,6 +282,7 @@ public final class UndoJournal {
                 // the next resize truncates it
             }
         });
+        Files.createDirectories(directoryOf(tmp));
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer header = ByteBuffer.allocate(HEADER_LENGTH_V3 + realPath.length).order(ByteOrder.LITTLE_ENDIAN);
@@ -289,7 +328,7 @@ public final class UndoJournal {
             Io.writeFully(out, pos, tail);
             out.force(false); // a new file: fdatasync writes its length too
         }
-        Path journal = besideName(image.realPath());
+        Path journal = journalOf(image.realPath());
         Files.move(tmp, journal, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         org.diskplan.probe.ReadWatch.onTimeout(tmp, null);
         Io.syncDirectory(directoryOf(journal));
