@@ -24,12 +24,17 @@ import org.diskplan.probe.SampleWriter;
  * 1 MiB, then the BAT, the metadata region (1 MiB) and, 4 MiB after its end, the payload.
  * Dynamic images mark every payload block ZERO (qemu's default {@code block_state_zero=on})
  * or NOT_PRESENT; fixed ones allocate every block (FULLY_PRESENT) one after the other and
- * end where the virtual size ends, as qemu does.
+ * end where the virtual size ends, as qemu does. qemu-img always writes 512-byte logical
+ * sectors; {@code logical_sector_size=4096} (not a qemu-img option) makes the images Hyper-V
+ * makes for 4Kn disks: logical and physical sector 4096, the virtual size a multiple of 4096,
+ * and the chunk ratio (hence where the sector bitmap entries sit in the BAT) eight times
+ * qemu's for the same block size.
  */
 public final class VhdxSampleWriter implements SampleWriter {
     static final String CREATOR = "DiskPlan sample";
     static final int LOGICAL_SECTOR = 512;
     static final int PHYSICAL_SECTOR = 512;
+    static final int LOGICAL_SECTOR_4K = 4096;
     static final long DEFAULT_LOG = MIB;
     /** qemu leaves 4 MiB between the metadata region and the first payload block. */
     static final long PAYLOAD_GAP = 4 * MIB;
@@ -41,8 +46,9 @@ public final class VhdxSampleWriter implements SampleWriter {
     /**
      * Where everything goes, all absolute file offsets.
      *
-     * @param virtualSize  virtual disk size (a multiple of 512)
+     * @param virtualSize  virtual disk size (a multiple of the logical sector)
      * @param blockSize    payload block size
+     * @param logicalSector logical (and physical) sector size, 512 or 4096
      * @param chunkRatio   payload blocks per sector bitmap block
      * @param payloadBlocks payload blocks the virtual size needs
      * @param batEntries   BAT entries: payload blocks plus the sector bitmap entries between them
@@ -53,18 +59,18 @@ public final class VhdxSampleWriter implements SampleWriter {
      * @param metadataOffset the metadata region (1 MiB long)
      * @param payloadOffset the first payload block of a fixed image
      */
-    record Layout(long virtualSize, long blockSize, long chunkRatio, long payloadBlocks, long batEntries,
+    record Layout(long virtualSize, long blockSize, int logicalSector, long chunkRatio, long payloadBlocks, long batEntries,
                   long logOffset, long logLength, long batOffset, long batLength, long metadataOffset,
                   long payloadOffset) {
-        static Layout of(long virtualSize, long blockSize, long logLength) {
-            long chunkRatio = VhdxLayout.chunkRatio(LOGICAL_SECTOR, blockSize);
+        static Layout of(long virtualSize, long blockSize, int logicalSector, long logLength) {
+            long chunkRatio = VhdxLayout.chunkRatio(logicalSector, blockSize);
             long payload = VhdxLayout.payloadBlocks(virtualSize, blockSize);
             long entries = VhdxLayout.batEntries(payload, chunkRatio, false);
             long logOffset = MIB;
             long batOffset = roundUp(logOffset + logLength, MIB);
             long batLength = roundUp(entries * VhdxLayout.BAT_ENTRY_SIZE, MIB);
             long metadataOffset = roundUp(batOffset + batLength, MIB);
-            return new Layout(virtualSize, blockSize, chunkRatio, payload, entries, logOffset, logLength, batOffset,
+            return new Layout(virtualSize, blockSize, logicalSector, chunkRatio, payload, entries, logOffset, logLength, batOffset,
                     batLength, metadataOffset, metadataOffset + MIB + PAYLOAD_GAP);
         }
     }
@@ -82,12 +88,17 @@ public final class VhdxSampleWriter implements SampleWriter {
     @Override
     public long write(Path file, long size, Map<String, String> options) throws IOException {
         SampleOptions o = SampleOptions.of("vhdx", options,
-                Set.of("subformat", "block_size", "log_size", "block_state_zero"));
+                Set.of("subformat", "block_size", "log_size", "block_state_zero", "logical_sector_size"));
         boolean fixed = o.choice("subformat", subformats()).equals("fixed");
         if (size <= 0 || size > VhdxLayout.MAX_VIRTUAL_SIZE) {
             throw new IllegalArgumentException("vhdx images hold 1 byte to 64 TiB, not " + size);
         }
-        long virtual = roundUp(size, LOGICAL_SECTOR);
+        long sectorOption = o.size("logical_sector_size", LOGICAL_SECTOR);
+        if (sectorOption != LOGICAL_SECTOR && sectorOption != LOGICAL_SECTOR_4K) {
+            throw new IllegalArgumentException("vhdx logical_sector_size must be 512 or 4096, not " + sectorOption);
+        }
+        int sector = (int) sectorOption;
+        long virtual = roundUp(size, sector);
         long blockSize = o.size("block_size", 0);
         if (blockSize == 0) {
             blockSize = defaultBlockSize(virtual);
@@ -106,7 +117,7 @@ public final class VhdxSampleWriter implements SampleWriter {
         }
         int state = fixed ? VhdxLayout.STATE_FULLY_PRESENT
                 : o.bool("block_state_zero", true) ? VhdxLayout.STATE_ZERO : VhdxLayout.STATE_NOT_PRESENT;
-        Layout l = Layout.of(virtual, blockSize, logLength);
+        Layout l = Layout.of(virtual, blockSize, sector, logLength);
 
         SampleFiles.creating(files -> {
             try (FileChannel ch = FileChannel.open(files.create(file), StandardOpenOption.WRITE)) {
@@ -194,8 +205,8 @@ public final class VhdxSampleWriter implements SampleWriter {
         b.putInt(items + 4, fixed ? 1 : 0); // leave blocks allocated
         b.putLong(items + 8, l.virtualSize());
         b.put(items + 16, Guids.mixedEndian(UUID.randomUUID())); // page 83 data: the disk's identifier
-        b.putInt(items + 32, LOGICAL_SECTOR);
-        b.putInt(items + 36, PHYSICAL_SECTOR);
+        b.putInt(items + 32, l.logicalSector());
+        b.putInt(items + 36, Math.max(PHYSICAL_SECTOR, l.logicalSector()));
         return b.array();
     }
 

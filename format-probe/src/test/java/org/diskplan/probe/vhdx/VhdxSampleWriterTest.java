@@ -34,7 +34,7 @@ class VhdxSampleWriterTest {
         assertThat(h.headers()).allMatch(VhdxHeader.HeaderCopy::valid);
         assertThat(h.regionEntries()).hasSize(2).allMatch(VhdxHeader.RegionEntry::required);
         assertThat(h.batEntriesRead()).isEqualTo(h.batEntriesRequired());
-        assertThat(h.logicalSectorSize()).isEqualTo(512);
+        assertThat(h.logicalSectorSize()).isEqualTo(Long.parseLong(options.getOrDefault("logical_sector_size", "512")));
         assertThat(h.creator()).isEqualTo(VhdxSampleWriter.CREATOR);
         return p;
     }
@@ -105,6 +105,29 @@ class VhdxSampleWriterTest {
     }
 
     @Test
+    void fourKLogicalSectorsSpaceTheSectorBitmapEntriesEightTimesWider() throws Exception {
+        ProbedImage p = writeAndProbe(600L << 30, Map.of("block_size", "1M", "logical_sector_size", "4096"),
+                600L << 30);
+        VhdxHeader h = (VhdxHeader) p.header();
+        assertThat(h.physicalSectorSize()).isEqualTo(4096);
+        // 2^23 sectors of 4096 bytes per sector bitmap block, over 1 MiB blocks
+        assertThat(h.chunkRatio()).isEqualTo(32_768);
+        assertThat(h.payloadBlocks()).isEqualTo(614_400);
+        assertThat(h.batEntriesRequired()).isEqualTo(614_400 + 18);
+        assertThat(h.batStateCounts().get(VhdxLayout.STATE_ZERO)).isEqualTo(614_400);
+        assertThat(h.sectorBitmapStateCounts().get(VhdxLayout.STATE_NOT_PRESENT)).isEqualTo(18);
+    }
+
+    @Test
+    void fourKFixedRoundsTheSizeUpToWholeSectors() throws Exception {
+        ProbedImage p = writeAndProbe(10_000_000, Map.of("subformat", "fixed", "block_size", "1M",
+                "logical_sector_size", "4096"), 2442 * 4096L);
+        VhdxHeader h = (VhdxHeader) p.header();
+        assertThat(h.batStateCounts().get(VhdxLayout.STATE_FULLY_PRESENT)).isEqualTo(10);
+        assertThat(p.fileSize()).isEqualTo(8 * MIB + 2442 * 4096L);
+    }
+
+    @Test
     void refusesBadOptions() {
         VhdxSampleWriter w = new VhdxSampleWriter();
         assertThatThrownBy(() -> w.write(dir.resolve("a"), MIB, Map.of("cluster_size", "1M")))
@@ -117,6 +140,8 @@ class VhdxSampleWriterTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dynamic|fixed");
         assertThatThrownBy(() -> w.write(dir.resolve("e"), (64L << 40) + 1, Map.of()))
                 .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> w.write(dir.resolve("f"), MIB, Map.of("logical_sector_size", "1024")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("logical_sector_size");
         assertThat(dir.resolve("a")).doesNotExist();
     }
 
