@@ -143,7 +143,7 @@ class VhdxFourKSectorOracleTest {
     }
 
     /** Writes a pattern, block by block. */
-    private static void put(Path img, Pattern p) throws Exception {
+    static void put(Path img, Pattern p) throws Exception {
         long blockSize = ((VhdxHeader) ImageProber.probe(img, Optional.of("vhdx")).header()).blockSize();
         long at = p.offset();
         long end = p.offset() + p.length();
