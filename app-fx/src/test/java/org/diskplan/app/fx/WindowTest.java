@@ -1023,4 +1023,48 @@ class WindowTest {
         assertThat(window.timeline().lanes()).isZero();
         waitUntil(() -> window.timelineView().surface().getHeight() == TimelineView.HEIGHT);
     }
+
+    // ---- a VHDX left with a log to replay (issue 14) -------------------------------------
+
+    /** Stops the applier where a crash would. */
+    private static final class Stop extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+    }
+
+    @Test
+    void aVhdxWithALogLeftToReplayShowsItInTheFlagsRow(FxRobot robot) throws Exception {
+        Path vhdx = config.resolve("dirty-log.vhdx");
+        Files.deleteIfExists(vhdx);
+        new org.diskplan.probe.vhdx.VhdxSampleWriter().write(vhdx, 64L << 20, java.util.Map.of("block_size", "1M"));
+        ProbedImage clean = ImageProber.probe(vhdx, Optional.empty());
+        assertThat(clean.flags()).noneMatch(f -> f.startsWith("log needs replay"));
+        // a resize stopped right after its header commit: the header's log GUID names a live entry
+        org.diskplan.planner.ResizePlan plan = org.diskplan.planner.ResizeSession.planFile(vhdx, Optional.empty(),
+                p -> new org.diskplan.planner.ResizeRequest(512L << 20, false, org.diskplan.abi.Preallocation.OFF));
+        try {
+            PlanApplier.apply(vhdx, plan, ApplyOptions.DEFAULT.withAfterStep(step -> {
+                if (step == plan.commitIndex()) {
+                    throw new Stop();
+                }
+            }));
+            throw new AssertionError("the applier did not reach the commit");
+        } catch (Stop expected) {
+            // stopped with the log live
+        }
+        Files.deleteIfExists(UndoJournal.pathFor(vhdx));
+        ProbedImage probed = ImageProber.probe(vhdx, Optional.empty());
+        assertThat(((org.diskplan.probe.vhdx.VhdxHeader) probed.header()).logNeedsReplay()).isTrue();
+        String flag = probed.flags().stream().filter(f -> f.startsWith("log needs replay")).findFirst().orElseThrow();
+        assertThat(flag).startsWith("log needs replay (1 valid log entry");
+        String before = sha(vhdx);
+        openAndWait(vhdx);
+        assertThat(window.image().image()).isNotNull();
+        assertThat(text(robot, "#summary-flags")).contains(flag);
+        assertThat(visible(robot, "#summary-flags")).isTrue();
+        // showing it writes nothing: the replay is the next resize's business
+        assertThat(sha(vhdx)).isEqualTo(before);
+        // a clean image shows no such flag
+        openSample(robot, sample("raw"));
+        assertThat(text(robot, "#summary-flags")).doesNotContain("log needs replay");
+    }
 }
