@@ -7,13 +7,11 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.stream.Stream;
 import org.diskplan.abi.Preallocation;
@@ -115,40 +113,14 @@ class VhdxFourKSectorCrashPrefixTest {
 
     /** The first 8 MiB and the MiB below 1 GiB of the guest, read through vhdimount. */
     static byte[][] ranges(Path dir, String file) throws Exception {
-        Path mnt = Files.createTempDirectory(dir, "mnt");
-        Path log = dir.resolve(mnt.getFileName() + ".log");
-        Process fuse = new ProcessBuilder(Oracles.require("vhdimount").toString(), "-v", file, mnt.toString())
-                .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        try {
-            Path disk = mnt.resolve("vhdi1");
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (!Files.exists(disk) && fuse.isAlive() && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
-            assertThat(disk).as("vhdimount " + Files.readString(log)).exists();
-            try (RandomAccessFile raf = new RandomAccessFile(disk.toFile(), "r")) {
-                byte[] first = new byte[(int) (8 * MIB)];
-                raf.readFully(first);
-                byte[] last = new byte[(int) MIB];
-                raf.seek(Math.min(raf.length(), 1L << 30) - MIB);
-                raf.readFully(last);
-                return new byte[][] {first, last};
-            }
-        } finally {
-            ProcessRunner.Result u = null;
-            for (int attempt = 0; attempt < 20 && (u == null || u.exitCode() != 0); attempt++) {
-                if (u != null) {
-                    Thread.sleep(250);
-                }
-                u = ProcessRunner.of(Oracles.require("umount").toString(), mnt.toString()).run();
-            }
-            if (u.exitCode() != 0) {
-                ProcessRunner.of(Oracles.require("umount").toString(), "-l", mnt.toString()).run();
-            }
-            if (!fuse.waitFor(10, TimeUnit.SECONDS)) {
-                fuse.destroyForcibly();
-            }
-        }
+        return Vhdimount.read(dir, dir.resolve(file), raf -> {
+            byte[] first = new byte[(int) (8 * MIB)];
+            raf.readFully(first);
+            byte[] last = new byte[(int) MIB];
+            raf.seek(Math.min(raf.length(), 1L << 30) - MIB);
+            raf.readFully(last);
+            return new byte[][] {first, last};
+        });
     }
 
     @TestFactory

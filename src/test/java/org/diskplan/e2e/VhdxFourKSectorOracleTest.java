@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -185,43 +183,17 @@ class VhdxFourKSectorOracleTest {
     /** Mounts the image with vhdimount and checks its size and the patterns. */
     private void readThroughLibvhdi(Path img, long size, List<Pattern> patterns, SoftAssertions soft)
             throws Exception {
-        Path mnt = Files.createTempDirectory(dir, "mnt");
-        Process fuse = new ProcessBuilder(Oracles.require("vhdimount").toString(), "-v", img.toString(),
-                mnt.toString()).redirectErrorStream(true).redirectOutput(dir.resolve("vhdimount.log").toFile()).start();
-        try {
-            Path disk = mnt.resolve("vhdi1");
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (!Files.exists(disk) && fuse.isAlive() && System.nanoTime() < deadline) {
-                Thread.sleep(50);
+        Vhdimount.read(dir, img, raf -> {
+            soft.assertThat(raf.length()).as("size through vhdimount").isEqualTo(size);
+            for (Pattern p : patterns) {
+                byte[] got = new byte[(int) p.length()];
+                raf.seek(p.offset());
+                raf.readFully(got);
+                byte[] want = new byte[got.length];
+                Arrays.fill(want, (byte) p.fill());
+                soft.assertThat(Arrays.equals(got, want)).as("guest " + p + " through libvhdi").isTrue();
             }
-            assertThat(disk).as("vhdimount " + Files.readString(dir.resolve("vhdimount.log"))).exists();
-            try (RandomAccessFile raf = new RandomAccessFile(disk.toFile(), "r")) {
-                soft.assertThat(raf.length()).as("size through vhdimount").isEqualTo(size);
-                for (Pattern p : patterns) {
-                    byte[] got = new byte[(int) p.length()];
-                    raf.seek(p.offset());
-                    raf.readFully(got);
-                    byte[] want = new byte[got.length];
-                    Arrays.fill(want, (byte) p.fill());
-                    soft.assertThat(Arrays.equals(got, want)).as("guest " + p + " through libvhdi").isTrue();
-                }
-            }
-        } finally {
-            // the kernel may still hold the file a moment after close ("target is busy"): retry, then detach
-            ProcessRunner.Result u = null;
-            for (int attempt = 0; attempt < 20 && (u == null || u.exitCode() != 0); attempt++) {
-                if (u != null) {
-                    Thread.sleep(250);
-                }
-                u = ProcessRunner.of(Oracles.require("umount").toString(), mnt.toString()).run();
-            }
-            if (u.exitCode() != 0) {
-                u = ProcessRunner.of(Oracles.require("umount").toString(), "-l", mnt.toString()).run();
-            }
-            if (!fuse.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
-                fuse.destroyForcibly();
-            }
-            soft.assertThat(u.exitCode()).as(u.describe()).isZero();
-        }
+            return null;
+        });
     }
 }
