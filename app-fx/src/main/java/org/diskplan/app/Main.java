@@ -101,12 +101,16 @@ public final class Main {
         return DiskPlanCli.USAGE;
     }
 
-    /** An undo journal opens the image it belongs to (the window then offers to recover it). */
+    /**
+     * An undo journal opens the image it belongs to (the window then offers to recover it):
+     * the file beside it, or the block device a journal in the device journal folder names.
+     */
     static String imageFor(String arg) {
-        if (arg.endsWith(UndoJournal.SUFFIX) && arg.length() > UndoJournal.SUFFIX.length()) {
-            return arg.substring(0, arg.length() - UndoJournal.SUFFIX.length());
+        try {
+            return UndoJournal.imageOf(Path.of(arg)).map(Path::toString).orElse(arg);
+        } catch (java.nio.file.InvalidPathException e) {
+            return arg;
         }
-        return arg;
     }
 
     /** The one-line refusal when there is no display to open the window on (Linux/BSD without X11 or Wayland). */

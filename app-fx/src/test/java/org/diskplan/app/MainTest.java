@@ -10,7 +10,9 @@ import java.util.Map;
 import java.util.Set;
 import org.diskplan.app.Main.Route;
 import org.diskplan.app.cli.DiskPlanCli;
+import org.diskplan.planner.apply.UndoJournal;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class MainTest {
     private static final Set<Path> FILES = Set.of(Path.of("disk.qcow2"), Path.of("disk.raw.diskplan-journal"));
@@ -55,6 +57,30 @@ class MainTest {
         assertThat(Main.imageFor("/tmp/disk.raw.diskplan-journal")).isEqualTo("/tmp/disk.raw");
         assertThat(Main.imageFor("/tmp/disk.raw")).isEqualTo("/tmp/disk.raw");
         assertThat(Main.imageFor(".diskplan-journal")).isEqualTo(".diskplan-journal");
+        assertThat(Main.imageFor("disk.vhd.diskplan-journal")).isEqualTo("disk.vhd");
+    }
+
+    /** A block device's journal lies in the journal folder, named after the device: it opens the device. */
+    @Test
+    void aDeviceJournalOpensItsDevice(@TempDir Path folder) {
+        String before = System.getProperty(UndoJournal.DEVICE_JOURNAL_DIR_PROPERTY);
+        System.setProperty(UndoJournal.DEVICE_JOURNAL_DIR_PROPERTY, folder.toString());
+        try {
+            assertThat(Main.imageFor(folder.resolve("dev!sdb.diskplan-journal").toString())).isEqualTo("/dev/sdb");
+            assertThat(Main.imageFor(folder.resolve("dev!mapper!vg-disk.diskplan-journal").toString()))
+                    .isEqualTo("/dev/mapper/vg-disk");
+            // the same name elsewhere is an ordinary file's journal
+            assertThat(Main.imageFor("/tmp/dev!sdb.diskplan-journal")).isEqualTo("/tmp/dev!sdb");
+            // and the device's journal path maps back to the device
+            assertThat(UndoJournal.imageOf(folder.resolve("dev!sdb" + UndoJournal.SUFFIX)))
+                    .contains(Path.of("/dev/sdb"));
+        } finally {
+            if (before == null) {
+                System.clearProperty(UndoJournal.DEVICE_JOURNAL_DIR_PROPERTY);
+            } else {
+                System.setProperty(UndoJournal.DEVICE_JOURNAL_DIR_PROPERTY, before);
+            }
+        }
     }
 
     @Test

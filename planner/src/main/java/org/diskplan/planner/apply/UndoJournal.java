@@ -172,6 +172,27 @@ public final class UndoJournal {
         return besideName(real);
     }
 
+    /**
+     * The image {@code journal} belongs to, the inverse of {@link #pathFor}: the file beside
+     * it without the suffix, or, for a journal in {@link #deviceJournalDirectory()} named
+     * after a device ({@code dev!sdb.diskplan-journal}), that device ({@code /dev/sdb}).
+     * Empty when the name does not end in the suffix (or is nothing but the suffix).
+     */
+    public static java.util.Optional<Path> imageOf(Path journal) {
+        Path name = journal.getFileName();
+        String n = name == null ? "" : name.toString();
+        if (!n.endsWith(SUFFIX) || n.length() == SUFFIX.length()) {
+            return java.util.Optional.empty();
+        }
+        String image = n.substring(0, n.length() - SUFFIX.length());
+        Path folder = journal.toAbsolutePath().normalize().getParent();
+        if (image.indexOf('!') >= 0 && folder != null
+                && folder.equals(deviceJournalDirectory().toAbsolutePath().normalize())) {
+            return java.util.Optional.of(Path.of("/" + image.replace('!', '/')));
+        }
+        return java.util.Optional.of(journal.resolveSibling(image));
+    }
+
     /** The journal name beside {@code file} as named, links not resolved. */
     static Path besideName(Path file) {
         return file.resolveSibling(file.getFileName() + SUFFIX);
