@@ -13,7 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.assertj.core.api.SoftAssertions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -75,7 +75,7 @@ class VirtualBoxImagesTest {
                 new Case("VDI", "Standard", "disk.vdi", "vdi", 600 * GIB, true),
                 new Case("VDI", "Standard", "disk.vdi", "vdi", 32 * MIB, false),
                 new Case("VDI", "Fixed", "disk.vdi", "vdi", 300 * MIB, false),
-                // the BAT VirtualBox made (512 bytes) holds 128 MiB: VirtualBox grows that in place too
+                // VirtualBox's BAT (32 entries in a 512-byte sector) grows in place: VirtualBox can do it too
                 new Case("VHD", "Standard", "disk.vhd", "vpc", 128 * MIB, true),
                 new Case("VHD", "Standard", "disk.vhd", "vpc", 2 * GIB, false),
                 new Case("VHD", "Standard", "disk.vhd", "vpc", 600 * GIB, false),
@@ -94,8 +94,8 @@ class VirtualBoxImagesTest {
     @TempDir
     Path tmp;
 
-    @BeforeAll
-    static void needsTheTools() {
+    @BeforeEach
+    void needsTheTools() {
         VirtualBox.require();
         for (String tool : List.of("qemu-img", "qemu-io")) {
             if (Oracles.find(tool).isEmpty()) {
