@@ -26,22 +26,27 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (vmfs), with guest data written by qemu-io, then resized with {@code diskplan resize}.
  * After each: qemu-img check clean (VDI, VMDK; qemu has no VHD check); qemu-img info and
  * VirtualBox the size asked (VHD: VirtualBox's CHS-exact size, which qemu reads through the
- * geometry, at most 4 MiB more); {@code vbox-img repair --dry-run} (VirtualBox's own
- * consistency check: VDI and VHD; its VMDK backend has none) reports the image consistent;
- * the guest data reads back with qemu-io, the new range reads zero; qemu-img compare with
- * the original converted to raw and cut or lengthened to the new size; VirtualBox reads the
- * same bytes (vbox-img convert to a dynamic VDI, which keeps unallocated blocks unallocated,
- * compared by qemu-img with the same raw reference). Where VirtualBox can grow the image
- * itself (vbox-img resize: VDI and VMDK, not fixed VDI), its result on an identical copy has
- * the same size and the same content. A streamOptimized VMDK is refused, files unchanged.
+ * geometry, at most 4 MiB more; for VDI also {@code vbox-img info}'s header dump);
+ * {@code vbox-img repair --dry-run} (VirtualBox's own consistency check: VDI and VHD; its
+ * VMDK backend has none) reports the image consistent; the guest data reads back with
+ * qemu-io, the new range reads zero; qemu-img compare with the original converted to raw
+ * and cut or lengthened to the new size; VirtualBox reads the same bytes (vbox-img convert
+ * to a dynamic VDI, which keeps unallocated blocks unallocated, so even 600 GiB converts in
+ * milliseconds where a RAW copy would write every byte, compared by qemu-img with the same
+ * raw reference). Where VirtualBox can grow the image itself (vbox-img resize: VDI and VMDK
+ * and a VHD whose BAT grows in place, not fixed VDI or VHD), its result on an identical copy
+ * has the same size (VHD: see below) and the same content. A streamOptimized VMDK is
+ * refused, files unchanged.
  *
  * <p>VirtualBox's own resize is compared where it works: its grow of a dynamic VHD whose BAT
  * must grow (64 MiB to 2 GiB) leaves an image its own repair and qemu reject ("Missing
  * footer structure", BAT entries past the end of the file), and its grow of a flat VMDK
  * (monolithicFlat, vmfs) writes twice the sector count into the extent line (qemu then
  * shows 600 MiB for 300 MiB; VirtualBox itself reads 300), so there only VirtualBox's
- * reading of the two results is compared. (Without {@code -f vpc} qemu probes a fixed VHD
- * as raw, hence the explicit drivers.)
+ * reading of the two results is compared. Its VHD grow keeps current_size at the size asked
+ * with the geometry below it, so qemu shows less; DiskPlan's size is the next one the
+ * geometry addresses exactly. (Without {@code -f vpc} qemu probes a fixed VHD as raw, hence
+ * the explicit drivers.)
  */
 class VirtualBoxImagesTest {
     static final long MIB = 1L << 20;
@@ -146,6 +151,12 @@ class VirtualBoxImagesTest {
         } else {
             soft.assertThat(vboxNew).as("VirtualBox's size").isEqualTo(c.newSize());
             soft.assertThat(qemuNew).as("qemu-img info's size").isEqualTo(c.newSize());
+        }
+        if (c.format().equals("VDI")) {
+            // vbox-img info dumps the VDI header it opened (for VHD and VMDK only the geometry)
+            ProcessRunner.Result info = VirtualBox.run(dir, "info", "--filename", c.file());
+            soft.assertThat(info.stdout() + info.stderr()).as("vbox-img info\n" + info.describe())
+                    .contains("Size=" + c.newSize() + "\n");
         }
         if (!c.format().equals("VMDK")) {
             // VirtualBox's consistency check; what it prints for a damaged image (a map entry
