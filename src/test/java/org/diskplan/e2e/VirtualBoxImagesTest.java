@@ -81,18 +81,21 @@ class VirtualBoxImagesTest {
                 new Case("VDI", "Standard", "disk.vdi", "vdi", 600 * GIB, true),
                 new Case("VDI", "Standard", "disk.vdi", "vdi", 32 * MIB, false),
                 new Case("VDI", "Fixed", "disk.vdi", "vdi", 300 * MIB, false),
+                new Case("VDI", "Fixed", "disk.vdi", "vdi", 32 * MIB, false),
                 // VirtualBox's BAT (32 entries in a 512-byte sector) grows in place: VirtualBox can do it too
                 new Case("VHD", "Standard", "disk.vhd", "vpc", 128 * MIB, true),
                 new Case("VHD", "Standard", "disk.vhd", "vpc", 2 * GIB, false),
                 new Case("VHD", "Standard", "disk.vhd", "vpc", 600 * GIB, false),
                 new Case("VHD", "Standard", "disk.vhd", "vpc", 32 * MIB, false),
                 new Case("VHD", "Fixed", "disk.vhd", "vpc", 300 * MIB, false),
+                new Case("VHD", "Fixed", "disk.vhd", "vpc", 32 * MIB, false),
                 new Case("VMDK", "Standard", "disk.vmdk", "vmdk", 2 * GIB, true),
                 // the grain directory VirtualBox made (one sector) covers 4 GiB: 20 GiB moves both
                 // directories (a larger disk only makes qemu's reads slower: 8 s at 600 GiB)
                 new Case("VMDK", "Standard", "disk.vmdk", "vmdk", 20 * GIB, true),
                 new Case("VMDK", "Standard", "disk.vmdk", "vmdk", 32 * MIB, false),
                 new Case("VMDK", "Fixed", "disk.vmdk", "vmdk", 300 * MIB, true),
+                new Case("VMDK", "Fixed", "disk.vmdk", "vmdk", 32 * MIB, false),
                 new Case("VMDK", "Split2G", "disk.vmdk", "vmdk", 5 * GIB, true),
                 new Case("VMDK", "Fixed,ESX", "disk.vmdk", "vmdk", 300 * MIB, true));
     }
