@@ -304,8 +304,9 @@ public final class UndoJournal {
             }
         });
         Files.createDirectories(directoryOf(tmp));
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        // a leftover of an earlier run goes (a link is removed, never followed)
+        Files.deleteIfExists(tmp);
+        try (FileChannel out = createOwnerOnly(tmp)) {
             ByteBuffer header = ByteBuffer.allocate(HEADER_LENGTH_V3 + realPath.length).order(ByteOrder.LITTLE_ENDIAN);
             header.put(0, MAGIC);
             header.putInt(8, HEADER_LENGTH_V3);
@@ -367,6 +368,20 @@ public final class UndoJournal {
      * but a regular file (a FIFO would block the read forever) and anything longer than
      * a journal can be is refused unread.
      */
+    /**
+     * A new file only its owner may read or write: a journal holds the bytes the resize
+     * overwrites, guest data among them, whatever the umask. Never follows a link there.
+     */
+    private static FileChannel createOwnerOnly(Path file) throws IOException {
+        java.util.Set<StandardOpenOption> options = java.util.EnumSet.of(StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE);
+        if (file.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            return FileChannel.open(file, options, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        }
+        return FileChannel.open(file, options);
+    }
+
     public static Contents read(Path journal) throws ResizeError {
         org.diskplan.probe.FileKind kind = kindOf(journal);
         if (kind != org.diskplan.probe.FileKind.REGULAR && kind != org.diskplan.probe.FileKind.MISSING) {
