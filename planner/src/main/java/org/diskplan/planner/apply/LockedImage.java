@@ -124,12 +124,27 @@ public final class LockedImage implements AutoCloseable {
     }
 
     /**
-     * Creates {@code path} (it must not exist) and locks it: a file a plan adds. Its
-     * folder is synced so that the new name is durable.
+     * Creates {@code path} (it must not exist) and locks it: a file a plan adds. It gets
+     * the permissions of {@code like} (the image: a new extent beside a descriptor that
+     * only its owner may read is no more open than the rest of the disk), and its owner
+     * and group where this process may set them (a resize run as root of a disk that
+     * belongs to the hypervisor's user gives that user the new extent too, so the VM can
+     * still open every file of its disk). Its folder is synced so that the new name is
+     * durable.
      */
-    public static LockedImage create(Path path) throws ResizeError {
+    public static LockedImage create(Path path, Path like) throws ResizeError {
         try {
-            Files.createFile(path);
+            java.nio.file.attribute.PosixFileAttributes model = posixAttributes(like);
+            if (model == null) {
+                Files.createFile(path);
+            } else {
+                // created for its owner alone, then given the model's exact permissions (not masked by umask)
+                Files.createFile(path, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.util.EnumSet.of(
+                        java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                        java.nio.file.attribute.PosixFilePermission.OWNER_WRITE)));
+                copyOwnership(path, model);
+                Files.setPosixFilePermissions(path, model.permissions());
+            }
             Io.syncDirectory(UndoJournal.directoryOf(path));
         } catch (java.nio.file.FileAlreadyExistsException e) {
             throw new ResizeError(ErrorCode.WRITE_FAILED, "Could not create '" + path + "': it exists already");
@@ -138,6 +153,30 @@ public final class LockedImage implements AutoCloseable {
                     + ImageProber.describe(e));
         }
         return open(path, true);
+    }
+
+    private static java.nio.file.attribute.PosixFileAttributes posixAttributes(Path file) {
+        try {
+            return Files.readAttributes(file, java.nio.file.attribute.PosixFileAttributes.class);
+        } catch (UnsupportedOperationException | IOException e) {
+            return null;
+        }
+    }
+
+    /** Gives {@code path} the owner and group of {@code model} where allowed; where not, it stays this process's. */
+    private static void copyOwnership(Path path, java.nio.file.attribute.PosixFileAttributes model) {
+        java.nio.file.attribute.PosixFileAttributeView view = Files.getFileAttributeView(path,
+                java.nio.file.attribute.PosixFileAttributeView.class);
+        try {
+            view.setGroup(model.group());
+        } catch (IOException | SecurityException e) {
+            // not a member of that group: the new file keeps this process's group
+        }
+        try {
+            view.setOwner(model.owner());
+        } catch (IOException | SecurityException e) {
+            // only root may give a file away: the new file stays this process's
+        }
     }
 
     /** The name the file was opened by (for messages). */

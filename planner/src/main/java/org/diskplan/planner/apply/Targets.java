@@ -183,9 +183,9 @@ final class Targets implements AutoCloseable {
         return open.get(i) != null;
     }
 
-    /** Creates file {@code i} (one the plan adds). */
+    /** Creates file {@code i} (one the plan adds), with the image's permissions, owner and group. */
     void create(int i) throws ResizeError {
-        open.set(i, LockedImage.create(paths.get(i)));
+        open.set(i, LockedImage.create(paths.get(i), image.path()));
     }
 
     FileChannel channel(int i) {

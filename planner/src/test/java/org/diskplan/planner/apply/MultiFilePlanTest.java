@@ -104,6 +104,51 @@ class MultiFilePlanTest {
         assertThat(UndoJournal.pathFor(image)).doesNotExist();
     }
 
+    /**
+     * A file the plan creates gets the image's permissions exactly (not the umask's), and,
+     * run as root, the image's owner and group: a disk that belongs to the hypervisor's user
+     * must not get an extent only root can open.
+     */
+    @Test
+    void aCreatedFileTakesTheImagesPermissionsAndOwner() throws Exception {
+        Files.setPosixFilePermissions(image, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        boolean root = ((Integer) Files.getAttribute(dir, "unix:uid")) == 0;
+        if (root) {
+            Files.setAttribute(image, "unix:uid", 65534);
+            Files.setAttribute(image, "unix:gid", 65534);
+        }
+        PlanApplier.apply(image, plan(), ApplyOptions.DEFAULT);
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(extent)))
+                .isEqualTo("rw-r-----");
+        if (root) {
+            assertThat(Files.getAttribute(extent, "unix:uid")).isEqualTo(65534);
+            assertThat(Files.getAttribute(extent, "unix:gid")).isEqualTo(65534);
+        } else {
+            assertThat(Files.getAttribute(extent, "unix:uid")).isEqualTo(Files.getAttribute(dir, "unix:uid"));
+        }
+    }
+
+    /**
+     * The journal holds the bytes a resize overwrites (guest data among them): only its owner
+     * may read it, whatever the umask and the image's permissions, and a leftover link where
+     * it is written is removed, never followed.
+     */
+    @Test
+    void theJournalIsReadableByItsOwnerAlone() throws Exception {
+        Files.setPosixFilePermissions(image, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        Path victim = Files.write(dir.resolve("victim"), bytes(100, 0x55));
+        Path tmp = UndoJournal.tempPathFor(image);
+        Files.createSymbolicLink(tmp, victim);
+        ResizePlan plan = plan();
+        assertThatThrownBy(() -> PlanApplier.apply(image, plan, ApplyOptions.DEFAULT.withAfterStep(step -> {
+            throw new SimulatedCrash();
+        }))).isInstanceOf(SimulatedCrash.class);
+        Path journal = UndoJournal.pathFor(image);
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(journal)))
+                .isEqualTo("rw-------");
+        assertThat(Files.readAllBytes(victim)).isEqualTo(bytes(100, 0x55));
+    }
+
     @Test
     void everyInterruptionRecoversEveryFileByteForByte() throws Exception {
         byte[] img = Files.readAllBytes(image);
