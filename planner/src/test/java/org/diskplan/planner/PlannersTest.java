@@ -72,6 +72,9 @@ class PlannersTest {
         assertThatThrownBy(() -> Planners.checkOpen(damaged)).isInstanceOf(ResizeError.class)
                 .hasMessageContaining("l1_table_offset at offset 40")
                 .satisfies(e -> org.assertj.core.api.Assertions.assertThat(((ResizeError) e).code())
-                        .isEqualTo(ErrorCode.NEEDS_REPAIR));
+                        .isEqualTo(ErrorCode.NEEDS_REPAIR))
+                // the damage and its field, typed: what the window marks without reading the message
+                .satisfies(e -> org.assertj.core.api.Assertions.assertThat(((ResizeError) e).location())
+                        .contains(new ResizeError.Location(ResizeError.Kind.CORRUPT, "l1_table_offset", 40)));
     }
 }

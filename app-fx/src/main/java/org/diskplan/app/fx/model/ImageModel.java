@@ -223,7 +223,12 @@ public final class ImageModel {
         });
     }
 
-    private record Opened(ProbedImage image, ProbeException error, boolean journal, String refusal) {
+    /**
+     * @param refusal  the planner's refusal in the window's words, empty when it plans a resize
+     * @param location the kind of that refusal and the field it names, when the planner said
+     */
+    private record Opened(ProbedImage image, ProbeException error, boolean journal, String refusal,
+                          Optional<ResizeError.Location> location) {
         /** What the probe parsed of a damaged image before it failed, when that is at least one field. */
         Optional<PartialImage> partial() {
             return error == null ? Optional.empty() : error.partial().filter(p -> !p.fields().isEmpty());
@@ -234,15 +239,14 @@ public final class ImageModel {
         boolean journal = Recovery.hasJournal(path);
         try {
             ProbedImage p = probe(path);
-            String refusal = "";
             try {
                 Planners.checkOpen(p);
+                return new Opened(p, null, journal, "", Optional.empty());
             } catch (ResizeError e) {
-                refusal = WindowWords.sentence(e.getMessage());
+                return new Opened(p, null, journal, WindowWords.sentence(e.getMessage()), e.location());
             }
-            return new Opened(p, null, journal, refusal);
         } catch (ProbeException e) {
-            return new Opened(null, e, journal, "");
+            return new Opened(null, e, journal, "", Optional.empty());
         }
     }
 
@@ -300,11 +304,10 @@ public final class ImageModel {
             }
             String why = !Planners.canResize(opened.image.format()) ? WindowWords.cannotResize(opened.image.format())
                     : opened.refusal;
-            boolean corrupt = !opened.refusal.isEmpty() && opened.image.flags().stream()
-                    .anyMatch(f -> f.startsWith("corrupt"));
+            boolean corrupt = opened.location.filter(l -> l.kind() == ResizeError.Kind.CORRUPT).isPresent();
             damage.set(corrupt ? WindowWords.damagedWhole(opened.refusal) : "");
             refusal.set(why);
-            HeaderField bad = opened.refusal.isEmpty() ? null : named(opened.image.fields(), opened.refusal);
+            HeaderField bad = opened.location.flatMap(l -> named(opened.image.fields(), l)).orElse(null);
             badField.set(bad);
             badReason.set(bad == null ? "" : WindowWords.refusalDetail(opened.refusal));
             image.set(opened.image);
@@ -350,21 +353,13 @@ public final class ImageModel {
         p.bad().ifPresent(selectedField::set);
     }
 
-    private static final java.util.regex.Pattern FIELD_AT =
-            java.util.regex.Pattern.compile("field (\\S+) at offset (\\d+)");
-
-    /** The field a message names as "field NAME at offset N", if it is among {@code fields}. */
-    static HeaderField named(List<HeaderField> fields, String message) {
-        java.util.regex.Matcher m = FIELD_AT.matcher(message);
-        while (m.find()) {
-            long at = Long.parseLong(m.group(2));
-            for (HeaderField f : fields) {
-                if (f.name().equals(m.group(1)) && f.offset() == at && f.length() > 0) {
-                    return f;
-                }
-            }
+    /** The field a planner's refusal names (by name and offset), if it is among {@code fields}. */
+    static Optional<HeaderField> named(List<HeaderField> fields, ResizeError.Location location) {
+        if (!location.namesField()) {
+            return Optional.empty();
         }
-        return null;
+        return fields.stream().filter(f -> f.name().equals(location.field()) && f.offset() == location.offset()
+                && f.length() > 0).findFirst();
     }
 
     /** The probe's message, naming the field and its offset when the message does not already. */
