@@ -54,7 +54,7 @@ class RealVhdxCrashPrefixTest {
         return CrashPrefixSuite.everyCase(tmp, CASES, Case::name, "original.vhdx",
                 c -> CrashPrefixSuite.resizeTo(c.newSize()),
                 new ReplayedOriginal(oracle, "original.vhdx", "replayed.vhdx"), (c, dir) -> {
-            RealVhdxImagesTest.sparseSample(c.sample(), dir);
+            Samples.qemuOnce(c.sample(), dir);
             Files.move(dir.resolve(c.sample()), dir.resolve("original.vhdx"));
             RealVhdxImagesTest.copy(dir, "original.vhdx", dir, "replayed.vhdx");
             ProcessRunner.Result r = Qemu.img(dir, "check", "-r", "all", "-f", "vhdx", "replayed.vhdx");
