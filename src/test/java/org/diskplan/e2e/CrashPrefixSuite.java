@@ -11,8 +11,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.diskplan.abi.Preallocation;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
 import org.diskplan.planner.ResizeSession;
 import org.diskplan.planner.apply.ApplyOptions;
 import org.diskplan.planner.apply.PlanApplier;
@@ -48,6 +52,35 @@ final class CrashPrefixSuite {
 
         /** Asserts {@code candidate} holds exactly the guest data of {@code reference}. */
         void sameGuestData(Path dir, String reference, String candidate, String ctx);
+    }
+
+    /** Writes a case's image as {@code original} into the case's empty folder. */
+    @FunctionalInterface
+    interface Maker<C> {
+        void make(C c, Path dir) throws Exception;
+    }
+
+    /**
+     * The tests of every case, each in a folder of its own under {@code tmp}: its image made
+     * by {@code maker} as {@code original}, resized as {@code request} asks, checked by
+     * {@code oracle}. Every case must be planned: DiskPlan refusing one fails the factory.
+     */
+    static <C> Stream<DynamicNode> everyCase(Path tmp, List<C> cases, Function<C, String> name, String original,
+                                             Function<C, ResizeSession.RequestFor<?>> request, Oracle oracle,
+                                             Maker<C> maker) throws Exception {
+        List<DynamicNode> out = new ArrayList<>();
+        for (C c : cases) {
+            Path dir = Files.createTempDirectory(tmp, "case");
+            maker.make(c, dir);
+            of(name.apply(c), dir, original, request.apply(c), oracle).ifPresent(out::add);
+        }
+        assertThat(out).as("every case is planned (none refused)").hasSize(cases.size());
+        return out.stream();
+    }
+
+    /** A request for {@code newSize}: a shrink when it is below the image's size, preallocation off. */
+    static ResizeSession.RequestFor<RuntimeException> resizeTo(long newSize) {
+        return probed -> new ResizeRequest(newSize, newSize < probed.virtualSize(), Preallocation.OFF);
     }
 
     /** Stops the applier where a crash would. */

@@ -158,7 +158,7 @@ class RealVhdImagesTest {
             Sample s = (Sample) k[0];
             Path dir = Files.createDirectory(tmp.resolve("c" + n++));
             // sparse: the suite's oracles never look at allocation (see CrashPrefixSuite.copy)
-            SparseCopy.copy(decompressedOnce(s.name()), dir.resolve("original.vhd"));
+            Samples.sparseCopy(Samples.qemuOnce(s.name(), decompressed), dir.resolve("original.vhd"));
             for (String w : s.data()) {
                 String[] p = w.split(" ");
                 Qcow2Images.run(dir, List.of("qemu-io", "-f", "vpc", "-c", "write -P " + p[2] + " " + p[0] + " "
@@ -178,15 +178,7 @@ class RealVhdImagesTest {
     static Path decompressed;
 
     private static Path sample(String name, Path dir) throws Exception {
-        return Files.copy(decompressedOnce(name), dir.resolve(name));
-    }
-
-    private static synchronized Path decompressedOnce(String name) throws Exception {
-        Path once = decompressed.resolve(name);
-        if (!Files.exists(once)) {
-            Samples.qemu(name, decompressed);
-        }
-        return once;
+        return Files.copy(Samples.qemuOnce(name, decompressed), dir.resolve(name));
     }
 
     private static Geometry geometry(byte[] footer) {

@@ -4,12 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
-import org.diskplan.abi.Preallocation;
-import org.diskplan.planner.ResizeRequest;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,23 +49,16 @@ class RealVhdxCrashPrefixTest {
 
     @TestFactory
     Stream<DynamicNode> everyPrefixLeavesTheOldOrTheNewImage() throws Exception {
-        List<DynamicNode> out = new ArrayList<>();
-        int n = 0;
-        for (Case c : CASES) {
-            Path dir = Files.createDirectory(tmp.resolve("v" + n++));
-            RealVhdxImagesTest.sparseSample(c.sample(), dir);
+        CrashPrefixSuite.Oracle oracle = new VhdxCrashPrefixTest.Replayed(
+                new CrashPrefixSuite.Qemu("vhdx", true, Optional.of("vhdiinfo")));
+        return CrashPrefixSuite.everyCase(tmp, CASES, Case::name, "original.vhdx",
+                c -> CrashPrefixSuite.resizeTo(c.newSize()),
+                new ReplayedOriginal(oracle, "original.vhdx", "replayed.vhdx"), (c, dir) -> {
+            Samples.qemuOnce(c.sample(), dir);
             Files.move(dir.resolve(c.sample()), dir.resolve("original.vhdx"));
-            CrashPrefixSuite.Oracle oracle = new VhdxCrashPrefixTest.Replayed(
-                    new CrashPrefixSuite.Qemu("vhdx", true, Optional.of("vhdiinfo")));
             RealVhdxImagesTest.copy(dir, "original.vhdx", dir, "replayed.vhdx");
             ProcessRunner.Result r = Qemu.img(dir, "check", "-r", "all", "-f", "vhdx", "replayed.vhdx");
             assertThat(r.exitCode()).as(r.describe()).isZero();
-            CrashPrefixSuite.of(c.name(), dir, "original.vhdx",
-                    probed -> new ResizeRequest(c.newSize(), c.newSize() < probed.virtualSize(), Preallocation.OFF),
-                    new ReplayedOriginal(oracle, "original.vhdx", "replayed.vhdx"))
-                    .ifPresent(out::add);
-        }
-        assertThat(out).hasSize(CASES.size());
-        return out.stream();
+        });
     }
 }

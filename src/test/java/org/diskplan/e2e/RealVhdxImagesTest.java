@@ -3,6 +3,8 @@ package org.diskplan.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -95,33 +97,20 @@ class RealVhdxImagesTest {
     @BeforeAll
     static void decompress() throws Exception {
         for (String s : List.of(HYPERV, DISK2VHD, DIRTY)) {
-            sparseSample(s, masters);
+            Samples.qemuOnce(s, masters);
         }
         copy(masters, DIRTY, masters, "replayed-" + DIRTY);
         ProcessRunner.Result r = Qemu.img(masters, "check", "-r", "all", "-f", "vhdx", "replayed-" + DIRTY);
         assertThat(r.exitCode()).as("qemu-img check -r all replays the log\n" + r.describe()).isZero();
     }
 
-    /**
-     * qemu's sample {@code name} decompressed into {@code dir} as a sparse file (the
-     * samples are mostly zeros: disk2vhd's 260 MiB file holds 36 KiB of data), so that each
-     * case's copy costs next to nothing.
-     */
-    static Path sparseSample(String name, Path dir) throws Exception {
-        Path dense = Files.createDirectories(dir.resolve("dense"));
-        Samples.qemu(name, dense);
-        ProcessRunner.Result r = ProcessRunner.of("cp", "--sparse=always", dense.resolve(name).toString(),
-                dir.resolve(name).toString()).run();
-        assertThat(r.exitCode()).as(r.describe()).isZero();
-        Files.delete(dense.resolve(name));
-        return dir.resolve(name);
-    }
-
     /** A sparse copy of {@code from/name} as {@code to/as}. */
     static void copy(Path from, String name, Path to, String as) {
-        ProcessRunner.Result r = ProcessRunner.of("cp", "--sparse=always", from.resolve(name).toString(),
-                to.resolve(as).toString()).run();
-        assertThat(r.exitCode()).as(r.describe()).isZero();
+        try {
+            Samples.sparseCopy(from.resolve(name), to.resolve(as));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @ParameterizedTest(name = "{0}")

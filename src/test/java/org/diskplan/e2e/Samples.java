@@ -53,6 +53,30 @@ public final class Samples {
         return out;
     }
 
+    /**
+     * qemu's sample {@code name} decompressed into {@code dir} as a sparse file (the samples
+     * are mostly zeros: disk2vhd's 260 MiB file holds 36 KiB of data), so that each case's
+     * copy ({@link #sparseCopy}) costs next to nothing. Done once per {@code dir}: a later call
+     * returns the same file (a class keeps its masters in a static temporary folder).
+     */
+    public static synchronized Path qemuOnce(String name, Path dir) throws IOException, InterruptedException {
+        Path sparse = dir.resolve(name);
+        if (Files.exists(sparse)) {
+            return sparse;
+        }
+        Path dense = qemu(name, Files.createDirectories(dir.resolve("dense")));
+        try {
+            return SparseCopy.copy(dense, sparse);
+        } finally {
+            Files.delete(dense);
+        }
+    }
+
+    /** A copy of {@code from} as {@code to} with zero blocks as holes (see {@link SparseCopy}); returns {@code to}. */
+    public static Path sparseCopy(Path from, Path to) throws IOException {
+        return SparseCopy.copy(from, to);
+    }
+
     private static Path directory() {
         String dir = System.getProperty(DIR_PROPERTY);
         return dir == null || dir.isBlank() ? Path.of("samples") : Path.of(dir);

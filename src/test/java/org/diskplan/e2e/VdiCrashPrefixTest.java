@@ -2,14 +2,11 @@ package org.diskplan.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
-import org.diskplan.abi.Preallocation;
-import org.diskplan.planner.ResizeRequest;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,10 +62,9 @@ class VdiCrashPrefixTest {
 
     @TestFactory
     Stream<DynamicNode> everyPrefixLeavesTheOldOrTheNewImage() throws Exception {
-        List<DynamicNode> out = new ArrayList<>();
-        int n = 0;
-        for (Case c : CASES) {
-            Path dir = Files.createDirectory(tmp.resolve("v" + n++));
+        return CrashPrefixSuite.everyCase(tmp, CASES, Case::name, "original.vdi",
+                c -> CrashPrefixSuite.resizeTo(c.newSize()), new CrashPrefixSuite.Qemu("vdi", true, Optional.empty()),
+                (c, dir) -> {
             if (c.virtualBox()) {
                 VirtualBoxVdi.create(dir.resolve("original.vdi"), Long.parseLong(c.base()) << 20, false, 0);
             } else {
@@ -86,11 +82,6 @@ class VdiCrashPrefixTest {
             cmd.add("original.vdi");
             ProcessRunner.Result io = ProcessRunner.of(cmd).in(dir).run();
             assertThat(io.exitCode()).as(io.describe()).isZero();
-            CrashPrefixSuite.of(c.name(), dir, "original.vdi",
-                    probed -> new ResizeRequest(c.newSize(), c.newSize() < probed.virtualSize(), Preallocation.OFF),
-                    new CrashPrefixSuite.Qemu("vdi", true, Optional.empty())).ifPresent(out::add);
-        }
-        assertThat(out).hasSize(CASES.size());
-        return out.stream();
+        });
     }
 }

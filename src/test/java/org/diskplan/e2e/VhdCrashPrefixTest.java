@@ -1,8 +1,6 @@
 package org.diskplan.e2e;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -43,43 +41,44 @@ class VhdCrashPrefixTest {
 
     @TestFactory
     Stream<DynamicNode> everyPrefixLeavesTheOldOrTheNewImage() throws Exception {
-        List<DynamicNode> out = new ArrayList<>();
-        int n = 0;
-        for (Case c : CASES) {
-            Path dir = Files.createDirectory(tmp.resolve("v" + n++));
+        CrashPrefixSuite.Qemu oracle = new CrashPrefixSuite.Qemu("vpc", false, Optional.of("vhdiinfo"));
+        Stream<DynamicNode> made = CrashPrefixSuite.everyCase(tmp, CASES, Case::name, "original.vhd",
+                c -> probed -> new ResizeRequest(size(c.newSize()), c.shrink(), c.mode()), oracle, (c, dir) -> {
             Qcow2Images.run(dir, List.of("qemu-img", "create", "-q", "-f", "vpc", "-o", c.create(), "original.vhd",
                     c.base()));
             for (String w : List.of("write -P 0x11 0 1M", "write -P 0x22 5M 64k", "write -P 0x33 12M 1M")) {
                 Qcow2Images.run(dir, List.of("qemu-io", "-f", "vpc", "-c", w, "original.vhd"));
             }
-            long size = org.diskplan.planner.SizeArgument.parse(c.newSize()).resolve(0);
-            CrashPrefixSuite.of(c.name(), dir, "original.vhd",
-                    probed -> new ResizeRequest(size, c.shrink(), c.mode()),
-                    new CrashPrefixSuite.Qemu("vpc", false, Optional.of("vhdiinfo"))).ifPresent(out::add);
-        }
+        });
         // Layouts other tools write (ForeignVhd): blocks moved for the BAT, a block past the
         // geometry dropped, a relocation behind zero sectors, a fixed grow inside the bytes
         // before a Virtual PC footer.
-        List<Object[]> foreign = List.of(
-                new Object[] {ForeignVhdOracleTest.MOVES, "110G", false},
-                new Object[] {ForeignVhdOracleTest.VPC, "200M", false},
-                new Object[] {ForeignVhdOracleTest.D2V, "1G", false},
-                new Object[] {ForeignVhdOracleTest.LOCATOR, "1G", false},
-                new Object[] {ForeignVhdOracleTest.VPC_FIXED, "61M", false});
-        for (Object[] f : foreign) {
-            ForeignVhd image = (ForeignVhd) f[0];
-            Path dir = Files.createDirectory(tmp.resolve("v" + n++));
-            image.write(dir.resolve("original.vhd"));
-            for (String w : ForeignVhdOracleTest.qemuWrites(image)) {
+        List<Foreign> foreign = List.of(new Foreign(ForeignVhdOracleTest.MOVES, "110G"),
+                new Foreign(ForeignVhdOracleTest.VPC, "200M"), new Foreign(ForeignVhdOracleTest.D2V, "1G"),
+                new Foreign(ForeignVhdOracleTest.LOCATOR, "1G"), new Foreign(ForeignVhdOracleTest.VPC_FIXED, "61M"));
+        Stream<DynamicNode> written = CrashPrefixSuite.everyCase(tmp, foreign,
+                f -> f.image().name() + " -> " + f.newSize(), "original.vhd",
+                f -> CrashPrefixSuite.resizeTo(size(f.newSize())), oracle, (f, dir) -> {
+            f.image().write(dir.resolve("original.vhd"));
+            for (String w : ForeignVhdOracleTest.qemuWrites(f.image())) {
                 String[] p = w.split(" ");
                 Qcow2Images.run(dir, List.of("qemu-io", "-f", "vpc", "-c", "write -P " + p[2] + " " + p[0] + " "
                         + p[1], "original.vhd"));
             }
-            long size = org.diskplan.planner.SizeArgument.parse((String) f[1]).resolve(0);
-            CrashPrefixSuite.of(image.name() + " -> " + f[1], dir, "original.vhd",
-                    probed -> new ResizeRequest(size, (Boolean) f[2], Preallocation.OFF),
-                    new CrashPrefixSuite.Qemu("vpc", false, Optional.of("vhdiinfo"))).ifPresent(out::add);
+        });
+        return Stream.concat(made, written);
+    }
+
+    /** A layout another tool writes, grown to {@code newSize}. */
+    record Foreign(ForeignVhd image, String newSize) {
+    }
+
+    /** A case's size as the CLI reads it ("110G"). */
+    private static long size(String text) {
+        try {
+            return org.diskplan.planner.SizeArgument.parse(text).resolve(0);
+        } catch (org.diskplan.planner.SizeSyntaxException e) {
+            throw new AssertionError("a case's size: " + text, e);
         }
-        return out.stream();
     }
 }

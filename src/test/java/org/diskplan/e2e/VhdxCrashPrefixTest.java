@@ -2,14 +2,10 @@ package org.diskplan.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
-import org.diskplan.abi.Preallocation;
-import org.diskplan.planner.ResizeRequest;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,22 +50,15 @@ class VhdxCrashPrefixTest {
 
     @TestFactory
     Stream<DynamicNode> everyPrefixLeavesTheOldOrTheNewImage() throws Exception {
-        List<DynamicNode> out = new ArrayList<>();
-        int n = 0;
-        for (Case c : CASES) {
-            Path dir = Files.createDirectory(tmp.resolve("v" + n++));
+        return CrashPrefixSuite.everyCase(tmp, CASES, Case::name, "original.vhdx",
+                c -> CrashPrefixSuite.resizeTo(c.newSize()),
+                new Replayed(new CrashPrefixSuite.Qemu("vhdx", true, Optional.of("vhdiinfo"))), (c, dir) -> {
             assertThat(Qemu.img(dir, List.of("create", "-q", "-f", "vhdx", "-o", c.options(), "original.vhdx",
                     c.base())).exitCode()).isZero();
             ProcessRunner.Result io = ProcessRunner.of(Oracles.require("qemu-io").toString(), "-f", "vhdx",
                     "-c", "write -P 0x5a 0 1M", "-c", "write -P 0x44 2M 512k", "-c", "write -P 0x33 3M 1M",
                     "original.vhdx").in(dir).run();
             assertThat(io.exitCode()).as(io.describe()).isZero();
-            CrashPrefixSuite.of(c.name(), dir, "original.vhdx",
-                    probed -> new ResizeRequest(c.newSize(), c.newSize() < probed.virtualSize(), Preallocation.OFF),
-                    new Replayed(new CrashPrefixSuite.Qemu("vhdx", true, Optional.of("vhdiinfo"))))
-                    .ifPresent(out::add);
-        }
-        assertThat(out).hasSize(CASES.size());
-        return out.stream();
+        });
     }
 }

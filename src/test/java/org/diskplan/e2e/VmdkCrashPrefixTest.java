@@ -2,14 +2,11 @@ package org.diskplan.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
-import org.diskplan.abi.Preallocation;
-import org.diskplan.planner.ResizeRequest;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,10 +47,9 @@ class VmdkCrashPrefixTest {
 
     @TestFactory
     Stream<DynamicNode> everyPrefixLeavesTheOldOrTheNewImage() throws Exception {
-        List<DynamicNode> out = new ArrayList<>();
-        int n = 0;
-        for (Case c : CASES) {
-            Path dir = Files.createDirectory(tmp.resolve("v" + n++));
+        return CrashPrefixSuite.everyCase(tmp, CASES, Case::name, "original.vmdk",
+                c -> CrashPrefixSuite.resizeTo(c.newSize()),
+                new CrashPrefixSuite.Qemu("vmdk", true, Optional.of("vmdkinfo")), (c, dir) -> {
             List<String> create = new ArrayList<>(List.of("create", "-q", "-f", "vmdk"));
             if (!c.options().isEmpty()) {
                 create.addAll(List.of("-o", c.options()));
@@ -64,11 +60,6 @@ class VmdkCrashPrefixTest {
                     "-c", "write -P 0x5a 0 1M", "-c", "write -P 0x44 2M 512k", "-c", "write -P 0x33 5M 1M",
                     "-c", "write -P 0x21 " + (19L << 20) + " 512k", "original.vmdk").in(dir).run();
             assertThat(io.exitCode()).as(io.describe()).isZero();
-            CrashPrefixSuite.of(c.name(), dir, "original.vmdk",
-                    probed -> new ResizeRequest(c.newSize(), c.newSize() < probed.virtualSize(), Preallocation.OFF),
-                    new CrashPrefixSuite.Qemu("vmdk", true, Optional.of("vmdkinfo"))).ifPresent(out::add);
-        }
-        assertThat(out).hasSize(CASES.size());
-        return out.stream();
+        });
     }
 }

@@ -75,12 +75,15 @@ public final class Planners {
      * The refusals the image's planner makes whatever size is asked for (a corrupt or dirty
      * qcow2, a differencing VHDX, an inconsistent block map): what {@link #plan} checks first.
      * Does nothing for a format without a planner. Reads nothing.
+     *
+     * @return whether the image's format has a planner ({@link #canResize}): false when nothing was checked
      */
-    public static void checkOpen(ProbedImage image) throws ResizeError {
+    public static boolean checkOpen(ProbedImage image) throws ResizeError {
         FormatPlanner<?> planner = PLANNERS.get(image.format());
         if (planner != null) {
             checkOpen(planner, image);
         }
+        return planner != null;
     }
 
     private static <H extends FormatHeader> void checkOpen(FormatPlanner<H> planner, ProbedImage image)

@@ -61,9 +61,10 @@ class PlannersTest {
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         org.assertj.core.api.Assertions.assertThat(p.waitFor()).as(out).isZero();
-        Planners.checkOpen(org.diskplan.probe.ImageProber.probe(qcow2, java.util.Optional.empty()));
-        Planners.checkOpen(org.diskplan.probe.ImageProber.probe(TestImages.raw(dir, "r.img", CURRENT),
-                java.util.Optional.empty()));
+        org.assertj.core.api.Assertions.assertThat(Planners.checkOpen(org.diskplan.probe.ImageProber.probe(qcow2,
+                java.util.Optional.empty()))).isEqualTo(Planners.canResize(org.diskplan.abi.ImageFormat.QCOW2));
+        org.assertj.core.api.Assertions.assertThat(Planners.checkOpen(org.diskplan.probe.ImageProber.probe(
+                TestImages.raw(dir, "r.img", CURRENT), java.util.Optional.empty()))).isTrue();
         try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(qcow2.toFile(), "rw")) {
             raf.seek(40); // l1_table_offset: past the end of the file (qemu still opens it)
             raf.writeLong(1L << 40);
@@ -72,6 +73,9 @@ class PlannersTest {
         assertThatThrownBy(() -> Planners.checkOpen(damaged)).isInstanceOf(ResizeError.class)
                 .hasMessageContaining("l1_table_offset at offset 40")
                 .satisfies(e -> org.assertj.core.api.Assertions.assertThat(((ResizeError) e).code())
-                        .isEqualTo(ErrorCode.NEEDS_REPAIR));
+                        .isEqualTo(ErrorCode.NEEDS_REPAIR))
+                // the damage and its field, typed: what the window marks without reading the message
+                .satisfies(e -> org.assertj.core.api.Assertions.assertThat(((ResizeError) e).location())
+                        .contains(new ResizeError.Location(ResizeError.Kind.CORRUPT, "l1_table_offset", 40)));
     }
 }

@@ -151,6 +151,16 @@ final class Json {
         return write(root);
     }
 
+    /**
+     * Whether the image was left unclean: a flag "dirty" (qcow2, QED), or a VHDX whose log
+     * needs replay (qemu replays it on a read-write open; it cannot open such a file read-only
+     * for info, so no qemu output disagrees).
+     */
+    static boolean dirty(ProbedImage image) {
+        return image.flags().contains("dirty")
+                || image.header() instanceof org.diskplan.probe.vhdx.VhdxHeader h && h.logNeedsReplay();
+    }
+
     /** A superset of {@code qemu-img info --output=json}. */
     static String info(String filename, ProbedImage image, long actualSize) {
         ObjectNode root = MAPPER.createObjectNode();
@@ -160,7 +170,7 @@ final class Json {
         if (actualSize >= 0) {
             root.put("actual-size", actualSize);
         }
-        root.put("dirty-flag", image.flags().contains("dirty"));
+        root.put("dirty-flag", dirty(image));
         if (image.allocationUnit() > 0) {
             root.put("cluster-size", image.allocationUnit());
         }

@@ -116,6 +116,34 @@ class DiskPlanCliTest {
     }
 
     @Test
+    void infoJsonSaysDirtyForAVhdxWhoseLogNeedsReplay() throws Exception {
+        Path vhdx = dir.resolve("live-log.vhdx");
+        new org.diskplan.probe.vhdx.VhdxSampleWriter().write(vhdx, 64L << 20, java.util.Map.of("block_size", "1M"));
+        Run clean = run("info", "--output=json", vhdx.toString());
+        assertThat(clean.status()).as(clean.err()).isZero();
+        assertThat(clean.out()).contains("\"dirty-flag\" : false");
+        // a resize stopped right after its header commit: the header's log GUID names a live entry
+        org.diskplan.planner.ResizePlan plan = org.diskplan.planner.ResizeSession.planFile(vhdx,
+                java.util.Optional.empty(), p -> new org.diskplan.planner.ResizeRequest(512L << 20, false,
+                        org.diskplan.abi.Preallocation.OFF));
+        try {
+            org.diskplan.planner.apply.PlanApplier.apply(vhdx, plan,
+                    org.diskplan.planner.apply.ApplyOptions.DEFAULT.withAfterStep(step -> {
+                        if (step == plan.commitIndex()) {
+                            throw new IllegalStateException("stop");
+                        }
+                    }));
+            throw new AssertionError("the applier did not reach the commit");
+        } catch (IllegalStateException expected) {
+            // stopped with the log live
+        }
+        Files.deleteIfExists(org.diskplan.planner.apply.UndoJournal.pathFor(vhdx));
+        Run live = run("info", "--output=json", vhdx.toString());
+        assertThat(live.status()).as(live.err()).isZero();
+        assertThat(live.out()).contains("\"dirty-flag\" : true", "log needs replay");
+    }
+
+    @Test
     void aFixedVhdIsNeverResizedAsRaw() throws Exception {
         Path f = raw(1 << 20);
         try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {

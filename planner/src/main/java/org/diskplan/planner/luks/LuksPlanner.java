@@ -62,7 +62,7 @@ public final class LuksPlanner implements FormatPlanner<LuksHeader> {
         for (String flag : image.flags()) {
             if (flag.startsWith("corrupt:")) {
                 throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path() + "': LUKS header "
-                        + flag.substring("corrupt:".length()).trim());
+                        + flag.substring("corrupt:".length()).trim(), ResizeError.Location.of(ResizeError.Kind.CORRUPT));
             }
         }
     }

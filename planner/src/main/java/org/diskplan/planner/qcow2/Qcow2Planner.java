@@ -79,7 +79,8 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
         if (h.corrupt()) {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "Could not open '" + image.path()
                     + "': qcow2: Image is corrupt; cannot be opened read/write",
-                    List.of("repair it first with `qemu-img check -r all " + image.path() + "`"));
+                    List.of("repair it first with `qemu-img check -r all " + image.path() + "`"),
+                    ResizeError.Location.of(ResizeError.Kind.CORRUPT));
         }
         // The probe flags every reason qemu would refuse to open the image read-write
         // (Qcow2OpenChecks and its extension walk), the first in qemu's order first.
@@ -90,13 +91,15 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             }
         }
         if (!h.damage().isEmpty()) { // a table past the end of the file, typed by the probe
+            Qcow2Header.Damage d = h.damage().get(0);
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged and DiskPlan will"
-                    + " not resize it: " + h.damage().get(0).message());
+                    + " not resize it: " + d.message(), new ResizeError.Location(ResizeError.Kind.CORRUPT, d.field(),
+                    d.offset()));
         }
         if (h.dirty()) {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "qcow2 image '" + image.path() + "' is marked dirty "
                     + "(its refcounts may be stale): repair it first with `qemu-img check -r all " + image.path()
-                    + "`");
+                    + "`", ResizeError.Location.of(ResizeError.Kind.NEEDS_REPAIR));
         }
     }
 
@@ -177,7 +180,7 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
 
     static ResizeError corrupt(String what) {
         return new ResizeError(ErrorCode.NEEDS_REPAIR, "qcow2 metadata is inconsistent: " + what
-                + "; repair it first with `qemu-img check -r all`");
+                + "; repair it first with `qemu-img check -r all`", ResizeError.Location.of(ResizeError.Kind.CORRUPT));
     }
 
     /** The state of one plan being built. */

@@ -97,12 +97,13 @@ public final class VdiPlanner implements FormatPlanner<VdiHeader> {
         for (String flag : image.flags()) {
             if (flag.startsWith("corrupt:")) {
                 throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VDI block map is inconsistent (" + flag
-                        + "); repair it first with `qemu-img check -r all " + image.path() + "`");
+                        + "); repair it first with `qemu-img check -r all " + image.path() + "`",
+                        ResizeError.Location.of(ResizeError.Kind.CORRUPT));
             }
         }
         if (h.blocksAllocated() != h.mapAllocated() || h.highestBlockIndex() != h.mapAllocated() - 1) {
-            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VDI field cBlocksAllocated at offset "
-                    + VdiLayout.OFF_BLOCKS_ALLOCATED + " says " + h.blocksAllocated() + " but the block map has "
+            throw ResizeError.atField(ErrorCode.NEEDS_REPAIR, ResizeError.Kind.NEEDS_REPAIR, "VDI",
+                    "cBlocksAllocated", VdiLayout.OFF_BLOCKS_ALLOCATED, " says " + h.blocksAllocated() + " but the block map has "
                     + h.mapAllocated() + " allocated entries with host blocks up to " + h.highestBlockIndex()
                     + " (qemu-img check reports this); repair it first with `qemu-img check -r all "
                     + image.path() + "`");
@@ -125,7 +126,7 @@ public final class VdiPlanner implements FormatPlanner<VdiHeader> {
     }
 
     static ResizeError refuse(String field, int offset, String what) {
-        return new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VDI header field " + field + " at offset " + offset
-                + ": " + what);
+        return ResizeError.atField(ErrorCode.UNSUPPORTED_SUBFORMAT, ResizeError.Kind.UNSUPPORTED, "VDI header", field,
+                offset, ": " + what);
     }
 }

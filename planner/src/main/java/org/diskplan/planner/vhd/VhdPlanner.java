@@ -99,22 +99,22 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
                     + "does not resize differencing disks yet; its size must match its parent's");
         }
         if (h.diskType() != DISK_TYPE_FIXED && h.diskType() != DISK_TYPE_DYNAMIC) {
-            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VHD footer field disk_type at offset "
-                    + (h.footerOffset() + VhdLayout.F_DISK_TYPE) + ": unknown disk type " + h.diskType());
+            throw ResizeError.atField(ErrorCode.UNSUPPORTED_SUBFORMAT, ResizeError.Kind.UNSUPPORTED, "VHD footer",
+                    "disk_type", h.footerOffset() + VhdLayout.F_DISK_TYPE, ": unknown disk type " + h.diskType());
         }
         if (h.footerLength() != FOOTER_SIZE) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "the image ends in a 511-byte footer (made "
                     + "before Virtual PC 2004); DiskPlan does not resize those");
         }
         if (!h.footerChecksumValid()) {
-            throw new ResizeError(ErrorCode.PARSE_FAILED, "VHD footer field checksum at offset "
-                    + (h.footerOffset() + VhdLayout.F_CHECKSUM) + ": 0x" + Long.toHexString(h.footerChecksum())
+            throw ResizeError.atField(ErrorCode.PARSE_FAILED, ResizeError.Kind.CORRUPT, "VHD footer", "checksum",
+                    h.footerOffset() + VhdLayout.F_CHECKSUM, ": 0x" + Long.toHexString(h.footerChecksum())
                     + " does not match the footer (qemu: Incorrect header checksum)");
         }
         boolean dynamic = h.diskType() == DISK_TYPE_DYNAMIC;
         if (dynamic != h.hasFooterCopy()) {
-            throw new ResizeError(ErrorCode.HEADER_MISMATCH, "VHD footer field disk_type at offset "
-                    + (h.footerOffset() + VhdLayout.F_DISK_TYPE) + " says " + (dynamic ? "dynamic" : "fixed")
+            throw ResizeError.atField(ErrorCode.HEADER_MISMATCH, ResizeError.Kind.CORRUPT, "VHD footer", "disk_type",
+                    h.footerOffset() + VhdLayout.F_DISK_TYPE, " says " + (dynamic ? "dynamic" : "fixed")
                     + " but offset 0 " + (h.hasFooterCopy() ? "holds" : "holds no") + " footer copy, so qemu reads "
                     + "it as " + (h.hasFooterCopy() ? "dynamic" : "fixed") + "; refusing to guess");
         }
@@ -123,12 +123,14 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
                     + ": the file does not end in a footer (truncated?)");
         }
         if (dynamic && !h.dynamicHeaderChecksumValid()) {
-            throw new ResizeError(ErrorCode.PARSE_FAILED, "dynamic header field checksum at offset "
-                    + (h.dynamicHeaderOffset() + VhdLayout.D_CHECKSUM) + " does not match the header");
+            throw ResizeError.atField(ErrorCode.PARSE_FAILED, ResizeError.Kind.CORRUPT, "dynamic header", "checksum",
+                    h.dynamicHeaderOffset() + VhdLayout.D_CHECKSUM, " does not match the header");
         }
         for (String flag : image.flags()) {
             if (flag.startsWith("corrupt") || flag.startsWith("truncated")) {
-                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged: " + flag);
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged: " + flag,
+                        ResizeError.Location.of(flag.startsWith("corrupt") ? ResizeError.Kind.CORRUPT
+                                : ResizeError.Kind.NEEDS_REPAIR));
             }
         }
         if (!dynamic && h.tailFooterOffset() < h.virtualSize()) {

@@ -71,7 +71,8 @@ public final class VhdxPlanner implements FormatPlanner<VhdxHeader> {
         for (String flag : image.flags()) {
             if (flag.startsWith("corrupt:") || flag.startsWith("unknown required region")) {
                 throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX image is inconsistent (" + flag
-                        + "); DiskPlan does not resize it");
+                        + "); DiskPlan does not resize it", ResizeError.Location.of(flag.startsWith("corrupt:")
+                        ? ResizeError.Kind.CORRUPT : ResizeError.Kind.UNSUPPORTED));
             }
         }
         long bs = h.blockSize();
@@ -94,8 +95,8 @@ public final class VhdxPlanner implements FormatPlanner<VhdxHeader> {
                     + "version 0 log of whole MiB at a MiB offset");
         }
         if (Long.compareUnsigned(h.currentSequenceNumber(), -3L) > 0) {
-            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VHDX header field sequence_number at offset "
-                    + (hdr + VhdxLayout.H_SEQUENCE) + ": " + Long.toUnsignedString(h.currentSequenceNumber())
+            throw ResizeError.atField(ErrorCode.UNSUPPORTED_SUBFORMAT, ResizeError.Kind.UNSUPPORTED, "VHDX header",
+                    "sequence_number", hdr + VhdxLayout.H_SEQUENCE, ": " + Long.toUnsignedString(h.currentSequenceNumber())
                     + " would overflow: the resize writes the headers with sequence numbers +1 and +2");
         }
     }

@@ -94,14 +94,14 @@ final class VhdxResize {
                 // the probe flags these as corrupt (checkOpen refuses them); kept here so that the plan never relies on it
                 long at = h.logOffset() + e.logPosition();
                 if (Long.compareUnsigned(e.flushedFileOffset(), image.fileSize()) > 0) {
-                    throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX log entry field flushed_file_offset at offset "
-                            + (at + VhdxLog.E_FLUSHED_FILE_OFFSET) + ": " + Long.toUnsignedString(e.flushedFileOffset())
+                    throw ResizeError.atField(ErrorCode.NEEDS_REPAIR, ResizeError.Kind.CORRUPT, "VHDX log entry",
+                            "flushed_file_offset", at + VhdxLog.E_FLUSHED_FILE_OFFSET, ": " + Long.toUnsignedString(e.flushedFileOffset())
                             + " is past the end of the file (" + image.fileSize() + " bytes): the log cannot be "
                             + "replayed");
                 }
                 if (Long.compareUnsigned(e.lastFileOffset(), VhdxLog.MAX_FILE_LENGTH) > 0) {
-                    throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX log entry field last_file_offset at offset "
-                            + (at + VhdxLog.E_LAST_FILE_OFFSET) + ": " + Long.toUnsignedString(e.lastFileOffset())
+                    throw ResizeError.atField(ErrorCode.NEEDS_REPAIR, ResizeError.Kind.CORRUPT, "VHDX log entry",
+                            "last_file_offset", at + VhdxLog.E_LAST_FILE_OFFSET, ": " + Long.toUnsignedString(e.lastFileOffset())
                             + " is past any VHDX file");
                 }
             }
@@ -230,8 +230,8 @@ final class VhdxResize {
                     continue;
                 }
                 long hdr = h.headers().get(h.currentHeaderIndex()).offset();
-                throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VHDX header field log_length at offset "
-                        + (hdr + H_LOG_LENGTH) + ": the log (" + h.logLength() + " bytes) is too small for the "
+                throw ResizeError.atField(ErrorCode.UNSUPPORTED_SUBFORMAT, ResizeError.Kind.REFUSED, "VHDX header",
+                        "log_length", hdr + H_LOG_LENGTH, ": the log (" + h.logLength() + " bytes) is too small for the "
                         + "resize's log entry (" + entryLength + " bytes, " + changes.size() + " changes)");
             }
             return finish(plan, changes, relocate, newBatOffset, newBlocks, bat, newEntries, oldSize, newSize);
@@ -253,8 +253,8 @@ final class VhdxResize {
             long need = VhdxLog.entryLength(changes);
             if (lastEntry.logPosition() < first.logPosition() || end + need > h.logLength()) {
                 long hdr = h.headers().get(h.currentHeaderIndex()).offset();
-                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VHDX header field log_length at offset "
-                        + (hdr + H_LOG_LENGTH) + ": the log has no room after the entries left to replay for the "
+                throw ResizeError.atField(ErrorCode.NEEDS_REPAIR, ResizeError.Kind.NEEDS_REPAIR, "VHDX header",
+                        "log_length", hdr + H_LOG_LENGTH, ": the log has no room after the entries left to replay for the "
                         + "resize's entry (" + need + " bytes); replay it first with `qemu-img check -r all "
                         + image.path() + "`");
             }

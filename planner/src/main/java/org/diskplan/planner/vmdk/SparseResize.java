@@ -101,8 +101,8 @@ final class SparseResize {
         long descRoom = h.descriptorSize() * SECTOR;
         int oldTextLength = d.text().getBytes(StandardCharsets.ISO_8859_1).length;
         if (text.length + 1 > descRoom) {
-            throw new ResizeError(ErrorCode.INVALID_NEW_SIZE, "VMDK4 header field descriptorSize at offset "
-                    + OFF_DESCRIPTOR_SIZE + ": the edited embedded descriptor (" + text.length
+            throw ResizeError.atField(ErrorCode.INVALID_NEW_SIZE, ResizeError.Kind.REFUSED, "VMDK4 header",
+                    "descriptorSize", OFF_DESCRIPTOR_SIZE, ": the edited embedded descriptor (" + text.length
                     + " bytes) does not fit the " + descRoom + " bytes reserved for it");
         }
         byte[] descriptor = Arrays.copyOf(text, Math.max(text.length + 1, oldTextLength));

@@ -104,15 +104,15 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
                     + "VMDK descriptor: " + cids.get() + ")");
         }
         if (!TYPES.contains(d.createType())) {
-            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor field createType at offset "
-                    + keyOffset(d, "createType") + ": \"" + d.createType() + "\" is not resized (DiskPlan resizes "
+            throw ResizeError.atField(ErrorCode.UNSUPPORTED_SUBFORMAT, ResizeError.Kind.UNSUPPORTED, "VMDK descriptor",
+                    "createType", keyOffset(d, "createType"), ": \"" + d.createType() + "\" is not resized (DiskPlan resizes "
                     + "monolithicFlat, vmfs, twoGbMaxExtentFlat and twoGbMaxExtentSparse descriptors, and "
                     + "monolithicSparse disks; convert it with `qemu-img convert -O vmdk`)");
         }
         if (!d.parentCid().isEmpty() && !d.parentCid().trim().equalsIgnoreCase("ffffffff")
                 || d.parentFileNameHint().isPresent()) {
-            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor field parentCID at offset "
-                    + keyOffset(d, "parentCID") + ": " + d.parentCid() + ": a child (delta) disk is not resized; resize its base disk");
+            throw ResizeError.atField(ErrorCode.UNSUPPORTED_SUBFORMAT, ResizeError.Kind.UNSUPPORTED, "VMDK descriptor",
+                    "parentCID", keyOffset(d, "parentCID"), ": " + d.parentCid() + ": a child (delta) disk is not resized; resize its base disk");
         }
         if (h.extents().isEmpty()) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor: no extent lines");

@@ -64,8 +64,8 @@ public final class VmdkPlanner implements FormatPlanner<VmdkHeader> {
     @Override
     public void checkOpen(ProbedImage image, VmdkHeader h) throws ResizeError {
         if (h.version() == 3 && !h.gdAtEnd() && !h.compressed() && !h.markers()) {
-            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK4 header field version at offset "
-                    + VmdkLayout.OFF_VERSION + ": version 3 with uncompressed grains, no markers and the grain "
+            throw ResizeError.atField(ErrorCode.UNSUPPORTED_SUBFORMAT, ResizeError.Kind.UNSUPPORTED, "VMDK4 header",
+                    "version", VmdkLayout.OFF_VERSION, ": version 3 with uncompressed grains, no markers and the grain "
                     + "directory in place is not a streamOptimized disk: VMware writes version 3 for disks with "
                     + "persistent changed block tracking (KB 2064959), and qemu opens such a disk read-only "
                     + "(\"VMDK version 3 must be read only\"), so DiskPlan does not resize it either. Convert with "
@@ -88,8 +88,8 @@ public final class VmdkPlanner implements FormatPlanner<VmdkHeader> {
                     + "and resize the copy");
         }
         if (h.descriptor().isEmpty() || !h.descriptor().get().text().contains("CID")) {
-            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK4 header field descriptorOffset at offset "
-                    + VmdkLayout.OFF_DESCRIPTOR_OFFSET + ": no embedded descriptor: this is one extent of a "
+            throw ResizeError.atField(ErrorCode.UNSUPPORTED_SUBFORMAT, ResizeError.Kind.UNSUPPORTED, "VMDK4 header",
+                    "descriptorOffset", VmdkLayout.OFF_DESCRIPTOR_OFFSET, ": no embedded descriptor: this is one extent of a "
                     + "multi-file disk; resize the disk through its descriptor file");
         }
         var d = h.descriptor().get();
@@ -133,8 +133,8 @@ public final class VmdkPlanner implements FormatPlanner<VmdkHeader> {
             }
         }
         if (h.hasRedundantGrainDirectory() && h.allocatedRedundantGrainTables() != h.allocatedGrainTables()) {
-            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VMDK4 header field rgdOffset at offset "
-                    + VmdkLayout.OFF_RGD_OFFSET + ": the redundant grain directory has "
+            throw ResizeError.atField(ErrorCode.NEEDS_REPAIR, ResizeError.Kind.NEEDS_REPAIR, "VMDK4 header",
+                    "rgdOffset", VmdkLayout.OFF_RGD_OFFSET, ": the redundant grain directory has "
                     + h.allocatedRedundantGrainTables() + " grain tables, the primary " + h.allocatedGrainTables());
         }
     }

@@ -275,14 +275,29 @@ class VhdPlannerTest {
         assertThatThrownBy(() -> plan(diff, 32 * MIB)).isInstanceOfSatisfying(ResizeError.class,
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.UNSUPPORTED_SUBFORMAT));
 
+        Path unknown = sample("fixed", 16 * MIB);
+        patchFooters(unknown, VhdLayout.F_DISK_TYPE, new byte[] {0, 0, 0, 7});
+        long typeAt = Files.size(unknown) - 512 + VhdLayout.F_DISK_TYPE;
+        assertThatThrownBy(() -> plan(unknown, 32 * MIB)).isInstanceOfSatisfying(ResizeError.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.UNSUPPORTED_SUBFORMAT);
+            assertThat(e.getMessage()).startsWith("VHD footer field disk_type at offset " + typeAt + ": ");
+            // the field the message names, typed for the window: no caller parses the words
+            assertThat(e.location()).contains(new ResizeError.Location(ResizeError.Kind.UNSUPPORTED, "disk_type",
+                    typeAt));
+        });
+
         Path bad = sample("fixed", 16 * MIB);
         try (RandomAccessFile raf = new RandomAccessFile(bad.toFile(), "rw")) {
             raf.seek(raf.length() - 512 + VhdLayout.F_CHECKSUM);
             raf.writeInt(0x1234);
         }
         long checksumAt = Files.size(bad) - 512 + 64;
-        assertThatThrownBy(() -> plan(bad, 32 * MIB)).isInstanceOfSatisfying(ResizeError.class,
-                e -> assertThat(e.getMessage()).contains("checksum at offset " + checksumAt));
+        assertThatThrownBy(() -> plan(bad, 32 * MIB)).isInstanceOfSatisfying(ResizeError.class, e -> {
+            assertThat(e.getMessage()).contains("checksum at offset " + checksumAt);
+            // a bad checksum is damage (the probe flags it corrupt): the window shows it as such
+            assertThat(e.location()).contains(new ResizeError.Location(ResizeError.Kind.CORRUPT, "checksum",
+                    checksumAt));
+        });
     }
 
     /** Maps guest block 0 to a block appended after the BAT, as qemu would on a first write. */

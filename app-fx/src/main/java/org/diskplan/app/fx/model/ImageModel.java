@@ -124,19 +124,31 @@ public final class ImageModel {
 
     /** The fields to show: the probed image's, or those parsed of a damaged one. */
     public List<HeaderField> fields() {
-        return image.get() != null ? image.get().fields()
-                : damaged.get() != null ? damaged.get().fields() : List.of();
+        return shown().map(Shown::fields).orElse(List.of());
     }
 
     /** The layout to draw: the probed image's regions, or the structures parsed of a damaged one. */
     public List<LayoutRegion> regions() {
-        return image.get() != null ? image.get().regions()
-                : damaged.get() != null ? damaged.get().regions() : List.of();
+        return shown().map(Shown::regions).orElse(List.of());
     }
 
     /** The length of the file shown (probed or damaged), 0 when none. */
     public long fileSize() {
-        return image.get() != null ? image.get().fileSize() : damaged.get() != null ? damaged.get().fileSize() : 0;
+        return shown().map(Shown::fileSize).orElse(0L);
+    }
+
+    /** What the window shows of an image, probed whole or damaged. */
+    private record Shown(Path path, List<HeaderField> fields, List<LayoutRegion> regions, long fileSize) {
+    }
+
+    /** The probed image, else the damaged one; empty when none is open. */
+    private Optional<Shown> shown() {
+        ProbedImage p = image.get();
+        if (p != null) {
+            return Optional.of(new Shown(p.path(), p.fields(), p.regions(), p.fileSize()));
+        }
+        PartialImage d = damaged.get();
+        return d == null ? Optional.empty() : Optional.of(new Shown(d.path(), d.fields(), d.regions(), d.fileSize()));
     }
 
     public ReadOnlyStringProperty titleProperty() {
@@ -223,7 +235,13 @@ public final class ImageModel {
         });
     }
 
-    private record Opened(ProbedImage image, ProbeException error, boolean journal, String refusal) {
+    /**
+     * @param resizable whether DiskPlan has a planner for the image's format
+     * @param refusal   the planner's refusal in the window's words, empty when it plans a resize
+     * @param location  the kind of that refusal and the field it names, when the planner said
+     */
+    private record Opened(ProbedImage image, ProbeException error, boolean journal, boolean resizable,
+                          String refusal, Optional<ResizeError.Location> location) {
         /** What the probe parsed of a damaged image before it failed, when that is at least one field. */
         Optional<PartialImage> partial() {
             return error == null ? Optional.empty() : error.partial().filter(p -> !p.fields().isEmpty());
@@ -234,15 +252,14 @@ public final class ImageModel {
         boolean journal = Recovery.hasJournal(path);
         try {
             ProbedImage p = probe(path);
-            String refusal = "";
             try {
-                Planners.checkOpen(p);
-            } catch (ResizeError e) {
-                refusal = WindowWords.sentence(e.getMessage());
+                boolean resizable = Planners.checkOpen(p);
+                return new Opened(p, null, journal, resizable, "", Optional.empty());
+            } catch (ResizeError e) { // only a format's planner refuses
+                return new Opened(p, null, journal, true, WindowWords.sentence(e.getMessage()), e.location());
             }
-            return new Opened(p, null, journal, refusal);
         } catch (ProbeException e) {
-            return new Opened(null, e, journal, "");
+            return new Opened(null, e, journal, false, "", Optional.empty());
         }
     }
 
@@ -257,8 +274,7 @@ public final class ImageModel {
                 return;
             }
             busy.set(false);
-            Path previous = image.get() != null ? image.get().path()
-                    : damaged.get() != null ? damaged.get().path() : null;
+            Path previous = shown().map(Shown::path).orElse(null);
             boolean samePath = previous != null && previous.equals(path);
             Optional<PartialImage> partial = opened.partial();
             if (opened.error != null && partial.isEmpty() && previous != null && !samePath && !opened.journal) {
@@ -298,13 +314,11 @@ public final class ImageModel {
             if (before != null) {
                 changedFields.addAll(changed(before, opened.image));
             }
-            String why = !Planners.canResize(opened.image.format()) ? WindowWords.cannotResize(opened.image.format())
-                    : opened.refusal;
-            boolean corrupt = !opened.refusal.isEmpty() && opened.image.flags().stream()
-                    .anyMatch(f -> f.startsWith("corrupt"));
+            String why = opened.resizable ? opened.refusal : WindowWords.cannotResize(opened.image.format());
+            boolean corrupt = opened.location.filter(l -> l.kind() == ResizeError.Kind.CORRUPT).isPresent();
             damage.set(corrupt ? WindowWords.damagedWhole(opened.refusal) : "");
             refusal.set(why);
-            HeaderField bad = opened.refusal.isEmpty() ? null : named(opened.image.fields(), opened.refusal);
+            HeaderField bad = opened.location.flatMap(l -> named(opened.image.fields(), l)).orElse(null);
             badField.set(bad);
             badReason.set(bad == null ? "" : WindowWords.refusalDetail(opened.refusal));
             image.set(opened.image);
@@ -350,21 +364,13 @@ public final class ImageModel {
         p.bad().ifPresent(selectedField::set);
     }
 
-    private static final java.util.regex.Pattern FIELD_AT =
-            java.util.regex.Pattern.compile("field (\\S+) at offset (\\d+)");
-
-    /** The field a message names as "field NAME at offset N", if it is among {@code fields}. */
-    static HeaderField named(List<HeaderField> fields, String message) {
-        java.util.regex.Matcher m = FIELD_AT.matcher(message);
-        while (m.find()) {
-            long at = Long.parseLong(m.group(2));
-            for (HeaderField f : fields) {
-                if (f.name().equals(m.group(1)) && f.offset() == at && f.length() > 0) {
-                    return f;
-                }
-            }
+    /** The field a planner's refusal names (by name and offset), if it is among {@code fields}. */
+    static Optional<HeaderField> named(List<HeaderField> fields, ResizeError.Location location) {
+        if (!location.namesField()) {
+            return Optional.empty();
         }
-        return null;
+        return fields.stream().filter(f -> f.name().equals(location.field()) && f.offset() == location.offset()
+                && f.length() > 0).findFirst();
     }
 
     /** The probe's message, naming the field and its offset when the message does not already. */
@@ -426,7 +432,7 @@ public final class ImageModel {
 
     private void readHex(HeaderField field) {
         long g = hexGeneration.next();
-        Path path = image.get() != null ? image.get().path() : damaged.get() != null ? damaged.get().path() : null;
+        Path path = shown().map(Shown::path).orElse(null);
         if (field == null || path == null) {
             hex.set(HexWindow.EMPTY);
             return;
