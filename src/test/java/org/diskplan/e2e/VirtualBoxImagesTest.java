@@ -116,6 +116,11 @@ class VirtualBoxImagesTest {
         }
     }
 
+    /** The UUID lines of vbox-img info's VDI header dump (creation, modification, parent ones). */
+    static List<String> uuids(String info) {
+        return info.lines().filter(l -> l.contains("Header: uuid")).toList();
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void resizedVirtualBoxImageIsCleanForVirtualBoxAndQemu(Case c) throws Exception {
@@ -161,6 +166,10 @@ class VirtualBoxImagesTest {
             ProcessRunner.Result info = VirtualBox.run(dir, "info", "--filename", c.file());
             soft.assertThat(info.stdout() + info.stderr()).as("vbox-img info\n" + info.describe())
                     .contains("Size=" + c.newSize() + "\n");
+            // every UUID kept, as VirtualBox's own resize keeps them (its VDResize)
+            String before = VirtualBox.run(orig, "info", "--filename", c.file()).stdout();
+            soft.assertThat(uuids(info.stdout())).as("the header's UUIDs, as vbox-img info shows them")
+                    .hasSize(4).isEqualTo(uuids(before));
         }
         if (!c.format().equals("VMDK")) {
             // VirtualBox's consistency check; what it prints for a damaged image (a map entry

@@ -21,8 +21,9 @@ import org.diskplan.probe.vdi.VdiLayout;
 
 /**
  * VDI 1.1 resize (dynamic and static images, as qemu and VirtualBox write them). Only
- * header fields are patched (cbDisk, cBlocks, cBlocksAllocated, offData, uuidModify, the
- * LCHS geometry); the pre-header text, comment, creation/parent UUIDs and flags are kept.
+ * header fields are patched (cbDisk, cBlocks, cBlocksAllocated, offData, the LCHS
+ * geometry); the pre-header text, comment, every UUID (as VirtualBox's own resize) and the
+ * flags are kept.
  * See {@link VdiResize} for the plans and their crash order.
  */
 public final class VdiPlanner implements FormatPlanner<VdiHeader> {

@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.UUID;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.planner.FormatOptions;
@@ -21,7 +20,6 @@ import org.diskplan.planner.ResizePatch.Write;
 import org.diskplan.planner.ResizePatch.ZeroFill;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.planner.ResizeRequest;
-import org.diskplan.probe.Guids;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.vdi.VdiHeader;
@@ -35,7 +33,7 @@ import org.diskplan.probe.vdi.VdiHeader;
  *
  * <p><b>Grow, map fits before offData:</b> the new map entries (free; for a fixed image
  * the new host blocks, the file lengthened sparsely) past the old cBlocks, unreferenced;
- * barrier; the header (cbDisk, cBlocks, cBlocksAllocated, uuidModify, LCHS) is the commit.
+ * barrier; the header (cbDisk, cBlocks, cBlocksAllocated, LCHS) is the commit.
  *
  * <p><b>Grow, map does not fit:</b> offData must move up by k whole blocks. The blocks at
  * host 0..k-1 are copied past the last block ({@link Copy}, unreferenced: should qemu
@@ -108,8 +106,8 @@ final class VdiResize {
         long[] map = readMap();
         byte[] head = reader.read(0, HEADER_READ, "VDI header");
         PlanBuilder plan = new PlanBuilder(ImageFormat.VDI, options, request, image.path(), image.fileSize());
-        plan.note("uuidModify gets a new random UUID, as VirtualBox gives an image a new modification UUID when "
-                + "it is changed; uuidCreate, the comment, the pre-header text and the flags are kept");
+        plan.note("uuidCreate and uuidModify are kept, as VirtualBox's own resize keeps them (VDResize; measured "
+                + "with vbox-img 7.2.22); so are the comment, the pre-header text and the flags");
         if (h.hasLchsGeometry()) {
             plan.note("LCHS geometry set to 0/0/0 (not calculated), as VirtualBox's resize stores the geometry "
                     + "it is given and its medium resize gives none: VirtualBox derives it from the new size");
@@ -269,7 +267,7 @@ final class VdiResize {
                     "VDI header: cbDisk " + newSize + ", cBlocks " + newBlocks + ", cBlocksAllocated " + kept,
                     RegionKind.HEADER));
         } else {
-            // 1. commit: only the size (and uuidModify, LCHS). cBlocks and cBlocksAllocated stay, so
+            // 1. commit: only the size (and LCHS). cBlocks and cBlocksAllocated stay, so
             //    qemu-img check still counts the dropped entries and finds them consistent; qemu and
             //    VirtualBox accept a map longer than cbDisk needs. The dropped blocks are now beyond
             //    the disk, unreadable.
@@ -285,7 +283,6 @@ final class VdiResize {
             //    a remap alone makes two entries share a block or leaves one at or past
             //    cBlocksAllocated, which qemu-img check (and VirtualBox's discard table) reject.
             ByteBuffer fixedHead = ByteBuffer.wrap(header(head, newSize, newBlocks, kept, offData)).order(ORDER);
-            fixedHead.put(OFF_UUID_MODIFY, header, OFF_UUID_MODIFY, 16);
             long mapEnd = offBlocks + mapBytes(lastRemapped + 1);
             ByteBuffer w = ByteBuffer.allocate((int) (mapEnd - OFF_BLOCK_COUNT)).order(ORDER);
             w.put(fixedHead.array(), OFF_BLOCK_COUNT, headerEnd() - OFF_BLOCK_COUNT);
@@ -320,14 +317,13 @@ final class VdiResize {
         return h.hasLchsGeometry() ? OFF_HEADER_END_1PLUS : OFF_LCHS_CYLINDERS;
     }
 
-    /** The header bytes (the first 512) with the new size fields and a new modification UUID. */
+    /** The header bytes (the first 512) with the new size fields; the UUIDs are kept. */
     private byte[] header(byte[] head, long cbDisk, long blocks, long allocated, long dataOffset) {
         ByteBuffer b = ByteBuffer.wrap(head.clone()).order(ORDER);
         b.putInt(OFF_DATA, (int) dataOffset);
         b.putLong(OFF_DISK_SIZE, cbDisk);
         b.putInt(OFF_BLOCK_COUNT, (int) blocks);
         b.putInt(OFF_BLOCKS_ALLOCATED, (int) allocated);
-        b.put(OFF_UUID_MODIFY, Guids.mixedEndian(UUID.randomUUID()));
         if (h.hasLchsGeometry()) {
             b.putInt(OFF_LCHS_CYLINDERS, 0);
             b.putInt(OFF_LCHS_HEADS, 0);
