@@ -6,9 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.ServiceLoader;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.probe.archive.Archive;
@@ -25,10 +25,41 @@ public final class ImageProber {
 
     private static Map<ImageFormat, FormatProbe> loadProbes() {
         Map<ImageFormat, FormatProbe> map = new EnumMap<>(ImageFormat.class);
-        for (FormatProbe probe : ServiceLoader.load(FormatProbe.class, ImageProber.class.getClassLoader())) {
-            probe.formats().forEach(f -> map.put(f, probe));
+        for (FormatProbe probe : probes()) {
+            for (ImageFormat f : probe.formats()) {
+                map.put(f, probe);
+            }
         }
         return map;
+    }
+
+    /**
+     * The format probes, in the order of META-INF/services/org.diskplan.probe.FormatProbe
+     * (a later probe of the same format wins). Named here rather than found through
+     * {@link java.util.ServiceLoader}, whose look-up (the runtime image's module reader and
+     * the jar's services entry) costs every command's start-up more than the probe itself;
+     * the services file stays, and ProbeListTest checks that it names the same probes in the
+     * same order.
+     */
+    static List<FormatProbe> probes() {
+        return List.of(
+                new org.diskplan.probe.raw.RawProbe(),
+                new org.diskplan.probe.vhd.VhdProbe(),
+                new org.diskplan.probe.qcow2.Qcow2Probe(),
+                new org.diskplan.probe.vhdx.VhdxProbe(),
+                new org.diskplan.probe.vmdk.VmdkProbe(),
+                new org.diskplan.probe.vmdk.VmdkDescriptorProbe(),
+                new org.diskplan.probe.vdi.VdiProbe(),
+                new org.diskplan.probe.vmdk.Vmdk3Probe(),
+                new org.diskplan.probe.qcow.QcowProbe(),
+                new org.diskplan.probe.qed.QedProbe(),
+                new org.diskplan.probe.luks.LuksProbe(),
+                new org.diskplan.probe.parallels.ParallelsProbe(),
+                new org.diskplan.probe.bochs.BochsProbe(),
+                new org.diskplan.probe.cloop.CloopProbe(),
+                new org.diskplan.probe.dmg.DmgProbe(),
+                new org.diskplan.probe.vmdk.SeSparseProbe(),
+                new org.diskplan.probe.archive.ArchiveProbe());
     }
 
     /**

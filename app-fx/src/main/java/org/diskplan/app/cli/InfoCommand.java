@@ -82,7 +82,7 @@ final class InfoCommand implements Callable<Integer> {
         var out = console.out();
         out.println("image: " + image.name());
         out.println("file format: " + p.format().qemuName());
-        out.printf("file size: %s (%d bytes)%n", Sizes.human(p.fileSize()), p.fileSize());
+        out.println("file size: " + Sizes.human(p.fileSize()) + " (" + Text.dec(p.fileSize()) + " bytes)");
         out.println("damaged: DiskPlan cannot resize it; the fields parsed before the error follow"
                 + p.bad().map(f -> " (the bad field is marked <-- bad)").orElse(""));
         printFields(p.fields(), p.bad().orElse(null));
@@ -93,15 +93,18 @@ final class InfoCommand implements Callable<Integer> {
             return;
         }
         var out = console.out();
-        out.printf("%nfields:%n  %-10s %6s  %-28s %s%n", "offset", "size", "name", "value");
+        out.println();
+        out.println("fields:");
+        out.println("  " + Text.left("offset", 10) + " " + Text.right("size", 6) + "  " + Text.left("name", 28) + " value");
         String group = "";
         for (HeaderField f : fields) {
             if (!f.group().equals(group)) {
                 group = f.group();
                 out.println("  [" + group + "]");
             }
-            out.printf("  0x%08x %6d  %-28s %s  (%s)%s%n", f.offset(), f.length(), f.name(), f.value(),
-                    f.meaning(), f == bad ? "  <-- bad" : "");
+            out.println("  0x" + Text.hex(f.offset(), 8) + " " + Text.right(f.length(), 6) + "  "
+                    + Text.left(f.name(), 28) + " " + f.value() + "  (" + f.meaning() + ")"
+                    + (f == bad ? "  <-- bad" : ""));
         }
     }
 
@@ -110,19 +113,21 @@ final class InfoCommand implements Callable<Integer> {
         out.println("image: " + image.name());
         out.println("file format: " + p.format().qemuName()
                 + (p.subformat().isEmpty() ? "" : " (" + p.subformat() + ")"));
-        out.printf("virtual size: %s (%d bytes)%n", Sizes.human(p.virtualSize()), p.virtualSize());
-        out.printf("file size: %s (%d bytes)%n", Sizes.human(p.fileSize()), p.fileSize());
+        out.println("virtual size: " + Sizes.human(p.virtualSize()) + " (" + Text.dec(p.virtualSize()) + " bytes)");
+        out.println("file size: " + Sizes.human(p.fileSize()) + " (" + Text.dec(p.fileSize()) + " bytes)");
         if (actual >= 0) {
             out.println("disk size: " + Sizes.human(actual));
         }
         if (p.allocationUnit() > 0) {
-            out.printf("cluster/block size: %d%n", p.allocationUnit());
+            out.println("cluster/block size: " + Text.dec(p.allocationUnit()));
         }
         p.flags().forEach(f -> out.println("flag: " + f));
         printFields(p.fields(), null);
-        out.printf("%nlayout:%n");
+        out.println();
+        out.println("layout:");
         for (LayoutRegion r : p.regions()) {
-            out.printf("  %-9s 0x%012x +%-14d %s%n", r.kind().jsonName(), r.offset(), r.length(), r.label());
+            out.println("  " + Text.left(r.kind().jsonName(), 9) + " 0x" + Text.hex(r.offset(), 12) + " +"
+                    + Text.left(r.length(), 14) + " " + r.label());
         }
     }
 }

@@ -84,28 +84,34 @@ final class PlanCommand implements Callable<Integer> {
 
     private void printHuman(ResizePlan plan, ProbedImage probed) {
         var out = console.out();
-        out.printf("Plan for '%s' (%s): %s%n", image.name(), plan.format().qemuName(), plan.action().jsonName());
-        out.printf("  virtual size  %,d -> %,d bytes%n", plan.oldVirtualSize(), plan.newVirtualSize());
+        out.println("Plan for '" + image.name() + "' (" + plan.format().qemuName() + "): " + plan.action().jsonName());
+        out.println("  virtual size  " + Text.grouped(plan.oldVirtualSize()) + " -> "
+                + Text.grouped(plan.newVirtualSize()) + " bytes");
         if (plan.newVirtualSize() != plan.request().newSize()) {
-            out.printf("  you asked for %,d bytes; the image will be %,d bytes%n", plan.request().newSize(),
-                    plan.newVirtualSize());
+            out.println("  you asked for " + Text.grouped(plan.request().newSize()) + " bytes; the image will be "
+                    + Text.grouped(plan.newVirtualSize()) + " bytes");
         }
-        out.printf("  file length   %,d -> %,d bytes%n", plan.oldFileSize(), plan.newFileSize());
-        out.printf("  %d patch%s, %,d bytes written; the image shows the new size after step %d%n",
-                plan.patches().size(), plan.patches().size() == 1 ? "" : "es", plan.bytesWritten(),
-                plan.commitIndex());
-        out.printf("%n  %5s  %-6s  %20s  %20s  %s%n", "step", "kind", "offset", "length", "label");
+        out.println("  file length   " + Text.grouped(plan.oldFileSize()) + " -> " + Text.grouped(plan.newFileSize())
+                + " bytes");
+        out.println("  " + Text.dec(plan.patches().size()) + " patch" + (plan.patches().size() == 1 ? "" : "es")
+                + ", " + Text.grouped(plan.bytesWritten()) + " bytes written; the image shows the new size after step "
+                + Text.dec(plan.commitIndex()));
+        out.println();
+        out.println("  " + Text.right("step", 5) + "  " + Text.left("kind", 6) + "  " + Text.right("offset", 20) + "  "
+                + Text.right("length", 20) + "  label");
         for (int i = 0; i < plan.patches().size(); i++) {
             ResizePatch p = plan.patches().get(i);
             String file = p.file() == ResizePatch.IMAGE ? "" : " [" + plan.files().get(p.file()).path() + "]";
-            out.printf("  %5d  %-6s  %20d  %20d  %s%s%s%n", i, p.kind().word(), p.offset(), p.length(), p.label(),
-                    file, marker(plan, i));
+            out.println("  " + Text.right(i, 5) + "  " + Text.left(p.kind().word(), 6) + "  " + Text.right(p.offset(), 20)
+                    + "  " + Text.right(p.length(), 20) + "  " + p.label() + file + marker(plan, i));
         }
-        out.printf("  %5d  %-6s  %20d  %20s  %s%s%n", plan.finalStep(), "length", plan.newFileSize(), "",
-                "set the file length", marker(plan, plan.finalStep()));
-        plan.files().stream().filter(org.diskplan.planner.PlanFile::removed).forEach(f -> out.printf(
-                "  %5s  %-6s  %20s  %20d  %s [%s]%n", "", "remove", "", f.oldLength(),
-                "renamed aside at the final step, deleted once the resize is complete", f.path()));
+        out.println("  " + Text.right(plan.finalStep(), 5) + "  " + Text.left("length", 6) + "  "
+                + Text.right(plan.newFileSize(), 20) + "  " + Text.right("", 20) + "  set the file length"
+                + marker(plan, plan.finalStep()));
+        plan.files().stream().filter(org.diskplan.planner.PlanFile::removed).forEach(f -> out.println(
+                "  " + Text.right("", 5) + "  " + Text.left("remove", 6) + "  " + Text.right("", 20) + "  "
+                        + Text.right(f.oldLength(), 20) + "  "
+                        + "renamed aside at the final step, deleted once the resize is complete [" + f.path() + "]"));
         plan.notes().forEach(n -> out.println("  note: " + n));
         if (plan.newVirtualSize() < plan.oldVirtualSize()) {
             // the same fact the window's shrink warning states, read from the image's block map

@@ -1,5 +1,8 @@
 package org.diskplan.app.cli;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.util.Locale;
 
 /** qemu-style human sizes: "1 MiB", "1.5 GiB", "0 B". */
@@ -19,10 +22,31 @@ public final class Sizes {
         if (unit == 0) {
             return bytes + " B";
         }
-        String s = String.format(Locale.ROOT, "%.3g", v);
+        String s = threeDigits(v);
         if (s.contains(".")) {
             s = s.replaceAll("0+$", "").replaceAll("\\.$", "");
         }
         return s + " " + UNITS[unit];
     }
+
+    /**
+     * {@code String.format(Locale.ROOT, "%.3g", v)} for 1 <= v < 1024, without the Formatter
+     * (whose first use loads the locale's number symbols): the Formatter rounds the shortest
+     * decimal form of {@code v} ({@link Double#toString}) half up to three significant
+     * digits, and writes a result below 1000 in plain notation with as many decimals as make
+     * three digits. A result of 1000 or more (written 1.00e+03) is left to the Formatter.
+     */
+    static String threeDigits(double v) {
+        if (v >= 1 && v < 1000) {
+            BigDecimal r = new BigDecimal(Double.toString(v)).round(new MathContext(3, RoundingMode.HALF_UP));
+            if (r.compareTo(THOUSAND) < 0) {
+                int intDigits = r.compareTo(BigDecimal.TEN) < 0 ? 1 : r.compareTo(HUNDRED) < 0 ? 2 : 3;
+                return r.setScale(3 - intDigits, RoundingMode.UNNECESSARY).toPlainString();
+            }
+        }
+        return String.format(Locale.ROOT, "%.3g", v);
+    }
+
+    private static final BigDecimal HUNDRED = BigDecimal.valueOf(100);
+    private static final BigDecimal THOUSAND = BigDecimal.valueOf(1000);
 }
