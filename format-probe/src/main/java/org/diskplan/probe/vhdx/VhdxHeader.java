@@ -73,8 +73,11 @@ public record VhdxHeader(String creator, List<HeaderCopy> headers, int currentHe
     public record RegionEntry(String guid, String name, long fileOffset, long length, boolean required) {
     }
 
-    /** A metadata table entry; {@code offset} is absolute (region offset + item offset). */
+    /**
+     * A metadata table entry; {@code offset} is absolute (region offset + item offset),
+     * {@code entryOffset} the file offset of the table entry that locates it.
+     */
     public record MetadataItem(String guid, String name, long offset, long length, boolean isUser,
-                               boolean isVirtualDisk, boolean isRequired) {
+                               boolean isVirtualDisk, boolean isRequired, long entryOffset) {
     }
 }

@@ -493,7 +493,7 @@ public final class VhdxProbe implements FormatProbe {
                 flags.add("unknown required metadata item " + guid + " (qemu refuses to open)");
             }
             md.items.add(new VhdxHeader.MetadataItem(guid, name, abs, len, (fl & 1) != 0, (fl & 2) != 0,
-                    (fl & 4) != 0));
+                    (fl & 4) != 0, metaOffset + rel));
             readItem(reader, md, guid, name, abs, len, fields, flags);
         }
         return md;

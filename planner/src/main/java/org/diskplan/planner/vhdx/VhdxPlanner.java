@@ -50,6 +50,7 @@ public final class VhdxPlanner implements FormatPlanner<VhdxHeader> {
     /** What qemu's vhdx_open refuses, and what DiskPlan will not resize, each naming the field. */
     @Override
     public void checkOpen(ProbedImage image, VhdxHeader h) throws ResizeError {
+        checkSizeItem(h);
         if (h.virtualDiskSize() == 0) {
             // qemu counts BAT entries as blocks + (blocks - 1) / chunk ratio in 32 bits: for no
             // blocks that underflows, and it refuses the image ("Invalid argument").
@@ -98,6 +99,36 @@ public final class VhdxPlanner implements FormatPlanner<VhdxHeader> {
             throw ResizeError.atField(ErrorCode.UNSUPPORTED_SUBFORMAT, ResizeError.Kind.UNSUPPORTED, "VHDX header",
                     "sequence_number", hdr + VhdxLayout.H_SEQUENCE, ": " + Long.toUnsignedString(h.currentSequenceNumber())
                     + " would overflow: the resize writes the headers with sequence numbers +1 and +2");
+        }
+    }
+
+    /**
+     * The resize writes the 8 bytes of the virtual disk size item. [MS-VHDX] 2.6.1.2 puts
+     * every item at least 64 KiB into the metadata region (past the table) and inside it;
+     * qemu does not check either, nor whether items overlap. An item that shares bytes with
+     * another (the size read out of the file parameters, say) would have the resize rewrite
+     * that other item too: the block size, in one image qemu opened, and then refused.
+     */
+    private static void checkSizeItem(VhdxHeader h) throws ResizeError {
+        long at = h.virtualDiskSizeOffset();
+        VhdxHeader.MetadataItem size = h.metadataItems().stream().filter(i -> i.offset() == at
+                && i.name().equals("virtual disk size")).findFirst().orElseThrow();
+        String what = "VHDX metadata table entry for the virtual disk size item";
+        long rel = at - h.metadataOffset();
+        if (rel < VhdxLayout.METADATA_TABLE_SIZE || rel > h.metadataLength() - 8) {
+            throw ResizeError.atField(ErrorCode.NEEDS_REPAIR, ResizeError.Kind.CORRUPT, what, "offset",
+                    size.entryOffset() + 16, ": " + rel + " puts the item outside the metadata region's items ("
+                            + VhdxLayout.METADATA_TABLE_SIZE + " to " + h.metadataLength() + " bytes in), where "
+                            + "[MS-VHDX] requires it; DiskPlan does not write a new size there");
+        }
+        for (VhdxHeader.MetadataItem other : h.metadataItems()) {
+            if (other != size && other.length() > 0 && other.offset() < at + 8 && at < other.offset()
+                    + other.length()) {
+                throw ResizeError.atField(ErrorCode.NEEDS_REPAIR, ResizeError.Kind.CORRUPT, what, "offset",
+                        size.entryOffset() + 16, ": " + rel + " puts the item (at " + at + ") over the "
+                                + other.name() + " item (" + other.length() + " bytes at " + other.offset()
+                                + "): a new size written there would change the " + other.name() + " too");
+            }
         }
     }
 

@@ -294,4 +294,42 @@ class VhdxPlannerTest {
                 .isInstanceOf(ResizeError.class).hasMessageContaining("has_parent")
                 .satisfies(e -> assertThat(((ResizeError) e).code()).isEqualTo(ErrorCode.UNSUPPORTED_SUBFORMAT));
     }
+
+    /**
+     * CI's differential found it (vhdx mutant 3144, seed 0): the size item's table offset set
+     * to the file parameters' offset. qemu opens that image (a 1 MiB disk read out of the block
+     * size), but a new size written there rewrites the block size too, and qemu refused the
+     * result. Also an item inside the 64 KiB table. Refused, naming the entry's offset field.
+     */
+    @Test
+    void refusesASizeItemThatSharesBytesWithAnotherItemOrTheTable() throws Exception {
+        Path f = image(16 * MiB, Map.of());
+        VhdxHeader h = header(ImageProber.probe(f, Optional.of("vhdx")));
+        VhdxHeader.MetadataItem size = h.metadataItems().stream().filter(i -> i.name().equals("virtual disk size"))
+                .findFirst().orElseThrow();
+        long entryOffsetField = size.entryOffset() + 16;
+        byte[] orig = Files.readAllBytes(f);
+        for (long rel : new long[] {h.fileParametersOffset() - h.metadataOffset(), 4096, h.metadataLength() - 4}) {
+            Files.write(f, orig);
+            try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+                raf.seek(entryOffsetField);
+                raf.write(ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt((int) rel).array());
+            }
+            byte[] mutated = Files.readAllBytes(f);
+            assertThatThrownBy(() -> ResizeSession.planFile(f, Optional.of("vhdx"),
+                    p -> new ResizeRequest(32 * MiB, false, Preallocation.OFF)))
+                    .as("size item at " + rel).isInstanceOf(ResizeError.class)
+                    .hasMessageContaining("field offset at offset " + entryOffsetField + ": " + rel)
+                    .satisfies(e -> {
+                        ResizeError r = (ResizeError) e;
+                        assertThat(r.location()).contains(new ResizeError.Location(ResizeError.Kind.CORRUPT,
+                                "offset", entryOffsetField));
+                    });
+            assertThat(Files.readAllBytes(f)).as("refused: the file unchanged").isEqualTo(mutated);
+        }
+        // the check refuses no sound image: the unmutated one plans
+        Files.write(f, orig);
+        assertThat(ResizeSession.planFile(f, Optional.of("vhdx"),
+                p -> new ResizeRequest(32 * MiB, false, Preallocation.OFF)).newVirtualSize()).isEqualTo(32 * MiB);
+    }
 }
