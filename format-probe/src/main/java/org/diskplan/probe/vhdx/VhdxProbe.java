@@ -181,6 +181,23 @@ public final class VhdxProbe implements FormatProbe {
                 flags.add("region " + e.name() + " is not 1 MiB aligned");
             }
         }
+        // qemu's vhdx_open registers the log, then each region table entry in table order,
+        // refusing one that overlaps what is registered ("VHDX region A-B overlaps with region
+        // C-D"). DiskPlan also keeps them off the five 64 KiB structures of the header section
+        // (qemu does not check those; a resize rewrites them).
+        List<Span> spans = new ArrayList<>();
+        spans.add(new Span("header section (file identifier, headers, region tables)", 0,
+                REGION_TABLE2_OFFSET + REGION_TABLE_SIZE));
+        spans.add(new Span("log", logOffset, logOffset + logLength));
+        for (VhdxHeader.RegionEntry e : rt.entries) {
+            Span region = new Span(e.name() + " region", e.fileOffset(), e.fileOffset() + e.length());
+            Span hit = region.firstOverlap(spans);
+            if (hit != null) {
+                flags.add("corrupt: region table entry field file_offset at offset " + (rt.entryOffset(e) + 16)
+                        + ": the " + region + " overlaps the " + hit + " (qemu refuses to open)");
+            }
+            spans.add(region);
+        }
         if (bat == null || meta == null) {
             throw new ProbeException(ErrorCode.PARSE_FAILED, "region table entries", rt.offset + R_ENTRIES,
                     "VHDX region table at offset " + rt.offset + ": the " + (bat == null ? "BAT" : "metadata")
@@ -273,10 +290,14 @@ public final class VhdxProbe implements FormatProbe {
         long[] payloadStates = new long[8];
         long[] bitmapStates = new long[8];
         long[] pastEnd = new long[1];
+        List<String> overlapping = new ArrayList<>();
         long[] blocks = readBat(reader, batOffset, entriesRead, chunkRatio, blockSize, vds, payloadStates,
-                bitmapStates, pastEnd);
+                bitmapStates, pastEnd, spans, overlapping);
         if (pastEnd[0] > 0) {
             flags.add("corrupt: " + pastEnd[0] + " BAT entries point past the end of the file");
+        }
+        if (!overlapping.isEmpty()) {
+            flags.add("corrupt: " + overlapping.get(0) + " (qemu refuses to open)");
         }
         addBlocks(layout, blocks, blockSize);
         fields.add(new HeaderField("BAT", "summary", batOffset, 0, new byte[0], entriesRead + " of " + batEntries
@@ -752,8 +773,31 @@ public final class VhdxProbe implements FormatProbe {
      * Reads the BAT, counts entry states and returns the allocated blocks sorted by
      * offset, each as {@code offsetMiB << 1 | isSectorBitmap}.
      */
+    /** A byte range of the file, end exclusive, compared unsigned as qemu compares them. */
+    private record Span(String name, long start, long end) {
+        /** qemu's vhdx_region_check: overlap unless this starts at or past its end or ends at or before its start. */
+        Span firstOverlap(List<Span> spans) {
+            return firstOverlap(spans, start, end);
+        }
+
+        static Span firstOverlap(List<Span> spans, long start, long end) {
+            for (Span r : spans) {
+                if (!(Long.compareUnsigned(start, r.end) >= 0 || Long.compareUnsigned(end, r.start) <= 0)) {
+                    return r;
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public String toString() {
+            return name + " (" + Long.toUnsignedString(start) + " to " + Long.toUnsignedString(end) + ")";
+        }
+    }
+
     private static long[] readBat(ImageReader reader, long batOffset, long entries, long chunkRatio, long blockSize,
-                                  long virtualDiskSize, long[] payloadStates, long[] bitmapStates, long[] pastEnd)
+                                  long virtualDiskSize, long[] payloadStates, long[] bitmapStates, long[] pastEnd,
+                                  List<Span> regions, List<String> overlapping)
             throws ProbeException {
         long fileSize = reader.size();
         long[] out = new long[16];
@@ -771,6 +815,16 @@ public final class VhdxProbe implements FormatProbe {
                     bitmapStates[state]++;
                 } else {
                     payloadStates[state]++;
+                }
+                if (state == STATE_FULLY_PRESENT && overlapping.isEmpty()) {
+                    // qemu checks each fully present entry's block (block_size bytes, wherever it
+                    // is, a sector bitmap entry as well) against the registered regions
+                    Span hit = Span.firstOverlap(regions, mib << 20, (mib << 20) + blockSize);
+                    if (hit != null) {
+                        overlapping.add("BAT entry " + index + " at offset " + (batOffset + 8 * index)
+                                + " places its block (" + (mib << 20) + " to " + ((mib << 20) + blockSize)
+                                + ") over the " + hit);
+                    }
                 }
                 boolean allocated = bitmap ? state == STATE_FULLY_PRESENT
                         : state == STATE_FULLY_PRESENT || state == STATE_PARTIALLY_PRESENT;

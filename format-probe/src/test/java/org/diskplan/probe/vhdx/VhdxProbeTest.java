@@ -308,6 +308,47 @@ class VhdxProbeTest {
         assertCovers(p);
     }
 
+    /**
+     * qemu's vhdx_open refuses regions that overlap the log or each other, and fully present
+     * blocks that overlap any of them ("VHDX region A-B overlaps with region C-D"); a resize
+     * of such a file would leave one qemu still refuses. Flagged corrupt, naming the field.
+     */
+    @Test
+    void regionsAndBlocksOverlappingTheFilesStructuresAreCorrupt() throws Exception {
+        Builder sound = new Builder();
+        sound.extraBytes = (int) (4 * MIB);
+        sound.bat = new long[] {(1L << 20) | VhdxLayout.STATE_FULLY_PRESENT};
+        assertThat(probe(sound.build()).flags()).noneMatch(f -> f.startsWith("corrupt"));
+
+        byte[] batOverLog = new Builder().build();
+        for (int rt : new int[] {0x30000, 0x40000}) {
+            ByteBuffer.wrap(batOverLog).order(ByteOrder.LITTLE_ENDIAN).putLong(rt + 32, LOG_OFFSET + 0x1000);
+        }
+        fixCrcs(batOverLog);
+        assertThat(probe(batOverLog).flags()).contains("corrupt: region table entry field file_offset at offset "
+                + (0x30000 + 32) + ": the BAT region (" + (LOG_OFFSET + 0x1000) + " to " + (LOG_OFFSET + 0x1000
+                + BAT_LENGTH) + ") overlaps the log (" + LOG_OFFSET + " to " + (LOG_OFFSET + LOG_LENGTH)
+                + ") (qemu refuses to open)");
+
+        byte[] metaOverBat = new Builder().build();
+        for (int rt : new int[] {0x30000, 0x40000}) {
+            ByteBuffer.wrap(metaOverBat).order(ByteOrder.LITTLE_ENDIAN).putInt(rt + 40, BAT_LENGTH + 1);
+        }
+        fixCrcs(metaOverBat);
+        assertThat(probe(metaOverBat).flags()).anyMatch(f -> f.startsWith("corrupt: region table entry field "
+                + "file_offset at offset " + (0x30000 + 64) + ": the metadata region"));
+
+        Builder block = new Builder();
+        block.bat = new long[] {((long) BAT_OFFSET >> 20 << 20) | VhdxLayout.STATE_FULLY_PRESENT};
+        assertThat(probe(block.build()).flags()).anyMatch(f -> f.startsWith("corrupt: BAT entry 0 at offset "
+                + BAT_OFFSET + " places its block (0 to " + MIB + ") over the header section"));
+
+        // partially present blocks are not checked by qemu, nor here
+        Builder partial = new Builder();
+        partial.bat = new long[] {VhdxLayout.STATE_PARTIALLY_PRESENT};
+        assertThat(probe(partial.build()).flags()).noneMatch(f -> f.startsWith("corrupt"));
+    }
+
     @Test
     void fourKiBLogicalSectors() throws Exception {
         Builder b = new Builder();
