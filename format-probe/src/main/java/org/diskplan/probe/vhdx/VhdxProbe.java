@@ -520,16 +520,28 @@ public final class VhdxProbe implements FormatProbe {
         return md;
     }
 
+    /**
+     * A reader over the first {@code need} bytes of a known item, or null when the item is shorter
+     * (flagged by {@link #fits}, and dropped from the item list so that nothing relies on it).
+     */
+    private static FieldReader item(ImageReader reader, Metadata md, String group, String name, long at, long len,
+                                    int need, List<HeaderField> fields, List<String> flags) throws ProbeException {
+        if (!fits(len, need, name, flags)) {
+            md.items.remove(md.items.size() - 1);
+            return null;
+        }
+        return new FieldReader(group, at, reader.read(at, need, name), ByteOrder.LITTLE_ENDIAN, fields);
+    }
+
     private static void readItem(ImageReader reader, Metadata md, String guid, String name, long at, long len,
                                  List<HeaderField> fields, List<String> flags) throws ProbeException {
         String g = "metadata item: " + name;
         switch (guid) {
             case FILE_PARAMETERS_GUID -> {
-                if (!fits(len, 8, name, flags)) {
-                    md.items.remove(md.items.size() - 1);
+                FieldReader f = item(reader, md, g, name, at, len, 8, fields, flags);
+                if (f == null) {
                     return;
                 }
-                FieldReader f = new FieldReader(g, at, reader.read(at, 8, name), ByteOrder.LITTLE_ENDIAN, fields);
                 md.blockSize = f.u32("block_size", 0, "payload block size in bytes, a power of two, 1-256 MiB");
                 long bits = f.u32("flags", 4, "bit 0 leave_blocks_allocated (fixed), bit 1 has_parent (differencing)",
                         v -> FieldReader.hex(v) + ((v & 1) != 0 ? " leave_blocks_allocated" : "")
@@ -538,35 +550,31 @@ public final class VhdxProbe implements FormatProbe {
                 md.hasParent = (bits & 2) != 0;
             }
             case VIRTUAL_DISK_SIZE_GUID -> {
-                if (!fits(len, 8, name, flags)) {
-                    md.items.remove(md.items.size() - 1);
+                FieldReader f = item(reader, md, g, name, at, len, 8, fields, flags);
+                if (f == null) {
                     return;
                 }
-                FieldReader f = new FieldReader(g, at, reader.read(at, 8, name), ByteOrder.LITTLE_ENDIAN, fields);
                 md.virtualDiskSize = f.u64("virtual_disk_size", 0, "size of the virtual disk in bytes");
             }
             case LOGICAL_SECTOR_SIZE_GUID -> {
-                if (!fits(len, 4, name, flags)) {
-                    md.items.remove(md.items.size() - 1);
+                FieldReader f = item(reader, md, g, name, at, len, 4, fields, flags);
+                if (f == null) {
                     return;
                 }
-                FieldReader f = new FieldReader(g, at, reader.read(at, 4, name), ByteOrder.LITTLE_ENDIAN, fields);
                 md.logicalSectorSize = f.u32("logical_sector_size", 0, "sector size the guest sees: 512 or 4096");
             }
             case PHYSICAL_SECTOR_SIZE_GUID -> {
-                if (!fits(len, 4, name, flags)) {
-                    md.items.remove(md.items.size() - 1);
+                FieldReader f = item(reader, md, g, name, at, len, 4, fields, flags);
+                if (f == null) {
                     return;
                 }
-                FieldReader f = new FieldReader(g, at, reader.read(at, 4, name), ByteOrder.LITTLE_ENDIAN, fields);
                 md.physicalSectorSize = f.u32("physical_sector_size", 0, "physical sector size reported: 512 or 4096");
             }
             case PAGE83_GUID -> {
-                if (!fits(len, 16, name, flags)) {
-                    md.items.remove(md.items.size() - 1);
+                FieldReader f = item(reader, md, g, name, at, len, 16, fields, flags);
+                if (f == null) {
                     return;
                 }
-                FieldReader f = new FieldReader(g, at, reader.read(at, 16, name), ByteOrder.LITTLE_ENDIAN, fields);
                 f.guid("page83_data", 0, "SCSI page 83 unique id of the virtual disk");
             }
             case PARENT_LOCATOR_GUID -> readParentLocator(reader, md, at, len, g, fields, flags);

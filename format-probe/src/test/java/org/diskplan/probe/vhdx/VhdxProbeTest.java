@@ -350,6 +350,27 @@ class VhdxProbeTest {
     }
 
     @Test
+    void aKnownItemShorterThanItsValueIsCorruptAndNotRead() throws Exception {
+        // each known item's length field (table entry i at META_OFFSET + 32 + 32 i, length at +20) cut by one byte
+        String[][] items = {{"0", "file parameters", "8", "required"}, {"1", "virtual disk size", "8", "required"},
+            {"2", "page 83 data", "16", "optional"}, {"3", "logical sector size", "4", "required"},
+            {"4", "physical sector size", "4", "optional"}};
+        for (String[] it : items) {
+            byte[] img = new Builder().build();
+            int need = Integer.parseInt(it[2]);
+            ByteBuffer.wrap(img).order(ByteOrder.LITTLE_ENDIAN).putInt(META_OFFSET + 32 + 32 * Integer.parseInt(it[0]) + 20,
+                    need - 1);
+            if (it[3].equals("required")) {
+                assertThatThrownBy(() -> probe(img)).as(it[1]).isInstanceOf(ProbeException.class)
+                        .hasMessageContaining("the " + it[1] + " item").hasMessageContaining("missing or unreadable");
+            } else {
+                assertThat(probe(img).flags()).as(it[1]).anyMatch(f -> f.startsWith("corrupt: metadata item ")
+                        && f.endsWith(" is " + (need - 1) + " bytes, needs " + need));
+            }
+        }
+    }
+
+    @Test
     void fourKiBLogicalSectors() throws Exception {
         Builder b = new Builder();
         b.logicalSector = 4096;
