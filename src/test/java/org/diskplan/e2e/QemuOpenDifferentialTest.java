@@ -90,7 +90,9 @@ class QemuOpenDifferentialTest {
     @Test
     @Timeout(1800)
     void diskplanNeverResizesWhatQemuCannotOpen(@TempDir Path tmp) throws Exception {
-        List<Format> all = formats().toList();
+        // -Ddiskplan.differential.formats=vpc,vdi runs only those (to reproduce one format's failure)
+        List<String> only = List.of(System.getProperty("diskplan.differential.formats", "").split(","));
+        List<Format> all = formats().filter(f -> only.equals(List.of("")) || only.contains(f.driver())).toList();
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
         List<String> failures = new ArrayList<>();
         try {
@@ -150,7 +152,11 @@ class QemuOpenDifferentialTest {
             Path file = dir.resolve("m" + i + "." + f.driver());
             Files.write(file, m.bytes());
             long t0 = System.nanoTime();
-            m.diskplan = diskplanAccepts(f, file, s);
+            try {
+                m.diskplan = diskplanAccepts(f, file, s);
+            } catch (Error e) {
+                throw new AssertionError("mutant " + i + " [" + m.what + "] (seed " + SEED + ")", e);
+            }
             s.planNanos += System.nanoTime() - t0;
             // What DiskPlan refuses cannot be written: qemu's verdict on it is only counted,
             // for a sample (some refused mutants cost qemu seconds: a VDI map of 2^30 entries).
@@ -272,7 +278,7 @@ class QemuOpenDifferentialTest {
                         p -> new ResizeRequest(p.virtualSize() + (1 << 20), false, Preallocation.OFF),
                         ApplyOptions.DEFAULT);
                 applied.add(name);
-            } catch (Exception e) {
+            } catch (Exception | OutOfMemoryError | StackOverflowError e) {
                 s.badResults.add(name + " [" + m.what + "]: planned, then the resize failed: " + e);
             }
         }
@@ -447,7 +453,7 @@ class QemuOpenDifferentialTest {
             }
             if (b.length >= 512) {
                 long dyn = ByteBuffer.wrap(b, 16, 8).getLong();
-                if (dyn > 0 && dyn + 1024 <= b.length) {
+                if (dyn > 0 && dyn <= b.length - 1024) { // dyn + 1024 overflows for a mutated offset near 2^63
                     sum(b, (int) dyn, 1024, 36);
                 }
             }
