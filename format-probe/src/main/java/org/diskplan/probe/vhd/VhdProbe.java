@@ -132,7 +132,7 @@ public final class VhdProbe implements FormatProbe {
         if (!copyAtStart && (main.diskType == DISK_TYPE_DYNAMIC
                 || main.diskType == DISK_TYPE_DIFFERENCING)) {
             flags.add("disk type says " + subformatOf(main.diskType)
-                    + " but offset 0 holds no footer copy: qemu reads it as fixed");
+                    + " but offset 0 holds no footer copy (qemu 7.2 refuses it: invalid VPC image)");
         }
 
         long dynOffset = -1;
