@@ -251,6 +251,23 @@ class VhdProbeTest {
                 + "the BAT (1024 to 1040) overlaps the dynamic header (512 to 1536) (a resize writes both)");
     }
 
+    /** The dynamic header moved to the last 1024 bytes: its second half is the footer at the end. */
+    @Test
+    void dynamicHeaderOnTheFooterAtTheEndIsCorrupt() throws Exception {
+        byte[] img = dynamic();
+        int at = img.length - 1024;
+        ByteBuffer b = ByteBuffer.wrap(img);
+        byte[] header = Arrays.copyOfRange(img, 512, 1536);
+        byte[] f = footer("qem2", 3, at, 16384, 0, 0, 0);
+        b.put(0, f);
+        System.arraycopy(f, 0, header, 512, 512);
+        ByteBuffer.wrap(header).putInt(36, 0).putInt(36, (int) VhdLayout.checksum(header, 36));
+        b.put(at, header);
+        assertThat(probe(img).flags()).contains("corrupt: VHD footer field data_offset at offset 16: the dynamic "
+                + "header (" + at + " to " + img.length + ") overlaps the footer (" + (img.length - 512) + " to "
+                + img.length + ") (a resize writes both)");
+    }
+
     private static void setTableOffset(byte[] img, long at) {
         ByteBuffer b = ByteBuffer.wrap(img);
         b.putLong(512 + 16, at);
