@@ -129,9 +129,14 @@ public final class VdiProbe implements FormatProbe {
             throw err("offData", OFF_DATA, "unaligned data offset 0x" + Long.toHexString(offData)
                     + " (must be a multiple of 512)");
         }
+        // Overlaps qemu's vdi_open does not check (it opens such files, reading the map from
+        // the header, zeros past the end of the file, or data over the map); VirtualBox
+        // refuses them and a resize would write one structure over the other: flagged
+        // corrupt, so that info shows the file and the planner refuses it.
+        List<String> overlaps = new ArrayList<>();
         if (offBlocks < headerEnd) {
-            throw err("offBlocks", OFF_BLOCKS, "block map offset " + offBlocks + " overlaps the header (ends at "
-                    + headerEnd + ")");
+            overlaps.add(corrupt("offBlocks", OFF_BLOCKS, "block map offset " + offBlocks
+                    + " overlaps the header (ends at " + headerEnd + "); VirtualBox refuses it"));
         }
         if (sectorSize != SECTOR) {
             throw err("LegacyGeometry.cbSector", OFF_SECTOR_SIZE, "sector size " + sectorSize + " is not 512");
@@ -153,13 +158,16 @@ public final class VdiProbe implements FormatProbe {
                     + cBlocks * cbBlock + " bytes)");
         }
         long mapBytes = mapBytes(cBlocks);
+        long mapEntries = cBlocks;
         if (offBlocks > fileSize || fileSize - offBlocks < mapBytes) {
-            throw err("cBlocks", OFF_BLOCK_COUNT, "block map of " + cBlocks + " entries at offset " + offBlocks
-                    + " (" + mapBytes + " bytes) lies beyond the end of the file (" + fileSize + " bytes)");
+            mapEntries = offBlocks >= fileSize ? 0 : (fileSize - offBlocks) / MAP_ENTRY_SIZE;
+            overlaps.add(corrupt("cBlocks", OFF_BLOCK_COUNT, "block map of " + cBlocks + " entries at offset "
+                    + offBlocks + " (" + mapBytes + " bytes) runs past the end of the file (" + fileSize
+                    + " bytes; qemu reads zeros there); " + mapEntries + " entries are inside it"));
         }
         if (offData < offBlocks + mapBytes) {
-            throw err("offData", OFF_DATA, "data offset " + offData + " overlaps the block map ["
-                    + offBlocks + ", " + (offBlocks + mapBytes) + ")");
+            overlaps.add(corrupt("offData", OFF_DATA, "the data area from offset " + offData
+                    + " overlaps the block map [" + offBlocks + ", " + (offBlocks + mapBytes) + "); VirtualBox refuses it"));
         }
         long virtualSize = roundUpToSector(cbDisk);
 
@@ -174,8 +182,8 @@ public final class VdiProbe implements FormatProbe {
         long duplicates = 0;
         long highest = -1;
         long firstBad = -1;
-        for (long done = 0; done < cBlocks; ) {
-            int n = (int) Math.min(cBlocks - done, MAP_CHUNK / 4);
+        for (long done = 0; done < mapEntries; ) {
+            int n = (int) Math.min(mapEntries - done, MAP_CHUNK / 4);
             byte[] chunk = reader.read(offBlocks + done * 4, n * 4, "VDI block map");
             java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(chunk).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < n; i++) {
@@ -220,6 +228,7 @@ public final class VdiProbe implements FormatProbe {
                 Long.toString(highest), "largest host block index in use (-1: none)"));
 
         // Flags.
+        flags.addAll(overlaps);
         if (type == TYPE_DIFF || !isNull(uuidLinkage) || !isNull(uuidParentModify)) {
             flags.add("has parent " + uuidLinkage + " (differencing image; qemu refuses non-null link/parent UUIDs)");
         }
@@ -293,6 +302,10 @@ public final class VdiProbe implements FormatProbe {
 
     private static boolean isNull(String uuid) {
         return uuid.equals("00000000-0000-0000-0000-000000000000");
+    }
+
+    private static String corrupt(String field, int offset, String what) {
+        return "corrupt: VDI header field " + field + " at offset " + offset + ": " + what + " (qemu opens it)";
     }
 
     private static ProbeException err(String field, int offset, String what) {

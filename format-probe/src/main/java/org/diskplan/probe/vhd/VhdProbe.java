@@ -132,7 +132,7 @@ public final class VhdProbe implements FormatProbe {
         if (!copyAtStart && (main.diskType == DISK_TYPE_DYNAMIC
                 || main.diskType == DISK_TYPE_DIFFERENCING)) {
             flags.add("disk type says " + subformatOf(main.diskType)
-                    + " but offset 0 holds no footer copy: qemu reads it as fixed");
+                    + " but offset 0 holds no footer copy (qemu 7.2 refuses it: invalid VPC image)");
         }
 
         long dynOffset = -1;
@@ -257,6 +257,29 @@ public final class VhdProbe implements FormatProbe {
                         + ") runs past the end of the file; only " + entriesRead + " entries are inside it");
             }
             layout.structure(RegionKind.TABLE, batOffset, batBytes(maxEntries), "BAT (" + maxEntries + " entries)");
+            // qemu's vpc_open checks no overlap at all; but a resize writes the footer copy, the
+            // dynamic header, the BAT and the footer at the end, so a BAT or a block on top of
+            // another of them would change the other (a block's guest data, the header's
+            // checksum). Such files are corrupt (as qemu's own writes to them would show).
+            List<Span> written = new ArrayList<>();
+            written.add(new Span("footer copy", 0, FOOTER_SIZE));
+            written.add(new Span("dynamic header", dynOffset, dynOffset + DYNAMIC_HEADER_SIZE));
+            if (tailOffset >= 0) {
+                written.add(new Span("footer", tailOffset, tailOffset + tailLength));
+            }
+            Span batSpan = new Span("BAT", batOffset, batOffset + BAT_ENTRY_SIZE * maxEntries);
+            Span batHit = maxEntries == 0 ? null : Span.firstOverlap(written, batSpan.start(), batSpan.end());
+            if (batHit != null) {
+                flags.add("corrupt: dynamic header field table_offset at offset " + batFieldAt + ": the " + batSpan
+                        + " overlaps the " + batHit + " (a resize writes both)");
+            }
+            Span headerHit = tailOffset < 0 ? null : Span.firstOverlap(written.subList(2, 3), dynOffset,
+                    dynOffset + DYNAMIC_HEADER_SIZE);
+            if (headerHit != null) {
+                flags.add("corrupt: VHD footer field data_offset at offset " + fieldAt + ": the " + written.get(1)
+                        + " overlaps the " + headerHit + " (a resize writes both)");
+            }
+            written.add(batSpan);
             int[] alloc = readAllocated(reader, batOffset, (int) entriesRead);
             allocated = alloc.length;
             dataEnd = roundUpToSector(batOffset + maxEntries * BAT_ENTRY_SIZE);
@@ -268,9 +291,15 @@ public final class VhdProbe implements FormatProbe {
             long runBlocks = 0;
             long blockBytes = bitmapSize + blockSize;
             List<long[]> runList = new ArrayList<>();
+            int onStructure = Integer.MIN_VALUE;
+            Span structureHit = null;
             for (int v : alloc) {
                 long start = blockOffset(v);
                 long end = start + blockBytes;
+                if (structureHit == null) {
+                    structureHit = Span.firstOverlap(written, start, end);
+                    onStructure = v;
+                }
                 if (firstBlock < 0) {
                     firstBlock = start;
                 }
@@ -319,6 +348,13 @@ public final class VhdProbe implements FormatProbe {
             }
             if (overlaps > 0) {
                 flags.add("corrupt: " + overlaps + " data blocks overlap other blocks");
+            }
+            if (structureHit != null) {
+                long index = batIndexOf(reader, batOffset, entriesRead, onStructure);
+                long start = blockOffset(onStructure);
+                flags.add("corrupt: BAT entry " + index + " at offset " + (batOffset + BAT_ENTRY_SIZE * index)
+                        + " places its block (" + start + " to " + (start + blockBytes) + ", bitmap and data) over the "
+                        + structureHit + " (a resize writes there: the block's data would change)");
             }
             if (dataEnd > fileSize) {
                 flags.add("truncated: data ends at " + dataEnd + ", past the end of the file (qemu refuses: "
@@ -390,6 +426,37 @@ public final class VhdProbe implements FormatProbe {
         f.bytes("reserved", F_RESERVED, resLen, zeroSummary(raw, F_RESERVED, resLen), "reserved, zero");
         return new Footer(at, raw, dataOffset, creatorApp, original, current, cyl, heads, secs, type, stored,
                 computed, valid, uuid, saved, features);
+    }
+
+    /** A byte range of the file, end exclusive. */
+    private record Span(String name, long start, long end) {
+        static Span firstOverlap(List<Span> spans, long start, long end) {
+            for (Span r : spans) {
+                if (start < r.end && end > r.start) {
+                    return r;
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public String toString() {
+            return name + " (" + start + " to " + end + ")";
+        }
+    }
+
+    /** The index of the first BAT entry holding {@code value} (one that the allocated list holds). */
+    private static long batIndexOf(ImageReader reader, long batOffset, long entries, int value) throws ProbeException {
+        for (long done = 0; done < entries; done += BAT_CHUNK_ENTRIES) {
+            int n = (int) Math.min(BAT_CHUNK_ENTRIES, entries - done);
+            ByteBuffer b = reader.readBuffer(batOffset + 4L * done, n * 4, ByteOrder.BIG_ENDIAN, "BAT");
+            for (int i = 0; i < n; i++) {
+                if (b.getInt(i * 4) == value) {
+                    return done + i;
+                }
+            }
+        }
+        return -1;
     }
 
     /** Reads the BAT entries inside the file and returns the allocated ones sorted by offset. */

@@ -213,6 +213,68 @@ class VhdProbeTest {
                 .hasMessageContaining("cookie");
     }
 
+    /**
+     * qemu's vpc_open checks no overlap, but a resize writes the footer copy, the dynamic
+     * header, the BAT and the footer at the end: a block or a BAT on top of one of them would
+     * change it (a block's guest data, the header's checksum). Flagged corrupt, naming the
+     * entry or field and its offset.
+     */
+    @Test
+    void blocksAndBatOverWrittenStructuresAreCorrupt() throws Exception {
+        assertThat(probe(dynamic()).flags()).noneMatch(f -> f.startsWith("corrupt"));
+
+        byte[] onCopy = dynamic();
+        ByteBuffer.wrap(onCopy).putInt(1536, 0);
+        assertThat(probe(onCopy).flags()).contains("corrupt: BAT entry 0 at offset 1536 places its block (0 to "
+                + "4608, bitmap and data) over the footer copy (0 to 512) (a resize writes there: the block's data "
+                + "would change)");
+
+        byte[] onTail = dynamic();
+        ByteBuffer.wrap(onTail).putInt(1536 + 8, (onTail.length - 4608) / 512);
+        assertThat(probe(onTail).flags()).anyMatch(f -> f.startsWith("corrupt: BAT entry 2 at offset 1544 places "
+                + "its block (" + (onTail.length - 4608) + " to " + onTail.length + ", bitmap and data) over the "
+                + "footer (" + (onTail.length - 512) + " to " + onTail.length + ")"));
+
+        byte[] batInBlock = dynamic();
+        ByteBuffer b = ByteBuffer.wrap(batInBlock);
+        for (int i = 0; i < 4; i++) {
+            b.putInt(2048 + 1024 + 4 * i, b.getInt(1536 + 4 * i));
+        }
+        setTableOffset(batInBlock, 2048 + 1024);
+        assertThat(probe(batInBlock).flags()).anyMatch(f -> f.startsWith("corrupt: BAT entry 0 at offset 3072 "
+                + "places its block (2048 to 6656, bitmap and data) over the BAT (3072 to 3088)"));
+
+        byte[] batInHeader = dynamic();
+        ByteBuffer.wrap(batInHeader).putLong(1024, -1L).putLong(1032, -1L);
+        setTableOffset(batInHeader, 1024);
+        assertThat(probe(batInHeader).flags()).contains("corrupt: dynamic header field table_offset at offset 528: "
+                + "the BAT (1024 to 1040) overlaps the dynamic header (512 to 1536) (a resize writes both)");
+    }
+
+    /** The dynamic header moved to the last 1024 bytes: its second half is the footer at the end. */
+    @Test
+    void dynamicHeaderOnTheFooterAtTheEndIsCorrupt() throws Exception {
+        byte[] img = dynamic();
+        int at = img.length - 1024;
+        ByteBuffer b = ByteBuffer.wrap(img);
+        byte[] header = Arrays.copyOfRange(img, 512, 1536);
+        byte[] f = footer("qem2", 3, at, 16384, 0, 0, 0);
+        b.put(0, f);
+        System.arraycopy(f, 0, header, 512, 512);
+        ByteBuffer.wrap(header).putInt(36, 0).putInt(36, (int) VhdLayout.checksum(header, 36));
+        b.put(at, header);
+        assertThat(probe(img).flags()).contains("corrupt: VHD footer field data_offset at offset 16: the dynamic "
+                + "header (" + at + " to " + img.length + ") overlaps the footer (" + (img.length - 512) + " to "
+                + img.length + ") (a resize writes both)");
+    }
+
+    private static void setTableOffset(byte[] img, long at) {
+        ByteBuffer b = ByteBuffer.wrap(img);
+        b.putLong(512 + 16, at);
+        b.putInt(512 + 36, 0);
+        b.putInt(512 + 36, (int) VhdLayout.checksum(Arrays.copyOfRange(img, 512, 1536), 36));
+    }
+
     @Test
     void batBeyondFileIsBoundedByFileSize() throws Exception {
         byte[] img = dynamic();

@@ -27,6 +27,9 @@ import org.diskplan.probe.vdi.VdiLayout;
  * See {@link VdiResize} for the plans and their crash order.
  */
 public final class VdiPlanner implements FormatPlanner<VdiHeader> {
+    /** How the probe's flags for overlapping header, block map and data area begin. */
+    static final String STRUCTURE_FLAG = "corrupt: VDI header field ";
+
     /** offData is a u32: the data area must start below 4 GiB. */
     static final long MAX_OFFSET = 0xffffffffL & ~(VdiLayout.SECTOR - 1L);
 
@@ -94,6 +97,13 @@ public final class VdiPlanner implements FormatPlanner<VdiHeader> {
         if (h.blockExtra() != 0) {
             throw refuse("cbBlockExtra", VdiLayout.OFF_BLOCK_EXTRA, "unsupported VDI image (block extra "
                     + h.blockExtra() + " bytes; qemu opens only images without per-block extra data)");
+        }
+        for (String flag : image.flags()) {
+            if (flag.startsWith(STRUCTURE_FLAG)) {
+                // header, block map and data area overlap: not a map qemu-img check can repair
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged: " + flag,
+                        ResizeError.Location.of(ResizeError.Kind.CORRUPT));
+            }
         }
         for (String flag : image.flags()) {
             if (flag.startsWith("corrupt:")) {

@@ -115,8 +115,8 @@ public final class VhdPlanner implements FormatPlanner<VhdHeader> {
         if (dynamic != h.hasFooterCopy()) {
             throw ResizeError.atField(ErrorCode.HEADER_MISMATCH, ResizeError.Kind.CORRUPT, "VHD footer", "disk_type",
                     h.footerOffset() + VhdLayout.F_DISK_TYPE, " says " + (dynamic ? "dynamic" : "fixed")
-                    + " but offset 0 " + (h.hasFooterCopy() ? "holds" : "holds no") + " footer copy, so qemu reads "
-                    + "it as " + (h.hasFooterCopy() ? "dynamic" : "fixed") + "; refusing to guess");
+                    + " but offset 0 " + (h.hasFooterCopy() ? "holds a footer copy, so qemu reads it as dynamic; "
+                    + "refusing to guess" : "holds no footer copy (qemu 7.2 refuses it: invalid VPC image)"));
         }
         if (h.tailFooterOffset() < 0) {
             throw new ResizeError(ErrorCode.PARSE_FAILED, "VHD footer at offset " + (image.fileSize() - FOOTER_SIZE)

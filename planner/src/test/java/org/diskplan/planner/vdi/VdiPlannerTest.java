@@ -242,6 +242,25 @@ class VdiPlannerTest {
         assertThat(Files.readAllBytes(f)).isEqualTo(before);
     }
 
+    /** A map on the header or a data area over the map: qemu opens it; refused as damaged, naming the field. */
+    @Test
+    void refusesOverlappingHeaderMapAndData() throws Exception {
+        for (int[] edit : new int[][] {{VdiLayout.OFF_BLOCKS, 0}, {VdiLayout.OFF_DATA, 512}}) {
+            Files.deleteIfExists(dir.resolve("d.vdi"));
+            Path f = image(16 * MiB, false, 0);
+            try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+                raf.seek(edit[0]);
+                raf.write(ByteBuffer.allocate(4).order(VdiLayout.ORDER).putInt(edit[1]).array());
+            }
+            assertThatThrownBy(() -> ResizeSession.planFile(f, Optional.of("vdi"),
+                    p -> new ResizeRequest(32 * MiB, false, Preallocation.OFF)))
+                    .isInstanceOf(ResizeError.class)
+                    .hasMessageContaining("is damaged: corrupt: VDI header field "
+                            + (edit[0] == VdiLayout.OFF_BLOCKS ? "offBlocks at offset 340" : "offData at offset 344"))
+                    .hasMessageNotContaining("qemu-img check -r");
+        }
+    }
+
     @Test
     void refusesSizesNotAMultipleOf512() throws Exception {
         Path f = image(16 * MiB, false);
