@@ -151,6 +151,9 @@ class QemuOpenDifferentialTest {
             s.kinds.merge(m.kind, 1, Integer::sum);
             Path file = dir.resolve("m" + i + "." + f.driver());
             Files.write(file, m.bytes());
+            // Not kept: a batch of 400 VHDX mutants in memory was over 3 GB (seed 4 ran out of heap
+            // with three formats at once); the few that are applied are made again from their index.
+            m.drop();
             long t0 = System.nanoTime();
             try {
                 m.diskplan = diskplanAccepts(f, file, s);
@@ -168,7 +171,8 @@ class QemuOpenDifferentialTest {
             }
             if (pending.size() == BATCH || (i == MUTATIONS - 1 && !pending.isEmpty())) {
                 long t1 = System.nanoTime();
-                judge(f, dir, pending, s);
+                judge(f, dir, pending, s, k -> mutate(f, k, bases.get(k % bases.size()), fields.get(k % bases.size()))
+                        .bytes());
                 s.judgeNanos += System.nanoTime() - t1;
                 pending.clear();
             }
@@ -206,7 +210,7 @@ class QemuOpenDifferentialTest {
         final int index;
         final String kind;
         final String what;
-        final byte[] bytes;
+        private byte[] bytes;
         boolean diskplan;
 
         Mutant(int index, String kind, String what, byte[] bytes) {
@@ -218,6 +222,10 @@ class QemuOpenDifferentialTest {
 
         byte[] bytes() {
             return bytes;
+        }
+
+        void drop() {
+            bytes = null;
         }
     }
 
@@ -247,7 +255,8 @@ class QemuOpenDifferentialTest {
     }
 
     /** qemu-io opens each pending mutant; DiskPlan's verdicts are compared with qemu's. */
-    private static void judge(Format f, Path dir, List<Mutant> pending, Stats s) throws IOException {
+    private static void judge(Format f, Path dir, List<Mutant> pending, Stats s,
+                              java.util.function.IntFunction<byte[]> remake) throws IOException {
         List<String> names = pending.stream().map(m -> "m" + m.index + "." + f.driver()).toList();
         List<String> qemuErrors = qemuOpens(f, dir, names);
         List<Mutant> toApply = new ArrayList<>();
@@ -272,7 +281,7 @@ class QemuOpenDifferentialTest {
         List<String> applied = new ArrayList<>();
         for (Mutant m : toApply) {
             String name = "a" + m.index + "." + f.driver();
-            Files.write(dir.resolve(name), m.bytes());
+            Files.write(dir.resolve(name), remake.apply(m.index));
             try {
                 ResizeSession.resizeFile(dir.resolve(name), Optional.of(f.driver()),
                         p -> new ResizeRequest(p.virtualSize() + (1 << 20), false, Preallocation.OFF),
