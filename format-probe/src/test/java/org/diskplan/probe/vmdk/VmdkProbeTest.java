@@ -236,6 +236,45 @@ class VmdkProbeTest {
                 .hasMessageContaining("overHead at offset 64");
     }
 
+    /**
+     * qemu's vmdk_open_vmdk4 checks no overlaps; DiskPlan's resize writes the descriptor, the
+     * directory's spare entries, grain table entries past the old end and the tail of the last
+     * grain, so structures sharing bytes with one another or with a grain are flagged corrupt,
+     * naming the field and its offset (VmdkPlanner refuses "corrupt:" flags).
+     */
+    @Test
+    void structuresAndGrainsSharingBytesAreCorrupt() throws Exception {
+        VmdkImages.Sparse sound = new VmdkImages.Sparse();
+        assertThat(probe(sound.build()).flags()).noneMatch(f -> f.contains("corrupt"));
+
+        VmdkImages.Sparse s = new VmdkImages.Sparse();
+        byte[] grainOverDescriptor = s.build();
+        long gt0 = (s.gdOffset + s.gdSectors) * 512;
+        ByteBuffer.wrap(grainOverDescriptor).order(ByteOrder.LITTLE_ENDIAN).putInt((int) gt0 + 4, 1);
+        assertThat(probe(grainOverDescriptor).flags()).contains("corrupt: grain table entry at offset " + (gt0 + 4)
+                + ": its grain (512 to 4608) overlaps the embedded descriptor (512 to 10752)");
+
+        byte[] sharedTable = s.build();
+        ByteBuffer b = ByteBuffer.wrap(sharedTable).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt((int) (s.gdOffset * 512 + 4), b.getInt((int) (s.gdOffset * 512)));
+        assertThat(probe(sharedTable).flags()).contains("corrupt: grain directory entry 1 at offset "
+                + (s.gdOffset * 512 + 4) + ": the grain table 1 (" + gt0 + " to " + (gt0 + 64)
+                + ") overlaps the grain table 0 (" + gt0 + " to " + (gt0 + 64) + ")");
+
+        byte[] sameDirectories = s.build();
+        ByteBuffer.wrap(sameDirectories).order(ByteOrder.LITTLE_ENDIAN).putLong(48, s.gdOffset);
+        assertThat(probe(sameDirectories).flags()).anyMatch(f -> f.startsWith("corrupt: VMDK4 header field gdOffset "
+                + "at offset 56: the grain directory (" + s.gdOffset * 512 + " to " + (s.gdOffset + 1) * 512
+                + ") overlaps the redundant grain directory"));
+
+        byte[] sharedGrain = s.build();
+        ByteBuffer g = ByteBuffer.wrap(sharedGrain).order(ByteOrder.LITTLE_ENDIAN);
+        g.putInt((int) gt0 + 4, g.getInt((int) gt0));
+        assertThat(probe(sharedGrain).flags()).anyMatch(f -> f.startsWith("corrupt: grain table entry at offset "
+                + (gt0 + 4) + ": its grain (" + s.overHead * 512 + " to " + (s.overHead + 8) * 512
+                + ") overlaps the grain of the entry at offset " + gt0));
+    }
+
     @Test
     void grainsPastTheEndAreFlaggedNotFatal() throws Exception {
         VmdkImages.Sparse s = new VmdkImages.Sparse();
