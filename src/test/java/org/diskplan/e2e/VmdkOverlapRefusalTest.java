@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,6 +27,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>The qemu-img layout (4 MiB): header, descriptor at sector 1 (20 sectors), redundant
  * directory at 21, its grain table at 22, directory at 26, grain table at 27, first grain at
  * 64 KiB. Offsets are read from the header, so a 40 MiB image (two tables each) works too.
+ *
+ * <p>And descriptor files whose RW extent lines name one file twice (directly or through a
+ * link): qemu opens the file once per line for writing, and the second open fails ("Failed
+ * to get "resize" lock"), so it refuses the disk read-write. DiskPlan resized them; with
+ * the two ranges overlapping, the grow zeroed the first extent's data. (The CID's width
+ * varies, so the line offsets are not asserted.)
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
 class VmdkOverlapRefusalTest {
@@ -126,5 +132,79 @@ class VmdkOverlapRefusalTest {
         assertThat(info.exitCode()).as(info.describe()).isZero();
         assertThat(info.stdout()).as(info.describe()).contains("file format: vmdk").contains("corrupt: "
                 + c.ours());
+    }
+    /** A descriptor disk qemu-img made, its text edited; {@code link} a symbolic link to make first. */
+    record DescriptorCase(String name, String subformat, String extentFileSize, String link,
+                          UnaryOperator<String> edit, String ours) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<DescriptorCase> descriptorCases() {
+        return Stream.of(
+                new DescriptorCase("two lines, one flat file, the ranges overlapping", "monolithicFlat", "8M", null,
+                        t -> t.replace("RW 8192 FLAT \"d-flat.vmdk\" 0\n",
+                                "RW 8192 FLAT \"d-flat.vmdk\" 8192\nRW 8192 FLAT \"d-flat.vmdk\" 0\n"),
+                        "names \"d-flat.vmdk\", the file of extent line 8"),
+                new DescriptorCase("two lines, one flat file, apart", "monolithicFlat", "8M", null,
+                        t -> t.replace("RW 8192 FLAT \"d-flat.vmdk\" 0\n",
+                                "RW 8192 FLAT \"d-flat.vmdk\" 0\nRW 8192 FLAT \"d-flat.vmdk\" 8192\n"),
+                        "names \"d-flat.vmdk\", the file of extent line 8"),
+                new DescriptorCase("a second name linking to the flat file", "monolithicFlat", "8M", "e-flat.vmdk",
+                        t -> t.replace("RW 8192 FLAT \"d-flat.vmdk\" 0\n",
+                                "RW 8192 FLAT \"d-flat.vmdk\" 0\nRW 8192 FLAT \"e-flat.vmdk\" 8192\n"),
+                        "names \"e-flat.vmdk\", the file of extent line 8 (\"d-flat.vmdk\")"),
+                new DescriptorCase("a sparse extent line repeated", "twoGbMaxExtentSparse", null, null,
+                        t -> t.replace("RW 8192 SPARSE \"d-s001.vmdk\"\n",
+                                "RW 8192 SPARSE \"d-s001.vmdk\"\nRW 8192 SPARSE \"d-s001.vmdk\"\n"),
+                        "names \"d-s001.vmdk\", the file of extent line 8"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("descriptorCases")
+    void descriptorNamingOneFileTwiceIsRefused(DescriptorCase c, @TempDir Path dir) throws IOException {
+        ProcessRunner.Result made = Qemu.img(dir, "create", "-q", "-f", "vmdk", "-o", "subformat=" + c.subformat(),
+                "d.vmdk", "4M");
+        assertThat(made.exitCode()).as(made.describe()).isZero();
+        Qcow2Images.run(dir, List.of("qemu-io", "-f", "vmdk", "-c", "write -P 0x11 0 64k", "d.vmdk"));
+        if (c.extentFileSize() != null) {
+            Qcow2Images.run(dir, List.of("truncate", "-s", c.extentFileSize(), "d-flat.vmdk"));
+        }
+        if (c.link() != null) {
+            Files.createSymbolicLink(dir.resolve(c.link()), Path.of("d-flat.vmdk"));
+        }
+        Path file = dir.resolve("d.vmdk");
+        String text = Files.readString(file, java.nio.charset.StandardCharsets.ISO_8859_1);
+        String edited = c.edit().apply(text);
+        assertThat(edited).as("the descriptor this test edits").isNotEqualTo(text);
+        Files.writeString(file, edited, java.nio.charset.StandardCharsets.ISO_8859_1);
+        List<byte[]> before = new ArrayList<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : files.sorted().toList()) {
+                before.add(Files.readAllBytes(p));
+            }
+        }
+
+        ProcessRunner.Result q = ProcessRunner.of(Oracles.require("qemu-io").toString(), "-f", "vmdk", "-c", "length",
+                "d.vmdk").in(dir).run();
+        assertThat(q.stdout() + q.stderr()).as("qemu refuses it read-write\n" + q.describe()).contains("lock");
+
+        ProcessRunner.Result d = Diskplan.run(dir, "resize", "d.vmdk", "+1M");
+        assertThat(d.exitCode()).as(d.describe()).isEqualTo(1);
+        assertThat(d.stderr()).as(d.describe()).contains("same extent file: extent line 9 at offset ").contains(c.ours());
+        assertThat(d.stderr().lines().count()).as("one line, no stack trace\n" + d.describe()).isEqualTo(1);
+        List<byte[]> after = new ArrayList<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : files.sorted().toList()) {
+                after.add(Files.readAllBytes(p));
+            }
+        }
+        assertThat(after).as("every file is unchanged").containsExactlyElementsOf(before);
+
+        ProcessRunner.Result info = Diskplan.run(dir, List.of("info", "d.vmdk"));
+        assertThat(info.exitCode()).as(info.describe()).isZero();
+        assertThat(info.stdout()).as(info.describe()).contains("same extent file: extent line 9").contains(c.ours());
     }
 }
