@@ -25,6 +25,8 @@ final class SparseExtentParser {
     // Header offsets, flags, markers and qemu's limits: VmdkLayout (imported statically).
     static final int GD_CHUNK = 16 << 20;
     static final int GT_WINDOW = 1 << 20;
+    /** Most grain tables (both directories) checked for overlaps; past it the extent is flagged unchecked. */
+    static final int MAX_TABLES_CHECKED = 1 << 22;
 
     /** Shared read budget across the extents of one probe, so probing stays O(header + tables). */
     static final class Budget {
@@ -55,6 +57,8 @@ final class SparseExtentParser {
     private final List<String> flags;
     private final RegionMap regions;
     private final Budget budget;
+    /** Set when there were too many grain tables to check for overlaps. */
+    private boolean overlapsUnchecked;
 
     SparseExtentParser(ImageReader reader, String prefix, List<HeaderField> fields, List<String> flags,
                        RegionMap regions, Budget budget) {
@@ -278,6 +282,9 @@ final class SparseExtentParser {
         }
         if (overlap != null) {
             flags.add(prefix + "corrupt: " + overlap);
+        } else if (overlapsUnchecked) {
+            flags.add(prefix + "grain tables scanned partially (more than " + MAX_TABLES_CHECKED
+                    + " to check for overlaps)");
         }
         if (!complete) {
             flags.add(prefix + "grain tables scanned partially (read budget reached)");
@@ -350,7 +357,18 @@ final class SparseExtentParser {
         }
         // Grain tables, sorted by sector: sector << 26 | entry index << 1 | redundant.
         int dirs = rgd == null ? 1 : 2;
-        long[] tables = new long[gd.length * dirs];
+        long count = 0;
+        for (int r = 0; r < dirs; r++) {
+            for (int v : r == 0 ? gd : rgd) {
+                count += v != 0 && Integer.toUnsignedLong(v) * SECTOR + gtBytes <= fileSize ? 1 : 0;
+            }
+        }
+        if (count > MAX_TABLES_CHECKED) {
+            // the primary tables' scan stops long before this; a crafted redundant directory can reach it
+            overlapsUnchecked = true;
+            return null;
+        }
+        long[] tables = new long[(int) count];
         int n = 0;
         for (int r = 0; r < dirs; r++) {
             int[] dir = r == 0 ? gd : rgd;
