@@ -556,6 +556,17 @@ final class SparseExtentParser {
         }
         byte[] text = reader.read(off, (int) len, prefix + "embedded descriptor");
         regions.structure(RegionKind.METADATA, off, len, prefix + "embedded descriptor");
+        if (prefix.isEmpty() && raw.descOffset != 1 && fileSize > SECTOR) {
+            // qemu's vmdk_open reads the CIDs of a sparse extent opened on its own at offset 512,
+            // wherever descriptorOffset points; DiskPlan edits the descriptor where it points
+            byte[] atSector1 = reader.read(SECTOR, (int) Math.min(VmdkCids.DESC_READ, fileSize - SECTOR),
+                    "descriptor text at offset 512");
+            VmdkCids.qemuProblem(new String(atSector1, java.nio.charset.StandardCharsets.ISO_8859_1))
+                    .ifPresent(problem -> flags.add("corrupt: " + where + " field descriptorOffset at offset "
+                            + (base + OFF_DESCRIPTOR_OFFSET) + ": the embedded descriptor is at sector "
+                            + Long.toUnsignedString(raw.descOffset) + ", but qemu reads the CIDs at offset 512: "
+                            + problem + " there (qemu refuses to open)"));
+        }
         return Optional.of(DescriptorParser.parse(text, off, prefix + "embedded descriptor", fields));
     }
 

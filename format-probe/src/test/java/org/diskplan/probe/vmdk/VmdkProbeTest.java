@@ -275,6 +275,26 @@ class VmdkProbeTest {
                 + ") overlaps the grain of the entry at offset " + gt0));
     }
 
+    /** qemu reads a sparse extent's CIDs at offset 512 whatever descriptorOffset says. */
+    @Test
+    void aDescriptorOffSectorOneWithoutCidsThereIsCorrupt() throws Exception {
+        VmdkImages.Sparse s = new VmdkImages.Sparse();
+        s.descSectors = 40;
+        byte[] moved = s.build();
+        ByteBuffer b = ByteBuffer.wrap(moved).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] text = new byte[20 * 512];
+        b.get(512, text);
+        b.put(21 * 512, text);
+        b.put(512, new byte[20 * 512]);
+        b.putLong(28, 21).putLong(36, 20);
+        assertThat(probe(moved).flags()).contains("corrupt: VMDK4 header field descriptorOffset at offset 28: the "
+                + "embedded descriptor is at sector 21, but qemu reads the CIDs at offset 512: no CID in the "
+                + "descriptor there (qemu refuses to open)");
+        // with the text left at sector 1 too, qemu opens it
+        b.put(512, text);
+        assertThat(probe(moved).flags()).noneMatch(f -> f.contains("corrupt"));
+    }
+
     @Test
     void grainsPastTheEndAreFlaggedNotFatal() throws Exception {
         VmdkImages.Sparse s = new VmdkImages.Sparse();
