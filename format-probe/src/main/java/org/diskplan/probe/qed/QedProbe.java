@@ -246,6 +246,13 @@ public final class QedProbe implements FormatProbe {
                 flags.add("backing format: raw");
             }
         }
+        if (!backing.isEmpty() && bfOff < HEADER_SIZE && bfSize > 0) {
+            // qemu checks only that the name ends inside the header clusters: it opens a name
+            // read from the 64 header bytes themselves, and a resize rewrites image_size there
+            flags.add("corrupt: " + GROUP + " field backing_filename_offset at offset " + OFF_BACKING_FILENAME_OFFSET
+                    + ": the backing file name (" + bfOff + " to " + (bfOff + bfSize) + ") overlaps the "
+                    + HEADER_SIZE + "-byte header (0 to " + HEADER_SIZE + ")");
+        }
         if (bad > 0) {
             flags.add("corrupt: " + bad + " table entries point outside the file or are unaligned");
         }

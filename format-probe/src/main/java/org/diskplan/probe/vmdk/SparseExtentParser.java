@@ -25,6 +25,8 @@ final class SparseExtentParser {
     // Header offsets, flags, markers and qemu's limits: VmdkLayout (imported statically).
     static final int GD_CHUNK = 16 << 20;
     static final int GT_WINDOW = 1 << 20;
+    /** Most grain tables (both directories) checked for overlaps; past it the extent is flagged unchecked. */
+    static final int MAX_TABLES_CHECKED = 1 << 22;
 
     /** Shared read budget across the extents of one probe, so probing stays O(header + tables). */
     static final class Budget {
@@ -55,6 +57,8 @@ final class SparseExtentParser {
     private final List<String> flags;
     private final RegionMap regions;
     private final Budget budget;
+    /** Set when there were too many grain tables to check for overlaps. */
+    private boolean overlapsUnchecked;
 
     SparseExtentParser(ImageReader reader, String prefix, List<HeaderField> fields, List<String> flags,
                        RegionMap regions, Budget budget) {
@@ -155,6 +159,7 @@ final class SparseExtentParser {
         boolean zeroFlag = (raw.flags & FLAG_ZEROED_GRAIN_GTE) != 0;
         long grainBytes = raw.grainSize * SECTOR;
         long[] grains = new long[1024];
+        long[] grainEntries = new long[1024];
         int grainCount = 0;
         long allocatedGrains = 0;
         long zeroed = 0;
@@ -215,12 +220,15 @@ final class SparseExtentParser {
                 }
                 if (grainCount == grains.length) {
                     grains = Arrays.copyOf(grains, grains.length * 2);
+                    grainEntries = Arrays.copyOf(grainEntries, grainEntries.length * 2);
                 }
+                grainEntries[grainCount] = gtOff + k * 4L;
                 // start sector in the high bits, length in sectors in the low 31 bits
                 long lenSectors = Math.min(len / SECTOR, (1L << 31) - 1);
                 grains[grainCount++] = (g << 31) | lenSectors;
             }
         }
+        String overlap = overlap(raw, base, descriptor.isPresent(), gd, rgd, gtBytes, grains, grainEntries, grainCount);
         for (long[] run : RegionMap.runsPacked(grains, grainCount, RegionMap.MAX_RUNS)) {
             regions.data(RegionKind.DATA, run[0], run[1] - run[0], prefix + "grains");
         }
@@ -272,6 +280,12 @@ final class SparseExtentParser {
         if (beyond > 0) {
             flags.add(prefix + "corrupt: " + beyond + " grains lie beyond the end of the file");
         }
+        if (overlap != null) {
+            flags.add(prefix + "corrupt: " + overlap);
+        } else if (overlapsUnchecked) {
+            flags.add(prefix + "grain tables scanned partially (more than " + MAX_TABLES_CHECKED
+                    + " to check for overlaps)");
+        }
         if (!complete) {
             flags.add(prefix + "grain tables scanned partially (read budget reached)");
         }
@@ -289,6 +303,151 @@ final class SparseExtentParser {
                 raw.numGtes, raw.rgdOffset, raw.gdOffset, raw.overHead, raw.unclean, raw.newline, raw.compress,
                 atEnd, footerOffset, descriptor, gdEntries, allocatedGts, allocatedRgts, allocatedGrains, zeroed,
                 complete);
+    }
+
+    /** A byte range of the extent file, end exclusive, named for messages. */
+    private record Span(String name, long start, long end) {
+        boolean overlaps(long s, long e) {
+            return s < end && e > start;
+        }
+
+        @Override
+        public String toString() {
+            return name + " (" + start + " to " + end + ")";
+        }
+    }
+
+    /**
+     * The first place where two structures of the extent share bytes, or null. qemu's
+     * vmdk_open_vmdk4 checks none of this: it opens such a file, and its grain writes and
+     * DiskPlan's resize writes (the descriptor, the directory's spare entries, the grain table
+     * entries past the old end, the tail of the last grain) would land in another structure
+     * or in guest data. Checked: header, embedded descriptor, both grain directories (to the
+     * end of their last sector), every grain table in the file (primary and redundant, by
+     * directory entry) and every grain read, against one another.
+     */
+    private String overlap(Raw raw, long base, boolean descriptor, int[] gd, int[] rgd, long gtBytes,
+                           long[] grains, long[] grainEntries, int grainCount) {
+        long gdBytes = roundUpToSector((long) gd.length * ENTRY_SIZE);
+        List<Span> fixed = new ArrayList<>();
+        List<String> fields = new ArrayList<>();
+        fixed.add(new Span("VMDK4 header", 0, HEADER_SIZE));
+        fields.add("");
+        if (descriptor) {
+            fixed.add(new Span("embedded descriptor", raw.descOffset * SECTOR,
+                    raw.descOffset * SECTOR + raw.descSize * SECTOR));
+            fields.add("descriptorOffset at offset " + (base + OFF_DESCRIPTOR_OFFSET));
+        }
+        if (rgd != null && gd.length > 0) {
+            fixed.add(new Span("redundant grain directory", raw.rgdOffset * SECTOR, raw.rgdOffset * SECTOR + gdBytes));
+            fields.add("rgdOffset at offset " + (base + OFF_RGD_OFFSET));
+        }
+        if (gd.length > 0) {
+            fixed.add(new Span("grain directory", raw.gdOffset * SECTOR, raw.gdOffset * SECTOR + gdBytes));
+            fields.add("gdOffset at offset " + (base + OFF_GD_OFFSET));
+        }
+        String where = base == 0 ? "VMDK4 header" : "footer header";
+        for (int i = 1; i < fixed.size(); i++) {
+            Span a = fixed.get(i);
+            for (int j = 0; j < i; j++) {
+                if (fixed.get(j).overlaps(a.start, a.end)) {
+                    return where + " field " + fields.get(i) + ": the " + a + " overlaps the " + fixed.get(j);
+                }
+            }
+        }
+        // Grain tables, sorted by sector: sector << 26 | entry index << 1 | redundant.
+        int dirs = rgd == null ? 1 : 2;
+        long count = 0;
+        for (int r = 0; r < dirs; r++) {
+            for (int v : r == 0 ? gd : rgd) {
+                count += v != 0 && Integer.toUnsignedLong(v) * SECTOR + gtBytes <= fileSize ? 1 : 0;
+            }
+        }
+        if (count > MAX_TABLES_CHECKED) {
+            // the primary tables' scan stops long before this; a crafted redundant directory can reach it
+            overlapsUnchecked = true;
+            return null;
+        }
+        long[] tables = new long[(int) count];
+        int n = 0;
+        for (int r = 0; r < dirs; r++) {
+            int[] dir = r == 0 ? gd : rgd;
+            for (int i = 0; i < dir.length; i++) {
+                long sector = Integer.toUnsignedLong(dir[i]);
+                if (sector != 0 && sector * SECTOR + gtBytes <= fileSize) {
+                    tables[n++] = sector << 26 | (long) i << 1 | r;
+                }
+            }
+        }
+        Arrays.sort(tables, 0, n);
+        long[] tableStarts = new long[n];
+        for (int t = 0; t < n; t++) {
+            tableStarts[t] = (tables[t] >>> 26) * SECTOR;
+            Span table = tableSpan(tables[t], gtBytes);
+            Span hit = firstOverlap(fixed, table.start, table.end);
+            if (hit == null && t > 0 && tableStarts[t - 1] + gtBytes > table.start) {
+                hit = tableSpan(tables[t - 1], gtBytes);
+            }
+            if (hit != null) {
+                long i = (tables[t] >> 1) & ((1 << 25) - 1);
+                boolean redundant = (tables[t] & 1) != 0;
+                long dirOffset = (redundant ? raw.rgdOffset : raw.gdOffset) * SECTOR + i * ENTRY_SIZE;
+                return (redundant ? "redundant " : "") + "grain directory entry " + i + " at offset " + dirOffset
+                        + ": the " + table + " overlaps the " + hit;
+            }
+        }
+        // Grains, sorted by sector: sector << 31 | index into grains (whose low 31 bits are the length).
+        long[] order = new long[grainCount];
+        for (int g = 0; g < grainCount; g++) {
+            order[g] = (grains[g] >>> 31) << 31 | g;
+        }
+        Arrays.sort(order);
+        long maxEnd = 0;
+        int maxAt = -1;
+        for (long key : order) {
+            int g = (int) (key & 0x7fffffffL);
+            Span grain = grainSpan(grains[g], grainEntries[g]);
+            Span hit = firstOverlap(fixed, grain.start, grain.end);
+            if (hit == null && maxAt >= 0 && maxEnd > grain.start) {
+                hit = grainSpan(grains[maxAt], grainEntries[maxAt]);
+            }
+            if (hit == null) {
+                int t = Arrays.binarySearch(tableStarts, 0, n, grain.end);
+                t = t >= 0 ? t - 1 : -t - 2;
+                if (t >= 0 && tableStarts[t] + gtBytes > grain.start) {
+                    hit = tableSpan(tables[t], gtBytes);
+                }
+            }
+            if (hit != null) {
+                return "grain table entry at offset " + grainEntries[g] + ": its grain (" + grain.start + " to "
+                        + grain.end + ") overlaps the " + hit;
+            }
+            if (grain.end > maxEnd) {
+                maxEnd = grain.end;
+                maxAt = g;
+            }
+        }
+        return null;
+    }
+
+    private static Span tableSpan(long key, long gtBytes) {
+        long start = (key >>> 26) * SECTOR;
+        return new Span(((key & 1) != 0 ? "redundant " : "") + "grain table " + ((key >> 1) & ((1 << 25) - 1)),
+                start, start + gtBytes);
+    }
+
+    private static Span grainSpan(long packed, long entryAt) {
+        long start = (packed >>> 31) * SECTOR;
+        return new Span("grain of the entry at offset " + entryAt, start, start + (packed & 0x7fffffffL) * SECTOR);
+    }
+
+    private static Span firstOverlap(List<Span> spans, long start, long end) {
+        for (Span s : spans) {
+            if (s.overlaps(start, end)) {
+                return s;
+            }
+        }
+        return null;
     }
 
     private void summary(String group, String name, long offset, String value, String meaning) {
@@ -397,6 +556,17 @@ final class SparseExtentParser {
         }
         byte[] text = reader.read(off, (int) len, prefix + "embedded descriptor");
         regions.structure(RegionKind.METADATA, off, len, prefix + "embedded descriptor");
+        if (prefix.isEmpty() && raw.descOffset != 1 && fileSize > SECTOR) {
+            // qemu's vmdk_open reads the CIDs of a sparse extent opened on its own at offset 512,
+            // wherever descriptorOffset points; DiskPlan edits the descriptor where it points
+            byte[] atSector1 = reader.read(SECTOR, (int) Math.min(VmdkCids.DESC_READ, fileSize - SECTOR),
+                    "descriptor text at offset 512");
+            VmdkCids.qemuProblem(new String(atSector1, java.nio.charset.StandardCharsets.ISO_8859_1))
+                    .ifPresent(problem -> flags.add("corrupt: " + where + " field descriptorOffset at offset "
+                            + (base + OFF_DESCRIPTOR_OFFSET) + ": the embedded descriptor is at sector "
+                            + Long.toUnsignedString(raw.descOffset) + ", but qemu reads the CIDs at offset 512: "
+                            + problem + " there (qemu refuses to open)"));
+        }
         return Optional.of(DescriptorParser.parse(text, off, prefix + "embedded descriptor", fields));
     }
 

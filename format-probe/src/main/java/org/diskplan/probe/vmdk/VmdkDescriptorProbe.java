@@ -160,6 +160,7 @@ public final class VmdkDescriptorProbe implements FormatProbe {
             }
             files.add(new VmdkExtentFile(e, file, exists, fileSize, sparse, sectors));
         }
+        sameFile(files).ifPresent(flags::add);
         // qemu parses each line with sscanf, whose leading whitespace skip crosses newlines: a blank
         // line directly followed by an extent line makes qemu count that extent a second time.
         String[] lines = d.text().split("\n", -1);
@@ -274,5 +275,40 @@ public final class VmdkDescriptorProbe implements FormatProbe {
 
     private static long satMul(long a, long b) {
         return a > Long.MAX_VALUE / b ? Long.MAX_VALUE : a * b;
+    }
+    /** Starts the flag of two extent lines naming one file; VmdkDescriptorPlanner refuses it. */
+    public static final String SAME_FILE = "same extent file: ";
+
+    /**
+     * Two extent lines qemu opens that name one file (by link, too): qemu opens each extent
+     * file as a child of its own and takes the write and resize permissions for each, so the
+     * second open of the file conflicts with the first ("Failed to get "resize" lock") and qemu
+     * refuses the disk read-write; the two extents' bytes may also overlap.
+     */
+    static Optional<String> sameFile(List<VmdkExtentFile> files) {
+        java.util.Map<Object, VmdkExtentFile> seen = new java.util.HashMap<>();
+        for (VmdkExtentFile f : files) {
+            if (!f.exists() || f.file().isEmpty() || !f.extent().countedByQemu()) {
+                continue;
+            }
+            Object key;
+            try {
+                Path p = f.file().get();
+                key = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+                if (key == null) {
+                    key = p.toRealPath();
+                }
+            } catch (IOException ex) {
+                continue;
+            }
+            VmdkExtentFile first = seen.putIfAbsent(key, f);
+            if (first != null) {
+                return Optional.of(SAME_FILE + "extent line " + f.extent().lineNumber() + " at offset "
+                        + f.extent().lineOffset() + " names \"" + f.extent().fileName() + "\", the file of extent line "
+                        + first.extent().lineNumber() + " (\"" + first.extent().fileName() + "\"): qemu opens each "
+                        + "extent line's file for writing and refuses the second (Failed to get \"resize\" lock)");
+            }
+        }
+        return Optional.empty();
     }
 }

@@ -70,12 +70,13 @@ public final class VmdkProbe implements FormatProbe {
                         + "access of an embedded descriptor and opens the extent by its header)");
             }
         }
-        if (map.overlaps() > 0) {
-            flags.add("corrupt: " + map.overlaps() + " structures overlap one another");
-        }
+        // build() counts the overlaps, so it comes first
         List<LayoutRegion> regions = h.grainTablesScanned()
                 ? map.build(RegionKind.FREE, "unused")
                 : map.build(RegionKind.DATA, "not scanned (grains or free space)");
+        if (map.overlaps() > 0) {
+            flags.add("corrupt: " + map.overlaps() + " structures overlap one another");
+        }
         return new ProbedImage(path, ImageFormat.VMDK4, subformat, h.virtualSize(), reader.size(), h.grainBytes(),
                 flags, fields, regions, h);
     }

@@ -53,6 +53,17 @@ class QedProbeTest {
                 .orElseThrow();
     }
 
+    /** qemu reads the backing file name inside the 64 header bytes too; shown, flagged. */
+    @Test
+    void aBackingFileNameInsideTheHeaderFieldsIsFlagged() throws Exception {
+        byte[] b = image();
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(48, 0x30303000L).putInt(56, 49).putInt(60, 3);
+        ProbedImage img = probe(b);
+        assertThat(img.flags()).contains("backing file: 000", "corrupt: QED header field backing_filename_offset at "
+                + "offset 56: the backing file name (49 to 52) overlaps the 64-byte header (0 to 64)");
+        assertThat(probe(image()).flags()).noneMatch(f -> f.startsWith("corrupt"));
+    }
+
     @Test
     void parsesHeaderTablesAndLayout() throws Exception {
         ProbedImage img = probe(image());

@@ -42,6 +42,25 @@ class VmdkDescriptorProbeTest {
         }
     }
 
+    /**
+     * Two RW lines naming one file (directly or through a link): qemu opens the file once per
+     * line for writing and refuses the second ("Failed to get "resize" lock"). Flagged.
+     */
+    @Test
+    void twoLinesNamingOneFileAreFlagged() throws Exception {
+        sparseFile(dir.resolve("d-flat.vmdk"), 4096 * 512);
+        Files.createSymbolicLink(dir.resolve("e-flat.vmdk"), Path.of("d-flat.vmdk"));
+        String two = FLAT.replace("RW 2048 FLAT \"d-flat.vmdk\" 0\n",
+                "RW 2048 FLAT \"d-flat.vmdk\" 0\nRW 2048 FLAT \"e-flat.vmdk\" 2048\n");
+        ProbedImage img = probe(two);
+        assertThat(img.flags()).contains(VmdkDescriptorProbe.SAME_FILE + "extent line 9 at offset "
+                + two.indexOf("RW 2048 FLAT \"e") + " names \"e-flat.vmdk\", the file of extent line 8 (\"d-flat.vmdk\"): "
+                + "qemu opens each extent line's file for writing and refuses the second (Failed to get \"resize\" lock)");
+        // a read-only line is not opened by qemu
+        assertThat(probe(two.replace("RW 2048 FLAT \"e", "RDONLY 2048 FLAT \"e")).flags())
+                .noneMatch(f -> f.startsWith(VmdkDescriptorProbe.SAME_FILE));
+    }
+
     @Test
     void monolithicFlat() throws Exception {
         sparseFile(dir.resolve("d-flat.vmdk"), 2048 * 512);

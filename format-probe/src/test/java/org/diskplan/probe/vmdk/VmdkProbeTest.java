@@ -236,6 +236,65 @@ class VmdkProbeTest {
                 .hasMessageContaining("overHead at offset 64");
     }
 
+    /**
+     * qemu's vmdk_open_vmdk4 checks no overlaps; DiskPlan's resize writes the descriptor, the
+     * directory's spare entries, grain table entries past the old end and the tail of the last
+     * grain, so structures sharing bytes with one another or with a grain are flagged corrupt,
+     * naming the field and its offset (VmdkPlanner refuses "corrupt:" flags).
+     */
+    @Test
+    void structuresAndGrainsSharingBytesAreCorrupt() throws Exception {
+        VmdkImages.Sparse sound = new VmdkImages.Sparse();
+        assertThat(probe(sound.build()).flags()).noneMatch(f -> f.contains("corrupt"));
+
+        VmdkImages.Sparse s = new VmdkImages.Sparse();
+        byte[] grainOverDescriptor = s.build();
+        long gt0 = (s.gdOffset + s.gdSectors) * 512;
+        ByteBuffer.wrap(grainOverDescriptor).order(ByteOrder.LITTLE_ENDIAN).putInt((int) gt0 + 4, 1);
+        assertThat(probe(grainOverDescriptor).flags()).contains("corrupt: grain table entry at offset " + (gt0 + 4)
+                + ": its grain (512 to 4608) overlaps the embedded descriptor (512 to 10752)");
+
+        byte[] sharedTable = s.build();
+        ByteBuffer b = ByteBuffer.wrap(sharedTable).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt((int) (s.gdOffset * 512 + 4), b.getInt((int) (s.gdOffset * 512)));
+        assertThat(probe(sharedTable).flags()).contains("corrupt: grain directory entry 1 at offset "
+                + (s.gdOffset * 512 + 4) + ": the grain table 1 (" + gt0 + " to " + (gt0 + 64)
+                + ") overlaps the grain table 0 (" + gt0 + " to " + (gt0 + 64) + ")");
+
+        byte[] sameDirectories = s.build();
+        ByteBuffer.wrap(sameDirectories).order(ByteOrder.LITTLE_ENDIAN).putLong(48, s.gdOffset);
+        assertThat(probe(sameDirectories).flags()).anyMatch(f -> f.startsWith("corrupt: VMDK4 header field gdOffset "
+                + "at offset 56: the grain directory (" + s.gdOffset * 512 + " to " + (s.gdOffset + 1) * 512
+                + ") overlaps the redundant grain directory"));
+
+        byte[] sharedGrain = s.build();
+        ByteBuffer g = ByteBuffer.wrap(sharedGrain).order(ByteOrder.LITTLE_ENDIAN);
+        g.putInt((int) gt0 + 4, g.getInt((int) gt0));
+        assertThat(probe(sharedGrain).flags()).anyMatch(f -> f.startsWith("corrupt: grain table entry at offset "
+                + (gt0 + 4) + ": its grain (" + s.overHead * 512 + " to " + (s.overHead + 8) * 512
+                + ") overlaps the grain of the entry at offset " + gt0));
+    }
+
+    /** qemu reads a sparse extent's CIDs at offset 512 whatever descriptorOffset says. */
+    @Test
+    void aDescriptorOffSectorOneWithoutCidsThereIsCorrupt() throws Exception {
+        VmdkImages.Sparse s = new VmdkImages.Sparse();
+        s.descSectors = 40;
+        byte[] moved = s.build();
+        ByteBuffer b = ByteBuffer.wrap(moved).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] text = new byte[20 * 512];
+        b.get(512, text);
+        b.put(21 * 512, text);
+        b.put(512, new byte[20 * 512]);
+        b.putLong(28, 21).putLong(36, 20);
+        assertThat(probe(moved).flags()).contains("corrupt: VMDK4 header field descriptorOffset at offset 28: the "
+                + "embedded descriptor is at sector 21, but qemu reads the CIDs at offset 512: no CID in the "
+                + "descriptor there (qemu refuses to open)");
+        // with the text left at sector 1 too, qemu opens it
+        b.put(512, text);
+        assertThat(probe(moved).flags()).noneMatch(f -> f.contains("corrupt"));
+    }
+
     @Test
     void grainsPastTheEndAreFlaggedNotFatal() throws Exception {
         VmdkImages.Sparse s = new VmdkImages.Sparse();

@@ -67,6 +67,23 @@ public final class QedPlanner implements FormatPlanner<QedHeader> {
 
     @Override
     public void checkOpen(ProbedImage image, QedHeader h) throws ResizeError {
+        // qemu reads the backing file name wherever it lies inside the header clusters, the
+        // 64 header bytes included; where it shares bytes with image_size (or autoclear_features,
+        // when set), the resize's header write would change the name: qemu would then open
+        // another backing file, or refuse the image when none has that name.
+        if ((h.features() & QedHeader.F_BACKING_FILE) != 0 && h.backingFilenameSize() > 0) {
+            long from = h.backingFilenameOffset();
+            long to = from + h.backingFilenameSize();
+            String hit = from < OFF_IMAGE_SIZE + 8 && to > OFF_IMAGE_SIZE ? "image_size (48 to 56)"
+                    : h.autoclearFeatures() != 0 && from < OFF_AUTOCLEAR + 8 && to > OFF_AUTOCLEAR
+                    ? "autoclear_features (32 to 40)" : null;
+            if (hit != null) {
+                throw ResizeError.atField(ErrorCode.NEEDS_REPAIR, ResizeError.Kind.CORRUPT, "QED header",
+                        "backing_filename_offset", 56, ": the backing file name (" + from + " to " + to
+                        + ") shares bytes with " + hit + ", which a resize rewrites: the new header would rename "
+                        + "the backing file \"" + h.backingFile() + "\"");
+            }
+        }
         if ((h.features() & QedHeader.F_NEED_CHECK) != 0) {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "QED image '" + image.path() + "' is marked as needing a "
                     + "consistency check (features at offset 16, bit 1): qemu repairs it when it opens it read-write; "

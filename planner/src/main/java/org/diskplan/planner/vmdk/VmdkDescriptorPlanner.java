@@ -148,6 +148,10 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
                 throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VMDK sparse extent: " + flag
                         + "; DiskPlan resizes only sparse extents it has read completely and found consistent");
             }
+            if (flag.startsWith(org.diskplan.probe.vmdk.VmdkDescriptorProbe.SAME_FILE)) {
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "VMDK descriptor: " + flag + "; DiskPlan does not resize "
+                        + "a disk qemu cannot open read-write");
+            }
             if (flag.contains("twice")) {
                 throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor: " + flag
                         + "; remove the blank line first");
