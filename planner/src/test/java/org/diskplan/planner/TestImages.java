@@ -25,6 +25,12 @@ public final class TestImages {
     }
 
     public static ResizePlan plan(Path file, ResizeRequest request) throws IOException, ProbeException, ResizeError {
-        return ResizeSession.planFile(file, Optional.of("raw"), image -> request);
+        return plan(file, "raw", request);
+    }
+
+    /** The plan for {@code file} opened as {@code driver} (qemu's name: raw, qcow2, qed, vpc, …). */
+    public static ResizePlan plan(Path file, String driver, ResizeRequest request)
+            throws IOException, ProbeException, ResizeError {
+        return ResizeSession.planFile(file, Optional.of(driver), image -> request);
     }
 }

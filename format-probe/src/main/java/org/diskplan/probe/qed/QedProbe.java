@@ -174,6 +174,10 @@ public final class QedProbe implements FormatProbe {
         long zero = 0;
         long bad = 0;
         boolean budgetHit = false;
+        // guest end of the highest data cluster an L2 entry maps (past image_size only in a
+        // damaged or hand-made file: qemu's truncate leaves such entries, and a grow shows them)
+        long mappedEnd = 0;
+        long tableEntries = tableBytes / 8;
         Set<Long> seen = new HashSet<>();
         for (long chunkOff = 0; chunkOff < tableBytes; chunkOff += CHUNK) {
             int n = (int) Math.min(CHUNK, tableBytes - chunkOff);
@@ -217,6 +221,9 @@ public final class QedProbe implements FormatProbe {
                             continue;
                         }
                         data++;
+                        long cluster = ((chunkOff + i) / 8) * tableEntries + (c2 + j) / 8;
+                        mappedEnd = Math.max(mappedEnd, cluster >= Long.MAX_VALUE / cs ? Long.MAX_VALUE
+                                : (cluster + 1) * cs);
                         if ((d & (cs - 1)) != 0 || !inFile(d, 1, fileSize)) {
                             bad++;
                             continue;
@@ -266,7 +273,8 @@ public final class QedProbe implements FormatProbe {
             flags.add("corrupt: " + layout.overlaps() + " overlapping structures");
         }
         return new ProbedImage(path, ImageFormat.QED, "", size, fileSize, cs, flags, fields, regions,
-                new QedHeader(cs, ts, hs, features, compat, autoclear, l1Off, size, bfOff, bfSize, backing, l1Alloc));
+                new QedHeader(cs, ts, hs, features, compat, autoclear, l1Off, size, bfOff, bfSize, backing, l1Alloc,
+                        budgetHit ? -1 : mappedEnd));
     }
 
     static HeaderField sum(String name, long offset, long value, String meaning) {

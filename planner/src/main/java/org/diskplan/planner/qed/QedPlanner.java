@@ -138,8 +138,17 @@ public final class QedPlanner implements FormatPlanner<QedHeader> {
             plan.note("autoclear_features (offset 32) was " + Long.toHexString(h.autoclearFeatures())
                     + "; cleared, as qemu does when it opens the image read-write");
         }
-        plan.note("the new range is unallocated: it reads as zeros"
-                + (h.backingFile().isEmpty() ? "" : " (the backing file ends before it)"));
+        if (h.mappedEnd() > oldSize) {
+            // qemu's truncate leaves L2 entries past the old end as they are: the grown range shows
+            // what their clusters hold, after qemu-img resize as after this plan
+            plan.note("L2 entries past the old end map data clusters (the highest ends at guest offset "
+                    + h.mappedEnd() + "): where they lie in the new range, it reads as what those clusters hold,"
+                    + " not zeros, as after qemu-img resize (which leaves them too); the rest reads as zeros");
+        } else {
+            plan.note("the new range is unallocated: it reads as zeros"
+                    + (h.backingFile().isEmpty() ? "" : " (the backing file ends before it)")
+                    + (h.mappedEnd() < 0 ? " unless L2 tables the probe did not read map it" : ""));
+        }
         return plan.finalLength(0, image.fileSize()).build(Planners.actionFor(oldSize, newSize), oldSize, newSize);
     }
 }

@@ -1,12 +1,19 @@
 package org.diskplan.planner.qed;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.nio.file.Files;
+import org.diskplan.abi.Preallocation;
 import org.diskplan.planner.ResizeError;
+import org.diskplan.planner.ResizePlan;
+import org.diskplan.planner.ResizeRequest;
+import org.diskplan.planner.TestImages;
+import org.junit.jupiter.api.io.TempDir;
 import org.diskplan.probe.ByteArrayImageReader;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.qed.QedHeader;
@@ -52,5 +59,40 @@ class QedPlannerTest {
         ProbedImage sound = image(8L << 20, 64, 8);
         assertThatCode(() -> new QedPlanner().checkOpen(sound, (QedHeader) sound.header()))
                 .doesNotThrowAnyException();
+    }
+
+    /**
+     * qemu's truncate leaves L2 entries past the old end, and a grow shows their clusters; the
+     * plan says so instead of promising zeros. 1 MiB image, L1 of two clusters at 4 KiB, an L2
+     * table (1024 entries: 4 MiB of guest) at 12 KiB; entry {@code stale}, when not negative,
+     * maps guest cluster {@code stale} to a data cluster at 20 KiB.
+     */
+    static Path staleImage(Path dir, int stale) throws Exception {
+        ByteBuffer b = ByteBuffer.allocate(6 * CS).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(0, new byte[] {'Q', 'E', 'D', 0});
+        b.putInt(4, CS);
+        b.putInt(8, 2);
+        b.putInt(12, 1);
+        b.putLong(40, CS);
+        b.putLong(48, 1 << 20);
+        b.putLong(CS, 3 * CS);
+        b.putLong(3 * CS, 5 * CS); // guest cluster 0, inside the old size
+        if (stale >= 0) {
+            b.putLong(3 * CS + 8 * stale, 5 * CS);
+        }
+        Path file = dir.resolve("s" + stale + ".qed");
+        Files.write(file, b.array());
+        return file;
+    }
+
+    @Test
+    void aGrowOverStaleL2EntriesSaysTheyShowThrough(@TempDir Path dir) throws Exception {
+        ResizeRequest grow = new ResizeRequest(2 << 20, false, Preallocation.OFF);
+        ResizePlan stale = TestImages.plan(staleImage(dir, 300), "qed", grow);
+        assertThat(stale.notes()).anyMatch(n -> n.startsWith("L2 entries past the old end map data clusters (the "
+                + "highest ends at guest offset " + 301 * CS + ")")).noneMatch(n -> n.contains("unallocated"));
+
+        ResizePlan clean = TestImages.plan(staleImage(dir, -1), "qed", grow);
+        assertThat(clean.notes()).contains("the new range is unallocated: it reads as zeros");
     }
 }
