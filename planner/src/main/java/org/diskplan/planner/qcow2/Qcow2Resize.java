@@ -17,6 +17,7 @@ import org.diskplan.planner.ResizeRequest;
 import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.qcow2.Qcow2Header;
+import org.diskplan.probe.qcow2.Qcow2Layout;
 
 /**
  * One qcow2 plan being built: the image, its tables as read, the refcount model, the
@@ -101,24 +102,86 @@ abstract class Qcow2Resize {
     private void protectMetadata() throws ResizeError {
         model.protect(0, cs, "qcow2 header");
         model.protectOwn();
-        model.protect(h.l1TableOffset(), h.l1Size() * 8, "active L1 table");
-        for (long e : readL1()) {
-            long off = e & Qcow2Header.L1E_OFFSET_MASK;
+        model.protect(h.l1TableOffset(), h.l1Size() * 8, "active L1 table", "L1 table", "l1_table_offset",
+                Qcow2Layout.OFF_L1_TABLE_OFFSET);
+        long[] l1 = readL1();
+        for (int i = 0; i < l1.length; i++) {
+            long off = l1[i] & Qcow2Header.L1E_OFFSET_MASK;
             if (off != 0) {
-                model.protect(off, cs, "L2 table");
+                model.protect(off, cs, "L2 table", "L2 table", "L1 entry " + i, h.l1TableOffset() + 8L * i);
             }
         }
         if (h.nbSnapshots() > 0) {
             long tableEnd = h.snapshotsOffset();
             for (Qcow2Header.Snapshot s : h.snapshots()) {
                 tableEnd = Math.max(tableEnd, s.offset() + s.entryLength());
-                model.protect(s.l1TableOffset(), s.l1Size() * 8, "L1 table of snapshot " + s.id());
+                model.protect(s.l1TableOffset(), s.l1Size() * 8, "L1 table of snapshot " + s.id(), "snapshot L1 table",
+                        "l1_table_offset of snapshot " + s.id(), s.offset());
             }
-            model.protect(h.snapshotsOffset(), tableEnd - h.snapshotsOffset(), "snapshot table");
+            model.protect(h.snapshotsOffset(), tableEnd - h.snapshotsOffset(), "snapshot table", "snapshot table",
+                    "snapshots_offset", Qcow2Layout.OFF_SNAPSHOTS_OFFSET);
         }
+        long dirField = h.extensions().stream().filter(x -> x.type() == Qcow2Layout.EXT_BITMAPS)
+                .mapToLong(x -> x.offset() + 24).findFirst().orElse(-1); // bitmap_directory_offset
         for (Qcow2Header.Bitmap b : h.bitmaps()) {
-            model.protect(b.offset(), 1, "bitmap directory");
-            model.protect(b.tableOffset(), b.tableSize() * 8, "bitmap table of '" + b.name() + "'");
+            model.protect(b.offset(), 1, "bitmap directory", "bitmap directory", "bitmap_directory_offset", dirField);
+            model.protect(b.tableOffset(), b.tableSize() * 8, "bitmap table of '" + b.name() + "'", "bitmap table",
+                    "bitmap_table_offset of '" + b.name() + "'", b.offset());
+        }
+        model.checkOverlaps(image.path().toString());
+        if (dataFile == null && (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DATA_FILE) == 0) {
+            checkDataClusters(l1);
+        }
+    }
+
+    /** Bytes of active L2 tables {@link #checkDataClusters} reads at most; past that it stops. */
+    static final long DATA_CHECK_BUDGET = 256L << 20;
+
+    /**
+     * Refuses an image where an active L2 entry maps guest data onto metadata (an L2 or L1
+     * table, the refcount table or a block, the header, the snapshot table, a bitmap
+     * table): what the resize writes there (refcounts, L1 entries, the header) would change
+     * the guest's data, and a shrink that frees the cluster would free the metadata. qemu
+     * opens such an image; its overlap check marks it corrupt on the first write.
+     */
+    private void checkDataClusters(long[] l1) throws ResizeError {
+        long budget = DATA_CHECK_BUDGET;
+        int es = g.l2EntrySize();
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        for (int i = 0; i < l1.length && budget > 0; i++) {
+            long l2Off = l1[i] & Qcow2Header.L1E_OFFSET_MASK;
+            if (l2Off == 0 || !seen.add(l2Off)) {
+                continue;
+            }
+            budget -= cs;
+            byte[] l2 = readL2(l2Off);
+            ByteBuffer bb = ByteBuffer.wrap(l2);
+            for (int j = 0; j + es <= l2.length; j += es) {
+                long e = bb.getLong(j);
+                long first;
+                long end;
+                if ((e & Qcow2Header.OFLAG_COMPRESSED) != 0) {
+                    first = Qcow2Layout.compressedOffset(e, g.clusterBits()) >>> g.clusterBits();
+                    end = ((Qcow2Layout.compressedEnd(e, g.clusterBits()) - 1) >>> g.clusterBits()) + 1;
+                } else {
+                    long host = e & Qcow2Header.L2E_OFFSET_MASK;
+                    if (host == 0) {
+                        continue;
+                    }
+                    first = host >>> g.clusterBits();
+                    end = first + 1;
+                }
+                String what = model.metadataIn(first, end);
+                if (what != null) {
+                    long at = l2Off + j;
+                    String field = "L2 entry " + i + "/" + (j / es);
+                    throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged and DiskPlan "
+                            + "will not resize it: " + field + " (at offset " + at + ") maps guest data onto the "
+                            + what + " at host offset " + (first << g.clusterBits()) + "; qemu's metadata overlap "
+                            + "check refuses writes there",
+                            new ResizeError.Location(ResizeError.Kind.CORRUPT, field, at));
+                }
+            }
         }
     }
 
@@ -136,6 +199,14 @@ abstract class Qcow2Resize {
         ByteBuffer.wrap(raw).asLongBuffer().get(l1);
         for (int i = 0; i < l1.length; i++) {
             long off = l1[i] & Qcow2Header.L1E_OFFSET_MASK;
+            if (off == 0 && l1[i] != 0) {
+                // qemu-img check reads cluster 0 (the header) as this L2 table, and a write asserts
+                long at = h.l1TableOffset() + 8L * i;
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged and DiskPlan will "
+                        + "not resize it: L1 entry " + i + " (at offset " + at + ": " + Long.toHexString(l1[i])
+                        + ") has flags but no L2 table offset, which puts its L2 table over the header",
+                        new ResizeError.Location(ResizeError.Kind.CORRUPT, "L1 entry " + i, at));
+            }
             if (off != 0 && ((off & (cs - 1)) != 0 || off > fileSize - cs)) {
                 throw Qcow2Planner.corrupt("L1 entry " + i + " (" + Long.toHexString(l1[i]) + ") is unaligned or points past "
                         + "the end of the file");

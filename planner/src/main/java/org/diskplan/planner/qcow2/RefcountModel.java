@@ -281,12 +281,88 @@ final class RefcountModel {
 
     /** Marks {@code length} bytes at {@code offset} as {@code what}, metadata in use. */
     void protect(long offset, long length, String what) {
+        protect(offset, length, what, what, "", -1);
+    }
+
+    /**
+     * Marks {@code length} bytes at {@code offset} as {@code what} (one of the structures of
+     * {@code kind}), placed there by {@code field} at byte {@code fieldOffset} of the file.
+     */
+    void protect(long offset, long length, String what, String kind, String field, long fieldOffset) {
         if (length <= 0 || offset < 0) {
             return;
         }
         long first = offset >>> g.clusterBits();
         long end = (offset + length + clusterSize - 1) >>> g.clusterBits();
-        toProtect.add(new Object[] {first, end, what});
+        toProtect.add(new Object[] {first, end, what, kind, field, fieldOffset});
+    }
+
+    /**
+     * Refuses an image where two kinds of metadata share a cluster (an L1 table over the
+     * refcount table, an L2 table over the header, a refcount block over an L1 table...).
+     * qemu opens such an image, but its metadata overlap check refuses the writes a resize
+     * makes there, and what DiskPlan would write to one structure changes the other. The
+     * structure named is the one placed second in the file (by its field), over the one
+     * placed before it.
+     */
+    void checkOverlaps(String path) throws ResizeError {
+        List<Object[]> all = new ArrayList<>(toProtect);
+        all.sort(java.util.Comparator.<Object[]>comparingLong(r -> (long) r[0])
+                .thenComparingLong(r -> -(long) r[1]));
+        Object[] cover = null;
+        for (Object[] r : all) {
+            if (cover != null && (long) r[0] < (long) cover[1] && !cover[3].equals(r[3])) {
+                Object[] named = "".equals(r[4]) && !"".equals(cover[4]) ? cover : r;
+                Object[] other = named == r ? cover : r;
+                long at = Math.max((long) r[0], (long) cover[0]) << g.clusterBits();
+                throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + path + "' is damaged and DiskPlan will not "
+                        + "resize it: the " + named[2] + " (" + named[4] + " at offset " + named[5] + ") overlaps the "
+                        + other[2] + " at host offset " + at + "; qemu's metadata overlap check refuses writes there",
+                        new ResizeError.Location(ResizeError.Kind.CORRUPT, (String) named[4], (long) named[5]));
+            }
+            if (cover == null || (long) r[1] > (long) cover[1]) {
+                cover = r;
+            }
+        }
+        List<long[]> runs = new ArrayList<>();
+        List<String> whats = new ArrayList<>();
+        for (Object[] r : all) {
+            long a = (long) r[0];
+            long b = (long) r[1];
+            if (!runs.isEmpty() && a < runs.get(runs.size() - 1)[1]) {
+                long[] last = runs.get(runs.size() - 1);
+                last[1] = Math.max(last[1], b);
+            } else {
+                runs.add(new long[] {a, b});
+                whats.add((String) r[2]);
+            }
+        }
+        metaRuns = runs.toArray(new long[0][]);
+        metaWhat = whats.toArray(new String[0]);
+    }
+
+    /** The metadata runs (first cluster, one past the last) {@link #checkOverlaps} found, in order. */
+    private long[][] metaRuns = new long[0][];
+    private String[] metaWhat = new String[0];
+
+    /**
+     * What metadata lies in host clusters {@code first} up to (not including) {@code end}, or
+     * null: for a guest data cluster, which must never share a cluster with metadata.
+     */
+    String metadataIn(long first, long end) {
+        int lo = 0;
+        int hi = metaRuns.length - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (metaRuns[mid][1] <= first) {
+                lo = mid + 1;
+            } else if (metaRuns[mid][0] >= end) {
+                hi = mid - 1;
+            } else {
+                return metaWhat[mid];
+            }
+        }
+        return null;
     }
 
     /** Merges the protected ranges into disjoint runs, so that one lookup finds any overlap. */
@@ -318,11 +394,13 @@ final class RefcountModel {
 
     /** Marks every refcount block and the table itself as in use. */
     void protectOwn() {
-        protect(tableOffset, tableEntries * 8L, "refcount table");
+        protect(tableOffset, tableEntries * 8L, "refcount table", "refcount table", "refcount_table_offset",
+                Qcow2Layout.OFF_REFCOUNT_TABLE_OFFSET);
         for (int b = 0; b < offsets.length && b < oldTable.length; b++) {
             long off = oldTable[b] & Qcow2Header.REFT_OFFSET_MASK;
             if (off != 0) {
-                protect(off, clusterSize, "refcount block " + b);
+                protect(off, clusterSize, "refcount block " + b, "refcount block", "refcount table entry " + b,
+                        tableOffset + 8L * b);
             }
         }
     }

@@ -114,4 +114,39 @@ class RefcountModelTest {
         assertThat(plan.newVirtualSize()).isEqualTo(4L << 30);
         assertThat(plan.patches()).hasSizeGreaterThan(1000);
     }
+
+    @Test
+    void metadataOfTwoKindsSharingAClusterIsRefusedNamingTheFieldThatPlacedIt() throws ResizeError {
+        Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
+        m.protect(0, CS, "qcow2 header");
+        m.protectOwn();
+        m.protect(CS, 8, "active L1 table", "L1 table", "l1_table_offset", 40); // on the refcount table
+        assertThatThrownBy(() -> m.checkOverlaps("x.qcow2")).isInstanceOfSatisfying(ResizeError.class, e -> {
+            assertThat(e.getMessage()).contains("active L1 table (l1_table_offset at offset 40) overlaps the "
+                    + "refcount table at host offset 512");
+            assertThat(e.location().orElseThrow().kind()).isEqualTo(ResizeError.Kind.CORRUPT);
+            assertThat(e.location().orElseThrow().field()).isEqualTo("l1_table_offset");
+            assertThat(e.location().orElseThrow().offset()).isEqualTo(40);
+        });
+    }
+
+    @Test
+    void disjointMetadataPassesAndDataClustersAreLookedUp() throws ResizeError {
+        Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
+        m.protect(0, CS, "qcow2 header");
+        m.protectOwn();
+        m.protect(3L * CS, 8, "active L1 table", "L1 table", "l1_table_offset", 40);
+        m.protect(5L * CS, CS, "L2 table", "L2 table", "L1 entry 0", 3L * CS);
+        m.protect(5L * CS, CS, "L2 table", "L2 table", "L1 entry 1", 3L * CS + 8); // same kind: not an overlap
+        m.checkOverlaps("x.qcow2");
+        assertThat(m.metadataIn(1, 2)).isEqualTo("refcount table");
+        assertThat(m.metadataIn(2, 3)).isEqualTo("refcount block 0");
+        assertThat(m.metadataIn(3, 4)).isEqualTo("active L1 table");
+        assertThat(m.metadataIn(4, 5)).isNull();
+        assertThat(m.metadataIn(5, 6)).isEqualTo("L2 table");
+        assertThat(m.metadataIn(6, 100)).isNull();
+        assertThat(m.metadataIn(4, 6)).isEqualTo("L2 table");
+    }
 }
