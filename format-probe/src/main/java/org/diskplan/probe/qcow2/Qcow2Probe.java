@@ -1016,9 +1016,13 @@ public final class Qcow2Probe implements FormatProbe {
             int perTable = (int) (clusterSize / es);
             long badL1 = 0;
             long badL2 = 0;
+            long noOffset = 0;
             for (int i = 0; i < n; i++) {
                 long off = l1.getLong(i * 8) & L1E_OFFSET_MASK;
                 if (off == 0) {
+                    if (l1.getLong(i * 8) != 0) {
+                        noOffset++; // qemu-img check reads the header as its L2 table; a write asserts
+                    }
                     continue;
                 }
                 stats[0]++;
@@ -1076,6 +1080,10 @@ public final class Qcow2Probe implements FormatProbe {
             if (badL1 > 0) {
                 flags.add("corrupt: " + badL1 + " entries of the " + what + " point outside the file or are unaligned");
             }
+            if (noOffset > 0) {
+                flags.add("corrupt: " + noOffset + " entries of the " + what + " have flags but no L2 table offset "
+                        + "(their L2 table would be the header)");
+            }
             if (badL2 > 0) {
                 flags.add("corrupt: " + badL2 + " L2 entries (" + l2Label + ") point outside the file or are unaligned");
             }
@@ -1095,6 +1103,14 @@ public final class Qcow2Probe implements FormatProbe {
                     flags.add("corrupt: " + what + " (" + s.l1Size() + " entries at "
                             + Long.toUnsignedString(s.l1TableOffset()) + ") is misplaced");
                     continue;
+                }
+                long sFirst = s.l1TableOffset() >>> clusterBits;
+                long sEnd = (s.l1TableOffset() + s.l1Size() * 8 + clusterSize - 1) >>> clusterBits;
+                long aFirst = l1TableOffset >>> clusterBits;
+                long aEnd = (l1TableOffset + l1Size * 8 + clusterSize - 1) >>> clusterBits;
+                if (l1Size > 0 && sFirst < aEnd && aFirst < sEnd) { // both are tables: the layout map lets it pass
+                    flags.add("corrupt: " + what + " (at " + Long.toUnsignedString(s.l1TableOffset())
+                            + ") overlaps the active L1 table");
                 }
                 addIv(s.l1TableOffset(), s.l1Size() * 8, RegionKind.TABLE, what, 0);
                 walkL1(s.l1TableOffset(), s.l1Size(), "snapshot L2 table", "guest data (snapshot)", what);

@@ -395,4 +395,21 @@ class Qcow2ProbeTest {
         assertThat(images).isPositive();
         assertThat(errors).isPositive();
     }
+
+    @Test
+    void anL1EntryWithFlagsButNoOffsetIsFlaggedCorrupt() throws Exception {
+        byte[] bytes = Qcow2Images.v3();
+        ByteBuffer.wrap(bytes).putLong((int) Qcow2Images.c(3) + 8, 1L << 63); // entry 1: COPIED, offset 0
+        ProbedImage img = probe(bytes);
+        assertThat(img.flags()).contains("corrupt: 1 entries of the L1 table have flags but no L2 table "
+                + "offset (their L2 table would be the header)");
+    }
+
+    @Test
+    void aSnapshotL1TableOverTheActiveOneIsFlaggedCorrupt() throws Exception {
+        byte[] bytes = Qcow2Images.v3();
+        ByteBuffer.wrap(bytes).putLong((int) Qcow2Images.c(9), Qcow2Images.c(3)); // snapshot L1 -> the active L1
+        ProbedImage img = probe(bytes);
+        assertThat(img.flags()).contains("corrupt: snapshot 1 L1 table (at 1536) overlaps the active L1 table");
+    }
 }
