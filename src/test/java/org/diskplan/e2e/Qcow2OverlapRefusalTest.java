@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * DiskPlan resized all of these, and some results were worse than the
  * input: a grow over a guest cluster that is also the refcount block changed the guest's
  * data, a grow with an L1 entry that has flags but offset 0 (its L2 table read over the
- * header) gave {@code qemu-img check} a new error, and where qemu-img resize itself
+ * header) gave {@code qemu-img check} a new error, as did a grow whose new clusters land where
+ * a stale L2 entry past the end of the file points, and where qemu-img resize itself
  * refuses (a shrink freeing a data cluster that is an L2 table or a refcount block) DiskPlan
  * went ahead. Each is now refused in one line naming the field and its offset, the file byte
  * for byte unchanged; {@code info} still shows it.
@@ -77,6 +78,10 @@ class Qcow2OverlapRefusalTest {
                 b -> b.putLong(L2 + 15 * 8, COPIED | 0x20000), "512K",
                 "L2 entry 0/15 (at offset 262264) maps guest data onto the refcount block 0",
                 "Failed to discard unused refblocks"));
+        out.add(new Case("data cluster past the end of the file, grow 4G", "1.1", List.of(),
+                b -> b.putLong(L2 + 2 * 8, COPIED | 0x70000), "+4G",
+                "L2 entry 0/2 (at offset 262160: 8000000000070000) is unaligned or points past the end of the file",
+                ""));
         List<String> snapshot = List.of("snapshot", "-c", "s1", "d.qcow2");
         out.add(new Case("snapshot table over the L1 table", "1.1", snapshot, b -> b.putLong(64, L1), "+1M",
                 "the snapshot table (snapshots_offset at offset 64) overlaps the active L1 table", ""));

@@ -170,6 +170,18 @@ abstract class Qcow2Resize {
                     }
                     first = host >>> g.clusterBits();
                     end = first + 1;
+                    if ((host & (cs - 1)) != 0) {
+                        first = Long.MAX_VALUE >>> g.clusterBits(); // refused below as unaligned
+                    }
+                }
+                if (first << g.clusterBits() >= fileSize) {
+                    // qemu-img check calls it an error; the clusters a grow adds at the end would be mapped
+                    long at = l2Off + j;
+                    String field = "L2 entry " + i + "/" + (j / es);
+                    throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged and DiskPlan "
+                            + "will not resize it: " + field + " (at offset " + at + ": " + Long.toHexString(e)
+                            + ") is unaligned or points past the end of the file",
+                            new ResizeError.Location(ResizeError.Kind.CORRUPT, field, at));
                 }
                 String what = model.metadataIn(first, end);
                 if (what != null) {
