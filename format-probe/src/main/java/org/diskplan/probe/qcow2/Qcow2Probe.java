@@ -924,6 +924,11 @@ public final class Qcow2Probe implements FormatProbe {
                 bitmaps.add(new Qcow2Header.Bitmap(bitmapDirOffset + rel, tOff, tSize, bflags, type, gran, name));
                 if ((bflags & 1) != 0) {
                     flags.add("bitmap '" + name + "' in use");
+                } else if (nameSize > 0 && e[(int) (24 + extra)] == 0) {
+                    // qemu keeps the name as a C string: opened read-write, it stores the directory
+                    // again with a name of length 0, which its own entry check refuses
+                    openProblems.add("Can't update bitmap directory: Invalid argument (name of bitmap " + (i + 1)
+                            + " at offset " + (bitmapDirOffset + rel + 24 + extra) + " starts with a NUL byte)");
                 }
                 readBitmapTable(g, tOff, tSize);
                 rel += (int) ((len + 7) & ~7L);
@@ -1004,6 +1009,13 @@ public final class Qcow2Probe implements FormatProbe {
         }
 
         final Set<Long> visitedL2 = new HashSet<>();
+        /** Host clusters mapped by L2 entries with the copied flag, walked so far. */
+        final Set<Long> copiedHosts = new HashSet<>();
+
+        /** Whether the cluster at {@code cluster} holds any of the {@code length} bytes at {@code offset}. */
+        boolean overlapsCluster(long cluster, long offset, long length) {
+            return length > 0 && cluster < offset + length && offset < cluster + clusterSize;
+        }
 
         /** Returns {allocated L1 entries, L2 tables read, data clusters, compressed, zero}. */
         long[] walkL1(long l1Off, long n, String l2Label, String dataLabel, String what) throws ProbeException {
@@ -1017,6 +1029,7 @@ public final class Qcow2Probe implements FormatProbe {
             long badL1 = 0;
             long badL2 = 0;
             long noOffset = 0;
+            long sharedCopied = 0;
             for (int i = 0; i < n; i++) {
                 long off = l1.getLong(i * 8) & L1E_OFFSET_MASK;
                 if (off == 0) {
@@ -1029,6 +1042,10 @@ public final class Qcow2Probe implements FormatProbe {
                 if ((off & (clusterSize - 1)) != 0 || !inFile(off, clusterSize)) {
                     badL1++;
                     continue;
+                }
+                if (overlapsCluster(off, l1TableOffset, l1Size * 8) || overlapsCluster(off, l1Off, n * 8)) {
+                    // both are tables, which the layout map lets overlap
+                    flags.add("corrupt: an L2 table of the " + what + " (at " + off + ") overlaps an L1 table");
                 }
                 if (!visitedL2.add(off)) {
                     continue;
@@ -1074,11 +1091,18 @@ public final class Qcow2Probe implements FormatProbe {
                         badL2++;
                         continue;
                     }
+                    if (e < 0 && !copiedHosts.add(host)) { // the copied flag says refcount 1
+                        sharedCopied++;
+                    }
                     addMerged(host, clusterSize, RegionKind.DATA, dataLabel, 3);
                 }
             }
             if (badL1 > 0) {
                 flags.add("corrupt: " + badL1 + " entries of the " + what + " point outside the file or are unaligned");
+            }
+            if (sharedCopied > 0) {
+                flags.add("corrupt: " + sharedCopied + " L2 entries (" + l2Label + ") with the copied flag "
+                        + "(refcount 1) map a cluster another such entry maps");
             }
             if (noOffset > 0) {
                 flags.add("corrupt: " + noOffset + " entries of the " + what + " have flags but no L2 table offset "

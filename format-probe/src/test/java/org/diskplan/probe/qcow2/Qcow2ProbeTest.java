@@ -412,4 +412,23 @@ class Qcow2ProbeTest {
         ProbedImage img = probe(bytes);
         assertThat(img.flags()).contains("corrupt: snapshot 1 L1 table (at 1536) overlaps the active L1 table");
     }
+
+    @Test
+    void aBitmapNameStartingWithNulIsOneQemuRefusesToOpenReadWrite() throws Exception {
+        byte[] bytes = Qcow2Images.bitmapsAndLuks();
+        bytes[(int) Qcow2Images.c(4) + 24] = 0; // "bm" -> "\0m": qemu's C string is empty
+        ByteBuffer.wrap(bytes).putInt((int) Qcow2Images.c(4) + 12, 0); // not in use
+        ProbedImage img = probe(bytes);
+        assertThat(img.flags()).contains(Qcow2OpenChecks.FLAG + "Can't update bitmap directory: Invalid argument (name "
+                + "of bitmap 1 at offset " + (Qcow2Images.c(4) + 24) + " starts with a NUL byte)");
+    }
+
+    @Test
+    void twoCopiedL2EntriesOnOneClusterAreFlaggedCorrupt() throws Exception {
+        byte[] bytes = Qcow2Images.v2();
+        // L2 entry 63 maps cluster 5 with the copied flag; entry 0 now does too
+        ByteBuffer.wrap(bytes).putLong((int) Qcow2Images.c(4), Qcow2Images.c(5) | 1L << 63);
+        ProbedImage img = probe(bytes);
+        assertThat(img.flags()).anyMatch(f -> f.startsWith("corrupt: 1 L2 entries (L2 table) with the copied flag"));
+    }
 }

@@ -117,6 +117,7 @@ abstract class Qcow2Resize {
                 tableEnd = Math.max(tableEnd, s.offset() + s.entryLength());
                 model.protect(s.l1TableOffset(), s.l1Size() * 8, "L1 table of snapshot " + s.id(), "snapshot L1 table",
                         "l1_table_offset of snapshot " + s.id(), s.offset());
+                protectSnapshotL2Tables(s);
             }
             model.protect(h.snapshotsOffset(), tableEnd - h.snapshotsOffset(), "snapshot table", "snapshot table",
                     "snapshots_offset", Qcow2Layout.OFF_SNAPSHOTS_OFFSET);
@@ -127,10 +128,48 @@ abstract class Qcow2Resize {
             model.protect(b.offset(), 1, "bitmap directory", "bitmap directory", "bitmap_directory_offset", dirField);
             model.protect(b.tableOffset(), b.tableSize() * 8, "bitmap table of '" + b.name() + "'", "bitmap table",
                     "bitmap_table_offset of '" + b.name() + "'", b.offset());
+            protectBitmapData(b);
         }
         model.checkOverlaps(image.path().toString());
         if (dataFile == null && (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DATA_FILE) == 0) {
             checkDataClusters(l1);
+        }
+    }
+
+    /**
+     * A snapshot's L2 tables, of the same kind as the active ones (they share them): over
+     * other metadata, a shrink or grow that changes that metadata changes the snapshot.
+     */
+    private void protectSnapshotL2Tables(Qcow2Header.Snapshot s) throws ResizeError {
+        long n = s.l1Size();
+        if (n == 0 || n * 8 > Qcow2Geometry.MAX_L1_BYTES || (s.l1TableOffset() & (cs - 1)) != 0
+                || s.l1TableOffset() < 0 || s.l1TableOffset() > fileSize - n * 8) {
+            return; // the probe flags a misplaced snapshot L1 table
+        }
+        ByteBuffer l1 = ByteBuffer.wrap(reader.read(s.l1TableOffset(), (int) (n * 8), "snapshot L1 table"));
+        for (int i = 0; i < n; i++) {
+            long off = l1.getLong(i * 8) & Qcow2Header.L1E_OFFSET_MASK;
+            if (off != 0) {
+                model.protect(off, cs, "L2 table of snapshot " + s.id(), "L2 table",
+                        "L1 entry " + i + " of snapshot " + s.id(), s.l1TableOffset() + 8L * i);
+            }
+        }
+    }
+
+    /** A bitmap's data clusters: metadata qemu writes when it stores the bitmap. */
+    private void protectBitmapData(Qcow2Header.Bitmap b) throws ResizeError {
+        long n = b.tableSize();
+        if (n == 0 || n > BME_MAX_TABLE_SIZE || (b.tableOffset() & (cs - 1)) != 0 || b.tableOffset() < 0
+                || b.tableOffset() > fileSize - n * 8) {
+            return; // refused where the bitmap is resized
+        }
+        ByteBuffer t = ByteBuffer.wrap(reader.read(b.tableOffset(), (int) (n * 8), "bitmap table"));
+        for (int i = 0; i < n; i++) {
+            long off = t.getLong(i * 8) & BME_ENTRY_OFFSET_MASK;
+            if (off != 0) {
+                model.protect(off, cs, "bitmap data of '" + b.name() + "'", "bitmap data",
+                        "bitmap table entry " + i + " of '" + b.name() + "'", b.tableOffset() + 8L * i);
+            }
         }
     }
 
@@ -147,6 +186,8 @@ abstract class Qcow2Resize {
     private void checkDataClusters(long[] l1) throws ResizeError {
         long budget = DATA_CHECK_BUDGET;
         int es = g.l2EntrySize();
+        long fileClusters = (fileSize + cs - 1) / cs;
+        java.util.BitSet copied = fileClusters <= (1L << 28) ? new java.util.BitSet((int) fileClusters) : null;
         java.util.Set<Long> seen = new java.util.HashSet<>();
         for (int i = 0; i < l1.length && budget > 0; i++) {
             long l2Off = l1[i] & Qcow2Header.L1E_OFFSET_MASK;
@@ -182,6 +223,18 @@ abstract class Qcow2Resize {
                             + "will not resize it: " + field + " (at offset " + at + ": " + Long.toHexString(e)
                             + ") is unaligned or points past the end of the file",
                             new ResizeError.Location(ResizeError.Kind.CORRUPT, field, at));
+                }
+                if (copied != null && e < 0 && (e & Qcow2Header.OFLAG_COMPRESSED) == 0) { // COPIED: refcount 1
+                    if (copied.get((int) first)) {
+                        long at = l2Off + j;
+                        String field = "L2 entry " + i + "/" + (j / es);
+                        throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged and "
+                                + "DiskPlan will not resize it: " + field + " (at offset " + at + ") maps host "
+                                + "offset " + (first << g.clusterBits()) + ", which another L2 entry with the copied "
+                                + "flag (refcount 1) maps too; freeing one would free the other",
+                                new ResizeError.Location(ResizeError.Kind.CORRUPT, field, at));
+                    }
+                    copied.set((int) first);
                 }
                 String what = model.metadataIn(first, end);
                 if (what != null) {
