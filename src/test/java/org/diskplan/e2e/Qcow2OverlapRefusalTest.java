@@ -86,6 +86,9 @@ class Qcow2OverlapRefusalTest {
                 b -> b.putLong(L2 + 2 * 8, COPIED | 0x70000), "+4G",
                 "L2 entry 0/2 (at offset 262160: 8000000000070000) is unaligned or points past the end of the file",
                 ""));
+        out.add(new Case("refcounts of the L2 table and guest cluster 0 zeroed, shrink", "0.10", List.of(),
+                b -> b.putLong(0x20008, 0x10000), "512K",
+                "host cluster 4 (offset 262144) holds the L2 table but its refcount is 0, and cutting the file", ""));
         List<String> snapshot = List.of("snapshot", "-c", "s1", "d.qcow2");
         out.add(new Case("snapshot table over the L1 table", "1.1", snapshot, b -> b.putLong(64, L1), "+1M",
                 "the snapshot table (snapshots_offset at offset 64) overlaps the active L1 table", ""));

@@ -1009,6 +1009,8 @@ public final class Qcow2Probe implements FormatProbe {
         }
 
         final Set<Long> visitedL2 = new HashSet<>();
+        /** Clusters of structures whose refcount the layout map checks at most. */
+        static final long ZERO_REF_CHECKS = 1L << 20;
         /** Host clusters mapped by L2 entries with the copied flag, walked so far. */
         final Set<Long> copiedHosts = new HashSet<>();
 
@@ -1187,6 +1189,9 @@ public final class Qcow2Probe implements FormatProbe {
             long pos = 0;
             long overlaps = 0;
             String overlapExample = null;
+            long zeroRef = 0;
+            long zeroRefChecked = 0;
+            String zeroRefExample = null;
             for (Iv iv : all) {
                 long s = iv.start();
                 long e = Math.min(iv.end(), fileSize);
@@ -1210,6 +1215,14 @@ public final class Qcow2Probe implements FormatProbe {
                     gap(out, pos, s, rc);
                 }
                 RunLayout.append(out, new LayoutRegion(iv.kind(), s, e - s, iv.label()));
+                for (long c = s >>> clusterBits; c << clusterBits < e && zeroRefChecked < ZERO_REF_CHECKS; c++) {
+                    zeroRefChecked++;
+                    long r = rc.refcount(c);
+                    if (r == 0 || r == RefcountLookup.ZERO_BLOCK) {
+                        zeroRef++;
+                        zeroRefExample = zeroRefExample != null ? zeroRefExample : iv.label() + " at " + (c << clusterBits);
+                    }
+                }
                 pos = e;
             }
             if (pos < fileSize) {
@@ -1217,6 +1230,9 @@ public final class Qcow2Probe implements FormatProbe {
             }
             if (overlaps > 0) {
                 flags.add("corrupt: " + overlaps + " overlapping structures (e.g. " + overlapExample + ")");
+            }
+            if (zeroRef > 0) {
+                flags.add("corrupt: " + zeroRef + " clusters in use have a refcount of 0 (e.g. " + zeroRefExample + ")");
             }
             if (rc.leaked > 0) {
                 flags.add("leaked clusters: " + rc.leaked);

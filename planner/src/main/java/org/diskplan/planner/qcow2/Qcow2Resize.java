@@ -173,6 +173,27 @@ abstract class Qcow2Resize {
         }
     }
 
+    /** One past the last host cluster an active L2 entry maps with a refcount of 0 on disk, 0 if none. */
+    long zeroRefcountDataEnd;
+
+    /**
+     * Refuses a file length that would cut off metadata or mapped guest data whose refcount
+     * is 0 on disk (the length comes from the last cluster with a refcount, as qemu's).
+     */
+    void checkCut(long newFileSize) throws ResizeError {
+        long from = (newFileSize + cs - 1) / cs;
+        long meta = model.zeroRefcountMetadataFrom(from);
+        if (meta >= 0 || zeroRefcountDataEnd > from) {
+            long c = meta >= 0 ? meta : zeroRefcountDataEnd - 1;
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged and DiskPlan will not "
+                    + "resize it: host cluster " + c + " (offset " + c * cs + ") holds " + (meta >= 0
+                    ? "the " + model.metadataIn(c, c + 1) : "guest data") + " but its refcount is 0, and cutting the "
+                    + "file after the last counted cluster would cut it off; repair it first with `qemu-img check -r "
+                    + "all`", new ResizeError.Location(ResizeError.Kind.CORRUPT, "refcount of host cluster " + c,
+                    model.refcountEntryOffset(c)));
+        }
+    }
+
     /** Bytes of active L2 tables {@link #checkDataClusters} reads at most; past that it stops. */
     static final long DATA_CHECK_BUDGET = 256L << 20;
 
@@ -235,6 +256,9 @@ abstract class Qcow2Resize {
                                 new ResizeError.Location(ResizeError.Kind.CORRUPT, field, at));
                     }
                     copied.set((int) first);
+                }
+                if (end > zeroRefcountDataEnd && model.get(first) == 0) {
+                    zeroRefcountDataEnd = end;
                 }
                 String what = model.metadataIn(first, end);
                 if (what != null) {

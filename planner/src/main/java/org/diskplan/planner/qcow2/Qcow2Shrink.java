@@ -150,6 +150,9 @@ final class Qcow2Shrink extends Qcow2Resize {
         long last = model.lastUsedCluster();
         long newFileSize = last < 0 ? fileSize : Math.min(fileSize, (last + 1) * cs);
         newFileSize = Math.max(newFileSize, freshEnd);
+        if (newFileSize < fileSize) {
+            checkCut(newFileSize);
+        }
         if (dataFile != null) {
             // qemu cuts the data file to the new size (never longer), after the commit
             long length = dataFileLength();

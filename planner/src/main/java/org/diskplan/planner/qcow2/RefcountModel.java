@@ -341,6 +341,31 @@ final class RefcountModel {
         metaWhat = whats.toArray(new String[0]);
     }
 
+    /**
+     * The first metadata cluster at or after {@code from} whose refcount on disk is 0, or -1:
+     * a shrink that cuts the file by the refcounts would cut it off.
+     */
+    long zeroRefcountMetadataFrom(long from) throws ResizeError {
+        for (long[] r : metaRuns) {
+            for (long c = Math.max(from, r[0]); c < r[1]; c++) {
+                if (originalRefcount(c) == 0) {
+                    return c;
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** Where the file holds the refcount of {@code cluster} (the byte with its entry), or -1. */
+    long refcountEntryOffset(long cluster) {
+        long bi = cluster >>> blockBits;
+        if (bi >= oldTable.length || (oldTable[(int) bi] & Qcow2Header.REFT_OFFSET_MASK) == 0) {
+            return -1;
+        }
+        long index = cluster & ((1L << blockBits) - 1);
+        return (oldTable[(int) bi] & Qcow2Header.REFT_OFFSET_MASK) + ((index << order) >>> 3);
+    }
+
     /** The metadata runs (first cluster, one past the last) {@link #checkOverlaps} found, in order. */
     private long[][] metaRuns = new long[0][];
     private String[] metaWhat = new String[0];
