@@ -431,4 +431,12 @@ class Qcow2ProbeTest {
         ProbedImage img = probe(bytes);
         assertThat(img.flags()).anyMatch(f -> f.startsWith("corrupt: 1 L2 entries (L2 table) with the copied flag"));
     }
+
+    @Test
+    void anL2TableWithRefcountZeroIsFlaggedCorrupt() throws Exception {
+        byte[] bytes = Qcow2Images.v2();
+        ByteBuffer.wrap(bytes).putShort((int) Qcow2Images.c(2) + 2 * 4, (short) 0); // cluster 4: the L2 table
+        ProbedImage img = probe(bytes);
+        assertThat(img.flags()).anyMatch(f -> f.startsWith("corrupt: 1 clusters in use have a refcount of 0 (e.g. L2"));
+    }
 }
