@@ -89,6 +89,10 @@ class Qcow2OverlapRefusalTest {
         out.add(new Case("refcounts of the L2 table and guest cluster 0 zeroed, shrink", "0.10", List.of(),
                 b -> b.putLong(0x20008, 0x10000), "512K",
                 "host cluster 4 (offset 262144) holds the L2 table but its refcount is 0, and cutting the file", ""));
+        out.add(new Case("an L2 entry without the copied flag on a copied cluster, shrink", "1.1", List.of(),
+                b -> b.putLong(L2 + 2 * 8, 0x60000), "512K",
+                "L2 entry 0/15 (at offset 262264) maps host offset 393216, which another L2 entry maps too, one of",
+                ""));
         List<String> snapshot = List.of("snapshot", "-c", "s1", "d.qcow2");
         out.add(new Case("snapshot table over the L1 table", "1.1", snapshot, b -> b.putLong(64, L1), "+1M",
                 "the snapshot table (snapshots_offset at offset 64) overlaps the active L1 table", ""));
@@ -101,7 +105,7 @@ class Qcow2OverlapRefusalTest {
                 "the L2 table of snapshot 1 (L1 entry 0 of snapshot 1 at offset 458752) overlaps the active L1", ""));
         out.add(new Case("two L2 entries with the copied flag on one cluster, shrink", "1.1", List.of(),
                 b -> b.putLong(L2 + 3 * 8, COPIED | 0x60000), "512K",
-                "L2 entry 0/15 (at offset 262264) maps host offset 393216, which another L2 entry with the copied",
+                "L2 entry 0/15 (at offset 262264) maps host offset 393216, which another L2 entry maps too, one of",
                 ""));
         List<String> bitmap = List.of("bitmap", "--add", "d.qcow2", "b0");
         out.add(new Case("bitmap data over guest data, grow 4G", "1.1", bitmap,

@@ -1011,8 +1011,9 @@ public final class Qcow2Probe implements FormatProbe {
         final Set<Long> visitedL2 = new HashSet<>();
         /** Clusters of structures whose refcount the layout map checks at most. */
         static final long ZERO_REF_CHECKS = 1L << 20;
-        /** Host clusters mapped by L2 entries with the copied flag, walked so far. */
-        final Set<Long> copiedHosts = new HashSet<>();
+        /** Host clusters mapped by L2 entries with the copied flag, and by any, walked so far. */
+        java.util.BitSet copiedHosts;
+        java.util.BitSet mappedHosts;
 
         /** Whether the cluster at {@code cluster} holds any of the {@code length} bytes at {@code offset}. */
         boolean overlapsCluster(long cluster, long offset, long length) {
@@ -1093,8 +1094,19 @@ public final class Qcow2Probe implements FormatProbe {
                         badL2++;
                         continue;
                     }
-                    if (e < 0 && !copiedHosts.add(host)) { // the copied flag says refcount 1
-                        sharedCopied++;
+                    if (copiedHosts == null && fileSize / clusterSize < (1L << 28)) {
+                        copiedHosts = new java.util.BitSet();
+                        mappedHosts = new java.util.BitSet();
+                    }
+                    if (copiedHosts != null) { // the copied flag says refcount 1: no other entry maps it
+                        int hc = (int) (host >>> clusterBits);
+                        if (copiedHosts.get(hc) || (e < 0 && mappedHosts.get(hc))) {
+                            sharedCopied++;
+                        }
+                        mappedHosts.set(hc);
+                        if (e < 0) {
+                            copiedHosts.set(hc);
+                        }
                     }
                     addMerged(host, clusterSize, RegionKind.DATA, dataLabel, 3);
                 }
@@ -1103,8 +1115,8 @@ public final class Qcow2Probe implements FormatProbe {
                 flags.add("corrupt: " + badL1 + " entries of the " + what + " point outside the file or are unaligned");
             }
             if (sharedCopied > 0) {
-                flags.add("corrupt: " + sharedCopied + " L2 entries (" + l2Label + ") with the copied flag "
-                        + "(refcount 1) map a cluster another such entry maps");
+                flags.add("corrupt: " + sharedCopied + " L2 entries (" + l2Label + ") map a cluster another entry "
+                        + "maps, one of them with the copied flag (refcount 1)");
             }
             if (noOffset > 0) {
                 flags.add("corrupt: " + noOffset + " entries of the " + what + " have flags but no L2 table offset "

@@ -209,6 +209,7 @@ abstract class Qcow2Resize {
         int es = g.l2EntrySize();
         long fileClusters = (fileSize + cs - 1) / cs;
         java.util.BitSet copied = fileClusters <= (1L << 28) ? new java.util.BitSet((int) fileClusters) : null;
+        java.util.BitSet mapped = copied != null ? new java.util.BitSet((int) fileClusters) : null;
         java.util.Set<Long> seen = new java.util.HashSet<>();
         for (int i = 0; i < l1.length && budget > 0; i++) {
             long l2Off = l1[i] & Qcow2Header.L1E_OFFSET_MASK;
@@ -245,17 +246,20 @@ abstract class Qcow2Resize {
                             + ") is unaligned or points past the end of the file",
                             new ResizeError.Location(ResizeError.Kind.CORRUPT, field, at));
                 }
-                if (copied != null && e < 0 && (e & Qcow2Header.OFLAG_COMPRESSED) == 0) { // COPIED: refcount 1
-                    if (copied.get((int) first)) {
+                if (copied != null && (e & Qcow2Header.OFLAG_COMPRESSED) == 0) { // COPIED: refcount 1
+                    if (copied.get((int) first) || (e < 0 && mapped.get((int) first))) {
                         long at = l2Off + j;
                         String field = "L2 entry " + i + "/" + (j / es);
                         throw new ResizeError(ErrorCode.NEEDS_REPAIR, "'" + image.path() + "' is damaged and "
                                 + "DiskPlan will not resize it: " + field + " (at offset " + at + ") maps host "
-                                + "offset " + (first << g.clusterBits()) + ", which another L2 entry with the copied "
-                                + "flag (refcount 1) maps too; freeing one would free the other",
+                                + "offset " + (first << g.clusterBits()) + ", which another L2 entry maps too, one of "
+                                + "them with the copied flag (refcount 1); freeing one would free the other",
                                 new ResizeError.Location(ResizeError.Kind.CORRUPT, field, at));
                     }
-                    copied.set((int) first);
+                    mapped.set((int) first);
+                    if (e < 0) {
+                        copied.set((int) first);
+                    }
                 }
                 if (end > zeroRefcountDataEnd && model.get(first) == 0) {
                     zeroRefcountDataEnd = end;
