@@ -116,6 +116,16 @@ public final class FieldReader {
         return "0x" + Long.toHexString(v);
     }
 
+    /**
+     * {@code v} as lower-case hex digits, left-padded with zeros to {@code width} (as
+     * {@code %0Nx} would print it, without java.util.Formatter: info's start-up pays for
+     * Formatter and its regular expressions otherwise).
+     */
+    public static String hexDigits(long v, int width) {
+        String digits = Long.toHexString(v);
+        return digits.length() >= width ? digits : "0".repeat(width - digits.length()) + digits;
+    }
+
     /** Bytes as text with anything outside printable ASCII escaped as \xNN; trailing NULs dropped. */
     public static String printable(byte[] raw) {
         int end = raw.length;
@@ -128,7 +138,7 @@ public final class FieldReader {
             if (c >= 0x20 && c < 0x7f && c != '\\') {
                 sb.append((char) c);
             } else {
-                sb.append(String.format("\\x%02x", c));
+                sb.append("\\x").append(hexDigits(c, 2));
             }
         }
         return sb.toString();

@@ -22,11 +22,22 @@ public final class Sizes {
         if (unit == 0) {
             return bytes + " B";
         }
-        String s = threeDigits(v);
-        if (s.contains(".")) {
-            s = s.replaceAll("0+$", "").replaceAll("\\.$", "");
+        return withoutTrailingZeros(threeDigits(v)) + " " + UNITS[unit];
+    }
+
+    /** "1.50" to "1.5", "2.00" to "2", "100" as it is (no regular expression: start-up). */
+    static String withoutTrailingZeros(String s) {
+        if (s.indexOf('.') < 0) {
+            return s;
         }
-        return s + " " + UNITS[unit];
+        int end = s.length();
+        while (s.charAt(end - 1) == '0') {
+            end--;
+        }
+        if (s.charAt(end - 1) == '.') {
+            end--;
+        }
+        return s.substring(0, end);
     }
 
     /**

@@ -81,4 +81,21 @@ class TextTest {
         assertThat(Sizes.human(67_108_864)).isEqualTo("64 MiB");
         assertThat(Sizes.human(2_424_832)).isEqualTo("2.31 MiB");
     }
+
+    /** Trailing zeros (and a bare point) dropped as the regular expressions "0+$" and "\\.$" did. */
+    @Test
+    void trailingZerosDroppedAsTheRegularExpressionsDid() {
+        SplittableRandom r = new SplittableRandom(5);
+        for (int i = 0; i < 100_000; i++) {
+            String s = Sizes.threeDigits(1 + r.nextDouble() * 1023);
+            String regex = s.contains(".") ? s.replaceAll("0+$", "").replaceAll("\\.$", "") : s;
+            assertThat(Sizes.withoutTrailingZeros(s)).as(s).isEqualTo(regex);
+        }
+        for (String s : new String[] {"1.00", "1.50", "100", "10.0", "1.02e+03", "1.00e+03", "2.31"}) {
+            String regex = s.contains(".") ? s.replaceAll("0+$", "").replaceAll("\\.$", "") : s;
+            assertThat(Sizes.withoutTrailingZeros(s)).as(s).isEqualTo(regex);
+        }
+        assertThat(Sizes.human(1L << 30)).isEqualTo("1 GiB");
+        assertThat(Sizes.human(3L << 29)).isEqualTo("1.5 GiB");
+    }
 }

@@ -500,7 +500,8 @@ public final class Qcow2Probe implements FormatProbe {
                 ByteBuffer eh = reader.readBuffer(offset, 8, ORDER, "header extension");
                 long type = Integer.toUnsignedLong(eh.getInt(0));
                 long len = Integer.toUnsignedLong(eh.getInt(4));
-                String group = String.format("header extension 0x%08x (%s)", type, extensionName(type));
+                String group = "header extension 0x" + FieldReader.hexDigits(type, 8) + " (" + extensionName(type)
+                        + ")";
                 if (len > end - offset - 8) {
                     throw failIn(group, "length", offset + 4, len + " bytes runs past the end of the extension area"
                             + " (offset " + end + ")");
@@ -510,7 +511,8 @@ public final class Qcow2Probe implements FormatProbe {
                 }
                 byte[] data = reader.read(offset, (int) (8 + len), group);
                 FieldReader f = new FieldReader(group, offset, data, ORDER, extFields);
-                f.u32("type", 0, "extension type code", v -> String.format("0x%08x (%s)", v, extensionName(v)));
+                f.u32("type", 0, "extension type code",
+                        v -> "0x" + FieldReader.hexDigits(v, 8) + " (" + extensionName(v) + ")");
                 f.u32("length", 4, "bytes of extension data (padded to a multiple of 8 on disk)",
                         FieldReader::decimal);
                 extensions.add(new Qcow2Header.Extension(type, offset, len, extensionName(type)));

@@ -70,8 +70,15 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
     /** No split extent may pass 2 GiB. */
     static final long MAX_SPLIT_SECTORS = (2L << 30) / VmdkLayout.SECTOR;
     static final Set<String> TYPES = Set.of("monolithicFlat", "vmfs", "twoGbMaxExtentFlat", "twoGbMaxExtentSparse");
-    private static final Pattern SPLIT_NAME = Pattern.compile("^(.*-[fs])(\\d+)(\\.vmdk)$", Pattern.CASE_INSENSITIVE);
-    private static final Pattern EXTENT_LINE = Pattern.compile("^(\\s*\\S+\\s+)(\\d+)(\\s+\\S+\\s+)\"[^\"]*\"(.*)$");
+
+    /**
+     * Compiled on first use, not when the planner registry makes every planner: a qcow2
+     * command would otherwise load and compile regular expressions at every start.
+     */
+    private static final class Patterns {
+        static final Pattern SPLIT_NAME = Pattern.compile("^(.*-[fs])(\\d+)(\\.vmdk)$", Pattern.CASE_INSENSITIVE);
+        static final Pattern EXTENT_LINE = Pattern.compile("^(\\s*\\S+\\s+)(\\d+)(\\s+\\S+\\s+)\"[^\"]*\"(.*)$");
+    }
 
     @Override
     public Set<ImageFormat> formats() {
@@ -479,7 +486,7 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
 
     /** The split extent's next name: {@code disk-f003.vmdk} -> {@code disk-f004.vmdk}, the width kept. */
     private static String nextName(String name, VmdkExtentFile last) throws ResizeError {
-        Matcher m = SPLIT_NAME.matcher(name);
+        Matcher m = Patterns.SPLIT_NAME.matcher(name);
         if (!m.matches() || name.contains("/") || name.contains("\\")) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "VMDK descriptor extent line "
                     + last.extent().lineNumber() + ": extent file \"" + last.extent().fileName()
@@ -492,7 +499,7 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
 
     /** An extent line like {@code last}'s, for a new file at offset 0. */
     private static String newLine(VmdkExtentFile last, long sectors, String name) throws ResizeError {
-        Matcher m = EXTENT_LINE.matcher(last.extent().line().strip());
+        Matcher m = Patterns.EXTENT_LINE.matcher(last.extent().line().strip());
         if (!m.matches()) {
             throw new ResizeError(ErrorCode.PARSE_FAILED, "VMDK descriptor extent line "
                     + last.extent().lineNumber() + ": cannot be used as the form of a new extent line");
