@@ -2,16 +2,24 @@ package org.diskplan.planner.apply;
 
 import com.sun.jna.Library;
 import java.io.FileDescriptor;
+import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.reflect.Field;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.OptionalInt;
 
 /**
  * posix_fallocate and sync_file_range through JNA (the JDK has neither). Used on the file
  * descriptor the applier already holds: opening a second descriptor and closing
  * it would drop the process's POSIX lock on the image. Reaching that descriptor
- * needs {@code --add-opens java.base/java.io=ALL-UNNAMED} (the jar's manifest
- * grants it); without it, or without libc, callers fall back to writing zeros.
+ * needs {@code --add-opens java.base/java.io=ALL-UNNAMED} (the fat jar's manifest
+ * grants it); without it (the packaged command line starts without, as opening a
+ * package costs start-up) the descriptor is found in Linux's {@code /proc/self/fd} by
+ * the file's device and inode; where neither works, or without libc, callers fall back
+ * to writing zeros.
  */
 final class Fallocate {
     private interface LibC extends Library {
@@ -51,8 +59,11 @@ final class Fallocate {
      * Reserves {@code [offset, offset + length)}; returns false when it cannot
      * (no libc, no descriptor, or the call failed), so the caller writes zeros.
      */
-    static boolean reserve(RandomAccessFile file, long offset, long length) {
-        OptionalInt fd = descriptor(file);
+    static boolean reserve(RandomAccessFile file, Path path, long offset, long length) {
+        return reserve(descriptor(file, path), offset, length);
+    }
+
+    static boolean reserve(OptionalInt fd, long offset, long length) {
         if (LIBC == null || fd.isEmpty()) {
             return false;
         }
@@ -65,8 +76,8 @@ final class Fallocate {
      * still being copied, and the barrier's fdatasync finds little left to do. Does nothing
      * where that is not available; durability still comes from the fdatasync.
      */
-    static void startWriteBack(RandomAccessFile file, long offset, long length) {
-        OptionalInt fd = descriptor(file);
+    static void startWriteBack(RandomAccessFile file, Path path, long offset, long length) {
+        OptionalInt fd = descriptor(file, path);
         if (LIBC == null || fd.isEmpty()) {
             return;
         }
@@ -75,6 +86,53 @@ final class Fallocate {
         } catch (UnsatisfiedLinkError e) {
             // not Linux: the fdatasync at the barrier does it all
         }
+    }
+
+    private static OptionalInt descriptor(RandomAccessFile file, Path path) {
+        OptionalInt fd = descriptor(file);
+        return fd.isPresent() ? fd : heldDescriptor(path);
+    }
+
+    /**
+     * A descriptor this process already holds open for writing on the file at {@code path}:
+     * the entry of {@code /proc/self/fd} whose file has the same device and inode, with
+     * write access in {@code /proc/self/fdinfo} (nothing is opened on the file itself, so no
+     * lock is dropped). Empty where there is none or no /proc.
+     */
+    static OptionalInt heldDescriptor(Path path) {
+        try {
+            Object key = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+            if (key == null) {
+                return OptionalInt.empty();
+            }
+            try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+                for (Path link : fds) {
+                    int fd = Integer.parseInt(link.getFileName().toString());
+                    BasicFileAttributes a;
+                    try {
+                        a = Files.readAttributes(link, BasicFileAttributes.class); // follows it: the open file
+                    } catch (IOException e) {
+                        continue; // closed since the listing (the listing's own descriptor, say)
+                    }
+                    if (key.equals(a.fileKey()) && openForWriting(fd)) {
+                        return OptionalInt.of(fd);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no /proc (not Linux) or an entry that is no number: zeros are written instead
+        }
+        return OptionalInt.empty();
+    }
+
+    /** O_WRONLY or O_RDWR in the octal "flags:" line of /proc/self/fdinfo/FD. */
+    private static boolean openForWriting(int fd) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
+            if (line.startsWith("flags:")) {
+                return (Integer.parseInt(line.substring("flags:".length()).trim(), 8) & 3) != 0;
+            }
+        }
+        return false;
     }
 
     private static OptionalInt descriptor(RandomAccessFile file) {

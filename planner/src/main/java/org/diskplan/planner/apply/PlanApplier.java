@@ -254,7 +254,8 @@ public final class PlanApplier {
             if (z.reserve()) {
                 options.faults().before(IoFaults.Op.WRITE, z.file());
             }
-            boolean reserved = z.reserve() && Fallocate.reserve(targets.file(z.file()), z.offset(), z.length());
+            boolean reserved = z.reserve() && Fallocate.reserve(targets.file(z.file()), targets.realPath(z.file()),
+                    z.offset(), z.length());
             long writtenBack = z.offset();
             for (long pos = z.offset(); !reserved && pos < z.end(); ) {
                 if (cancellable && options.cancelRequested().getAsBoolean()) {
@@ -265,7 +266,8 @@ public final class PlanApplier {
                 Io.writeFully(ch, pos, ZEROS.duplicate().limit(n));
                 pos += n;
                 if (pos - writtenBack >= WRITE_BACK_EVERY || pos == z.end()) {
-                    Fallocate.startWriteBack(targets.file(z.file()), writtenBack, pos - writtenBack);
+                    Fallocate.startWriteBack(targets.file(z.file()), targets.realPath(z.file()), writtenBack,
+                            pos - writtenBack);
                     writtenBack = pos;
                 }
                 options.listener().bytes(done + (pos - z.offset()), total);

@@ -265,10 +265,31 @@ class PlanApplierTest {
     void reserveAllocatesBlocks() throws Exception {
         Path image = TestImages.raw(dir, "a.img", 0);
         try (RandomAccessFile raf = new RandomAccessFile(image.toFile(), "rw")) {
-            assertThat(Fallocate.reserve(raf, 0, 1 << 20)).as("posix_fallocate through JNA").isTrue();
+            assertThat(Fallocate.reserve(raf, image, 0, 1 << 20)).as("posix_fallocate through JNA").isTrue();
         }
         assertThat(Files.size(image)).isEqualTo(1 << 20);
         assertThat(FileFacts.allocatedBytes(image)).hasValue(1 << 20);
+    }
+
+    /** The packaged command line starts without --add-opens: the descriptor is found in /proc/self/fd. */
+    @Test
+    void withoutReflectionTheHeldDescriptorIsFoundByInode() throws Exception {
+        Path image = TestImages.raw(dir, "a.img", 0);
+        Path other = TestImages.raw(dir, "b.img", 0);
+        try (RandomAccessFile ro = new RandomAccessFile(image.toFile(), "r");
+             RandomAccessFile elsewhere = new RandomAccessFile(other.toFile(), "rw")) {
+            assertThat(Fallocate.heldDescriptor(image)).as("open read-only only").isEmpty();
+            try (RandomAccessFile rw = new RandomAccessFile(image.toFile(), "rw")) {
+                java.util.OptionalInt fd = Fallocate.heldDescriptor(image);
+                assertThat(fd).isPresent();
+                assertThat(Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd.getAsInt())))
+                        .isEqualTo(image.toRealPath());
+                assertThat(Fallocate.reserve(fd, 0, 1 << 20)).isTrue();
+            }
+        }
+        assertThat(Files.size(image)).isEqualTo(1 << 20);
+        assertThat(FileFacts.allocatedBytes(image)).hasValue(1 << 20);
+        assertThat(Files.size(other)).isZero();
     }
 
     @Test
