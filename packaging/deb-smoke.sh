@@ -82,10 +82,10 @@ version=$(cd "$work" && diskplan --version)
   fail "diskplan --version printed '$version', the package is $(dpkg-query -W -f='${Version}' diskplan)"
 # postinst's class-data archive for the installed jar, and the launcher using it
 app=/opt/diskplan/lib/app
-[ -s "$app/diskplan.jsa" ] && [ "$(cat "$app/diskplan.jsa.for")" = "$app/diskplan.jar" ] ||
-  fail "postinst made no class-data archive for $app/diskplan.jar"
+[ -s "$app/diskplan.jsa" ] && [ "$(cat "$app/diskplan.jsa.for")" = "$app/diskplan-cli.jar" ] ||
+  fail "postinst made no class-data archive for $app/diskplan-cli.jar"
 /opt/diskplan/lib/runtime/bin/java -Xshare:on -XX:SharedArchiveFile="$app/diskplan.jsa" \
-  -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar "$app/diskplan.jar" --version \
+  -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$app/diskplan-cli.jar" org.diskplan.app.Main --version \
   >/dev/null 2>"$work/cds.err" || { cat "$work/cds.err" >&2; fail "the installed class-data archive does not map"; }
 start=$(date +%s%N); (cd "$work" && diskplan --version >/dev/null); start=$((($(date +%s%N) - start) / 1000000))
 step "diskplan --version from PATH: '$version' in $start ms (class-data archive in use)"

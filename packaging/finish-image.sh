@@ -3,13 +3,18 @@
 #
 # 1. the runtime's default class-data archive (lib/server/classes.jsa), which jlink leaves
 #    out on JDK 17: without it every start loads and verifies the JDK's classes anew;
-# 2. an application archive (lib/app/diskplan.jsa, dynamic, over the default one) of the
+# 2. the command line's jar (lib/app/diskplan-cli.jar: the fat jar less JavaFX and
+#    ControlsFX, 2,000 entries instead of 8,000, built by app-fx as target/diskplan-cli.jar)
+#    and an application archive (lib/app/diskplan.jsa, dynamic, over the default one) of the
 #    classes the command line loads, from one training run of every command path
 #    (lib/app/diskplan.training, run through Main's own route: -Ddiskplan.cdsTraining, CdsTraining);
 # 3. JNA's native library unpacked into lib/app/jna (JNA would unpack it at every start);
 # 4. bin/diskplan as a shell launcher. JDK 17's native jpackage launcher runs `rpm -qf`
 #    and `dpkg -S` on its own path at every start (about 130 ms here, measured with strace);
-#    the script starts the image's runtime directly with `-jar` (the manifest opens
+#    the script starts the image's runtime directly: command words with the command
+#    line's jar on the class path and its archive (no manifest Add-Opens to apply: that
+#    costs a command about a tenth of its start, and Fallocate finds its descriptor in
+#    /proc/self/fd instead), the window with `-jar` and the fat jar (the manifest opens
 #    java.io), adding -XX:TieredStopAtLevel=1 -XX:+UseSerialGC for command-line words. It
 #    follows symbolic links to itself (the .deb links /usr/bin/diskplan to it).
 #
@@ -21,13 +26,16 @@
 # VERSION is the Maven project version; the image carries it without -SNAPSHOT, as
 # `diskplan --version` prints it.
 #
-#   bash packaging/finish-image.sh IMAGE_DIR VERSION
+#   bash packaging/finish-image.sh IMAGE_DIR VERSION CLI_JAR
 set -euo pipefail
 image=$(cd "$1" && pwd)
-version=${2:?usage: finish-image.sh IMAGE_DIR VERSION}
+version=${2:?usage: finish-image.sh IMAGE_DIR VERSION CLI_JAR}
 version=${version%-SNAPSHOT}
+cli_jar=${3:?usage: finish-image.sh IMAGE_DIR VERSION CLI_JAR}
 java=$image/lib/runtime/bin/java
 app=$image/lib/app
+[ -s "$cli_jar" ] || { echo "finish-image.sh: no command-line jar at $cli_jar (build app-fx first)" >&2; exit 1; }
+cp "$cli_jar" "$app/diskplan-cli.jar"
 # No --add-opens on the command line: the jar's manifest opens java.io (Fallocate) under
 # -jar, and a command-line --add-opens would switch off the archived module graph (about
 # 40 ms of every start on JDK 17).
@@ -74,23 +82,24 @@ resize -f qcow2 -f qcow2 @DIR@/s.qcow2 2G
 TRAINING
 mkdir -p "$work/train"
 # shellcheck disable=SC2086
-# Started as the launcher starts a command (-jar, its flags), with the training property:
-# Main then runs each line through its own command-line route (CdsTraining), so the archive
-# also holds what -jar (the manifest's Add-Opens, LauncherHelper's lambdas) and Main load.
+# Started as the launcher starts a command (the command line's jar, its flags), with the
+# training property: Main then runs each line through its own command-line route
+# (CdsTraining), so the archive also holds what Main loads.
 "$java" -XX:ArchiveClassesAtExit="$app/diskplan.jsa" -Xshare:auto $fast -Djna.boot.library.path="$app/jna" \
-  -Ddiskplan.cdsTraining="$work/train" -jar "$app/diskplan.jar" < "$app/diskplan.training" >/dev/null 2>&1
+  -Ddiskplan.cdsTraining="$work/train" -cp "$app/diskplan-cli.jar" org.diskplan.app.Main \
+  < "$app/diskplan.training" >/dev/null 2>&1
 [ -s "$app/diskplan.jsa" ] || { echo "finish-image.sh: no class-data archive made" >&2; exit 1; }
 # The archive must be used (-Xshare:on fails loud where it cannot be mapped) and hold what a
-# command loads first: Main, the Add-Opens lambdas of -jar, and DiskPlanCli.
+# command loads first: Main and DiskPlanCli.
 # shellcheck disable=SC2086
 loaded=$("$java" -XX:SharedArchiveFile="$app/diskplan.jsa" -Xshare:on $fast -Djna.boot.library.path="$app/jna" \
-  -Xlog:class+load -jar "$app/diskplan.jar" --version) ||
+  -Xlog:class+load -cp "$app/diskplan-cli.jar" org.diskplan.app.Main --version) ||
   { echo "finish-image.sh: the class-data archive cannot be used" >&2; exit 1; }
-for c in org.diskplan.app.Main 'sun.launcher.LauncherHelper\$\$Lambda' org.diskplan.app.cli.DiskPlanCli; do
+for c in org.diskplan.app.Main org.diskplan.app.cli.DiskPlanCli; do
   grep -q "$c.* source: shared objects file" <<<"$loaded" ||
     { echo "finish-image.sh: $c is not in the class-data archive" >&2; exit 1; }
 done
-printf '%s\n' "$app/diskplan.jar" > "$app/diskplan.jsa.for"
+printf '%s\n' "$app/diskplan-cli.jar" > "$app/diskplan.jsa.for"
 
 rm -f "$image/bin/diskplan"
 cat > "$image/bin/diskplan" <<'EOF'
@@ -100,21 +109,27 @@ cat > "$image/bin/diskplan" <<'EOF'
 self=$(readlink -f "$0")
 here=${self%/bin/*}
 app=$here/lib/app
-cds=
-built=
-[ -r "$app/diskplan.jsa.for" ] && read -r built < "$app/diskplan.jsa.for"
-if [ -r "$app/diskplan.jsa" ] && [ "$built" = "$app/diskplan.jar" ]; then
-  cds=-XX:SharedArchiveFile=$app/diskplan.jsa
-fi
-fast=
-case "${1:-}" in
-  # the command line: C1 only and the serial collector start fastest; the window keeps the defaults
-  info|plan|resize|recover|sample|help|-*) fast="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" ;;
-esac
 jna=
 [ -d "$app/jna" ] && jna=-Djna.boot.library.path=$app/jna
-# -jar: the manifest's Add-Opens, without the cost of --add-opens (see finish-image.sh)
-exec "$here/lib/runtime/bin/java" $cds -Xshare:auto $fast $jna -Djpackage.app-version=@VERSION@ \
+case "${1:-}" in
+  info|plan|resize|recover|sample|help|-*)
+    # the command line: its own jar (no JavaFX) and class-data archive; C1 only and the
+    # serial collector start fastest
+    if [ -r "$app/diskplan-cli.jar" ]; then
+      cds=
+      built=
+      [ -r "$app/diskplan.jsa.for" ] && read -r built < "$app/diskplan.jsa.for"
+      if [ -r "$app/diskplan.jsa" ] && [ "$built" = "$app/diskplan-cli.jar" ]; then
+        cds=-XX:SharedArchiveFile=$app/diskplan.jsa
+      fi
+      exec "$here/lib/runtime/bin/java" $cds -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC $jna \
+        -Djpackage.app-version=@VERSION@ -cp "$app/diskplan-cli.jar" org.diskplan.app.Main "$@"
+    fi
+    ;;
+esac
+# the window (or a word Main sorts out): -jar, for the manifest's Add-Opens without the cost
+# of --add-opens (see finish-image.sh)
+exec "$here/lib/runtime/bin/java" -Xshare:auto $jna -Djpackage.app-version=@VERSION@ \
   -jar "$app/diskplan.jar" "$@"
 EOF
 sed -i "s/@VERSION@/$version/" "$image/bin/diskplan"
