@@ -14,9 +14,11 @@ import org.diskplan.planner.apply.FileFacts;
  * image and its extent files ({@code st_blocks}), which no JDK 17 API exposes.
  *
  * <p>On Linux it asks coreutils' {@code stat -L -c '%b %B'} in a child process, started
- * before the probe so that it runs beside it: loading JNA for {@link FileFacts} costs
- * {@code info} about as much CPU as a whole hello-world start (measured with
- * bench/startup.sh's image), a child process about half as much. Any other answer (no
+ * before the probe from a thread of its own so that it runs beside it (starting a child
+ * costs a JVM about a tenth of {@code info}'s start-up; on that thread it overlaps the
+ * probe, and a {@code stat} hung on its storage cannot hold the command): loading JNA for
+ * {@link FileFacts} costs {@code info} about as much CPU as a whole hello-world start
+ * (measured with bench/startup.sh's image), a child process about half as much. Any other answer (no
  * {@code stat}, an error, output that is not one {@code BLOCKS UNIT} line per file, no
  * answer within {@value #WAIT_SECONDS} s) falls back to {@link FileFacts} (JNA), which
  * answers the same where it can; where neither can, the size is unknown ({@code -1}) and
@@ -27,29 +29,24 @@ final class DiskUsage {
     private static final boolean LINUX = System.getProperty("os.name", "").startsWith("Linux");
 
     private final List<Path> files;
-    private final Process process;
+    /** Asks {@code stat} on its own thread (null where nothing is asked): info's thread never waits for the child's start. */
+    private final Thread asker;
+    private volatile Process process;
+    private volatile OptionalLong answer = OptionalLong.empty();
 
-    private DiskUsage(List<Path> files, Process process) {
+    private DiskUsage(List<Path> files, boolean ask) {
         this.files = files;
-        this.process = process;
+        this.asker = ask ? new Thread(this::ask, "diskplan-disk-usage") : null;
     }
 
     /** Starts asking for the allocated bytes of {@code files} (none: 0). */
     static DiskUsage start(List<Path> files) {
-        Process p = null;
-        if (LINUX && !files.isEmpty()) {
-            List<String> cmd = new ArrayList<>(List.of("stat", "-L", "-c", "%b %B", "--"));
-            for (Path f : files) {
-                cmd.add(f.toString());
-            }
-            try {
-                p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD)
-                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-            } catch (IOException | RuntimeException e) {
-                p = null; // no stat here: FileFacts answers
-            }
+        DiskUsage u = new DiskUsage(List.copyOf(files), LINUX && !files.isEmpty());
+        if (u.asker != null) {
+            u.asker.setDaemon(true);
+            u.asker.start();
         }
-        return new DiskUsage(List.copyOf(files), p);
+        return u;
     }
 
     /** The sum of the files' allocated bytes, or -1 where one of them cannot be asked. */
@@ -70,23 +67,49 @@ final class DiskUsage {
     }
 
     private OptionalLong fromStat() {
-        if (process == null) {
+        if (asker == null) {
             return OptionalLong.empty();
         }
         try {
-            byte[] out = process.getInputStream().readNBytes(64 * 1024 + files.size() * 64);
-            if (!process.waitFor(WAIT_SECONDS, TimeUnit.SECONDS) || process.exitValue() != 0) {
-                process.destroy();
-                return OptionalLong.empty();
-            }
-            return parse(new String(out, StandardCharsets.US_ASCII), files.size());
-        } catch (IOException e) {
-            process.destroy();
-            return OptionalLong.empty();
+            asker.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            process.destroy();
+        }
+        if (asker.isAlive()) {
+            Process p = process;
+            if (p != null) {
+                p.destroy(); // a stat hung on its storage: FileFacts answers, or the size stays unknown
+            }
             return OptionalLong.empty();
+        }
+        return answer;
+    }
+
+    /** The asker thread: coreutils' stat for every file, its output parsed; no answer on any failure. */
+    private void ask() {
+        List<String> cmd = new ArrayList<>(List.of("stat", "-L", "-c", "%b %B", "--"));
+        for (Path f : files) {
+            cmd.add(f.toString());
+        }
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        } catch (IOException | RuntimeException e) {
+            return; // no stat here: FileFacts answers
+        }
+        process = p;
+        try {
+            byte[] out = p.getInputStream().readNBytes(64 * 1024 + files.size() * 64);
+            if (p.waitFor(WAIT_SECONDS, TimeUnit.SECONDS) && p.exitValue() == 0) {
+                answer = parse(new String(out, StandardCharsets.US_ASCII), files.size());
+            } else {
+                p.destroy();
+            }
+        } catch (IOException e) {
+            p.destroy();
+        } catch (InterruptedException e) {
+            p.destroy();
         }
     }
 
