@@ -4,10 +4,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * A deadline on every read of an image (issue 18): a file on a hung NFS or FUSE mount
@@ -227,6 +223,36 @@ public final class ReadWatch {
     }
 
     /**
+     * The watched thread: a plain thread whose result the caller takes after {@link
+     * Thread#join} (a FutureTask would load and link VarHandles, a noticeable share of a
+     * small command's start-up).
+     */
+    private static final class Worker<T> extends Thread {
+        private final Slot slot;
+        private final Callable<T> work;
+        private volatile T result;
+        private volatile Throwable failure;
+
+        Worker(Slot slot, Callable<T> work) {
+            super("diskplan-watched-io");
+            this.slot = slot;
+            this.work = work;
+        }
+
+        @Override
+        public void run() {
+            SLOT.set(slot);
+            try {
+                result = work.call();
+            } catch (Throwable t) { // handed to the caller, which rethrows it
+                failure = t;
+            } finally {
+                SLOT.remove();
+            }
+        }
+    }
+
+    /**
      * Runs {@code work} on a daemon thread and returns what it returns (or throws what it
      * throws); gives up with {@link Timeout} once one of its reads has waited longer than
      * {@code limit}. A zero or negative limit runs {@code work} here, unwatched.
@@ -236,43 +262,36 @@ public final class ReadWatch {
             return work.call();
         }
         Slot slot = new Slot();
-        FutureTask<T> task = new FutureTask<>(() -> {
-            SLOT.set(slot);
-            try {
-                return work.call();
-            } finally {
-                SLOT.remove();
-            }
-        });
-        Thread worker = new Thread(task, "diskplan-watched-io");
+        Worker<T> worker = new Worker<>(slot, work);
         worker.setDaemon(true);
         worker.start();
         long limitNanos = limit.toNanos();
         long poll = Math.max(10, Math.min(250, limit.toMillis() / 4));
         while (true) {
-            try {
-                return task.get(poll, TimeUnit.MILLISECONDS);
-            } catch (ExecutionException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof Exception x) {
+            worker.join(poll);
+            if (!worker.isAlive()) {
+                Throwable failure = worker.failure;
+                if (failure instanceof Exception x) {
                     throw x;
                 }
-                throw (Error) cause;
-            } catch (TimeoutException e) {
-                long since = slot.since;
-                Path file = slot.file;
-                long offset = slot.offset;
-                if (since != 0 && System.nanoTime() - since > limitNanos && slot.since == since) {
-                    slot.abandoned = true;
-                    for (Runnable cleanup : slot.cleanups.values()) {
-                        try {
-                            cleanup.run();
-                        } catch (RuntimeException ignored) {
-                            // the others still run; the timeout is what the caller reports
-                        }
-                    }
-                    throw new Timeout(file, offset, limit, slot.journal);
+                if (failure != null) {
+                    throw (Error) failure;
                 }
+                return worker.result;
+            }
+            long since = slot.since;
+            Path file = slot.file;
+            long offset = slot.offset;
+            if (since != 0 && System.nanoTime() - since > limitNanos && slot.since == since) {
+                slot.abandoned = true;
+                for (Runnable cleanup : slot.cleanups.values()) {
+                    try {
+                        cleanup.run();
+                    } catch (RuntimeException ignored) {
+                        // the others still run; the timeout is what the caller reports
+                    }
+                }
+                throw new Timeout(file, offset, limit, slot.journal);
             }
         }
     }
