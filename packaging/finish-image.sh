@@ -12,10 +12,8 @@
 # 4. bin/diskplan as a shell launcher. JDK 17's native jpackage launcher runs `rpm -qf`
 #    and `dpkg -S` on its own path at every start (about 130 ms here, measured with strace);
 #    the script starts the image's runtime directly: command words with the command
-#    line's jar on the class path and its archive (no manifest Add-Opens to apply: that
-#    costs a command about a tenth of its start, and Fallocate finds its descriptor in
-#    /proc/self/fd instead), the window with `-jar` and the fat jar (the manifest opens
-#    java.io), adding -XX:TieredStopAtLevel=1 -XX:+UseSerialGC for command-line words. It
+#    line's jar on the class path and its archive, the window with `-jar` and the fat jar,
+#    adding -XX:TieredStopAtLevel=1 -XX:+UseSerialGC for command-line words. It
 #    follows symbolic links to itself (the .deb links /usr/bin/diskplan to it).
 #
 # The application archive records the jar's absolute path: the launcher uses it only where
@@ -36,9 +34,10 @@ java=$image/lib/runtime/bin/java
 app=$image/lib/app
 [ -s "$cli_jar" ] || { echo "finish-image.sh: no command-line jar at $cli_jar (build app-fx first)" >&2; exit 1; }
 cp "$cli_jar" "$app/diskplan-cli.jar"
-# No --add-opens on the command line: the jar's manifest opens java.io (Fallocate) under
-# -jar, and a command-line --add-opens would switch off the archived module graph (about
-# 40 ms of every start on JDK 17).
+# No --add-opens and no manifest Add-Opens: a command-line --add-opens switches off the
+# archived module graph (about 40 ms of every start on JDK 17), and applying a manifest's
+# costs a command about a tenth of its start; Fallocate finds its descriptor in
+# /proc/self/fd instead.
 # Start-up flags of the launcher (and of the training runs): a command line runs for well
 # under a second, where C1 alone and the serial collector start fastest.
 fast="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
@@ -127,8 +126,7 @@ case "${1:-}" in
     fi
     ;;
 esac
-# the window (or a word Main sorts out): -jar, for the manifest's Add-Opens without the cost
-# of --add-opens (see finish-image.sh)
+# the window (or a word Main sorts out): the fat jar
 exec "$here/lib/runtime/bin/java" -Xshare:auto $jna -Djpackage.app-version=@VERSION@ \
   -jar "$app/diskplan.jar" "$@"
 EOF

@@ -13,12 +13,12 @@ import java.nio.charset.StandardCharsets;
  * JVM, so that {@code -XX:ArchiveClassesAtExit} records all the classes any command loads
  * (packaging/finish-image.sh at build time, the .deb's postinst at install time).
  *
- * <p>It is started exactly as the launcher starts a command ({@code java -jar diskplan.jar},
- * the same flags) with {@code -D}{@value #PROPERTY}{@code =SCRATCH_DIR}: then
+ * <p>It is started exactly as the launcher starts a command ({@code java -cp
+ * diskplan-cli.jar org.diskplan.app.Main}, the same flags) with {@code -D}{@value #PROPERTY}{@code =SCRATCH_DIR}: then
  * {@code Main} reads commands from stdin, one a line, words separated by blanks,
  * {@code @DIR@} replaced by the scratch folder (blank lines and {@code #} comments
  * skipped), and runs each through its own command-line route, so the archive also holds
- * what {@code -jar} (the manifest's Add-Opens) and {@code Main} load. Output is discarded;
+ * what {@code Main} loads. Output is discarded;
  * failures are part of the training (error paths load classes too). Not a user command.
  */
 public final class CdsTraining {

@@ -15,11 +15,12 @@ import java.util.OptionalInt;
  * posix_fallocate and sync_file_range through JNA (the JDK has neither). Used on the file
  * descriptor the applier already holds: opening a second descriptor and closing
  * it would drop the process's POSIX lock on the image. Reaching that descriptor
- * needs {@code --add-opens java.base/java.io=ALL-UNNAMED} (the fat jar's manifest
- * grants it); without it (the packaged command line starts without, as opening a
- * package costs start-up) the descriptor is found in Linux's {@code /proc/self/fd} by
- * the file's device and inode; where neither works, or without libc, callers fall back
- * to writing zeros.
+ * is done in Linux's {@code /proc/self/fd}, by the file's device and inode (DiskPlan's
+ * jars open no JDK package: a manifest Add-Opens costs every start about a tenth of a
+ * small command's time, and {@code --add-opens} switches off the archived module
+ * graph); elsewhere through the private {@code FileDescriptor.fd} where the JVM was
+ * started with {@code --add-opens java.base/java.io=ALL-UNNAMED}. Where neither works,
+ * or without libc, callers fall back to writing zeros.
  */
 final class Fallocate {
     private interface LibC extends Library {
@@ -89,8 +90,8 @@ final class Fallocate {
     }
 
     private static OptionalInt descriptor(RandomAccessFile file, Path path) {
-        OptionalInt fd = descriptor(file);
-        return fd.isPresent() ? fd : heldDescriptor(path);
+        OptionalInt fd = heldDescriptor(path);
+        return fd.isPresent() ? fd : descriptor(file);
     }
 
     /**
