@@ -50,6 +50,13 @@ class QemuOpenDifferentialTest {
     static final int BATCH = 400;
     static final int APPLY_EVERY = 25;
     static final int REFUSED_SAMPLE = 10;
+    /**
+     * {@code -Ddiskplan.differential.dump=DIR}: every mutant DiskPlan refuses is asked of qemu (not
+     * a sample), and each one qemu opens is kept in DIR as {@code <format>-s<seed>-m<index>.<format>}
+     * with a {@code .txt} beside it holding the mutation and DiskPlan's refusal message (to study
+     * refusals that may be over-strict).
+     */
+    static final String DUMP = System.getProperty("diskplan.differential.dump", "");
 
     /** A format, the images qemu-img makes of it, its byte order and how far its header reaches. */
     record Format(String driver, ByteOrder order, int span, List<List<String>> creates) {
@@ -156,14 +163,14 @@ class QemuOpenDifferentialTest {
             m.drop();
             long t0 = System.nanoTime();
             try {
-                m.diskplan = diskplanAccepts(f, file, s);
+                m.diskplan = diskplanAccepts(f, file, s, m);
             } catch (Error e) {
                 throw new AssertionError("mutant " + i + " [" + m.what + "] (seed " + SEED + ")", e);
             }
             s.planNanos += System.nanoTime() - t0;
             // What DiskPlan refuses cannot be written: qemu's verdict on it is only counted,
             // for a sample (some refused mutants cost qemu seconds: a VDI map of 2^30 entries).
-            if (!m.diskplan && i % REFUSED_SAMPLE != 0) {
+            if (!m.diskplan && i % REFUSED_SAMPLE != 0 && DUMP.isEmpty()) {
                 s.refusedUnasked++;
                 Files.delete(file);
             } else {
@@ -212,6 +219,8 @@ class QemuOpenDifferentialTest {
         final String what;
         private byte[] bytes;
         boolean diskplan;
+        /** DiskPlan's refusal message, when it refused. */
+        String refusal;
 
         Mutant(int index, String kind, String what, byte[] bytes) {
             this.index = index;
@@ -229,7 +238,7 @@ class QemuOpenDifferentialTest {
         }
     }
 
-    private static boolean diskplanAccepts(Format f, Path file, Stats s) {
+    private static boolean diskplanAccepts(Format f, Path file, Stats s, Mutant m) {
         try {
             var plan = ResizeSession.planFile(file, Optional.of(f.driver()),
                     p -> new ResizeRequest(p.virtualSize() + (1 << 20), false, Preallocation.OFF));
@@ -241,6 +250,7 @@ class QemuOpenDifferentialTest {
             }
             return true;
         } catch (ResizeError | ProbeException e) {
+            m.refusal = e.getMessage();
             return false;
         } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
             if (s.crashes.size() < 20) {
@@ -272,6 +282,14 @@ class QemuOpenDifferentialTest {
                 s.bothRefuse++;
             } else if (qemu) {
                 s.onlyQemu++;
+                if (!DUMP.isEmpty()) {
+                    Path to = Path.of(DUMP);
+                    Files.createDirectories(to);
+                    String base = f.driver() + "-s" + SEED + "-m" + m.index;
+                    Files.copy(dir.resolve(names.get(k)), to.resolve(base + "." + f.driver()),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.writeString(to.resolve(base + ".txt"), m.what + "\n" + m.refusal + "\n");
+                }
             } else if (s.divergent.size() < 30) {
                 s.divergent.add(names.get(k) + " [" + m.what + "]: qemu: " + qemuErrors.get(k));
             }
