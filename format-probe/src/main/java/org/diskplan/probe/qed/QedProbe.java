@@ -113,7 +113,10 @@ public final class QedProbe implements FormatProbe {
         if ((features & ~FEATURE_MASK) != 0) {
             throw fail("features", OFF_FEATURES, "unsupported feature bits " + FieldReader.hex(features & ~FEATURE_MASK));
         }
-        if (hs == 0 || hs > 0xffffffffL / cs) {
+        // qemu's bdrv_qed_do_open checks only that header_size × cluster_size fits in 32 bits: it opens
+        // (and qemu-img resizes) an image whose header_size is 0 (qemu-img check: cluster 0 leaked);
+        // the header's 64 bytes are still read and rewritten at offset 0.
+        if (hs > 0xffffffffL / cs) {
             throw fail("header_size", OFF_HEADER_SIZE, hs + " clusters is not a valid header size");
         }
         long tableBytes = ts * cs; // at most 1 GiB
@@ -163,7 +166,9 @@ public final class QedProbe implements FormatProbe {
             layout.add(bfOff, bfSize, RegionKind.HEADER, "backing file name");
             unusedFrom = bfOff + bfSize;
         }
-        layout.add(unusedFrom, headerBytes - unusedFrom, RegionKind.HEADER, "header clusters (unused)");
+        if (headerBytes > unusedFrom) { // header_size 0: only the 64 header bytes
+            layout.add(unusedFrom, headerBytes - unusedFrom, RegionKind.HEADER, "header clusters (unused)");
+        }
         layout.add(l1Off, tableBytes, RegionKind.TABLE, "L1 table");
 
         // Walk L1 -> L2 within a read budget.

@@ -88,6 +88,21 @@ class QedProbeTest {
         assertThat(h.backingFile()).isEqualTo("base.raw");
     }
 
+    /** qemu opens a header_size of 0 (only header_size × cluster_size over 32 bits is refused). */
+    @Test
+    void aHeaderSizeOfZeroIsReadAsQemuReadsIt() throws Exception {
+        byte[] b = image();
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(12, 0).putLong(16, 0);
+        ProbedImage img = probe(b);
+        assertThat(((QedHeader) img.header()).headerSize()).isZero();
+        assertThat(img.regions()).extracting(LayoutRegion::label).startsWith("QED header", "unused (nothing points at it)",
+                "L1 table");
+        assertThat(img.flags()).noneMatch(f -> f.startsWith("corrupt"));
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(12, (int) (0x100000000L / CS));
+        assertThatThrownBy(() -> probe(b)).isInstanceOf(ProbeException.class)
+                .hasMessageContaining("header_size at offset 12: 1048576 clusters is not a valid header size");
+    }
+
     @Test
     void rejectsHostileFields() {
         byte[] b = image();

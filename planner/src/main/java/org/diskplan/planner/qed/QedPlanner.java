@@ -84,6 +84,15 @@ public final class QedPlanner implements FormatPlanner<QedHeader> {
                         + "the backing file \"" + h.backingFile() + "\"");
             }
         }
+        if (h.l1TableOffset() < HEADER_BYTES) {
+            // header_size 0 (qemu opens it): qemu checks only that the L1 table starts at or after the
+            // header clusters, so the L1 table may be the 64 header bytes; the header write would then
+            // rewrite L1 entries (image_size is entry 6)
+            throw ResizeError.atField(ErrorCode.NEEDS_REPAIR, ResizeError.Kind.CORRUPT, "QED header",
+                    "l1_table_offset", 40, ": the L1 table (at " + h.l1TableOffset() + ") shares bytes with the"
+                    + " 64-byte header (header_size " + h.headerSize() + "), which a resize rewrites: the new header"
+                    + " would change L1 entries");
+        }
         if ((h.features() & QedHeader.F_NEED_CHECK) != 0) {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "QED image '" + image.path() + "' is marked as needing a "
                     + "consistency check (features at offset 16, bit 1): qemu repairs it when it opens it read-write; "

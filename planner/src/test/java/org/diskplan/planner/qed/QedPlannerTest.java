@@ -95,4 +95,27 @@ class QedPlannerTest {
         ResizePlan clean = TestImages.plan(staleImage(dir, -1), "qed", grow);
         assertThat(clean.notes()).contains("the new range is unallocated: it reads as zeros");
     }
+
+    /**
+     * qemu opens a header_size of 0 (it checks only that header_size × cluster_size fits in 32
+     * bits) and qemu-img resize rewrites image_size: so does DiskPlan (it refused "0 clusters is not
+     * a valid header size"). With header_size 0 qemu also lets the L1 table start at offset 0, on
+     * the header's own bytes: the header write would rewrite L1 entries, so that is refused.
+     */
+    @Test
+    void aHeaderSizeOfZeroIsResizedUnlessTheL1TableIsOnTheHeader(@TempDir Path dir) throws Exception {
+        Path zero = staleImage(dir, -1);
+        byte[] b = Files.readAllBytes(zero);
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(12, 0);
+        Files.write(zero, b);
+        ResizePlan plan = TestImages.plan(zero, "qed", new ResizeRequest(2 << 20, false, Preallocation.OFF));
+        assertThat(plan.notes()).contains("the new range is unallocated: it reads as zeros");
+
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(40, 0);
+        ProbedImage onHeader = new QedProbe().probe(Path.of("t.qed"), new ByteArrayImageReader(b));
+        assertThatThrownBy(() -> new QedPlanner().checkOpen(onHeader, (QedHeader) onHeader.header()))
+                .isInstanceOf(ResizeError.class)
+                .hasMessageStartingWith("QED header field l1_table_offset at offset 40: the L1 table (at 0) shares"
+                        + " bytes with the 64-byte header (header_size 0)");
+    }
 }
