@@ -52,9 +52,9 @@ class QemuOpenDifferentialTest {
     static final int REFUSED_SAMPLE = 10;
     /**
      * {@code -Ddiskplan.differential.dump=DIR}: every mutant DiskPlan refuses is asked of qemu (not
-     * a sample), and each one qemu opens is kept in DIR as {@code <format>-s<seed>-m<index>.<format>}
-     * with a {@code .txt} beside it holding the mutation and DiskPlan's refusal message (to study
-     * refusals that may be over-strict).
+     * a sample), and each one qemu opens is kept in DIR as {@code <format>-s<seed>-m<index>.<format>},
+     * as made (before qemu's read-write open, which may repair it), with a {@code .txt} beside it
+     * holding the mutation and DiskPlan's refusal message (to study refusals that may be over-strict).
      */
     static final String DUMP = System.getProperty("diskplan.differential.dump", "");
 
@@ -286,8 +286,9 @@ class QemuOpenDifferentialTest {
                     Path to = Path.of(DUMP);
                     Files.createDirectories(to);
                     String base = f.driver() + "-s" + SEED + "-m" + m.index;
-                    Files.copy(dir.resolve(names.get(k)), to.resolve(base + "." + f.driver()),
-                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    // made again: qemu-io's read-write open may have changed the file (a QED "needs
+                    // check" or a dirty qcow2 is repaired, autoclear bits cleared)
+                    Files.write(to.resolve(base + "." + f.driver()), remake.apply(m.index));
                     Files.writeString(to.resolve(base + ".txt"), m.what + "\n" + m.refusal + "\n");
                 }
             } else if (s.divergent.size() < 30) {
