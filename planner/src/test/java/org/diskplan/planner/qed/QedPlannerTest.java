@@ -118,4 +118,28 @@ class QedPlannerTest {
                 .hasMessageStartingWith("QED header field l1_table_offset at offset 40: the L1 table (at 0) shares"
                         + " bytes with the 64-byte header (header_size 0)");
     }
+
+    /**
+     * An image marked "needs check" that qemu's check finds nothing in: qemu's read-write open only
+     * clears the mark, and the plan's header write does too (DiskPlan refused it). One it would
+     * repair (an unaligned L2 entry it zeroes) stays refused, naming what it would change.
+     */
+    @Test
+    void aNeedsCheckMarkIsClearedWhenQemusCheckFindsNothing(@TempDir Path dir) throws Exception {
+        Path marked = staleImage(dir, -1);
+        byte[] b = Files.readAllBytes(marked);
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(16, QedHeader.F_NEED_CHECK);
+        Files.write(marked, b);
+        ResizePlan plan = TestImages.plan(marked, "qed", new ResizeRequest(2 << 20, false, Preallocation.OFF));
+        assertThat(plan.notes()).anyMatch(n -> n.startsWith("the image was marked \"needs check\""));
+        assertThat(plan.toString()).contains("\"needs check\" cleared");
+
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(3 * CS + 8, 5 * CS + 512);
+        ProbedImage bad = new QedProbe().probe(Path.of("t.qed"), new ByteArrayImageReader(b));
+        assertThatThrownBy(() -> new QedPlanner().checkOpen(bad, (QedHeader) bad.header()))
+                .isInstanceOf(ResizeError.class)
+                .hasMessageContaining("features at offset 16, bit 1) and qemu's check would change it (L2 entry at"
+                        + " offset 12296 (20992) is not a valid cluster offset: qemu's check would zero it)")
+                .hasMessageContaining("qemu-img check -r all");
+    }
 }
