@@ -45,6 +45,8 @@ class OddButValidTest {
             c.add(new Case("QED marked needs check, autoclear bits set", "qed", "", "16M",
                     List.of("16 02", "32 ff00ff"), to));
         }
+        // the same size: qemu-img resize's read-write open still clears the mark
+        c.add(new Case("QED marked needs check", "qed", "cluster_size=4k", "4M", List.of("16 02"), "4M"));
         return c.stream();
     }
 
@@ -80,11 +82,11 @@ class OddButValidTest {
         soft.assertThat(Images.length(dDir.resolve(file))).as("file length" + both)
                 .isEqualTo(Images.length(qDir.resolve(file)));
         soft.assertAll();
-        // the old data, and a write at the old end read back
-        long old = 4L << 20;
+        // the old data, and a write at the old end (or the last 64 KiB) read back
+        long at = Math.min(4L << 20, virtualSize(dDir, c) - 65536);
         io(dDir, c, "read -P 0x11 0 64k");
-        io(dDir, c, "write -P 0x5a " + old + " 64k");
-        io(dDir, c, "read -P 0x5a " + old + " 64k");
+        io(dDir, c, "write -P 0x5a " + at + " 64k");
+        io(dDir, c, "read -P 0x5a " + at + " 64k");
     }
 
     /**

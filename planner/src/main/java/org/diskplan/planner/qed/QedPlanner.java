@@ -140,14 +140,15 @@ public final class QedPlanner implements FormatPlanner<QedHeader> {
         long oldSize = image.virtualSize();
         long newSize = request.newSize();
         FormatOptions.Qed options = new FormatOptions.Qed(h.clusterSize(), h.tableSize());
-        if (newSize == oldSize) {
+        boolean clearMark = (h.features() & QedHeader.F_NEED_CHECK) != 0;
+        if (newSize == oldSize && !clearMark) {
             return PlanBuilder.noop(ImageFormat.QED, options, request, image.path(), image.fileSize(), oldSize);
         }
+        // (the same size on a marked image: qemu-img resize's read-write open still clears the mark)
         byte[] header = reader.read(0, HEADER_BYTES, "QED header");
         ByteBuffer b = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(OFF_IMAGE_SIZE, newSize);
         b.putLong(OFF_AUTOCLEAR, 0);
-        boolean clearMark = (h.features() & QedHeader.F_NEED_CHECK) != 0;
         if (clearMark) {
             b.putLong(OFF_FEATURES, h.features() & ~QedHeader.F_NEED_CHECK);
         }
@@ -163,7 +164,9 @@ public final class QedPlanner implements FormatPlanner<QedHeader> {
             plan.note("autoclear_features (offset 32) was " + Long.toHexString(h.autoclearFeatures())
                     + "; cleared, as qemu does when it opens the image read-write");
         }
-        if (h.mappedEnd() > oldSize) {
+        if (newSize == oldSize) {
+            plan.note("the size is unchanged");
+        } else if (h.mappedEnd() > oldSize) {
             // qemu's truncate leaves L2 entries past the old end as they are: the grown range shows
             // what their clusters hold, after qemu-img resize as after this plan
             plan.note("L2 entries past the old end map data clusters (the highest ends at guest offset "

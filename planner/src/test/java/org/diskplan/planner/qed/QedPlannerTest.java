@@ -133,6 +133,10 @@ class QedPlannerTest {
         ResizePlan plan = TestImages.plan(marked, "qed", new ResizeRequest(2 << 20, false, Preallocation.OFF));
         assertThat(plan.notes()).anyMatch(n -> n.startsWith("the image was marked \"needs check\""));
         assertThat(plan.toString()).contains("\"needs check\" cleared");
+        ResizePlan same = TestImages.plan(marked, "qed", new ResizeRequest(1 << 20, false, Preallocation.OFF));
+        assertThat(same.patches()).as("the same size still clears the mark, as qemu-img resize's open does")
+                .hasSize(1);
+        assertThat(same.notes()).contains("the size is unchanged");
 
         ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(3 * CS + 8, 5 * CS + 512);
         ProbedImage bad = new QedProbe().probe(Path.of("t.qed"), new ByteArrayImageReader(b));
