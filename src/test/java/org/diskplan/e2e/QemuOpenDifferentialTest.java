@@ -190,6 +190,12 @@ class QemuOpenDifferentialTest {
                 f.driver(), MUTATIONS, SEED, s.kinds, s.bothAccept, s.bothRefuse + s.onlyQemu + s.refusedUnasked,
                 s.bothRefuse + s.onlyQemu, s.bothRefuse, s.onlyQemu, s.applied, s.further, s.planNanos / 1_000_000,
                 s.judgeNanos / 1_000_000);
+        if (!s.onlyQemuBy.isEmpty()) {
+            // what to look at for over-strict refusals (-Ddiskplan.differential.dump keeps the files)
+            System.out.printf("%s: DiskPlan refuses, qemu opens, by DiskPlan's message:%n", f.driver());
+            s.onlyQemuBy.entrySet().stream().sorted(java.util.Map.Entry.<String, Integer>comparingByValue().reversed())
+                    .limit(10).forEach(e -> System.out.printf("  %5d  %s%n", e.getValue(), e.getKey()));
+        }
         assertThat(s.kinds.keySet()).as(f + ": every kind of mutation was tried (seed " + SEED + ")")
                 .containsExactlyInAnyOrderElementsOf(KINDS);
         assertThat(s.crashes).as(f + ": DiskPlan failed with an untyped exception (seed " + SEED + ")").isEmpty();
@@ -211,6 +217,8 @@ class QemuOpenDifferentialTest {
         final List<String> crashes = new ArrayList<>();
         final List<String> divergent = new ArrayList<>();
         final List<String> badResults = new ArrayList<>();
+        /** Refusals of mutants qemu opens, by message with numbers and names left out. */
+        final java.util.Map<String, Integer> onlyQemuBy = new java.util.HashMap<>();
     }
 
     static final class Mutant {
@@ -282,6 +290,9 @@ class QemuOpenDifferentialTest {
                 s.bothRefuse++;
             } else if (qemu) {
                 s.onlyQemu++;
+                s.onlyQemuBy.merge(String.valueOf(m.refusal).replaceAll("'[^']*'", "'…'")
+                        .replaceAll("`qemu-img check -r all [^`]*`", "`qemu-img check -r all …`")
+                        .replaceAll("\\b(0x)?[0-9a-f]*[0-9][0-9a-f]*\\b", "N"), 1, Integer::sum);
                 if (!DUMP.isEmpty()) {
                     Path to = Path.of(DUMP);
                     Files.createDirectories(to);
