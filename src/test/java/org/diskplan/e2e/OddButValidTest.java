@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * status and output, the same {@code qemu-img info} virtual size, the same {@code qemu-img
  * check} verdict, {@code qemu-img compare} identical, the files byte for byte equal. And the
  * neighbouring odd images where qemu-img's own result is broken stay refused, leaving the
- * file unchanged (for QED "needs check" marks qemu's open would repair, see QedResizeOracleTest).
+ * file unchanged (for QED "needs check" marks and dirty qcow2 images qemu's open would repair, see
+ * QedResizeOracleTest and Qcow2ResizeOracleTest).
  */
 @RequiresOracle({"qemu-img", "qemu-io"})
 class OddButValidTest {
@@ -45,6 +46,14 @@ class OddButValidTest {
             c.add(new Case("QED marked needs check, autoclear bits set", "qed", "", "16M",
                     List.of("16 02", "32 ff00ff"), to));
         }
+        // qcow2 marked dirty (as a crash with lazy_refcounts leaves it) whose refcounts are what its
+        // tables use: qemu's open repairs nothing and clears the bit (qcow2_mark_clean)
+        for (String to : List.of("+1M", "+4G", "--shrink 2M")) {
+            c.add(new Case("qcow2 dirty, refcounts exact, 4 KiB clusters", "qcow2", "cluster_size=4k,lazy_refcounts=on",
+                    "4M", List.of("72 0000000000000001"), to));
+            c.add(new Case("qcow2 dirty, refcounts exact", "qcow2", "lazy_refcounts=on", "4M",
+                    List.of("72 0000000000000001"), to));
+        }
         // the same size: qemu-img resize's read-write open still clears the mark
         c.add(new Case("QED marked needs check", "qed", "cluster_size=4k", "4M", List.of("16 02"), "4M"));
         return c.stream();
@@ -61,8 +70,13 @@ class OddButValidTest {
         Files.copy(qDir.resolve(file), tmp.resolve("original." + c.format()));
         ProcessRunner.Result before = Qemu.img(qDir, "check", "-f", c.format(), file);
 
-        ProcessRunner.Result q = Qemu.img(qDir, "resize", "-f", c.format(), file, c.resizeTo());
-        ProcessRunner.Result d = Diskplan.run(dDir, "resize", "-f", c.format(), file, c.resizeTo());
+        List<String> resize = new ArrayList<>(List.of("resize", "-f", c.format()));
+        List<String> to = new ArrayList<>(List.of(c.resizeTo().split(" ")));
+        resize.addAll(to.subList(0, to.size() - 1));
+        resize.add(file);
+        resize.add(to.get(to.size() - 1));
+        ProcessRunner.Result q = Qemu.img(qDir, resize);
+        ProcessRunner.Result d = Diskplan.run(dDir, resize);
         String both = "\ncase: " + c + "\nqemu-img:\n" + q.describe() + "\ndiskplan:\n" + d.describe();
         assertThat(q.exitCode()).as("qemu-img resizes it" + both).isZero();
         SoftAssertions soft = new SoftAssertions();
@@ -84,6 +98,9 @@ class OddButValidTest {
         soft.assertAll();
         // the old data, and a write at the old end (or the last 64 KiB) read back
         long at = Math.min(4L << 20, virtualSize(dDir, c) - 65536);
+        if (c.format().equals("qcow2")) {
+            assertThat(Files.readAllBytes(dDir.resolve(file))[79] & 1).as("the dirty bit is cleared").isZero();
+        }
         io(dDir, c, "read -P 0x11 0 64k");
         io(dDir, c, "write -P 0x5a " + at + " 64k");
         io(dDir, c, "read -P 0x5a " + at + " 64k");
