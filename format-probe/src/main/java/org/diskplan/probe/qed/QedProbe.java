@@ -48,6 +48,8 @@ public final class QedProbe implements FormatProbe {
     /** Bytes of tables read for the layout map; beyond it the rest is left unclassified. */
     static final long TABLE_READ_BUDGET = 64L << 20;
     static final int CHUNK = 16 << 20;
+    /** Clusters a "needs check" image may have for {@link #qemuRepair} (a 32 MiB bitmap: 1 TiB of 4 KiB clusters). */
+    static final long MAX_CHECKED_CLUSTERS = 1L << 28;
 
     @Override
     public ImageFormat format() {
@@ -295,7 +297,7 @@ public final class QedProbe implements FormatProbe {
     static String qemuRepair(ImageReader reader, long cs, long ts, long hs, long l1Off, long fileSize)
             throws ProbeException {
         long fileClusters = fileSize / cs;
-        if (fileClusters > Integer.MAX_VALUE) {
+        if (fileClusters > MAX_CHECKED_CLUSTERS) {
             return "the file has more clusters than DiskPlan checks";
         }
         long headerBytes = hs * cs;

@@ -131,7 +131,7 @@ abstract class Qcow2Resize {
     private String dirtyRepair() throws ResizeError {
         long fileClusters = (fileSize + cs - 1) / cs;
         long last = Math.max(model.lastUsedCluster(), fileClusters - 1);
-        if (last >= Integer.MAX_VALUE - 1) {
+        if (last >= 1L << 28) { // a 32 MiB bitmap: 16 TiB of 64 KiB clusters
             return "more clusters than DiskPlan checks";
         }
         java.util.BitSet used = new java.util.BitSet((int) last + 1);
