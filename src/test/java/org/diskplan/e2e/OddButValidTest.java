@@ -130,6 +130,28 @@ class OddButValidTest {
         assertThat(check.exitCode()).as("qemu-img's result fails its check\n" + check.describe()).isEqualTo(2);
     }
 
+    /**
+     * A real crash with lazy_refcounts (qemu-io killed after its writes): the image is dirty and its
+     * refcounts are stale (qemu-img check: "refcount=0 reference=1"); qemu's open rebuilds them.
+     * Refused, naming the first cluster qemu would repair, the file unchanged.
+     */
+    @Test
+    void aDirtyQcow2WithStaleRefcountsStaysRefused(@TempDir Path dir) throws IOException {
+        Qcow2Images.run(dir, List.of("qemu-img", "create", "-q", "-f", "qcow2", "-o", "lazy_refcounts=on", "l.qcow2",
+                "64M"));
+        ProcessRunner.Result killed = Qcow2Images.tryRun(dir, List.of("qemu-io", "-c", "write -P 0x11 0 1M", "-c",
+                "write -P 0x22 10M 3M", "-c", "sigraise 9", "l.qcow2"));
+        assertThat(killed.exitCode()).as(killed.describe()).isNotZero();
+        byte[] before = Files.readAllBytes(dir.resolve("l.qcow2"));
+        assertThat(before[79] & 1).as("qemu-io left it dirty").isEqualTo(1);
+        ProcessRunner.Result d = Diskplan.run(dir, "resize", "l.qcow2", "+1G");
+        assertThat(d.exitCode()).as(d.describe()).isEqualTo(1);
+        assertThat(d.stderr()).as(d.describe()).contains("is marked dirty and qemu's check would repair it (cluster ")
+                .contains("has refcount 0 but is used 1 time").contains("qemu-img check -r all");
+        assertThat(d.stderr().lines().count()).as("one line\n" + d.describe()).isEqualTo(1);
+        assertThat(Files.readAllBytes(dir.resolve("l.qcow2"))).as("unchanged").isEqualTo(before);
+    }
+
     private static void make(Path dir, Case c) throws IOException {
         String file = "disk." + c.format();
         List<String> create = new ArrayList<>(List.of("create", "-q", "-f", c.format()));
