@@ -54,6 +54,9 @@ class OddButValidTest {
             c.add(new Case("qcow2 dirty, refcounts exact", "qcow2", "lazy_refcounts=on", "4M",
                     List.of("72 0000000000000001"), to));
         }
+        // (a refcount table growth is laid out unlike qemu-img's, dirty or not: not compared byte for byte)
+        c.add(new Case("qcow2 dirty, refcounts exact, 512 B clusters (refcount table growth)", "qcow2",
+                "cluster_size=512,lazy_refcounts=on", "4M", List.of("72 0000000000000001"), "+20G"));
         // the same size: qemu-img resize's read-write open still clears the mark
         c.add(new Case("QED marked needs check", "qed", "cluster_size=4k", "4M", List.of("16 02"), "4M"));
         return c.stream();
@@ -92,7 +95,10 @@ class OddButValidTest {
         ProcessRunner.Result cmp = Qemu.img(tmp, "compare", "-f", c.format(), "-F", c.format(),
                 "qemu/" + file, "diskplan/" + file);
         soft.assertThat(cmp.exitCode()).as("compare\n" + cmp.describe()).isZero();
-        soft.assertThat(Images.difference(qDir.resolve(file), dDir.resolve(file))).as("file content" + both).isNull();
+        if (!c.name().contains("refcount table growth")) {
+            soft.assertThat(Images.difference(qDir.resolve(file), dDir.resolve(file))).as("file content" + both)
+                    .isNull();
+        }
         soft.assertThat(Images.length(dDir.resolve(file))).as("file length" + both)
                 .isEqualTo(Images.length(qDir.resolve(file)));
         soft.assertAll();

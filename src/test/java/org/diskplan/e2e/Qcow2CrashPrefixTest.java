@@ -70,6 +70,8 @@ class Qcow2CrashPrefixTest {
                     "200M"),
             new Scenario("grow of a dirty image whose refcounts are exact (the commit clears the bit), bigger L1",
                     new Recipe("lazy_refcounts=on", "64M", dirty(), false), List.of(), "1T"),
+            new Scenario("grow of a dirty image whose refcounts are exact, refcount table growth (512 B clusters)",
+                    new Recipe("cluster_size=512,lazy_refcounts=on", "64M", dirty(), false), List.of(), "20G"),
             new Scenario("shrink of a dirty image whose refcounts are exact (4 KiB clusters)",
                     new Recipe("cluster_size=4096,lazy_refcounts=on", "64M", dirty(), false), List.of("--shrink"),
                     "20972032"),
