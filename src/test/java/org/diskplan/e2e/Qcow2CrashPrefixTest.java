@@ -68,8 +68,21 @@ class Qcow2CrashPrefixTest {
             new Scenario("zero clusters over a longer backing file (512 B clusters, bigger L1)",
                     new Recipe("cluster_size=512", "64M", List.of("backing128", "w 40M 2M"), false), List.of(),
                     "200M"),
+            new Scenario("grow of a dirty image whose refcounts are exact (the commit clears the bit), bigger L1",
+                    new Recipe("lazy_refcounts=on", "64M", dirty(), false), List.of(), "1T"),
+            new Scenario("grow of a dirty image whose refcounts are exact, refcount table growth (512 B clusters)",
+                    new Recipe("cluster_size=512,lazy_refcounts=on", "64M", dirty(), false), List.of(), "20G"),
+            new Scenario("shrink of a dirty image whose refcounts are exact (4 KiB clusters)",
+                    new Recipe("cluster_size=4096,lazy_refcounts=on", "64M", dirty(), false), List.of("--shrink"),
+                    "20972032"),
             new Scenario("preallocation=metadata with bigger L1 and refcount tables (512 B clusters)",
                     new Recipe("cluster_size=512", "64M", DATA, false), List.of("--preallocation=metadata"), "70M"));
+
+    static List<String> dirty() {
+        List<String> steps = new ArrayList<>(DATA);
+        steps.add("dirty");
+        return steps;
+    }
 
     /**
      * The scenarios above and every case of the oracle matrix ({@link Qcow2ResizeOracleTest#cases()});

@@ -91,6 +91,17 @@ final class Qcow2Images {
                     flushIo(dir, file, r, io);
                     run(dir, List.of("qemu-img", "snapshot", "-c", w[1], file));
                 }
+                case "dirty" -> { // incompatible bit 0, as a crash with lazy_refcounts leaves it
+                    flushIo(dir, file, r, io);
+                    try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(dir.resolve(file).toFile(), "rw")) {
+                        raf.seek(72);
+                        long v = raf.readLong();
+                        raf.seek(72);
+                        raf.writeLong(v | 1);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
                 case "backing", "backing128" -> { }
                 default -> throw new IllegalArgumentException(step);
             }

@@ -50,6 +50,13 @@ class QemuOpenDifferentialTest {
     static final int BATCH = 400;
     static final int APPLY_EVERY = 25;
     static final int REFUSED_SAMPLE = 10;
+    /**
+     * {@code -Ddiskplan.differential.dump=DIR}: every mutant DiskPlan refuses is asked of qemu (not
+     * a sample), and each one qemu opens is kept in DIR as {@code <format>-s<seed>-m<index>.<format>},
+     * as made (before qemu's read-write open, which may repair it), with a {@code .txt} beside it
+     * holding the mutation and DiskPlan's refusal message (to study refusals that may be over-strict).
+     */
+    static final String DUMP = System.getProperty("diskplan.differential.dump", "");
 
     /** A format, the images qemu-img makes of it, its byte order and how far its header reaches. */
     record Format(String driver, ByteOrder order, int span, List<List<String>> creates) {
@@ -156,14 +163,14 @@ class QemuOpenDifferentialTest {
             m.drop();
             long t0 = System.nanoTime();
             try {
-                m.diskplan = diskplanAccepts(f, file, s);
+                m.diskplan = diskplanAccepts(f, file, s, m);
             } catch (Error e) {
                 throw new AssertionError("mutant " + i + " [" + m.what + "] (seed " + SEED + ")", e);
             }
             s.planNanos += System.nanoTime() - t0;
             // What DiskPlan refuses cannot be written: qemu's verdict on it is only counted,
             // for a sample (some refused mutants cost qemu seconds: a VDI map of 2^30 entries).
-            if (!m.diskplan && i % REFUSED_SAMPLE != 0) {
+            if (!m.diskplan && i % REFUSED_SAMPLE != 0 && DUMP.isEmpty()) {
                 s.refusedUnasked++;
                 Files.delete(file);
             } else {
@@ -183,6 +190,12 @@ class QemuOpenDifferentialTest {
                 f.driver(), MUTATIONS, SEED, s.kinds, s.bothAccept, s.bothRefuse + s.onlyQemu + s.refusedUnasked,
                 s.bothRefuse + s.onlyQemu, s.bothRefuse, s.onlyQemu, s.applied, s.further, s.planNanos / 1_000_000,
                 s.judgeNanos / 1_000_000);
+        if (!s.onlyQemuBy.isEmpty()) {
+            // what to look at for over-strict refusals (-Ddiskplan.differential.dump keeps the files)
+            System.out.printf("%s: DiskPlan refuses, qemu opens, by DiskPlan's message:%n", f.driver());
+            s.onlyQemuBy.entrySet().stream().sorted(java.util.Map.Entry.<String, Integer>comparingByValue().reversed())
+                    .limit(10).forEach(e -> System.out.printf("  %5d  %s%n", e.getValue(), e.getKey()));
+        }
         assertThat(s.kinds.keySet()).as(f + ": every kind of mutation was tried (seed " + SEED + ")")
                 .containsExactlyInAnyOrderElementsOf(KINDS);
         assertThat(s.crashes).as(f + ": DiskPlan failed with an untyped exception (seed " + SEED + ")").isEmpty();
@@ -204,6 +217,8 @@ class QemuOpenDifferentialTest {
         final List<String> crashes = new ArrayList<>();
         final List<String> divergent = new ArrayList<>();
         final List<String> badResults = new ArrayList<>();
+        /** Refusals of mutants qemu opens, by message with numbers and names left out. */
+        final java.util.Map<String, Integer> onlyQemuBy = new java.util.HashMap<>();
     }
 
     static final class Mutant {
@@ -212,6 +227,8 @@ class QemuOpenDifferentialTest {
         final String what;
         private byte[] bytes;
         boolean diskplan;
+        /** DiskPlan's refusal message, when it refused. */
+        String refusal;
 
         Mutant(int index, String kind, String what, byte[] bytes) {
             this.index = index;
@@ -229,7 +246,7 @@ class QemuOpenDifferentialTest {
         }
     }
 
-    private static boolean diskplanAccepts(Format f, Path file, Stats s) {
+    private static boolean diskplanAccepts(Format f, Path file, Stats s, Mutant m) {
         try {
             var plan = ResizeSession.planFile(file, Optional.of(f.driver()),
                     p -> new ResizeRequest(p.virtualSize() + (1 << 20), false, Preallocation.OFF));
@@ -241,6 +258,7 @@ class QemuOpenDifferentialTest {
             }
             return true;
         } catch (ResizeError | ProbeException e) {
+            m.refusal = e.getMessage();
             return false;
         } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
             if (s.crashes.size() < 20) {
@@ -272,6 +290,18 @@ class QemuOpenDifferentialTest {
                 s.bothRefuse++;
             } else if (qemu) {
                 s.onlyQemu++;
+                s.onlyQemuBy.merge(String.valueOf(m.refusal).replaceAll("'[^']*'", "'…'")
+                        .replaceAll("`qemu-img check -r all [^`]*`", "`qemu-img check -r all …`")
+                        .replaceAll("\\b(0x)?[0-9a-f]*[0-9][0-9a-f]*\\b", "N"), 1, Integer::sum);
+                if (!DUMP.isEmpty()) {
+                    Path to = Path.of(DUMP);
+                    Files.createDirectories(to);
+                    String base = f.driver() + "-s" + SEED + "-m" + m.index;
+                    // made again: qemu-io's read-write open may have changed the file (a QED "needs
+                    // check" or a dirty qcow2 is repaired, autoclear bits cleared)
+                    Files.write(to.resolve(base + "." + f.driver()), remake.apply(m.index));
+                    Files.writeString(to.resolve(base + ".txt"), m.what + "\n" + m.refusal + "\n");
+                }
             } else if (s.divergent.size() < 30) {
                 s.divergent.add(names.get(k) + " [" + m.what + "]: qemu: " + qemuErrors.get(k));
             }

@@ -19,11 +19,14 @@ import org.diskplan.probe.FormatHeader;
  * @param l1AllocatedEntries     L1 entries pointing at an L2 table
  * @param mappedEnd              guest offset where the highest data cluster an L2 entry maps ends (0: none);
  *                               -1 when not every L2 table was read
+ * @param repair                 for an image marked "needs check": what qemu's consistency check, which its
+ *                               read-write open runs with repairs, would find or change besides clearing the mark
+ *                               (empty: nothing; see {@link QedProbe#qemuRepair}); empty when not marked
  */
 public record QedHeader(long clusterSize, long tableSize, long headerSize, long features, long compatFeatures,
                         long autoclearFeatures, long l1TableOffset, long imageSize, long backingFilenameOffset,
                         long backingFilenameSize, String backingFile, long l1AllocatedEntries,
-                        long mappedEnd) implements FormatHeader {
+                        long mappedEnd, String repair) implements FormatHeader {
     public static final long F_BACKING_FILE = 1;
     public static final long F_NEED_CHECK = 2;
     public static final long F_BACKING_FORMAT_NO_PROBE = 4;

@@ -48,6 +48,8 @@ public final class QedProbe implements FormatProbe {
     /** Bytes of tables read for the layout map; beyond it the rest is left unclassified. */
     static final long TABLE_READ_BUDGET = 64L << 20;
     static final int CHUNK = 16 << 20;
+    /** Clusters a "needs check" image may have for {@link #qemuRepair} (a 32 MiB bitmap: 1 TiB of 4 KiB clusters). */
+    static final long MAX_CHECKED_CLUSTERS = 1L << 28;
 
     @Override
     public ImageFormat format() {
@@ -113,7 +115,10 @@ public final class QedProbe implements FormatProbe {
         if ((features & ~FEATURE_MASK) != 0) {
             throw fail("features", OFF_FEATURES, "unsupported feature bits " + FieldReader.hex(features & ~FEATURE_MASK));
         }
-        if (hs == 0 || hs > 0xffffffffL / cs) {
+        // qemu's bdrv_qed_do_open checks only that header_size × cluster_size fits in 32 bits: it opens
+        // (and qemu-img resizes) an image whose header_size is 0 (qemu-img check: cluster 0 leaked);
+        // the header's 64 bytes are still read and rewritten at offset 0.
+        if (hs > 0xffffffffL / cs) {
             throw fail("header_size", OFF_HEADER_SIZE, hs + " clusters is not a valid header size");
         }
         long tableBytes = ts * cs; // at most 1 GiB
@@ -163,7 +168,9 @@ public final class QedProbe implements FormatProbe {
             layout.add(bfOff, bfSize, RegionKind.HEADER, "backing file name");
             unusedFrom = bfOff + bfSize;
         }
-        layout.add(unusedFrom, headerBytes - unusedFrom, RegionKind.HEADER, "header clusters (unused)");
+        if (headerBytes > unusedFrom) { // header_size 0: only the 64 header bytes
+            layout.add(unusedFrom, headerBytes - unusedFrom, RegionKind.HEADER, "header clusters (unused)");
+        }
         layout.add(l1Off, tableBytes, RegionKind.TABLE, "L1 table");
 
         // Walk L1 -> L2 within a read budget.
@@ -272,9 +279,98 @@ public final class QedProbe implements FormatProbe {
         if (layout.overlaps() > 0) {
             flags.add("corrupt: " + layout.overlaps() + " overlapping structures");
         }
+        String repair = (features & QedHeader.F_NEED_CHECK) != 0 ? qemuRepair(reader, cs, ts, hs, l1Off, fileSize) : "";
         return new ProbedImage(path, ImageFormat.QED, "", size, fileSize, cs, flags, fields, regions,
                 new QedHeader(cs, ts, hs, features, compat, autoclear, l1Off, size, bfOff, bfSize, backing, l1Alloc,
-                        budgetHit ? -1 : mappedEnd));
+                        budgetHit ? -1 : mappedEnd, repair));
+    }
+
+    /**
+     * What qemu's consistency check (qed_check, run with repairs by qemu's read-write open of an
+     * image marked "needs check") would find, in its terms: an L1 entry that is not a valid table
+     * offset or an L2 entry that is not a valid cluster offset (it zeroes them), a cluster referenced
+     * twice (it leaves the mark set). Valid: cluster aligned, at or past the header clusters, and
+     * before the file's last whole cluster boundary (qemu rounds the file size down to a cluster);
+     * a table's last cluster too. Empty when it would find nothing — then the open only clears the
+     * mark ("needs check", features bit 1), which a resize can do in its header write.
+     */
+    static String qemuRepair(ImageReader reader, long cs, long ts, long hs, long l1Off, long fileSize)
+            throws ProbeException {
+        long fileClusters = fileSize / cs;
+        if (fileClusters > MAX_CHECKED_CLUSTERS) {
+            return "the file has more clusters than DiskPlan checks";
+        }
+        long headerBytes = hs * cs;
+        long end = fileClusters * cs; // qemu's s->file_size
+        java.util.BitSet used = new java.util.BitSet((int) fileClusters);
+        long tableBytes = ts * cs;
+        if (!markUsed(used, l1Off / cs, ts)) {
+            return "the L1 table's clusters are referenced twice";
+        }
+        long budget = TABLE_READ_BUDGET;
+        for (long chunkOff = 0; chunkOff < tableBytes; chunkOff += CHUNK) {
+            int n = (int) Math.min(CHUNK, tableBytes - chunkOff);
+            ByteBuffer l1 = reader.readBuffer(l1Off + chunkOff, n, ORDER, "L1 table");
+            for (int i = 0; i < n; i += 8) {
+                long l2 = l1.getLong(i);
+                if (l2 == 0) {
+                    continue;
+                }
+                long at = l1Off + chunkOff + i;
+                long last = l2 + (ts - 1) * cs;
+                if (Long.compareUnsigned(last, l2) <= 0 || !validCluster(l2, cs, headerBytes, end)
+                        || !validCluster(last, cs, headerBytes, end)) {
+                    return "L1 entry at offset " + at + " (" + Long.toUnsignedString(l2) + ") is not a valid L2 table"
+                            + " offset: qemu's check would zero it";
+                }
+                if (!markUsed(used, l2 / cs, ts)) {
+                    return "the L2 table at " + l2 + " (L1 entry at offset " + at + ") shares clusters with another"
+                            + " table or data cluster";
+                }
+                if (budget < tableBytes) {
+                    return "L2 tables beyond " + (TABLE_READ_BUDGET >> 20) + " MiB were not checked";
+                }
+                budget -= tableBytes;
+                for (long c2 = 0; c2 < tableBytes; c2 += CHUNK) {
+                    int m = (int) Math.min(CHUNK, tableBytes - c2);
+                    ByteBuffer t = reader.readBuffer(l2 + c2, m, ORDER, "L2 table");
+                    for (int j = 0; j < m; j += 8) {
+                        long d = t.getLong(j);
+                        if (d == 0 || d == ZERO_CLUSTER) {
+                            continue;
+                        }
+                        long dAt = l2 + c2 + j;
+                        if (!validCluster(d, cs, headerBytes, end)) {
+                            return "L2 entry at offset " + dAt + " (" + Long.toUnsignedString(d) + ") is not a valid"
+                                    + " cluster offset: qemu's check would zero it";
+                        }
+                        if (!markUsed(used, d / cs, 1)) {
+                            return "the data cluster at " + d + " (L2 entry at offset " + dAt + ") is referenced"
+                                    + " twice";
+                        }
+                    }
+                }
+            }
+        }
+        return "";
+    }
+
+    /** qemu's qed_check_cluster_offset: aligned, at or past the header clusters, before the rounded-down end. */
+    private static boolean validCluster(long off, long cs, long headerBytes, long end) {
+        return (off & (cs - 1)) == 0 && Long.compareUnsigned(off, headerBytes) >= 0 && Long.compareUnsigned(off, end) < 0;
+    }
+
+    /** qemu's qed_set_used_clusters: false when one of the clusters was referenced already. */
+    private static boolean markUsed(java.util.BitSet used, long first, long n) {
+        boolean fresh = true;
+        for (long c = first; c < first + n; c++) {
+            if (c >= Integer.MAX_VALUE || c < 0) {
+                return false;
+            }
+            fresh &= !used.get((int) c);
+            used.set((int) c);
+        }
+        return fresh;
     }
 
     static HeaderField sum(String name, long offset, long value, String meaning) {

@@ -88,6 +88,53 @@ class QedProbeTest {
         assertThat(h.backingFile()).isEqualTo("base.raw");
     }
 
+    /**
+     * An image marked "needs check": what qemu's check (run by its read-write open) would find,
+     * in qemu's terms; nothing in the sample image.
+     */
+    @Test
+    void whatQemusCheckWouldRepairIsNamed() throws Exception {
+        assertThat(((QedHeader) probe(image()).header()).repair()).isEmpty();
+        byte[] unaligned = image();
+        ByteBuffer.wrap(unaligned).order(ByteOrder.LITTLE_ENDIAN).putLong(3 * CS + 16, 5L * CS + 1);
+        assertThat(((QedHeader) probe(unaligned).header()).repair())
+                .isEqualTo("L2 entry at offset 12304 (20481) is not a valid cluster offset: qemu's check would zero it");
+        byte[] twice = image();
+        ByteBuffer.wrap(twice).order(ByteOrder.LITTLE_ENDIAN).putLong(3 * CS + 16, 5L * CS);
+        assertThat(((QedHeader) probe(twice).header()).repair())
+                .isEqualTo("the data cluster at 20480 (L2 entry at offset 12304) is referenced twice");
+        byte[] onTable = image();
+        ByteBuffer.wrap(onTable).order(ByteOrder.LITTLE_ENDIAN).putLong(3 * CS + 16, 4L * CS);
+        assertThat(((QedHeader) probe(onTable).header()).repair()).contains("is referenced twice");
+        byte[] l1Bad = image();
+        ByteBuffer.wrap(l1Bad).order(ByteOrder.LITTLE_ENDIAN).putLong(CS + 8, 6L * CS); // its last cluster is past the end
+        assertThat(((QedHeader) probe(l1Bad).header()).repair()).isEqualTo("L1 entry at offset 4104 (24576) is not a"
+                + " valid L2 table offset: qemu's check would zero it");
+        byte[] inHeader = image();
+        ByteBuffer.wrap(inHeader).order(ByteOrder.LITTLE_ENDIAN).putLong(3 * CS + 16, 0);
+        ByteBuffer.wrap(inHeader).order(ByteOrder.LITTLE_ENDIAN).putLong(3 * CS + 24, 0x1000000L);
+        assertThat(((QedHeader) probe(inHeader).header()).repair()).contains("is not a valid cluster offset");
+        byte[] clean = image();
+        ByteBuffer.wrap(clean).order(ByteOrder.LITTLE_ENDIAN).putLong(16, QedHeader.F_BACKING_FILE)
+                .putLong(3 * CS + 16, 5L * CS + 1);
+        assertThat(((QedHeader) probe(clean).header()).repair()).as("only asked when marked").isEmpty();
+    }
+
+    /** qemu opens a header_size of 0 (only header_size × cluster_size over 32 bits is refused). */
+    @Test
+    void aHeaderSizeOfZeroIsReadAsQemuReadsIt() throws Exception {
+        byte[] b = image();
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(12, 0).putLong(16, 0);
+        ProbedImage img = probe(b);
+        assertThat(((QedHeader) img.header()).headerSize()).isZero();
+        assertThat(img.regions()).extracting(LayoutRegion::label).startsWith("QED header", "unused (nothing points at it)",
+                "L1 table");
+        assertThat(img.flags()).noneMatch(f -> f.startsWith("corrupt"));
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(12, (int) (0x100000000L / CS));
+        assertThatThrownBy(() -> probe(b)).isInstanceOf(ProbeException.class)
+                .hasMessageContaining("header_size at offset 12: 1048576 clusters is not a valid header size");
+    }
+
     @Test
     void rejectsHostileFields() {
         byte[] b = image();

@@ -96,7 +96,11 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
                     + " not resize it: " + d.message(), new ResizeError.Location(ResizeError.Kind.CORRUPT, d.field(),
                     d.offset()));
         }
-        if (h.dirty()) {
+        // A dirty image is resized where qemu's check (run by its read-write open) would repair
+        // nothing (Qcow2Resize.checkDirty reads the tables); DiskPlan counts the references of
+        // images without snapshots, bitmaps, encryption, a data file or extended L2 entries only.
+        if (h.dirty() && (h.nbSnapshots() > 0 || h.hasBitmaps() || !h.bitmaps().isEmpty() || h.cryptMethod() != 0
+                || (h.incompatibleFeatures() & Qcow2Header.INCOMPAT_DATA_FILE) != 0 || h.extendedL2())) {
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "qcow2 image '" + image.path() + "' is marked dirty "
                     + "(its refcounts may be stale): repair it first with `qemu-img check -r all " + image.path()
                     + "`", ResizeError.Location.of(ResizeError.Kind.NEEDS_REPAIR));

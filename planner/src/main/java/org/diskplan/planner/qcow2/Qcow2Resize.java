@@ -91,6 +91,119 @@ abstract class Qcow2Resize {
         this.plan = new PlanBuilder(ImageFormat.QCOW2, options, request, image.path(), fileSize);
         this.model = RefcountModel.load(g, reader, h.refcountTableOffset(), h.refcountTableClusters());
         protectMetadata();
+        this.clearDirty = h.dirty();
+        if (clearDirty) {
+            checkDirty();
+        }
+    }
+
+    /**
+     * The image is marked dirty (incompatible bit 0) and qemu's check, which its read-write
+     * open runs with repairs, would find nothing: the commit also clears the bit, as qemu's
+     * open does (qcow2_mark_clean).
+     */
+    final boolean clearDirty;
+
+    /**
+     * A dirty image: qemu's read-write open runs its check with repairs (refcounts rebuilt
+     * where they differ from what the tables use, leaks freed, copied flags set right), then
+     * clears the bit. DiskPlan resizes it only where that check would change nothing but the
+     * bit: every cluster the header, refcount table and blocks, L1 and L2 tables and guest
+     * data use is used once and has refcount 1, every other cluster refcount 0, every L1 and
+     * L2 entry has the copied flag and no other flag but zero. {@link Qcow2Planner#checkOpen}
+     * leaves only images without snapshots, bitmaps, encryption, a data file, extended L2
+     * entries; compressed clusters are refused here.
+     */
+    private void checkDirty() throws ResizeError {
+        byte[] incompat = reader.read(Qcow2Layout.OFF_INCOMPATIBLE, 8, "incompatible_features");
+        String why = ByteBuffer.wrap(incompat).getLong() != h.incompatibleFeatures() ? "the header changed"
+                : dirtyRepair();
+        if (!why.isEmpty()) {
+            throw new ResizeError(ErrorCode.NEEDS_REPAIR, "qcow2 image '" + image.path() + "' is marked dirty and "
+                    + "qemu's check would repair it (" + why + "): repair it first with `qemu-img check -r all "
+                    + image.path() + "`", ResizeError.Location.of(ResizeError.Kind.NEEDS_REPAIR));
+        }
+        plan.note("the image was marked dirty (incompatible_features at offset 72, bit 0); its refcounts are what "
+                + "its tables use, so qemu's check repairs nothing: the commit clears the bit, as qemu's open does");
+    }
+
+    /** What qemu's check of a dirty image would repair, empty when nothing. */
+    private String dirtyRepair() throws ResizeError {
+        long fileClusters = (fileSize + cs - 1) / cs;
+        long last = Math.max(model.lastUsedCluster(), fileClusters - 1);
+        if (last >= 1L << 28) { // a 32 MiB bitmap: 16 TiB of 64 KiB clusters
+            return "more clusters than DiskPlan checks";
+        }
+        java.util.BitSet used = new java.util.BitSet((int) last + 1);
+        List<String> twice = new ArrayList<>();
+        java.util.function.BiConsumer<Long, String> use = (c, what) -> {
+            if (c > last || c < 0) {
+                twice.add(what + " at cluster " + c + " has no refcount");
+            } else if (used.get((int) (long) c)) {
+                twice.add("cluster " + c + " is used twice (" + what + ")");
+            } else {
+                used.set((int) (long) c);
+            }
+        };
+        use.accept(0L, "the header");
+        long rtClusters = h.refcountTableClusters();
+        for (long c = 0; c < rtClusters; c++) {
+            use.accept(model.tableOffset() / cs + c, "the refcount table");
+        }
+        for (int b = 0; b < model.tableEntries(); b++) {
+            if (model.existingBlock(b)) {
+                use.accept(model.blockOffset(b) / cs, "refcount block " + b);
+            }
+        }
+        if (h.l1Size() > 0) {
+            for (long c = h.l1TableOffset() / cs; c <= (h.l1TableOffset() + h.l1Size() * 8 - 1) / cs; c++) {
+                use.accept(c, "the L1 table");
+            }
+        }
+        long[] l1 = readL1();
+        long budget = DATA_CHECK_BUDGET;
+        int es = g.l2EntrySize();
+        for (int i = 0; i < l1.length && twice.isEmpty(); i++) {
+            long l2 = l1[i] & Qcow2Header.L1E_OFFSET_MASK;
+            if (l1[i] == 0) {
+                continue;
+            }
+            if (l1[i] != (l2 | Qcow2Header.OFLAG_COPIED)) {
+                return "L1 entry " + i + " (" + Long.toHexString(l1[i]) + ") lacks the copied flag or has other flags";
+            }
+            use.accept(l2 / cs, "the L2 table of L1 entry " + i);
+            if ((budget -= cs) < 0) {
+                return "L2 tables past " + (DATA_CHECK_BUDGET >> 20) + " MiB are not checked";
+            }
+            ByteBuffer t = ByteBuffer.wrap(reader.read(l2, (int) cs, "L2 table"));
+            for (int j = 0; j + es <= cs; j += es) {
+                long e = t.getLong(j);
+                long host = e & Qcow2Header.L2E_OFFSET_MASK;
+                if (e == 0 || e == 1) { // unallocated, or zero without a cluster
+                    continue;
+                }
+                if ((e & Qcow2Header.OFLAG_COMPRESSED) != 0) {
+                    return "compressed clusters, which DiskPlan does not count";
+                }
+                if (host == 0 || (e & ~(Qcow2Header.L2E_OFFSET_MASK | 1L)) != Qcow2Header.OFLAG_COPIED) {
+                    return "L2 entry " + i + "/" + (j / es) + " (" + Long.toHexString(e) + ") lacks the copied flag "
+                            + "or has other flags";
+                }
+                use.accept(host / cs, "L2 entry " + i + "/" + (j / es));
+            }
+        }
+        if (!twice.isEmpty()) {
+            return twice.get(0);
+        }
+        for (long c = 0; c <= last; c++) {
+            long want = used.get((int) c) ? 1 : 0;
+            long rc = model.get(c);
+            if (rc != want) {
+                return "cluster " + c + " (offset " + (c * cs) + ") has refcount " + rc + " but is used " + want
+                        + " time" + (want == 1 ? "" : "s");
+            }
+        }
+        return "";
     }
 
     /**
@@ -541,6 +654,12 @@ abstract class Qcow2Resize {
      * offset.
      */
     byte[] commitBytes(byte[] headerAsPlanned, int end) throws ResizeError {
+        if (clearDirty) { // (a dirty image with bitmaps is refused) through incompatible_features
+            byte[] b = java.util.Arrays.copyOf(headerAsPlanned, Math.max(end, Qcow2Layout.OFF_INCOMPATIBLE + 8));
+            ByteBuffer.wrap(b).putLong(Qcow2Layout.OFF_INCOMPATIBLE,
+                    h.incompatibleFeatures() & ~Qcow2Header.INCOMPAT_DIRTY);
+            return java.util.Arrays.copyOfRange(b, Qcow2Header.OFF_SIZE, b.length);
+        }
         if (bitmapDirField < 0) {
             return java.util.Arrays.copyOfRange(headerAsPlanned, Qcow2Header.OFF_SIZE, end);
         }

@@ -30,10 +30,13 @@ import org.diskplan.probe.qed.QedHeader;
  * defined), in the same header write; so does this plan, so that the file is byte for
  * byte what qemu-img resize makes. Refusals in qemu's words and order: preallocation
  * other than off, a size that is not whole sectors or past what the tables map, a
- * shrink. An image marked "needs check" (qemu would repair it on open) is refused.
+ * shrink. An image marked "needs check" is refused when qemu's open would repair something
+ * (an invalid table entry, a cluster referenced twice); otherwise the header write also clears
+ * the mark, as qemu's open does.
  */
 public final class QedPlanner implements FormatPlanner<QedHeader> {
     static final int HEADER_BYTES = 64;
+    static final int OFF_FEATURES = 16;
     static final int OFF_AUTOCLEAR = 32;
     static final int OFF_IMAGE_SIZE = 48;
 
@@ -84,9 +87,22 @@ public final class QedPlanner implements FormatPlanner<QedHeader> {
                         + "the backing file \"" + h.backingFile() + "\"");
             }
         }
-        if ((h.features() & QedHeader.F_NEED_CHECK) != 0) {
+        if (h.l1TableOffset() < HEADER_BYTES) {
+            // header_size 0 (qemu opens it): qemu checks only that the L1 table starts at or after the
+            // header clusters, so the L1 table may be the 64 header bytes; the header write would then
+            // rewrite L1 entries (image_size is entry 6)
+            throw ResizeError.atField(ErrorCode.NEEDS_REPAIR, ResizeError.Kind.CORRUPT, "QED header",
+                    "l1_table_offset", 40, ": the L1 table (at " + h.l1TableOffset() + ") shares bytes with the"
+                    + " 64-byte header (header_size " + h.headerSize() + "), which a resize rewrites: the new header"
+                    + " would change L1 entries");
+        }
+        if ((h.features() & QedHeader.F_NEED_CHECK) != 0 && !h.repair().isEmpty()) {
+            // qemu's read-write open checks the image and repairs it (zeroes invalid entries) before
+            // resizing; DiskPlan writes only what its plan shows. When the check would find nothing,
+            // the open only clears the mark, and so does the plan's header write.
             throw new ResizeError(ErrorCode.NEEDS_REPAIR, "QED image '" + image.path() + "' is marked as needing a "
-                    + "consistency check (features at offset 16, bit 1): qemu repairs it when it opens it read-write; "
+                    + "consistency check (features at offset 16, bit 1) and qemu's check would change it ("
+                    + h.repair() + "): qemu repairs it when it opens it read-write; "
                     + "repair it first with `qemu-img check -r all " + image.path() + "`");
         }
     }
@@ -124,21 +140,33 @@ public final class QedPlanner implements FormatPlanner<QedHeader> {
         long oldSize = image.virtualSize();
         long newSize = request.newSize();
         FormatOptions.Qed options = new FormatOptions.Qed(h.clusterSize(), h.tableSize());
-        if (newSize == oldSize) {
+        boolean clearMark = (h.features() & QedHeader.F_NEED_CHECK) != 0;
+        if (newSize == oldSize && !clearMark) {
             return PlanBuilder.noop(ImageFormat.QED, options, request, image.path(), image.fileSize(), oldSize);
         }
+        // (the same size on a marked image: qemu-img resize's read-write open still clears the mark)
         byte[] header = reader.read(0, HEADER_BYTES, "QED header");
         ByteBuffer b = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(OFF_IMAGE_SIZE, newSize);
         b.putLong(OFF_AUTOCLEAR, 0);
+        if (clearMark) {
+            b.putLong(OFF_FEATURES, h.features() & ~QedHeader.F_NEED_CHECK);
+        }
         PlanBuilder plan = new PlanBuilder(ImageFormat.QED, options, request, image.path(), image.fileSize());
         plan.commit(new Write(0, header, "QED header: image_size " + newSize
-                + (h.autoclearFeatures() != 0 ? ", autoclear_features cleared" : ""), RegionKind.HEADER));
+                + (h.autoclearFeatures() != 0 ? ", autoclear_features cleared" : "")
+                + (clearMark ? ", \"needs check\" cleared" : ""), RegionKind.HEADER));
+        if (clearMark) {
+            plan.note("the image was marked \"needs check\" (features at offset 16, bit 1); qemu's consistency check"
+                    + " finds nothing to repair, so the mark is cleared, as qemu's read-write open does");
+        }
         if (h.autoclearFeatures() != 0) {
             plan.note("autoclear_features (offset 32) was " + Long.toHexString(h.autoclearFeatures())
                     + "; cleared, as qemu does when it opens the image read-write");
         }
-        if (h.mappedEnd() > oldSize) {
+        if (newSize == oldSize) {
+            plan.note("the size is unchanged");
+        } else if (h.mappedEnd() > oldSize) {
             // qemu's truncate leaves L2 entries past the old end as they are: the grown range shows
             // what their clusters hold, after qemu-img resize as after this plan
             plan.note("L2 entries past the old end map data clusters (the highest ends at guest offset "

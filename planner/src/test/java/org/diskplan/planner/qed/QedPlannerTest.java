@@ -95,4 +95,55 @@ class QedPlannerTest {
         ResizePlan clean = TestImages.plan(staleImage(dir, -1), "qed", grow);
         assertThat(clean.notes()).contains("the new range is unallocated: it reads as zeros");
     }
+
+    /**
+     * qemu opens a header_size of 0 (it checks only that header_size × cluster_size fits in 32
+     * bits) and qemu-img resize rewrites image_size: so does DiskPlan (it refused "0 clusters is not
+     * a valid header size"). With header_size 0 qemu also lets the L1 table start at offset 0, on
+     * the header's own bytes: the header write would rewrite L1 entries, so that is refused.
+     */
+    @Test
+    void aHeaderSizeOfZeroIsResizedUnlessTheL1TableIsOnTheHeader(@TempDir Path dir) throws Exception {
+        Path zero = staleImage(dir, -1);
+        byte[] b = Files.readAllBytes(zero);
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(12, 0);
+        Files.write(zero, b);
+        ResizePlan plan = TestImages.plan(zero, "qed", new ResizeRequest(2 << 20, false, Preallocation.OFF));
+        assertThat(plan.notes()).contains("the new range is unallocated: it reads as zeros");
+
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(40, 0);
+        ProbedImage onHeader = new QedProbe().probe(Path.of("t.qed"), new ByteArrayImageReader(b));
+        assertThatThrownBy(() -> new QedPlanner().checkOpen(onHeader, (QedHeader) onHeader.header()))
+                .isInstanceOf(ResizeError.class)
+                .hasMessageStartingWith("QED header field l1_table_offset at offset 40: the L1 table (at 0) shares"
+                        + " bytes with the 64-byte header (header_size 0)");
+    }
+
+    /**
+     * An image marked "needs check" that qemu's check finds nothing in: qemu's read-write open only
+     * clears the mark, and the plan's header write does too (DiskPlan refused it). One it would
+     * repair (an unaligned L2 entry it zeroes) stays refused, naming what it would change.
+     */
+    @Test
+    void aNeedsCheckMarkIsClearedWhenQemusCheckFindsNothing(@TempDir Path dir) throws Exception {
+        Path marked = staleImage(dir, -1);
+        byte[] b = Files.readAllBytes(marked);
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(16, QedHeader.F_NEED_CHECK);
+        Files.write(marked, b);
+        ResizePlan plan = TestImages.plan(marked, "qed", new ResizeRequest(2 << 20, false, Preallocation.OFF));
+        assertThat(plan.notes()).anyMatch(n -> n.startsWith("the image was marked \"needs check\""));
+        assertThat(plan.toString()).contains("\"needs check\" cleared");
+        ResizePlan same = TestImages.plan(marked, "qed", new ResizeRequest(1 << 20, false, Preallocation.OFF));
+        assertThat(same.patches()).as("the same size still clears the mark, as qemu-img resize's open does")
+                .hasSize(1);
+        assertThat(same.notes()).contains("the size is unchanged");
+
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(3 * CS + 8, 5 * CS + 512);
+        ProbedImage bad = new QedProbe().probe(Path.of("t.qed"), new ByteArrayImageReader(b));
+        assertThatThrownBy(() -> new QedPlanner().checkOpen(bad, (QedHeader) bad.header()))
+                .isInstanceOf(ResizeError.class)
+                .hasMessageContaining("features at offset 16, bit 1) and qemu's check would change it (L2 entry at"
+                        + " offset 12296 (20992) is not a valid cluster offset: qemu's check would zero it)")
+                .hasMessageContaining("qemu-img check -r all");
+    }
 }
