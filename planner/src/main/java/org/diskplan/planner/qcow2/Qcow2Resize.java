@@ -331,9 +331,12 @@ abstract class Qcow2Resize {
             }
             budget -= cs;
             byte[] l2 = readL2(l2Off);
-            ByteBuffer bb = ByteBuffer.wrap(l2);
+            // the entries copied out in bulk: ByteBuffer.getLong per entry is ten nested calls
+            // in the interpreter, where a short command runs (a seventh of a small plan)
+            long[] words = new long[l2.length / 8];
+            ByteBuffer.wrap(l2).asLongBuffer().get(words);
             for (int j = 0; j + es <= l2.length; j += es) {
-                long e = bb.getLong(j);
+                long e = words[j / 8];
                 long first;
                 long end;
                 if ((e & Qcow2Header.OFLAG_COMPRESSED) != 0) {
