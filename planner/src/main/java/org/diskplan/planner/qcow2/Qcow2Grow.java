@@ -212,7 +212,7 @@ final class Qcow2Grow extends Qcow2Resize {
         }
         applyDecrements();
         emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
-        long newFileSize = Math.max(fileSize, freshEnd);
+        long newFileSize = storeBitmaps(Math.max(fileSize, freshEnd), newSize);
         return finish(ResizeAction.GROW, oldSize, newSize, newFileSize, commit);
     }
 

@@ -147,7 +147,7 @@ final class Qcow2Shrink extends Qcow2Resize {
         if (!tableGrows) {
             shrinkRefcountTable();
         }
-        long last = model.lastUsedCluster();
+        long last = tempFloor == Long.MAX_VALUE ? model.lastUsedCluster() : model.lastUsedClusterBelow(tempFloor);
         long newFileSize = last < 0 ? fileSize : Math.min(fileSize, (last + 1) * cs);
         newFileSize = Math.max(newFileSize, freshEnd);
         if (newFileSize < fileSize) {
@@ -162,6 +162,7 @@ final class Qcow2Shrink extends Qcow2Resize {
                 plan.note("the external data file is cut to the new size, " + newSize + " bytes");
             }
         }
+        newFileSize = storeBitmaps(newFileSize, newSize);
         return finish(ResizeAction.SHRINK, oldSize, newSize, newFileSize, commit);
     }
 
