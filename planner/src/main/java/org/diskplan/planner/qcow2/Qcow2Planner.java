@@ -128,23 +128,35 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             return PlanBuilder.noop(ImageFormat.QCOW2, options, request, image.path(), image.fileSize(), oldSize);
         }
         boolean zeroNewRange = newSize > oldSize && BackingFile.longerThan(image, h.backingFile(), h.backingFormat(), oldSize);
-        if (h.hasBitmaps() && !h.bitmaps().isEmpty() && dataFile == null) {
+        if (h.hasBitmaps() && !h.bitmaps().isEmpty() && dataFile == null && !zeroNewRange
+                && request.preallocation() == org.diskplan.abi.Preallocation.OFF) {
             // qemu-img writes every bitmap anew when it closes the image: measure where its
             // store ends, then plan it exactly; anything the simulation cannot follow falls back
+            // (preallocated grows too: their layout is not qemu's to begin with)
             try {
                 Qcow2Resize measure = resize(image, reader, request, h, g, options, zeroNewRange, dataFile, newSize);
                 measure.bitmapMode(Qcow2Resize.BitmapMode.MEASURE);
                 run(measure, oldSize, newSize);
-                Qcow2Resize exact = resize(image, reader, request, h, g, options, zeroNewRange, dataFile, newSize);
-                exact.bitmapMode(Qcow2Resize.BitmapMode.EXACT);
-                exact.exactEnd = measure.measuredEnd;
-                exact.storeDigest = measure.storeDigest;
-                exact.digestLimit = measure.digestLimit;
-                // the temporary structures go past qemu's end, from the next refcount block's range
-                // on (a block they need is one qemu's store never creates), and are cut off at the end
-                long end = (measure.measuredEnd + g.clusterSize() - 1) / g.clusterSize();
-                exact.tempFloor = Math.max(end, (end - 1 >> g.refblockBits()) + 1 << g.refblockBits());
-                return run(exact, oldSize, newSize);
+                if (measure.measuredEnd > 0) {
+                    // the temporary structures go past qemu's end (and are cut off at the end of the
+                    // plan); if they need a refcount block whose range starts before it (one qemu's
+                    // store may need too), from the next block's range on
+                    long end = (measure.measuredEnd + g.clusterSize() - 1) / g.clusterSize();
+                    for (long floor : new long[] {end, (end - 1 >> g.refblockBits()) + 1 << g.refblockBits()}) {
+                        Qcow2Resize exact = resize(image, reader, request, h, g, options, zeroNewRange, dataFile,
+                                newSize);
+                        exact.bitmapMode(Qcow2Resize.BitmapMode.EXACT);
+                        exact.exactEnd = measure.measuredEnd;
+                        exact.storeDigest = measure.storeDigest;
+                        exact.digestLimit = measure.digestLimit;
+                        exact.tempFloor = floor;
+                        try {
+                            return run(exact, oldSize, newSize);
+                        } catch (RefcountModel.NotExact tryNext) {
+                            // the next floor, then the first-fit plan
+                        }
+                    }
+                }
             } catch (RefcountModel.NotExact | ResizeError e) {
                 // the first-fit plan below (a refusal is given by it again)
             }
