@@ -364,6 +364,7 @@ abstract class Qcow2Resize {
         bitmapMode = mode;
         model.qemuMode(mode != BitmapMode.LEGACY);
     }
+
     /** EXACT: qemu's final file length, measured by a MEASURE plan. */
     long exactEnd;
     /** MEASURE and EXACT: the final file length qemu's store gives. */
