@@ -275,7 +275,11 @@ final class Qcow2Grow extends Qcow2Resize {
         }
         // a raw data file holds the data at the guest offsets: nothing is allocated here
         long dataClusters = data && !identityMapped() ? endCluster - firstCluster : 0;
-        // L2 tables first (existing ones are filled in place), then the data area.
+        // L2 tables first (existing ones are filled in place), then the data area. As qemu's
+        // metadata preallocation (preallocate_co), when its layout is followed: table by table, a
+        // new L2 table then the table's data clusters, both by qemu's scan.
+        boolean perTable = model.qemuMode() && mode == Preallocation.METADATA && dataClusters > 0;
+        List<Long> chunks = new ArrayList<>();
         List<L2Slot> tables = new ArrayList<>();
         for (long i = firstCluster / e; i <= (endCluster - 1) / e; i++) {
             long entry = l1[(int) i];
@@ -291,10 +295,26 @@ final class Qcow2Grow extends Qcow2Resize {
                 l1[(int) i] = at | Qcow2Header.OFLAG_COPIED;
                 tables.add(new L2Slot(i, at, new byte[(int) cs], true));
             }
+            if (perTable) {
+                long n = Math.min(endCluster, (i + 1) * e) - Math.max(firstCluster, i * e);
+                long at = model.allocate(n, false);
+                if (at < g.clustersFor(fileSize) * cs) {
+                    // inside the file: stale bytes there would show through (only past its end are they zeros)
+                    throw new RefcountModel.NotExact("preallocated data inside the file");
+                }
+                chunks.add(at);
+                fresh.add(new Extend(at, n * cs, "data clusters for the new range of L2 table " + i
+                        + " (preallocation=" + mode.qemuName() + ")", RegionKind.DATA));
+            }
         }
-        long dataOffset = identityMapped() ? firstCluster * cs : dataClusters > 0 ? model.allocate(dataClusters, true) : 0;
+        long dataOffset = identityMapped() ? firstCluster * cs
+                : dataClusters > 0 && !perTable ? model.allocate(dataClusters, true) : 0;
         long host = dataOffset;
+        int chunk = 0;
         for (L2Slot t : tables) {
+            if (perTable) {
+                host = chunks.get(chunk++);
+            }
             long i = t.index();
             ByteBuffer l2 = ByteBuffer.wrap(t.contents());
             long from = Math.max(firstCluster, i * e);
@@ -328,7 +348,7 @@ final class Qcow2Grow extends Qcow2Resize {
                                 : ": zero clusters for the new range"), RegionKind.TABLE));
             }
         }
-        long length = dataClusters * cs;
+        long length = perTable ? 0 : dataClusters * cs;
         if (length > 0) {
             String label = "data clusters for the new range (preallocation=" + mode.qemuName() + ")";
             fresh.add(mode == Preallocation.OFF || mode == Preallocation.METADATA

@@ -129,10 +129,12 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
         }
         boolean zeroNewRange = newSize > oldSize && BackingFile.longerThan(image, h.backingFile(), h.backingFormat(), oldSize);
         if (h.hasBitmaps() && !h.bitmaps().isEmpty() && dataFile == null && !zeroNewRange
-                && request.preallocation() == org.diskplan.abi.Preallocation.OFF) {
+                && (request.preallocation() == org.diskplan.abi.Preallocation.OFF
+                        || request.preallocation() == org.diskplan.abi.Preallocation.METADATA)) {
             // qemu-img writes every bitmap anew when it closes the image: measure where its
             // store ends, then plan it exactly; anything the simulation cannot follow falls back
-            // (preallocated grows too: their layout is not qemu's to begin with)
+            // (falloc and full keep it: qemu puts their data after a refcount area it reserves
+            // at the end of the file, which the plan does not follow)
             try {
                 Qcow2Resize measure = resize(image, reader, request, h, g, options, zeroNewRange, dataFile, newSize);
                 measure.bitmapMode(Qcow2Resize.BitmapMode.MEASURE);

@@ -541,6 +541,10 @@ final class RefcountModel {
         qemuMode = on;
     }
 
+    boolean qemuMode() {
+        return qemuMode;
+    }
+
     /**
      * A digest of the state qemu's next allocations depend on: the refcounts of clusters
      * {@code 0..limit-1}, the live refcount table, and free_cluster_index.
