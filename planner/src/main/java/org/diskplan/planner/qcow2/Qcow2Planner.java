@@ -128,13 +128,10 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             return PlanBuilder.noop(ImageFormat.QCOW2, options, request, image.path(), image.fileSize(), oldSize);
         }
         boolean zeroNewRange = newSize > oldSize && BackingFile.longerThan(image, h.backingFile(), h.backingFormat(), oldSize);
-        if (h.hasBitmaps() && !h.bitmaps().isEmpty() && dataFile == null && !zeroNewRange
-                && (request.preallocation() == org.diskplan.abi.Preallocation.OFF
-                        || request.preallocation() == org.diskplan.abi.Preallocation.METADATA)) {
+        if (h.hasBitmaps() && !h.bitmaps().isEmpty() && dataFile == null && !zeroNewRange) {
             // qemu-img writes every bitmap anew when it closes the image: measure where its
-            // store ends, then plan it exactly; anything the simulation cannot follow falls back
-            // (falloc and full keep it: qemu puts their data after a refcount area it reserves
-            // at the end of the file, which the plan does not follow)
+            // store ends, then plan it exactly (falloc and full with qemu's refcount area at the
+            // end of the file); anything the simulation cannot follow falls back
             try {
                 Qcow2Resize measure = resize(image, reader, request, h, g, options, zeroNewRange, dataFile, newSize);
                 measure.bitmapMode(Qcow2Resize.BitmapMode.MEASURE);

@@ -498,6 +498,36 @@ final class RefcountModel {
     }
 
     /**
+     * A new refcount block {@code b} at {@code offset}, as qcow2_refcount_area places its new
+     * blocks (one after another at the start of the area), counted by the caller.
+     */
+    void placeBlockAt(int b, long offset) throws ResizeError {
+        loaded();
+        if (exists(b)) {
+            throw new NotExact("refcount block " + b + " exists already");
+        }
+        createBlock(b);
+        pending.remove(Integer.valueOf(b));
+        offsets[b] = offset;
+    }
+
+    /**
+     * Counts {@code n} clusters from {@code first} on, as qcow2_alloc_clusters_at does (free
+     * clusters, qemu's free_cluster_index left where it is); every one must be covered by a
+     * block already in the table.
+     */
+    void allocateAt(long first, long n) throws ResizeError {
+        for (long c = first; c < first + n; c++) {
+            if (get(c) != 0 || !exists((int) (c >>> blockBits))) {
+                throw new NotExact("cluster " + c + " of the preallocated area is in use or not covered");
+            }
+            add(c, 1);
+        }
+        allocatedEnd = Math.max(allocatedEnd, first + n);
+        allocatedClusters += n;
+    }
+
+    /**
      * qemu's free_cluster_index as the plan's allocations and frees so far would leave it
      * (0 when the image is opened; past each allocation; lowered by a refcount dropping to 0).
      */

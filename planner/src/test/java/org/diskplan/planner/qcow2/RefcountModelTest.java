@@ -84,6 +84,23 @@ class RefcountModelTest {
     }
 
     @Test
+    void aRefcountAreaPlacesItsBlocksAndCountsItsDataWithoutMovingTheScan() throws ResizeError {
+        Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
+        m.qemuMode(true);
+        m.placeBlockAt(1, 4L * CS); // as qcow2_refcount_area: the new block at the start of the area
+        assertThatThrownBy(() -> m.placeBlockAt(1, 5L * CS)).isInstanceOf(RefcountModel.NotExact.class);
+        m.add(4, 1);
+        m.allocateAt(300, 10); // block 1's range, counted there
+        assertThat(m.get(300)).isEqualTo(1);
+        assertThat(m.get(309)).isEqualTo(1);
+        assertThat(m.blockOffset(1)).isEqualTo(4L * CS);
+        assertThat(m.allocate(1, false)).isEqualTo(5L * CS); // qemu's scan where it was
+        assertThatThrownBy(() -> m.allocateAt(305, 1)).isInstanceOf(RefcountModel.NotExact.class); // in use
+        assertThatThrownBy(() -> m.allocateAt(600, 1)).isInstanceOf(RefcountModel.NotExact.class); // no block
+    }
+
+    @Test
     void tableGrowsWhenBlocksPassItsEnd() throws ResizeError {
         Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
         RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
