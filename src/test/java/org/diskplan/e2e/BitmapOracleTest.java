@@ -154,7 +154,7 @@ class BitmapOracleTest {
                 new C("512", "1126400", Preallocation.OFF, true),
                 // falloc: a refcount area at the end of the file (its table switched in a header
                 // write of its own), the data after it, the L2 tables where qemu's scan finds room
-                new C("65536", "600M", Preallocation.FALLOC, true))) {
+                new C("65536", "600M", Preallocation.FALLOC, true), new C("512", "20M", Preallocation.FULL, false))) {
             Path dir = Files.createDirectory(tmp.resolve("c" + n++));
             make(dir, c.cluster());
             if (c.fineBitmap()) {
