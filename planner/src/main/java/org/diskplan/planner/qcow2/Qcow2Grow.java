@@ -84,6 +84,10 @@ final class Qcow2Grow extends Qcow2Resize {
             fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
                     + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
             long blocksNeeded = blocksNeededAfter(oldSize, newSize);
+            if (area && model.tableTooSmall()) {
+                // qemu's alloc_refcount_block grows the table here, by a refcount area of its own
+                throw new RefcountModel.NotExact("the bigger L1 table needs a bigger refcount table");
+            }
             boolean preGrow = !area && (model.tableTooSmall() || blocksNeeded > model.tableEntries());
             long preTableOffset = 0;
             long preTableClusters = 0;
@@ -145,6 +149,9 @@ final class Qcow2Grow extends Qcow2Resize {
         long newTableOffset = h.refcountTableOffset();
         long newTableClusters = h.refcountTableClusters();
         if (model.tableTooSmall()) {
+            if (area) {
+                throw new RefcountModel.NotExact("the L2 tables need a bigger refcount table than the area's");
+            }
             tableGrows = true;
             newTableClusters = tableClustersFor(model.highestBlock());
             newTableOffset = model.allocate(newTableClusters, false);
