@@ -72,6 +72,10 @@ final class Qcow2Grow extends Qcow2Resize {
         // qemu's qcow2_refcount_area sizes it before preallocating), its old clusters free too.
         long tableClusters = h.refcountTableClusters();
         boolean staged = l1Grows && mapNewRange;
+        // falloc and full as qemu lays them out when the bitmaps are planned exactly: a refcount
+        // area at the end of the file (qcow2_refcount_area), then the data, then the L2 tables
+        boolean area = model.qemuMode() && (mode == Preallocation.FALLOC || mode == Preallocation.FULL)
+                && dataFile == null && g.clustersFor(newSize) > oldSize / cs;
         // the refcount table the header names when the commit is written (a staged header write may move it)
         long liveTableOffset = h.refcountTableOffset();
         long liveTableClusters = h.refcountTableClusters();
@@ -80,7 +84,11 @@ final class Qcow2Grow extends Qcow2Resize {
             fresh.add(new Write(newL1Offset, entriesBytes(newL1Entries, newL1 * 8), "new L1 table ("
                     + h.l1Size() + " entries copied, " + (newL1 - h.l1Size()) + " added)", RegionKind.TABLE));
             long blocksNeeded = blocksNeededAfter(oldSize, newSize);
-            boolean preGrow = model.tableTooSmall() || blocksNeeded > model.tableEntries();
+            if (area && model.tableTooSmall()) {
+                // qemu's alloc_refcount_block grows the table here, by a refcount area of its own
+                throw new RefcountModel.NotExact("the bigger L1 table needs a bigger refcount table");
+            }
+            boolean preGrow = !area && (model.tableTooSmall() || blocksNeeded > model.tableEntries());
             long preTableOffset = 0;
             long preTableClusters = 0;
             if (preGrow) {
@@ -125,6 +133,12 @@ final class Qcow2Grow extends Qcow2Resize {
             emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
             l1LinkBase = newL1Offset;
         }
+        if (area) {
+            long[] live = refcountArea(g.clustersFor(newSize) - oldSize / cs, tableClusters);
+            liveTableOffset = live[0];
+            liveTableClusters = live[1];
+            tableClusters = live[1];
+        }
         List<Write> l2Links = new ArrayList<>();
         long[] l1Before = newL1Entries.clone();
         if (mapNewRange) {
@@ -135,6 +149,9 @@ final class Qcow2Grow extends Qcow2Resize {
         long newTableOffset = h.refcountTableOffset();
         long newTableClusters = h.refcountTableClusters();
         if (model.tableTooSmall()) {
+            if (area) {
+                throw new RefcountModel.NotExact("the L2 tables need a bigger refcount table than the area's");
+            }
             tableGrows = true;
             newTableClusters = tableClustersFor(model.highestBlock());
             newTableOffset = model.allocate(newTableClusters, false);
@@ -212,10 +229,90 @@ final class Qcow2Grow extends Qcow2Resize {
         }
         applyDecrements();
         emitPhase(model.dirtyWrites("refcount decrements for the old tables"));
-        long newFileSize = Math.max(fileSize, freshEnd);
+        long newFileSize = storeBitmaps(Math.max(fileSize, freshEnd), newSize);
         return finish(ResizeAction.GROW, oldSize, newSize, newFileSize, commit);
     }
 
+
+    /** Where {@link #refcountArea} put the data of a falloc or full grow, -1 if it did not run. */
+    private long areaData = -1;
+
+    /**
+     * qemu's qcow2_refcount_area before a falloc or full preallocation (qcow2_co_truncate): at
+     * the end of the file's last cluster in use, the refcount blocks that the file plus
+     * {@code dataClusters} data clusters and their L2 tables (one more for a head or tail) need
+     * but lack, one after another, then a new refcount table of exactly the entries that needs
+     * (whole clusters), all counted; the table switched in a header write of its own (the size
+     * unchanged) and the old one freed (qemu's scan drops to it). Then the data area right
+     * after it, counted as qcow2_alloc_clusters_at does (qemu's scan stays where it is: the L2
+     * tables go where it finds room). Returns the live table's offset and clusters.
+     */
+    private long[] refcountArea(long dataClusters, long oldTableClusters) throws ResizeError {
+        long fileLen = Math.max(fileSize, model.allocatedEndOffset());
+        long start = model.lastUsedClusterBelow(g.clustersFor(fileLen)) + 1;
+        long clusters = start + dataClusters + (dataClusters + g.l2Entries() - 1) / g.l2Entries() + 1;
+        long perBlock = g.refblockEntries();
+        long perTableCluster = cs / 8;
+        // qcow2_refcount_metadata_size, exact: the fixed point of blocks and table clusters
+        long blocks = 0;
+        long table = 0;
+        long n = 0;
+        long last;
+        do {
+            last = n;
+            blocks = (clusters + table + blocks + perBlock - 1) / perBlock;
+            table = (blocks + perTableCluster - 1) / perTableCluster;
+            n = clusters + blocks + table;
+        } while (n != last);
+        long tableClusters = (blocks + perTableCluster - 1) / perTableCluster;
+        if (model.highestBlock() >= tableClusters * perTableCluster || blocks > Integer.MAX_VALUE / 2) {
+            throw new RefcountModel.NotExact("the refcount area's table would drop a block");
+        }
+        checkTable(tableClusters);
+        long at = start;
+        for (long b = start / perBlock; b < blocks; b++) {
+            if (!model.hasBlock((int) b)) {
+                model.placeBlockAt((int) b, at * cs);
+                at++;
+            }
+        }
+        long tableAt = at;
+        long end = tableAt + tableClusters;
+        for (long c = start; c < end; c++) {
+            if (model.get(c) != 0) {
+                throw new RefcountModel.NotExact("cluster " + c + " of the refcount area is in use");
+            }
+            model.add(c, 1);
+        }
+        if (model.highestBlock() >= tableClusters * perTableCluster || dataClusters <= 0) {
+            throw new RefcountModel.NotExact("the refcount area does not cover its blocks (start " + start + ", blocks "
+                    + blocks + ", table " + tableAt + "+" + tableClusters + ", highest " + model.highestBlock() + ")");
+        }
+        model.allocateAt(end, dataClusters);
+        areaData = end * cs;
+        if (areaData < g.clustersFor(fileSize) * cs) {
+            // inside the file: stale bytes there would show through a reservation
+            throw new RefcountModel.NotExact("preallocated data inside the file");
+        }
+        fresh.addAll(model.newBlockWrites());
+        fresh.add(new Write(tableAt * cs, model.tableBytes(tableClusters), "new refcount table (" + tableClusters
+                + " clusters, after the refcount area's new blocks, as qemu's qcow2_refcount_area puts it)",
+                RegionKind.REFCOUNT));
+        emitFresh();
+        fresh.clear();
+        emitPhase(model.dirtyWrites("refcount increments for the refcount area and the preallocated data"));
+        model.markNewBlocksWritten();
+        emitPhase(List.of(new Write(Qcow2Header.OFF_REFCOUNT_TABLE_OFFSET, ByteBuffer.allocate(12)
+                .putLong(tableAt * cs).putInt((int) tableClusters).array(), "qcow2 header: refcount_table_offset, "
+                + "refcount_table_clusters (the refcount area's table; the size is unchanged)", RegionKind.HEADER)));
+        long old = model.tableOffset() / cs;
+        model.switchTable(tableAt * cs, (int) (tableClusters * perTableCluster));
+        for (long c = old; c < old + oldTableClusters; c++) {
+            model.add(c, -1);
+        }
+        emitPhase(model.dirtyWrites("refcount decrements for the old refcount table"));
+        return new long[] {tableAt * cs, tableClusters};
+    }
 
     /**
      * Refcount blocks the image will need once the new range is mapped: everything allocated
@@ -275,7 +372,11 @@ final class Qcow2Grow extends Qcow2Resize {
         }
         // a raw data file holds the data at the guest offsets: nothing is allocated here
         long dataClusters = data && !identityMapped() ? endCluster - firstCluster : 0;
-        // L2 tables first (existing ones are filled in place), then the data area.
+        // L2 tables first (existing ones are filled in place), then the data area. As qemu's
+        // metadata preallocation (preallocate_co), when its layout is followed: table by table, a
+        // new L2 table then the table's data clusters, both by qemu's scan.
+        boolean perTable = model.qemuMode() && mode == Preallocation.METADATA && dataClusters > 0;
+        List<Long> chunks = new ArrayList<>();
         List<L2Slot> tables = new ArrayList<>();
         for (long i = firstCluster / e; i <= (endCluster - 1) / e; i++) {
             long entry = l1[(int) i];
@@ -291,10 +392,26 @@ final class Qcow2Grow extends Qcow2Resize {
                 l1[(int) i] = at | Qcow2Header.OFLAG_COPIED;
                 tables.add(new L2Slot(i, at, new byte[(int) cs], true));
             }
+            if (perTable) {
+                long n = Math.min(endCluster, (i + 1) * e) - Math.max(firstCluster, i * e);
+                long at = model.allocate(n, false);
+                if (at < g.clustersFor(fileSize) * cs) {
+                    // inside the file: stale bytes there would show through (only past its end are they zeros)
+                    throw new RefcountModel.NotExact("preallocated data inside the file");
+                }
+                chunks.add(at);
+                fresh.add(new Extend(at, n * cs, "data clusters for the new range of L2 table " + i
+                        + " (preallocation=" + mode.qemuName() + ")", RegionKind.DATA));
+            }
         }
-        long dataOffset = identityMapped() ? firstCluster * cs : dataClusters > 0 ? model.allocate(dataClusters, true) : 0;
+        long dataOffset = identityMapped() ? firstCluster * cs : areaData >= 0 ? areaData
+                : dataClusters > 0 && !perTable ? model.allocate(dataClusters, true) : 0;
         long host = dataOffset;
+        int chunk = 0;
         for (L2Slot t : tables) {
+            if (perTable) {
+                host = chunks.get(chunk++);
+            }
             long i = t.index();
             ByteBuffer l2 = ByteBuffer.wrap(t.contents());
             long from = Math.max(firstCluster, i * e);
@@ -328,7 +445,7 @@ final class Qcow2Grow extends Qcow2Resize {
                                 : ": zero clusters for the new range"), RegionKind.TABLE));
             }
         }
-        long length = dataClusters * cs;
+        long length = perTable ? 0 : dataClusters * cs;
         if (length > 0) {
             String label = "data clusters for the new range (preallocation=" + mode.qemuName() + ")";
             fresh.add(mode == Preallocation.OFF || mode == Preallocation.METADATA

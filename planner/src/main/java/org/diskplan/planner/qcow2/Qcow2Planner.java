@@ -132,9 +132,51 @@ public final class Qcow2Planner implements FormatPlanner<Qcow2Header> {
             return PlanBuilder.noop(ImageFormat.QCOW2, options, request, image.path(), image.fileSize(), oldSize);
         }
         boolean zeroNewRange = newSize > oldSize && BackingFile.longerThan(image, h.backingFile(), h.backingFormat(), oldSize);
-        return newSize > oldSize
-                ? new Qcow2Grow(image, reader, request, h, g, options, zeroNewRange, dataFile).grow(oldSize, newSize)
-                : new Qcow2Shrink(image, reader, request, h, g, options, zeroNewRange, dataFile).shrink(oldSize, newSize);
+        if (h.hasBitmaps() && !h.bitmaps().isEmpty() && dataFile == null && !zeroNewRange) {
+            // qemu-img writes every bitmap anew when it closes the image: measure where its
+            // store ends, then plan it exactly (falloc and full with qemu's refcount area at the
+            // end of the file); anything the simulation cannot follow falls back
+            try {
+                Qcow2Resize measure = resize(image, reader, request, h, g, options, zeroNewRange, dataFile, newSize);
+                measure.bitmapMode(Qcow2Resize.BitmapMode.MEASURE);
+                run(measure, oldSize, newSize);
+                if (measure.measuredEnd > 0) {
+                    // the temporary structures go past qemu's end (and are cut off at the end of the
+                    // plan); if they need a refcount block whose range starts before it (one qemu's
+                    // store may need too), from the next block's range on
+                    long end = (measure.measuredEnd + g.clusterSize() - 1) / g.clusterSize();
+                    for (long floor : new long[] {end, (end - 1 >> g.refblockBits()) + 1 << g.refblockBits()}) {
+                        Qcow2Resize exact = resize(image, reader, request, h, g, options, zeroNewRange, dataFile,
+                                newSize);
+                        exact.bitmapMode(Qcow2Resize.BitmapMode.EXACT);
+                        exact.exactEnd = measure.measuredEnd;
+                        exact.storeDigest = measure.storeDigest;
+                        exact.digestLimit = measure.digestLimit;
+                        exact.tempFloor = floor;
+                        try {
+                            return run(exact, oldSize, newSize);
+                        } catch (RefcountModel.NotExact tryNext) {
+                            // the next floor, then the first-fit plan
+                        }
+                    }
+                }
+            } catch (RefcountModel.NotExact | ResizeError e) {
+                // the first-fit plan below (a refusal is given by it again)
+            }
+        }
+        return run(resize(image, reader, request, h, g, options, zeroNewRange, dataFile, newSize), oldSize, newSize);
+    }
+
+    private static Qcow2Resize resize(ProbedImage image, PlanReader reader, ResizeRequest request, Qcow2Header h,
+            Qcow2Geometry g, FormatOptions.Qcow2 options, boolean zeroNewRange, java.nio.file.Path dataFile,
+            long newSize) throws ResizeError {
+        return newSize > image.virtualSize()
+                ? new Qcow2Grow(image, reader, request, h, g, options, zeroNewRange, dataFile)
+                : new Qcow2Shrink(image, reader, request, h, g, options, zeroNewRange, dataFile);
+    }
+
+    private static ResizePlan run(Qcow2Resize r, long oldSize, long newSize) throws ResizeError {
+        return r instanceof Qcow2Grow grow ? grow.grow(oldSize, newSize) : ((Qcow2Shrink) r).shrink(oldSize, newSize);
     }
 
     /**

@@ -464,6 +464,46 @@ abstract class Qcow2Resize {
     static final long BME_ENTRY_OFFSET_MASK = 0x00fffffffffffe00L;
     static final long BME_ENTRY_ALL_ONES = 1L;
 
+    /**
+     * How the persistent bitmaps are placed. LEGACY: resized where first fit finds room, released
+     * after the commit. MEASURE: nothing temporary is placed; the plan only computes qemu's final
+     * file length ({@link #measuredEnd}). EXACT: as qemu-img leaves them, in two commits (see
+     * {@link #storeBitmaps}), the temporary copies the first commit needs placed at or past
+     * {@link #exactEnd}.
+     */
+    enum BitmapMode { LEGACY, MEASURE, EXACT }
+
+    BitmapMode bitmapMode = BitmapMode.LEGACY;
+
+    /** MEASURE and EXACT also allocate as qemu does (its scan from free_cluster_index). */
+    void bitmapMode(BitmapMode mode) {
+        bitmapMode = mode;
+        model.qemuMode(mode != BitmapMode.LEGACY);
+    }
+
+    /** EXACT: qemu's final file length, measured by a MEASURE plan. */
+    long exactEnd;
+    /** MEASURE and EXACT: the final file length qemu's store gives. */
+    long measuredEnd = -1;
+    /** MEASURE: the refcounts qemu's store starts from (clusters below {@link #digestLimit}); EXACT: expected. */
+    long storeDigest;
+    long digestLimit;
+    /** First cluster of the temporary structures (EXACT), Long.MAX_VALUE otherwise. */
+    long tempFloor = Long.MAX_VALUE;
+
+    /** A bitmap as qemu's store on close writes it anew: its table at the new size. */
+    private record Stored(Qcow2Header.Bitmap b, long need, long[] entries, int dirAt) {
+    }
+
+    private final List<Stored> stored = new ArrayList<>();
+    /** The old bitmap structures (tables, data clusters, directory): released after the second commit. */
+    private final List<ClusterRange> oldBitmapClusters = new ArrayList<>();
+    /** The temporary ones the first commit names: released after the second commit. */
+    private final List<ClusterRange> tempBitmapClusters = new ArrayList<>();
+    private byte[] storedDir;
+    private long storedDirField = -1;
+    private long oldSizeForBits;
+
     /** Where the commit must also write the bitmaps extension's new directory offset (-1: nowhere). */
     long bitmapDirField = -1;
     long newBitmapDir;
@@ -502,6 +542,37 @@ abstract class Qcow2Resize {
         byte[] dir = reader.read(dirOffset, (int) dirSize, "bitmap directory");
         ByteBuffer d = ByteBuffer.wrap(dir);
         int changed = 0;
+        if (bitmapMode != BitmapMode.LEGACY) {
+            storedDir = dir.clone();
+            storedDirField = ext.offset() + 8 + 16;
+            oldSizeForBits = image.virtualSize();
+            oldBitmapClusters.add(new ClusterRange(dirOffset / cs, (dirOffset + dirSize - 1) / cs));
+            for (Qcow2Header.Bitmap b : h.bitmaps()) {
+                long bytesPerEntry = Math.multiplyExact(cs * 8, 1L << b.granularityBits());
+                long need = (newSize + bytesPerEntry - 1) / bytesPerEntry;
+                if (need == 0 || need > BME_MAX_TABLE_SIZE || b.tableSize() <= 0
+                        || b.tableSize() > BME_MAX_TABLE_SIZE || (b.tableOffset() & (cs - 1)) != 0
+                        || b.tableOffset() <= 0 || b.tableOffset() > fileSize - b.tableSize() * 8) {
+                    throw new RefcountModel.NotExact("bitmap table out of range");
+                }
+                byte[] raw = reader.read(b.tableOffset(), (int) (b.tableSize() * 8), "bitmap table");
+                long[] old = new long[(int) b.tableSize()];
+                ByteBuffer.wrap(raw).asLongBuffer().get(old);
+                long first = b.tableOffset() / cs;
+                oldBitmapClusters.add(new ClusterRange(first, first + g.clustersFor(b.tableSize() * 8) - 1));
+                for (long x : old) {
+                    long off = x & BME_ENTRY_OFFSET_MASK;
+                    if (off != 0) {
+                        oldBitmapClusters.add(new ClusterRange(off / cs, off / cs));
+                    }
+                }
+                stored.add(new Stored(b, need, java.util.Arrays.copyOf(old, (int) Math.min(need, old.length)),
+                        (int) (b.offset() - dirOffset)));
+            }
+            if (bitmapMode == BitmapMode.MEASURE) {
+                return;
+            }
+        }
         for (Qcow2Header.Bitmap b : h.bitmaps()) {
             long bytesPerEntry = Math.multiplyExact(cs * 8, 1L << b.granularityBits());
             long need = (newSize + bytesPerEntry - 1) / bytesPerEntry;
@@ -522,11 +593,13 @@ abstract class Qcow2Resize {
         if (changed == 0) {
             return;
         }
-        newBitmapDir = model.allocate(g.clustersFor(dirSize), false);
+        newBitmapDir = allocateBitmap(g.clustersFor(dirSize));
         fresh.add(new Write(newBitmapDir, dir, "bitmap directory (a copy naming the resized tables)",
                 RegionKind.TABLE));
         long oldFirst = dirOffset / cs;
-        decrements.add(new ClusterRange(oldFirst, (dirOffset + dirSize - 1) / cs));
+        if (bitmapMode == BitmapMode.LEGACY) {
+            decrements.add(new ClusterRange(oldFirst, (dirOffset + dirSize - 1) / cs));
+        }
         bitmapDirField = ext.offset() + 8 + 16;
         plan.note("persistent bitmaps: " + changed + " table(s) resized to cover the new size exactly, named by a "
                 + "new bitmap directory that the commit switches to with the size; "
@@ -550,7 +623,7 @@ abstract class Qcow2Resize {
                     RegionKind.TABLE));
         } else {
             byte[] old = reader.read(b.tableOffset(), (int) (b.tableSize() * 8), "bitmap table");
-            tableOffset = model.allocate(g.clustersFor(need * 8), false);
+            tableOffset = allocateBitmap(g.clustersFor(need * 8));
             fresh.add(new Write(tableOffset, java.util.Arrays.copyOf(old, (int) (need * 8)), "bitmap '"
                     + b.name() + "' table: " + b.tableSize() + " entries copied, " + (need - b.tableSize())
                     + " new (clean)", RegionKind.TABLE));
@@ -608,7 +681,7 @@ abstract class Qcow2Resize {
             if (isZero(lastData, 0, lastData.length)) {
                 kept[last] = 0;
             } else {
-                long at = model.allocate(1, false);
+                long at = allocateBitmap(1);
                 fresh.add(new Write(at, lastData, "bitmap '" + b.name() + "' data cluster " + last
                         + " without the bits past the new end", RegionKind.TABLE));
                 kept[last] = at;
@@ -618,7 +691,7 @@ abstract class Qcow2Resize {
         for (int i = (int) need; i < entries.length; i++) {
             releaseBitmapData(entries[i]);
         }
-        long tableOffset = model.allocate(g.clustersFor(need * 8), false);
+        long tableOffset = allocateBitmap(g.clustersFor(need * 8));
         fresh.add(new Write(tableOffset, entriesBytes(kept, need * 8), "bitmap '" + b.name() + "' table: "
                 + need + " of " + b.tableSize() + " entries kept" + (lastData != null ? ", the last one cut" : ""),
                 RegionKind.TABLE));
@@ -626,12 +699,164 @@ abstract class Qcow2Resize {
         return tableOffset;
     }
 
+    /**
+     * Clusters for a new bitmap structure: first fit (LEGACY), or, in EXACT mode, a temporary
+     * one at or past qemu's final end, released after the second commit.
+     */
+    private long allocateBitmap(long n) throws ResizeError {
+        if (bitmapMode == BitmapMode.LEGACY) {
+            return model.allocate(n, false);
+        }
+        long at = model.allocateFrom(tempFloor, n);
+        tempBitmapClusters.add(new ClusterRange(at / cs, at / cs + n - 1));
+        return at;
+    }
+
+    /**
+     * qemu's store of the persistent bitmaps when it closes the image
+     * (qcow2_store_persistent_dirty_bitmaps), simulated on the refcounts as the first commit
+     * and its releases leave them, which are qemu's right after its truncate: for every
+     * bitmap in directory order, a new data cluster for each cluster of the bitmap with a bit
+     * set, then a new table; then a new directory; all allocated as qemu's
+     * alloc_clusters_noref does (scanning from free_cluster_index). MEASURE: only records the
+     * final length. EXACT: writes them there (clusters free after the first commit, below
+     * qemu's end), switches the bitmaps extension's directory offset (the second commit),
+     * then releases the old and temporary structures. Returns the final file length:
+     * {@code truncatedLength} (the file as qemu's truncate leaves it) or the end of the last
+     * structure the store writes, whichever is longer.
+     */
+    long storeBitmaps(long truncatedLength, long newSize) throws ResizeError {
+        if (bitmapMode == BitmapMode.LEGACY || stored.isEmpty()) {
+            return truncatedLength;
+        }
+        // every new refcount block is written and linked by now: later changes are dirty ranges
+        model.markNewBlocksWritten();
+        if (bitmapMode == BitmapMode.MEASURE) {
+            digestLimit = model.lastUsedCluster() + 1;
+            storeDigest = model.digest(digestLimit);
+        } else if (model.digest(digestLimit) != storeDigest) {
+            throw new RefcountModel.NotExact("the refcounts before the store differ from the measured ones");
+        }
+        List<ResizePatch> writes = new ArrayList<>();
+        long end = truncatedLength;
+        ByteBuffer dir = ByteBuffer.wrap(storedDir.clone());
+        long bitsLimitSize = Math.min(oldSizeForBits, newSize);
+        for (Stored s : stored) {
+            Qcow2Header.Bitmap b = s.b();
+            long[] table = new long[(int) s.need()];
+            long bitsValid = (bitsLimitSize + (1L << b.granularityBits()) - 1) >>> b.granularityBits();
+            for (int i = 0; i < s.entries().length; i++) {
+                long entry = s.entries()[i];
+                long off = entry & BME_ENTRY_OFFSET_MASK;
+                if (entry == 0) {
+                    continue;
+                }
+                if ((entry & ~(BME_ENTRY_OFFSET_MASK | BME_ENTRY_ALL_ONES)) != 0 || (off & (cs - 1)) != 0
+                        || off > fileSize - cs || (off != 0 && (entry & BME_ENTRY_ALL_ONES) != 0)) {
+                    throw new RefcountModel.NotExact("invalid bitmap entry");
+                }
+                byte[] data;
+                if (off != 0) {
+                    data = reader.read(off, (int) cs, "bitmap '" + b.name() + "' data cluster " + i);
+                } else {
+                    data = new byte[(int) cs];
+                    java.util.Arrays.fill(data, (byte) 0xff);
+                }
+                long keep = bitsValid - i * cs * 8;
+                if (keep < cs * 8) {
+                    clearBitsFrom(data, Math.max(0, keep));
+                }
+                if (isZero(data, 0, data.length)) {
+                    continue;
+                }
+                long at = model.allocate(1, false);
+                table[i] = at;
+                writes.add(new Write(at, data, "bitmap '" + b.name() + "' data cluster " + i
+                        + " (where qemu's store puts it)", RegionKind.TABLE));
+                end = Math.max(end, at + cs);
+            }
+            long tableOffset = model.allocate(g.clustersFor(s.need() * 8), false);
+            writes.add(new Write(tableOffset, entriesBytes(table, s.need() * 8), "bitmap '" + b.name()
+                    + "' table, " + s.need() + " entries (where qemu's store puts it)", RegionKind.TABLE));
+            end = Math.max(end, tableOffset + s.need() * 8);
+            dir.putLong(s.dirAt(), tableOffset);
+            dir.putInt(s.dirAt() + 8, (int) s.need());
+        }
+        long dirOffset = model.allocate(g.clustersFor(storedDir.length), false);
+        writes.add(new Write(dirOffset, dir.array(), "bitmap directory (where qemu's store puts it)",
+                RegionKind.TABLE));
+        end = Math.max(end, dirOffset + storedDir.length);
+        if (model.tableTooSmall()) {
+            throw new RefcountModel.NotExact("the store needs a bigger refcount table");
+        }
+        List<Write> blocks = model.newBlockWrites();
+        for (Write w : blocks) {
+            end = Math.max(end, w.end());
+        }
+        if (bitmapMode == BitmapMode.MEASURE) {
+            measuredEnd = end;
+            return end;
+        }
+        if (end != exactEnd || end > tempFloor * cs) {
+            throw new RefcountModel.NotExact("the store ends at " + end + ", not " + exactEnd);
+        }
+        writes.addAll(blocks);
+        plan.freshPhase(writes);
+        emitPhase(model.dirtyWrites("refcount increments for the bitmaps as qemu stores them"));
+        emitPhase(tableLinks());
+        model.markNewBlocksWritten();
+        emitPhase(List.of(new Write(storedDirField, ByteBuffer.allocate(8).putLong(dirOffset).array(),
+                "qcow2 header: bitmap directory offset (second commit: the bitmaps where qemu-img puts them)",
+                RegionKind.HEADER)));
+        java.util.Set<Long> released = new java.util.HashSet<>();
+        for (List<ClusterRange> list : List.of(oldBitmapClusters, tempBitmapClusters)) {
+            for (ClusterRange r : list) {
+                for (long c = r.first(); c <= r.last(); c++) {
+                    if (released.add(c)) {
+                        model.add(c, -1);
+                    }
+                }
+            }
+        }
+        emitPhase(model.dirtyWrites("refcount decrements for the old and temporary bitmap structures"));
+        // refcount blocks that only counted temporary structures (past qemu's end) leave the table
+        List<ResizePatch> clears = new ArrayList<>();
+        List<Long> selves = new ArrayList<>();
+        for (int k = 0; k < model.blockCount(); k++) {
+            if (model.hasBlock(k) && model.blockOffset(k) >= tempFloor * cs) {
+                if (!model.unusedBlock(k) || ((long) k << g.refblockBits()) < tempFloor) {
+                    throw new RefcountModel.NotExact("refcount block " + k + " past qemu's end is still in use");
+                }
+                clears.add(new Write(model.tableOffset() + k * 8L, new byte[8], "refcount table entry " + k
+                        + ": drop the refcount block of the temporary bitmap structures", RegionKind.REFCOUNT));
+                selves.add(model.blockOffset(k) / cs);
+                model.drop(k);
+            }
+        }
+        emitPhase(clears);
+        for (long self : selves) {
+            if (model.hasBlock((int) (self >>> g.refblockBits()))) {
+                model.add(self, -1);
+            }
+        }
+        emitPhase(model.dirtyWrites("refcount decrements for the dropped refcount blocks"));
+        plan.note("persistent bitmaps: written again where qemu-img's store on close puts them (second header "
+                + "write), the file ending at " + end + " bytes as qemu-img's");
+        return end;
+    }
+
     private void releaseBitmapTable(Qcow2Header.Bitmap b) {
+        if (bitmapMode != BitmapMode.LEGACY) {
+            return; // released with every old bitmap structure after the second commit
+        }
         long first = b.tableOffset() / cs;
         decrements.add(new ClusterRange(first, first + g.clustersFor(b.tableSize() * 8) - 1));
     }
 
     private void releaseBitmapData(long entry) {
+        if (bitmapMode != BitmapMode.LEGACY) {
+            return;
+        }
         long off = entry & BME_ENTRY_OFFSET_MASK;
         if (off != 0) {
             decrements.add(new ClusterRange(off / cs, off / cs));
@@ -688,7 +913,9 @@ abstract class Qcow2Resize {
     /** The new structures, in offset order, with sparse extensions over any gap. */
     void emitFresh() {
         for (ResizePatch p : fresh) {
-            freshEnd = Math.max(freshEnd, p.end());
+            if (p.offset() < tempFloor * cs || tempFloor == Long.MAX_VALUE) {
+                freshEnd = Math.max(freshEnd, p.end()); // temporary bitmap structures past qemu's end aside
+            }
         }
         plan.freshPhase(fresh);
     }

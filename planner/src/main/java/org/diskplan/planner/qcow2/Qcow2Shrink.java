@@ -54,6 +54,18 @@ final class Qcow2Shrink extends Qcow2Resize {
                 partialCopy = model.allocate(1, false);
             }
         }
+        long discardEnd = bitmapMode == BitmapMode.LEGACY ? 0 : qemuDiscardEnd(l1, oldSize, newSize);
+        if (bitmapMode != BitmapMode.LEGACY && partial < 0 && firstTable < newL1 && firstTable < l1.length
+                && firstTable * e < cutCluster && cutCluster < g.clustersFor(oldSize) && l1[(int) firstTable] == 0) {
+            // qemu's discard gets the L2 table the new end cuts part-way as for a write: without one
+            // it makes an empty one, which stays (the first allocation of the shrink, as qemu's)
+            long at = model.allocate(1, false);
+            fresh.add(new Write(at, new byte[(int) cs], "empty L2 table " + firstTable + " (qemu's discard of the "
+                    + "range past the new end makes it)", RegionKind.TABLE));
+            removals.add(new Write(h.l1TableOffset() + firstTable * 8,
+                    ByteBuffer.allocate(8).putLong(at | Qcow2Header.OFLAG_COPIED).array(),
+                    "L1 entry " + firstTable + ": the empty L2 table", RegionKind.TABLE));
+        }
         resizeBitmaps(newSize);
         boolean tableGrows = model.tableTooSmall();
         long newTableOffset = h.refcountTableOffset();
@@ -147,8 +159,15 @@ final class Qcow2Shrink extends Qcow2Resize {
         if (!tableGrows) {
             shrinkRefcountTable();
         }
-        long last = model.lastUsedCluster();
+        long last = tempFloor == Long.MAX_VALUE ? model.lastUsedCluster() : model.lastUsedClusterBelow(tempFloor);
         long newFileSize = last < 0 ? fileSize : Math.min(fileSize, (last + 1) * cs);
+        if (bitmapMode != BitmapMode.LEGACY) {
+            // qemu cuts after the last cluster in use when that is shorter than the file as its
+            // discard left it (lengthened by the L2 tables it made), in whole sectors
+            long grown = Math.max(fileSize, discardEnd);
+            long sectors = (grown + 511) / 512 * 512;
+            newFileSize = last >= 0 && (last + 1) * cs < sectors ? (last + 1) * cs : grown;
+        }
         newFileSize = Math.max(newFileSize, freshEnd);
         if (newFileSize < fileSize) {
             checkCut(newFileSize);
@@ -162,9 +181,68 @@ final class Qcow2Shrink extends Qcow2Resize {
                 plan.note("the external data file is cut to the new size, " + newSize + " bytes");
             }
         }
+        newFileSize = storeBitmaps(newFileSize, newSize);
         return finish(ResizeAction.SHRINK, oldSize, newSize, newFileSize, commit);
     }
 
+
+    /**
+     * Where the file ends after qemu's discard of the range past the new end
+     * (qcow2_cluster_discard), 0 if it writes nothing past the end: the discard gets each L2
+     * table of the range as for a write, so an L1 entry of 0 gets a new, empty L2 table
+     * (written, allocated by qemu's scan, interleaved with the clusters the discard frees), and
+     * qcow2_shrink_l1_table frees them all again. Simulated on a scratch copy of the refcounts;
+     * only the length it leaves matters (qemu's cut compares with it).
+     */
+    private long qemuDiscardEnd(long[] l1, long oldSize, long newSize) throws ResizeError {
+        if (h.nbSnapshots() > 0) {
+            throw new RefcountModel.NotExact("snapshots: L2 tables shared");
+        }
+        RefcountModel scratch = RefcountModel.load(g, reader, h.refcountTableOffset(), h.refcountTableClusters());
+        scratch.qemuMode(true);
+        long e = g.l2Entries();
+        int es = g.l2EntrySize();
+        long cut = g.clustersFor(newSize);
+        long oldClusters = g.clustersFor(oldSize);
+        long end = 0;
+        for (long i = cut / e; i * e < oldClusters && i < l1.length; i++) {
+            long off = l1[(int) i] & Qcow2Header.L1E_OFFSET_MASK;
+            if (off == 0) {
+                // past the new L1 size freed again; the one the new end cuts part-way stays (see shrink)
+                end = Math.max(end, scratch.allocate(1, false) + cs);
+                continue;
+            }
+            if ((l1[(int) i] & Qcow2Header.OFLAG_COPIED) == 0) {
+                throw new RefcountModel.NotExact("an L2 table without the copied flag");
+            }
+            byte[] l2 = readL2(off);
+            long from = Math.max(cut, i * e) - i * e;
+            long to = Math.min(oldClusters, (i + 1) * e) - i * e;
+            for (long j = from; j < to; j++) {
+                long entry = getLong(l2, (int) (j * es));
+                if (entry == 0) {
+                    continue;
+                }
+                if ((entry & Qcow2Header.OFLAG_COMPRESSED) != 0) {
+                    for (long c = g.compressedFirstCluster(entry); c <= g.compressedLastCluster(entry); c++) {
+                        scratch.add(c, -1);
+                    }
+                    continue;
+                }
+                long host = entry & Qcow2Header.L2E_OFFSET_MASK;
+                if (host != 0 && dataFile == null) {
+                    scratch.add(host >>> g.clusterBits(), -1);
+                }
+            }
+        }
+        if (scratch.tableTooSmall()) {
+            throw new RefcountModel.NotExact("qemu's discard grows the refcount table");
+        }
+        for (Write w : scratch.newBlockWrites()) {
+            end = Math.max(end, w.end());
+        }
+        return end;
+    }
 
     /** Decrements every host cluster the entries {@code first..} of an L2 table hold. */
     void releaseEntries(byte[] l2, int first, int table) throws ResizeError {

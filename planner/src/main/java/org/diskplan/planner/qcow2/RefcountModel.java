@@ -246,6 +246,9 @@ final class RefcountModel {
         if (nv == 0 && cluster < hint) {
             hint = cluster; // freed before a later allocation of the same plan (a staged L1 switch)
         }
+        if (nv == 0 && cluster < qemuIndex) {
+            qemuIndex = cluster; // as update_refcount lowers free_cluster_index
+        }
         if (!isNew[b]) {
             int lo = Qcow2Layout.refcountByte(index, order);
             int hi = lo + Qcow2Layout.refcountByteSpan(order);
@@ -437,7 +440,7 @@ final class RefcountModel {
      * cluster's host offset.
      */
     long allocate(long n, boolean pastEnd) throws ResizeError {
-        long c = pastEnd ? Math.max(allocatedEnd, g.clustersFor(fileSize)) : hint;
+        long c = pastEnd ? Math.max(allocatedEnd, g.clustersFor(fileSize)) : qemuMode ? qemuIndex : hint;
         long start = c;
         while (c - start < n) {
             if (get(c) != 0) {
@@ -464,6 +467,7 @@ final class RefcountModel {
         }
         allocatedEnd = Math.max(allocatedEnd, start + n);
         allocatedClusters += n;
+        qemuIndex = start + n;
         while (get(hint) != 0) {
             hint++;
         }
@@ -484,11 +488,134 @@ final class RefcountModel {
         placing = true;
         try {
             while (!pending.isEmpty()) {
-                int b = pending.remove(pending.size() - 1);
+                // qemu places a block as it first counts a cluster in its range, in that order
+                int b = pending.remove(qemuMode ? 0 : pending.size() - 1);
                 offsets[b] = allocate(1, false);
             }
         } finally {
             placing = false;
+        }
+    }
+
+    /**
+     * A new refcount block {@code b} at {@code offset}, as qcow2_refcount_area places its new
+     * blocks (one after another at the start of the area), counted by the caller.
+     */
+    void placeBlockAt(int b, long offset) throws ResizeError {
+        loaded();
+        if (exists(b)) {
+            throw new NotExact("refcount block " + b + " exists already");
+        }
+        createBlock(b);
+        pending.remove(Integer.valueOf(b));
+        offsets[b] = offset;
+    }
+
+    /**
+     * Counts {@code n} clusters from {@code first} on, as qcow2_alloc_clusters_at does (free
+     * clusters, qemu's free_cluster_index left where it is); every one must be covered by a
+     * block already in the table.
+     */
+    void allocateAt(long first, long n) throws ResizeError {
+        for (long c = first; c < first + n; c++) {
+            if (get(c) != 0 || !exists((int) (c >>> blockBits))) {
+                throw new NotExact("cluster " + c + " of the preallocated area is in use or not covered");
+            }
+            add(c, 1);
+        }
+        allocatedEnd = Math.max(allocatedEnd, first + n);
+        allocatedClusters += n;
+    }
+
+    /**
+     * qemu's free_cluster_index as the plan's allocations and frees so far would leave it
+     * (0 when the image is opened; past each allocation; lowered by a refcount dropping to 0).
+     */
+    private long qemuIndex;
+
+    /**
+     * Allocates {@code n} contiguous clusters first fit from {@code from}, leaving qemu's
+     * free_cluster_index where it was (a structure that qemu would not allocate).
+     */
+    long allocateFrom(long from, long n) throws ResizeError {
+        long savedHint = hint;
+        long savedIndex = qemuIndex;
+        boolean savedMode = qemuMode;
+        int blocksBefore = newBlocks.size();
+        hint = Math.max(hint, from);
+        qemuMode = false;
+        try {
+            long at = allocate(n, false);
+            for (int b : newBlocks.subList(blocksBefore, newBlocks.size())) {
+                if (offsets[b] < from << g.clusterBits() || (long) b << blockBits < from) {
+                    throw new NotExact("a temporary structure needs a refcount block below " + from);
+                }
+            }
+            return at;
+        } finally {
+            hint = savedHint;
+            qemuIndex = savedIndex;
+            qemuMode = savedMode;
+        }
+    }
+
+    /**
+     * Allocation as qemu's alloc_clusters_noref does it: scanning from free_cluster_index
+     * (0 when the image is opened), restarting after any cluster in use, and placing new
+     * refcount blocks the same way, in the order their ranges are first counted. Otherwise
+     * first fit from the first free cluster.
+     */
+    private boolean qemuMode;
+
+    void qemuMode(boolean on) {
+        qemuMode = on;
+    }
+
+    boolean qemuMode() {
+        return qemuMode;
+    }
+
+    /**
+     * A digest of the state qemu's next allocations depend on: the refcounts of clusters
+     * {@code 0..limit-1}, the live refcount table, and free_cluster_index.
+     */
+    long digest(long limit) throws ResizeError {
+        long h = tableOffset * 31 + tableEntries;
+        h = h * 31 + qemuIndex;
+        for (long c = 0; c < limit; c++) {
+            h = h * 1_000_003 + get(c);
+        }
+        return h;
+    }
+
+    /** Whether {@code b} is a block in the table (existing or added by the plan). */
+    boolean hasBlock(int b) {
+        return exists(b);
+    }
+
+    int blockCount() {
+        return blocks.length;
+    }
+
+    /** The last host cluster below {@code limit} with a non-zero refcount, -1 if none. */
+    long lastUsedClusterBelow(long limit) throws ResizeError {
+        for (long c = Math.min(limit, (long) blocks.length << blockBits) - 1; c >= 0; c--) {
+            int b = (int) (c >>> blockBits);
+            if (blocks[b] == null) {
+                c = ((long) b << blockBits);
+                continue;
+            }
+            if (get(c) != 0) {
+                return c;
+            }
+        }
+        return -1;
+    }
+
+    /** The plan cannot reproduce qemu's layout exactly; the caller falls back. */
+    static final class NotExact extends RuntimeException {
+        NotExact(String why) {
+            super(why, null, false, false);
         }
     }
 

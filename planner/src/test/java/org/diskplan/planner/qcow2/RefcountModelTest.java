@@ -46,6 +46,60 @@ class RefcountModelTest {
         assertThat(m.lastUsedCluster()).isEqualTo(304);
     }
 
+    /**
+     * qemu's alloc_clusters_noref: the scan goes on from where the last allocation ended (a hole
+     * a bigger allocation skipped stays behind it) and drops back to a cluster freed; new
+     * refcount blocks are placed after the allocation that needs them, in range order.
+     */
+    @Test
+    void qemuModeScansFromFreeClusterIndex() throws ResizeError {
+        Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
+        m.qemuMode(true);
+        assertThat(m.allocate(1, false)).isEqualTo(4L * CS);
+        m.allocate(1, false); // 5
+        m.add(4, -1); // a hole of one at 4: the index drops to it
+        assertThat(m.allocate(2, false)).isEqualTo(6L * CS); // skips the hole, moves past 7
+        assertThat(m.allocate(1, false)).isEqualTo(8L * CS); // not back to 4
+        m.add(5, -1);
+        assertThat(m.allocate(1, false)).isEqualTo(5L * CS); // a free drops the index to it (4 stays behind)
+        // 300 clusters from 9 reach block 1 (256..511): qemu puts it right after them
+        assertThat(m.allocate(300, false)).isEqualTo(9L * CS);
+        assertThat(m.newBlockLinks()).containsExactly(new RefcountModel.BlockLink(1, 309L * CS));
+    }
+
+    @Test
+    void allocateFromPlacesPastTheFloorAndLeavesTheScanAlone() throws ResizeError {
+        Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
+        m.qemuMode(true);
+        assertThat(m.allocateFrom(100, 3)).isEqualTo(100L * CS);
+        assertThat(m.allocate(1, false)).isEqualTo(4L * CS);
+        // a temporary structure in block 1's range gets block 1 past the floor too
+        assertThat(m.allocateFrom(256, 2)).isEqualTo(256L * CS);
+        assertThat(m.blockOffset(1)).isEqualTo(258L * CS);
+        // one whose new block's range starts below the floor is one qemu's store might need
+        RefcountModel fresh = RefcountModel.load(g, new PlanReader(image()), CS, 1);
+        assertThatThrownBy(() -> fresh.allocateFrom(300, 1)).isInstanceOf(RefcountModel.NotExact.class);
+    }
+
+    @Test
+    void aRefcountAreaPlacesItsBlocksAndCountsItsDataWithoutMovingTheScan() throws ResizeError {
+        Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
+        RefcountModel m = RefcountModel.load(g, new PlanReader(image()), CS, 1);
+        m.qemuMode(true);
+        m.placeBlockAt(1, 4L * CS); // as qcow2_refcount_area: the new block at the start of the area
+        assertThatThrownBy(() -> m.placeBlockAt(1, 5L * CS)).isInstanceOf(RefcountModel.NotExact.class);
+        m.add(4, 1);
+        m.allocateAt(300, 10); // block 1's range, counted there
+        assertThat(m.get(300)).isEqualTo(1);
+        assertThat(m.get(309)).isEqualTo(1);
+        assertThat(m.blockOffset(1)).isEqualTo(4L * CS);
+        assertThat(m.allocate(1, false)).isEqualTo(5L * CS); // qemu's scan where it was
+        assertThatThrownBy(() -> m.allocateAt(305, 1)).isInstanceOf(RefcountModel.NotExact.class); // in use
+        assertThatThrownBy(() -> m.allocateAt(600, 1)).isInstanceOf(RefcountModel.NotExact.class); // no block
+    }
+
     @Test
     void tableGrowsWhenBlocksPassItsEnd() throws ResizeError {
         Qcow2Geometry g = new Qcow2Geometry(9, 4, false);
