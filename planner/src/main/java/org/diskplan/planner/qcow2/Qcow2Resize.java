@@ -645,9 +645,7 @@ abstract class Qcow2Resize {
         long[] entries = new long[(int) b.tableSize()];
         ByteBuffer.wrap(raw).asLongBuffer().get(entries);
         for (int i = 0; i < entries.length; i++) {
-            long off = entries[i] & BME_ENTRY_OFFSET_MASK;
-            if ((entries[i] & ~(BME_ENTRY_OFFSET_MASK | BME_ENTRY_ALL_ONES)) != 0 || (off & (cs - 1)) != 0
-                    || off > fileSize - cs || (off != 0 && (entries[i] & BME_ENTRY_ALL_ONES) != 0)) {
+            if (!validBitmapEntry(entries[i])) {
                 throw Qcow2Planner.corrupt("bitmap '" + b.name() + "' table entry " + i + " (at offset "
                         + (b.tableOffset() + i * 8L) + ": " + Long.toHexString(entries[i]) + ") is invalid");
             }
@@ -659,14 +657,7 @@ abstract class Qcow2Resize {
         long lastEntry = entries[last];
         byte[] lastData = null;
         if (keepInLast < cs * 8 && lastEntry != 0) {
-            long off = lastEntry & BME_ENTRY_OFFSET_MASK;
-            byte[] data;
-            if (off != 0) {
-                data = reader.read(off, (int) cs, "bitmap '" + b.name() + "' data cluster " + last);
-            } else {
-                data = new byte[(int) cs];
-                java.util.Arrays.fill(data, (byte) 0xff);
-            }
+            byte[] data = bitmapCluster(lastEntry, b, last);
             byte[] cut = data.clone();
             clearBitsFrom(cut, keepInLast);
             if (!java.util.Arrays.equals(cut, data)) {
@@ -697,6 +688,24 @@ abstract class Qcow2Resize {
                 RegionKind.TABLE));
         releaseBitmapTable(b);
         return tableOffset;
+    }
+
+    /** A bitmap table entry as the spec allows it: offset aligned, inside the file, "all ones" only with offset 0. */
+    private boolean validBitmapEntry(long entry) {
+        long off = entry & BME_ENTRY_OFFSET_MASK;
+        return (entry & ~(BME_ENTRY_OFFSET_MASK | BME_ENTRY_ALL_ONES)) == 0 && (off & (cs - 1)) == 0
+                && off <= fileSize - cs && (off == 0 || (entry & BME_ENTRY_ALL_ONES) == 0);
+    }
+
+    /** The bits a nonzero bitmap table entry stands for: its data cluster, or a cluster of ones (offset 0, bit 0 set). */
+    private byte[] bitmapCluster(long entry, Qcow2Header.Bitmap b, int index) throws ResizeError {
+        long off = entry & BME_ENTRY_OFFSET_MASK;
+        if (off != 0) {
+            return reader.read(off, (int) cs, "bitmap '" + b.name() + "' data cluster " + index);
+        }
+        byte[] ones = new byte[(int) cs];
+        java.util.Arrays.fill(ones, (byte) 0xff);
+        return ones;
     }
 
     /**
@@ -747,21 +756,13 @@ abstract class Qcow2Resize {
             long bitsValid = (bitsLimitSize + (1L << b.granularityBits()) - 1) >>> b.granularityBits();
             for (int i = 0; i < s.entries().length; i++) {
                 long entry = s.entries()[i];
-                long off = entry & BME_ENTRY_OFFSET_MASK;
                 if (entry == 0) {
                     continue;
                 }
-                if ((entry & ~(BME_ENTRY_OFFSET_MASK | BME_ENTRY_ALL_ONES)) != 0 || (off & (cs - 1)) != 0
-                        || off > fileSize - cs || (off != 0 && (entry & BME_ENTRY_ALL_ONES) != 0)) {
+                if (!validBitmapEntry(entry)) {
                     throw new RefcountModel.NotExact("invalid bitmap entry");
                 }
-                byte[] data;
-                if (off != 0) {
-                    data = reader.read(off, (int) cs, "bitmap '" + b.name() + "' data cluster " + i);
-                } else {
-                    data = new byte[(int) cs];
-                    java.util.Arrays.fill(data, (byte) 0xff);
-                }
+                byte[] data = bitmapCluster(entry, b, i);
                 long keep = bitsValid - i * cs * 8;
                 if (keep < cs * 8) {
                     clearBitsFrom(data, Math.max(0, keep));
