@@ -80,7 +80,12 @@ public final class Main {
 
     /** One call site for {@link #main} and the training, so that the archive holds its lambda. */
     private static Route route(String[] args) {
-        return route(args, Files::isRegularFile);
+        return route(args, new Predicate<Path>() {
+            @Override
+            public boolean test(Path p) {
+                return Files.isRegularFile(p);
+            }
+        });
     }
 
     static Route route(String[] args, Predicate<Path> existingFile) {

@@ -52,7 +52,12 @@ public final class DiskPlanCli implements Runnable {
             return USAGE;
         }
         try {
-            return ReadWatch.call(limit, () -> runWatched(args, out, err, console));
+            return ReadWatch.call(limit, new java.util.concurrent.Callable<Integer>() {
+                @Override
+                public Integer call() throws Exception {
+                    return runWatched(args, out, err, console);
+                }
+            });
         } catch (ReadWatch.Timeout t) {
             out.flush();
             console.error(t.words() + "; its storage does not respond "
@@ -91,7 +96,7 @@ public final class DiskPlanCli implements Runnable {
         String[] parsed = args;
         String size = null;
         if (args.length > 0 && (args[0].equals("resize") || args[0].equals("plan"))
-                && Arrays.stream(args).noneMatch(a -> a.equals("--help") || a.equals("-h"))) {
+                && !asksHelp(args)) {
             // Like qemu-img, take the size off the end before parsing options, so that
             // a negative size is never mistaken for an option.
             if (args.length < 3) {
@@ -150,5 +155,14 @@ public final class DiskPlanCli implements Runnable {
         } catch (Exception e) { // the commands report their own failures; call() declares Exception
             throw new IllegalStateException(e);
         }
+    }
+
+    private static boolean asksHelp(String[] args) {
+        for (String a : args) {
+            if (a.equals("--help") || a.equals("-h")) {
+                return true;
+            }
+        }
+        return false;
     }
 }

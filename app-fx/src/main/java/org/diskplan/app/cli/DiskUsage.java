@@ -36,7 +36,12 @@ final class DiskUsage {
 
     private DiskUsage(List<Path> files, boolean ask) {
         this.files = files;
-        this.asker = ask ? new Thread(this::ask, "diskplan-disk-usage") : null;
+        this.asker = ask ? new Thread(new Runnable() {
+            @Override
+            public void run() {
+                ask();
+            }
+        }, "diskplan-disk-usage") : null;
     }
 
     /** Starts asking for the allocated bytes of {@code files} (none: 0). */

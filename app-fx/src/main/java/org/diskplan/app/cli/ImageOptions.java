@@ -49,9 +49,17 @@ final class ImageOptions {
         return Optional.of(d);
     }
 
+    /** A damaged image's fields, not shown. */
+    private static final java.util.function.Consumer<PartialImage> IGNORE_DAMAGED =
+            new java.util.function.Consumer<PartialImage>() {
+                @Override
+                public void accept(PartialImage damaged) {
+                }
+            };
+
     /** Probes through {@code reader}; prints qemu's warning when raw was guessed. */
     ProbedImage probe(ImageReader reader, Console console) throws CliFailure {
-        return probe(reader, console, damaged -> { });
+        return probe(reader, console, IGNORE_DAMAGED);
     }
 
     /** As {@link #probe(ImageReader, Console)}; a damaged image's parsed fields go to {@code damaged} first. */
@@ -97,14 +105,19 @@ final class ImageOptions {
         if (mode == null) {
             return Preallocation.OFF;
         }
-        return Preallocation.fromQemuName(mode)
-                .orElseThrow(() -> new CliFailure("Invalid preallocation mode '" + mode + "'"));
+        java.util.Optional<Preallocation> p = Preallocation.fromQemuName(mode);
+        if (p.isEmpty()) {
+            throw new CliFailure("Invalid preallocation mode '" + mode + "'");
+        }
+        return p.get();
     }
 
     static SizeArgument size(String argument, Console console) throws CliFailure {
         try {
             SizeArgument size = SizeArgument.parse(argument);
-            size.warnings().forEach(console::warning);
+            for (String w : size.warnings()) {
+                console.warning(w);
+            }
             return size;
         } catch (SizeSyntaxException e) {
             throw new CliFailure(1, e.getMessage(), e.hint());

@@ -40,7 +40,12 @@ final class InfoCommand implements Callable<Integer> {
             UndoJournal.refuseIfPresent(image.file);
             ProbedImage probed;
             try (FileImageReader reader = ImageProber.openReader(image.file)) {
-                probed = image.probe(reader, console, this::printDamaged);
+                probed = image.probe(reader, console, new java.util.function.Consumer<PartialImage>() {
+                    @Override
+                    public void accept(PartialImage damaged) {
+                        printDamaged(damaged);
+                    }
+                });
             } catch (ProbeException e) {
                 throw image.probeFailure(e);
             } catch (IOException e) {
@@ -84,7 +89,7 @@ final class InfoCommand implements Callable<Integer> {
         out.println("file format: " + p.format().qemuName());
         out.println("file size: " + Sizes.human(p.fileSize()) + " (" + Text.dec(p.fileSize()) + " bytes)");
         out.println("damaged: DiskPlan cannot resize it; the fields parsed before the error follow"
-                + p.bad().map(f -> " (the bad field is marked <-- bad)").orElse(""));
+                + (p.bad().isPresent() ? " (the bad field is marked <-- bad)" : ""));
         printFields(p.fields(), p.bad().orElse(null));
     }
 
@@ -121,7 +126,9 @@ final class InfoCommand implements Callable<Integer> {
         if (p.allocationUnit() > 0) {
             out.println("cluster/block size: " + Text.dec(p.allocationUnit()));
         }
-        p.flags().forEach(f -> out.println("flag: " + f));
+        for (var f : p.flags()) {
+            out.println("flag: " + f);
+        }
         printFields(p.fields(), null);
         out.println();
         out.println("layout:");

@@ -108,11 +108,16 @@ final class PlanCommand implements Callable<Integer> {
         out.println("  " + Text.right(plan.finalStep(), 5) + "  " + Text.left("length", 6) + "  "
                 + Text.right(plan.newFileSize(), 20) + "  " + Text.right("", 20) + "  set the file length"
                 + marker(plan, plan.finalStep()));
-        plan.files().stream().filter(org.diskplan.planner.PlanFile::removed).forEach(f -> out.println(
-                "  " + Text.right("", 5) + "  " + Text.left("remove", 6) + "  " + Text.right("", 20) + "  "
+        for (org.diskplan.planner.PlanFile f : plan.files()) {
+            if (f.removed()) {
+                out.println("  " + Text.right("", 5) + "  " + Text.left("remove", 6) + "  " + Text.right("", 20) + "  "
                         + Text.right(f.oldLength(), 20) + "  "
-                        + "renamed aside at the final step, deleted once the resize is complete [" + f.path() + "]"));
-        plan.notes().forEach(n -> out.println("  note: " + n));
+                        + "renamed aside at the final step, deleted once the resize is complete [" + f.path() + "]");
+            }
+        }
+        for (String n : plan.notes()) {
+            out.println("  note: " + n);
+        }
         if (plan.newVirtualSize() < plan.oldVirtualSize()) {
             // the same fact the window's shrink warning states, read from the image's block map
             out.println("  " + LostData.sentence(org.diskplan.probe.GuestAllocations.of(probed,

@@ -89,12 +89,19 @@ final class ResizeCommand implements Callable<Integer> {
     private static IntConsumer crashHook() {
         String value = System.getenv(CRASH_ENV);
         if (value == null || value.isBlank()) {
-            return k -> { };
+            return new IntConsumer() {
+                @Override
+                public void accept(int step) {
+                }
+            };
         }
         int crashAfter = Integer.parseInt(value.trim());
-        return k -> {
-            if (k == crashAfter) {
-                Runtime.getRuntime().halt(137);
+        return new IntConsumer() {
+            @Override
+            public void accept(int step) {
+                if (step == crashAfter) {
+                    Runtime.getRuntime().halt(137);
+                }
             }
         };
     }
