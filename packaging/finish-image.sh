@@ -3,8 +3,9 @@
 #
 # 1. the runtime's default class-data archive (lib/server/classes.jsa), which jlink leaves
 #    out on JDK 17: without it every start loads and verifies the JDK's classes anew;
-# 2. the command line's jar (lib/app/diskplan-cli.jar: the fat jar less JavaFX and
-#    ControlsFX, 2,000 entries instead of 8,000, built by app-fx as target/diskplan-cli.jar)
+# 2. the command line's jar (lib/app/diskplan-cli.jar: DiskPlan's classes less the window's,
+#    about 350 entries, whose manifest names only lib/'s JNA, picocli and Jackson jars;
+#    built by app-fx as target/diskplan-cli.jar)
 #    and an application archive (lib/app/diskplan.jsa, dynamic, over the default one) of the
 #    classes the command line loads, from one training run of every command path
 #    (lib/app/diskplan.training, run through Main's own route: -Ddiskplan.cdsTraining, CdsTraining);
@@ -12,7 +13,7 @@
 # 4. bin/diskplan as a shell launcher. JDK 17's native jpackage launcher runs `rpm -qf`
 #    and `dpkg -S` on its own path at every start (about 130 ms here, measured with strace);
 #    the script starts the image's runtime directly: command words with the command
-#    line's jar on the class path and its archive, the window with `-jar` and the fat jar,
+#    line's jar on the class path and its archive, the window with `-jar` and diskplan.jar,
 #    adding -XX:TieredStopAtLevel=1 -XX:+UseSerialGC for command-line words. It
 #    follows symbolic links to itself (the .deb links /usr/bin/diskplan to it).
 #
@@ -49,7 +50,8 @@ trap 'rm -rf "$work"' EXIT
 # JNA's native part, unpacked once: otherwise JNA unpacks it to a temporary file at every start.
 jna_arch=$(uname -m | sed -e 's/^x86_64$/x86-64/' -e 's/^amd64$/x86-64/')
 mkdir -p "$app/jna" "$work/jna"
-if (cd "$work/jna" && jar xf "$app/diskplan.jar" "com/sun/jna/linux-$jna_arch/libjnidispatch.so") &&
+jna_jar=$(ls "$app"/lib/jna-*.jar 2>/dev/null | head -n 1)
+if [ -n "$jna_jar" ] && (cd "$work/jna" && jar xf "$jna_jar" "com/sun/jna/linux-$jna_arch/libjnidispatch.so") &&
   [ -s "$work/jna/com/sun/jna/linux-$jna_arch/libjnidispatch.so" ]; then
   cp "$work/jna/com/sun/jna/linux-$jna_arch/libjnidispatch.so" "$app/jna/"
 else
@@ -126,7 +128,7 @@ case "${1:-}" in
     fi
     ;;
 esac
-# the window (or a word Main sorts out): the fat jar
+# the window (or a word Main sorts out): the jar whose manifest also names JavaFX's
 exec "$here/lib/runtime/bin/java" -Xshare:auto $jna -Djpackage.app-version=@VERSION@ \
   -jar "$app/diskplan.jar" "$@"
 EOF
