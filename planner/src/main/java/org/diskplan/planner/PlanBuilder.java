@@ -10,6 +10,7 @@ import org.diskplan.abi.ImageFormat;
 import org.diskplan.abi.ResizeAction;
 import org.diskplan.probe.RegionKind;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * Builds a {@link ResizePlan} phase by phase. A planner says what to write and in
  * which order; the builder numbers the steps, puts the barriers between phases and
@@ -95,7 +96,9 @@ public final class PlanBuilder {
     /** Adds the patches as one phase (a barrier after them); nothing for an empty list. */
     public PlanBuilder phase(List<? extends ResizePatch> phase) {
         if (!phase.isEmpty()) {
-            phase.forEach(this::add);
+            for (ResizePatch p : phase) {
+                add(p);
+            }
             barrier();
         }
         return this;
@@ -108,9 +111,12 @@ public final class PlanBuilder {
      */
     public PlanBuilder freshPhase(List<? extends ResizePatch> fresh) {
         List<ResizePatch> sorted = new ArrayList<>(fresh);
-        sorted.sort(Comparator.comparingInt(ResizePatch::file).thenComparingLong(ResizePatch::offset));
+        sorted.sort(PatchOrder.INSTANCE);
         List<ResizePatch> out = new ArrayList<>();
-        long[] length = lengths.stream().mapToLong(Long::longValue).toArray();
+        long[] length = new long[lengths.size()];
+        for (int i = 0; i < length.length; i++) {
+            length[i] = lengths.get(i);
+        }
         for (ResizePatch p : sorted) {
             int f = p.file();
             if (p.offset() > length[f]) {
@@ -220,7 +226,10 @@ public final class PlanBuilder {
 
     /** Replays the steps over the files' lengths and checks each against the invariants. */
     private void checkSteps() throws ResizeError {
-        long[] length = files.stream().mapToLong(PlanFile::oldLength).toArray();
+        long[] length = new long[files.size()];
+        for (int i = 0; i < length.length; i++) {
+            length[i] = files.get(i).oldLength();
+        }
         List<Span> written = new ArrayList<>();
         List<Span> phase = new ArrayList<>();
         for (int i = 0; i < patches.size(); i++) {
@@ -265,7 +274,7 @@ public final class PlanBuilder {
 
     /** No two steps of one phase touch the same bytes of a file. */
     private void checkPhase(List<Span> phase) throws ResizeError {
-        phase.sort(Comparator.comparingInt(Span::file).thenComparingLong(Span::from));
+        phase.sort(SpanOrder.INSTANCE);
         for (int k = 1; k < phase.size(); k++) {
             Span a = phase.get(k - 1);
             Span b = phase.get(k);
@@ -279,6 +288,28 @@ public final class PlanBuilder {
     private record Span(int file, long from, long to, int step) {
         boolean overlaps(Span o) {
             return file == o.file && from < o.to && o.from < to;
+        }
+    }
+
+    /** Patches by file, then by offset. */
+    private static final class PatchOrder implements Comparator<ResizePatch> {
+        static final PatchOrder INSTANCE = new PatchOrder();
+
+        @Override
+        public int compare(ResizePatch a, ResizePatch b) {
+            int c = Integer.compare(a.file(), b.file());
+            return c != 0 ? c : Long.compare(a.offset(), b.offset());
+        }
+    }
+
+    /** Spans by file, then by start. */
+    private static final class SpanOrder implements Comparator<Span> {
+        static final SpanOrder INSTANCE = new SpanOrder();
+
+        @Override
+        public int compare(Span a, Span b) {
+            int c = Integer.compare(a.file, b.file);
+            return c != 0 ? c : Long.compare(a.from, b.from);
         }
     }
 

@@ -4,6 +4,7 @@ import java.util.Objects;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * How to apply a plan.
  *
@@ -17,8 +18,16 @@ import java.util.function.IntConsumer;
  */
 public record ApplyOptions(ApplyListener listener, BooleanSupplier cancelRequested, IntConsumer afterStep,
                            IoFaults faults) {
-    public static final ApplyOptions DEFAULT = new ApplyOptions(ApplyListener.NONE, () -> false, k -> { },
-            IoFaults.NONE);
+    public static final ApplyOptions DEFAULT = new ApplyOptions(ApplyListener.NONE, new BooleanSupplier() {
+        @Override
+        public boolean getAsBoolean() {
+            return false;
+        }
+    }, new IntConsumer() {
+        @Override
+        public void accept(int k) {
+        }
+    }, IoFaults.NONE);
 
     public ApplyOptions {
         Objects.requireNonNull(listener, "listener");

@@ -2,6 +2,7 @@ package org.diskplan.planner.apply;
 
 import java.io.IOException;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * A test seam: asked before each write, flush and length change the applier makes while
  * applying a plan (not while rolling back), so a test can fail the Nth one with EIO or
@@ -22,7 +23,11 @@ public interface IoFaults {
         TRUNCATE
     }
 
-    IoFaults NONE = (op, file) -> { };
+    IoFaults NONE = new IoFaults() {
+        @Override
+        public void before(Op op, int file) {
+        }
+    };
 
     /**
      * Called before the operation on plan file {@code file} (-1 for the journal); throw to

@@ -14,6 +14,7 @@ import org.diskplan.probe.ImageProber;
 import org.diskplan.probe.ImageReader;
 import org.diskplan.probe.ReadWatch;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * An image opened read-write under an exclusive whole-file lock, as qemu-img
  * opens it for a resize. The POSIX record lock conflicts with the OFD byte-range
@@ -113,11 +114,14 @@ public final class LockedImage implements AutoCloseable {
         // a read that never answers gives the command up: the lock goes (an unlock never
         // waits for the blocked read, as closing the file would)
         FileLock held = lock;
-        ReadWatch.onTimeout(image, () -> {
-            try {
-                held.release();
-            } catch (IOException ignored) {
-                // the process exits next, which releases it
+        ReadWatch.onTimeout(image, new Runnable() {
+            @Override
+            public void run() {
+                try {
+                    held.release();
+                } catch (IOException ignored) {
+                    // the process exits next, which releases it
+                }
             }
         });
         return image;

@@ -22,6 +22,7 @@ import org.diskplan.planner.ResizePatch.ZeroFill;
 import org.diskplan.planner.ResizePlan;
 import org.diskplan.probe.ImageProber;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * Writes a plan, knowing nothing of formats: lock every file of the plan, check each
  * is as planned (length and every range the plan was built from), journal the bytes it
@@ -91,7 +92,12 @@ public final class PlanApplier {
             }
             try {
                 options.faults().before(IoFaults.Op.JOURNAL, -1);
-                journal = UndoJournal.write(image.identity(), config, recorded, saved, targets::channel);
+                journal = UndoJournal.write(image.identity(), config, recorded, saved, new UndoJournal.Source() {
+                    @Override
+                    public FileChannel channel(int target) {
+                        return targets.channel(target);
+                    }
+                });
                 org.diskplan.probe.ReadWatch.journalInPlace(journal);
             } catch (IOException e) {
                 throw new ResizeError(ErrorCode.WRITE_FAILED, "cannot write the undo journal beside '" + image.path()
@@ -357,7 +363,7 @@ public final class PlanApplier {
                 }
             }
             List<ExpectedBytes> sorted = new ArrayList<>(plan.expected());
-            sorted.sort(Comparator.comparingInt(ExpectedBytes::file).thenComparingLong(ExpectedBytes::offset));
+            sorted.sort(ExpectedOrder.INSTANCE);
             byte[] buf = new byte[0];
             for (ExpectedBytes e : sorted) {
                 i = e.file();
@@ -381,7 +387,10 @@ public final class PlanApplier {
      * the merged ranges of the original files that the plan overwrites.
      */
     static List<UndoJournal.Range> journalRanges(ResizePlan plan) throws ResizeError {
-        long[] length = plan.files().stream().mapToLong(PlanFile::oldLength).toArray();
+        long[] length = new long[plan.files().size()];
+        for (int i = 0; i < length.length; i++) {
+            length[i] = plan.files().get(i).oldLength();
+        }
         List<long[]> touched = new ArrayList<>();
         for (int i = 0; i < plan.patches().size(); i++) {
             ResizePatch p = plan.patches().get(i);
@@ -397,7 +406,7 @@ public final class PlanApplier {
             }
             length[p.file()] = Math.max(end, p.end());
         }
-        touched.sort(Comparator.<long[]>comparingLong(r -> r[0]).thenComparingLong(r -> r[1]));
+        touched.sort(RangeOrder.INSTANCE);
         List<UndoJournal.Range> merged = new ArrayList<>();
         long file = -1;
         long start = -1;
@@ -433,5 +442,27 @@ public final class PlanApplier {
             pos += n;
         }
         return end - start;
+    }
+
+    /** Expected bytes by file, then by offset. */
+    private static final class ExpectedOrder implements Comparator<ExpectedBytes> {
+        static final ExpectedOrder INSTANCE = new ExpectedOrder();
+
+        @Override
+        public int compare(ExpectedBytes a, ExpectedBytes b) {
+            int c = Integer.compare(a.file(), b.file());
+            return c != 0 ? c : Long.compare(a.offset(), b.offset());
+        }
+    }
+
+    /** Touched ranges ({@code {file, start, end}}) by file, then by start. */
+    private static final class RangeOrder implements Comparator<long[]> {
+        static final RangeOrder INSTANCE = new RangeOrder();
+
+        @Override
+        public int compare(long[] a, long[] b) {
+            int c = Long.compare(a[0], b[0]);
+            return c != 0 ? c : Long.compare(a[1], b[1]);
+        }
     }
 }

@@ -13,6 +13,8 @@ import org.diskplan.planner.PlanFile;
 import org.diskplan.planner.ResizeError;
 import org.diskplan.probe.ImageProber;
 
+// No lambdas or streams on the resize path here (forRecovery, run only by `recover`, keeps its own): it runs on the
+// command line's start-up path (see ReadWatch / issue 20).
 /**
  * Every file of one resize, opened read-write and locked as the image is: target 0 is
  * the image (its lock is the caller's), the others are opened here (existing files)
@@ -48,26 +50,33 @@ final class Targets implements AutoCloseable {
      * checked by the caller); files the plan creates must not exist yet.
      */
     static Targets forPlan(LockedImage image, List<PlanFile> files) throws ResizeError {
-        return open(image, files.stream().skip(1).map(PlanFile::path).toList(), (i, path) -> {
-            if (files.get(i).removed()) {
-                if (Files.isSymbolicLink(path)) {
-                    throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "'" + path + "' is a symbolic link, but the "
-                            + "plan removes it; DiskPlan removes only regular files");
+        List<Path> others = new ArrayList<>(Math.max(0, files.size() - 1));
+        for (int i = 1; i < files.size(); i++) {
+            others.add(files.get(i).path());
+        }
+        return open(image, others, new Opener() {
+            @Override
+            public LockedImage open(int i, Path path) throws ResizeError {
+                if (files.get(i).removed()) {
+                    if (Files.isSymbolicLink(path)) {
+                        throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, "'" + path + "' is a symbolic link, "
+                                + "but the plan removes it; DiskPlan removes only regular files");
+                    }
+                    if (Files.exists(PlanFile.removedName(path), LinkOption.NOFOLLOW_LINKS)) {
+                        throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + PlanFile.removedName(path) + "' exists "
+                                + "already, but the plan renames '" + path + "' to it before removing it; move it "
+                                + "away and plan again");
+                    }
                 }
-                if (Files.exists(PlanFile.removedName(path), LinkOption.NOFOLLOW_LINKS)) {
-                    throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + PlanFile.removedName(path) + "' exists "
-                            + "already, but the plan renames '" + path + "' to it before removing it; move it away "
-                            + "and plan again");
+                if (!files.get(i).created()) {
+                    return LockedImage.open(path, true);
                 }
+                if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + path + "' exists already, but the plan "
+                            + "creates it; plan again");
+                }
+                return null;
             }
-            if (!files.get(i).created()) {
-                return LockedImage.open(path, true);
-            }
-            if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-                throw new ResizeError(ErrorCode.HEADER_MISMATCH, "'" + path + "' exists already, but the plan "
-                        + "creates it; plan again");
-            }
-            return null;
         });
     }
 

@@ -18,6 +18,7 @@ import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ResizeConfig;
 import org.diskplan.planner.ResizeError;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * The undo journal: for every file a plan touches, its original length, its planned
  * final length and the original bytes of every range the plan overwrites, plus the
@@ -235,12 +236,19 @@ public final class UndoJournal {
         if (!id.known()) {
             return java.util.Optional.empty();
         }
-        try (java.util.stream.Stream<Path> files = Files.list(directoryOf(id.realPath()))) {
-            return files.filter(p -> p.getFileName().toString().endsWith(SUFFIX))
-                    .filter(p -> org.diskplan.probe.FileKind.of(p) == org.diskplan.probe.FileKind.REGULAR)
-                    .filter(p -> recordedIdentity(p).filter(id::sameFile).isPresent())
-                    .findFirst();
-        } catch (IOException | java.io.UncheckedIOException e) {
+        try (java.nio.file.DirectoryStream<Path> files = Files.newDirectoryStream(directoryOf(id.realPath()))) {
+            for (Path p : files) {
+                if (!p.getFileName().toString().endsWith(SUFFIX)
+                        || org.diskplan.probe.FileKind.of(p) != org.diskplan.probe.FileKind.REGULAR) {
+                    continue;
+                }
+                java.util.Optional<FileIdentity> recorded = recordedIdentity(p);
+                if (recorded.isPresent() && id.sameFile(recorded.get())) {
+                    return java.util.Optional.of(p);
+                }
+            }
+            return java.util.Optional.empty();
+        } catch (IOException | java.io.UncheckedIOException | java.nio.file.DirectoryIteratorException e) {
             return java.util.Optional.empty();
         }
     }
@@ -296,11 +304,14 @@ public final class UndoJournal {
             throw new IOException("the image's real path is longer than 65535 bytes");
         }
         // a read of the image that never answers gives the command up: the half-written journal goes
-        org.diskplan.probe.ReadWatch.onTimeout(tmp, () -> {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the next resize truncates it
+        org.diskplan.probe.ReadWatch.onTimeout(tmp, new Runnable() {
+            @Override
+            public void run() {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // the next resize truncates it
+                }
             }
         });
         Files.createDirectories(directoryOf(tmp));

@@ -19,6 +19,7 @@ import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.qcow2.Qcow2Header;
 import org.diskplan.probe.qcow2.Qcow2Layout;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * One qcow2 plan being built: the image, its tables as read, the refcount model, the
  * plan's phases, and what grow and shrink share (reading the L1 and L2 tables, the
@@ -134,17 +135,9 @@ abstract class Qcow2Resize {
         if (last >= 1L << 28) { // a 32 MiB bitmap: 16 TiB of 64 KiB clusters
             return "more clusters than DiskPlan checks";
         }
-        java.util.BitSet used = new java.util.BitSet((int) last + 1);
-        List<String> twice = new ArrayList<>();
-        java.util.function.BiConsumer<Long, String> use = (c, what) -> {
-            if (c > last || c < 0) {
-                twice.add(what + " at cluster " + c + " has no refcount");
-            } else if (used.get((int) (long) c)) {
-                twice.add("cluster " + c + " is used twice (" + what + ")");
-            } else {
-                used.set((int) (long) c);
-            }
-        };
+        ClusterUse use = new ClusterUse(last);
+        java.util.BitSet used = use.used;
+        List<String> twice = use.twice;
         use.accept(0L, "the header");
         long rtClusters = h.refcountTableClusters();
         for (long c = 0; c < rtClusters; c++) {
@@ -206,6 +199,28 @@ abstract class Qcow2Resize {
         return "";
     }
 
+    /** The clusters {@link #dirtyRepair} has seen used, and what it found used twice or past the refcounts. */
+    private static final class ClusterUse {
+        final long last;
+        final java.util.BitSet used;
+        final List<String> twice = new ArrayList<>();
+
+        ClusterUse(long last) {
+            this.last = last;
+            this.used = new java.util.BitSet((int) last + 1);
+        }
+
+        void accept(long c, String what) {
+            if (c > last || c < 0) {
+                twice.add(what + " at cluster " + c + " has no refcount");
+            } else if (used.get((int) c)) {
+                twice.add("cluster " + c + " is used twice (" + what + ")");
+            } else {
+                used.set((int) c);
+            }
+        }
+    }
+
     /**
      * The metadata qemu's overlap check guards (its default "cached" mode: header, active
      * L1 and L2 tables, refcount table and blocks, snapshot table, inactive L1 tables, and
@@ -235,8 +250,8 @@ abstract class Qcow2Resize {
             model.protect(h.snapshotsOffset(), tableEnd - h.snapshotsOffset(), "snapshot table", "snapshot table",
                     "snapshots_offset", Qcow2Layout.OFF_SNAPSHOTS_OFFSET);
         }
-        long dirField = h.extensions().stream().filter(x -> x.type() == Qcow2Layout.EXT_BITMAPS)
-                .mapToLong(x -> x.offset() + 24).findFirst().orElse(-1); // bitmap_directory_offset
+        Qcow2Header.Extension bitmapsExt = bitmapsExtension();
+        long dirField = bitmapsExt == null ? -1 : bitmapsExt.offset() + 24; // bitmap_directory_offset
         for (Qcow2Header.Bitmap b : h.bitmaps()) {
             model.protect(b.offset(), 1, "bitmap directory", "bitmap directory", "bitmap_directory_offset", dirField);
             model.protect(b.tableOffset(), b.tableSize() * 8, "bitmap table of '" + b.name() + "'", "bitmap table",
@@ -508,6 +523,16 @@ abstract class Qcow2Resize {
     long bitmapDirField = -1;
     long newBitmapDir;
 
+    /** The header's first bitmaps extension, null when it has none. */
+    private Qcow2Header.Extension bitmapsExtension() {
+        for (Qcow2Header.Extension x : h.extensions()) {
+            if (x.type() == Qcow2Layout.EXT_BITMAPS) {
+                return x;
+            }
+        }
+        return null;
+    }
+
     /**
      * Persistent bitmaps follow the size, as qemu's truncate and its store on close leave
      * them. qemu loads a bitmap only when its table has exactly the entries the image size
@@ -530,9 +555,10 @@ abstract class Qcow2Resize {
         if (!h.hasBitmaps() || h.bitmaps().isEmpty()) {
             return;
         }
-        Qcow2Header.Extension ext = h.extensions().stream()
-                .filter(e -> e.type() == org.diskplan.probe.qcow2.Qcow2Layout.EXT_BITMAPS).findFirst()
-                .orElseThrow(() -> Qcow2Planner.corrupt("bitmaps listed without a bitmaps extension"));
+        Qcow2Header.Extension ext = bitmapsExtension();
+        if (ext == null) {
+            throw Qcow2Planner.corrupt("bitmaps listed without a bitmaps extension");
+        }
         ByteBuffer e = ByteBuffer.wrap(reader.read(ext.offset() + 8, 24, "bitmaps extension"));
         long dirSize = e.getLong(8);
         long dirOffset = e.getLong(16);

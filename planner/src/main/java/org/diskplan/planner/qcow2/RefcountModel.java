@@ -12,6 +12,7 @@ import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.qcow2.Qcow2Header;
 import org.diskplan.probe.qcow2.Qcow2Layout;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * The image's refcounts as the plan changes them: the refcount table, every refcount
  * block (read once, in offset order, coalescing neighbours into large reads), the new
@@ -310,8 +311,7 @@ final class RefcountModel {
      */
     void checkOverlaps(String path) throws ResizeError {
         List<Object[]> all = new ArrayList<>(toProtect);
-        all.sort(java.util.Comparator.<Object[]>comparingLong(r -> (long) r[0])
-                .thenComparingLong(r -> -(long) r[1]));
+        all.sort(ByStartThenLongestFirst.INSTANCE);
         Object[] cover = null;
         for (Object[] r : all) {
             if (cover != null && (long) r[0] < (long) cover[1] && !cover[3].equals(r[3])) {
@@ -398,7 +398,7 @@ final class RefcountModel {
         if (toProtect.isEmpty()) {
             return;
         }
-        toProtect.sort(java.util.Comparator.comparingLong(r -> (long) r[0]));
+        toProtect.sort(ByStart.INSTANCE);
         long curStart = -1;
         long curEnd = -1;
         String curWhat = "";
@@ -669,7 +669,7 @@ final class RefcountModel {
         for (int b : newBlocks) {
             out.add(new Write(offsets[b], blocks[b].clone(), "new refcount block " + b, RegionKind.REFCOUNT));
         }
-        out.sort((x, y) -> Long.compare(x.offset(), y.offset()));
+        out.sort(WriteOrder.INSTANCE);
         return out;
     }
 
@@ -804,5 +804,36 @@ final class RefcountModel {
 
     static ResizeError readFailed(ProbeException e) {
         return new ResizeError(e.code(), e.getMessage());
+    }
+
+    /** Protected ranges ({@code {first, end, ...}}) by first cluster. */
+    private static final class ByStart implements java.util.Comparator<Object[]> {
+        static final ByStart INSTANCE = new ByStart();
+
+        @Override
+        public int compare(Object[] a, Object[] b) {
+            return Long.compare((long) a[0], (long) b[0]);
+        }
+    }
+
+    /** Protected ranges by first cluster, then the one reaching further first. */
+    private static final class ByStartThenLongestFirst implements java.util.Comparator<Object[]> {
+        static final ByStartThenLongestFirst INSTANCE = new ByStartThenLongestFirst();
+
+        @Override
+        public int compare(Object[] a, Object[] b) {
+            int c = Long.compare((long) a[0], (long) b[0]);
+            return c != 0 ? c : Long.compare(-(long) a[1], -(long) b[1]);
+        }
+    }
+
+    /** Writes by offset. */
+    private static final class WriteOrder implements java.util.Comparator<Write> {
+        static final WriteOrder INSTANCE = new WriteOrder();
+
+        @Override
+        public int compare(Write x, Write y) {
+            return Long.compare(x.offset(), y.offset());
+        }
     }
 }

@@ -17,6 +17,7 @@ import org.diskplan.probe.ProbedImage;
 import org.diskplan.probe.vhdx.VhdxHeader;
 import org.diskplan.probe.vhdx.VhdxLayout;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * VHDX resize (dynamic and fixed, 512 and 4096-byte logical sectors) through the image's
  * own metadata log: see {@link VhdxResize} for the plan and its crash order.
@@ -111,8 +112,16 @@ public final class VhdxPlanner implements FormatPlanner<VhdxHeader> {
      */
     private static void checkSizeItem(VhdxHeader h) throws ResizeError {
         long at = h.virtualDiskSizeOffset();
-        VhdxHeader.MetadataItem size = h.metadataItems().stream().filter(i -> i.offset() == at
-                && i.name().equals("virtual disk size")).findFirst().orElseThrow();
+        VhdxHeader.MetadataItem size = null;
+        for (VhdxHeader.MetadataItem i : h.metadataItems()) {
+            if (i.offset() == at && i.name().equals("virtual disk size")) {
+                size = i;
+                break;
+            }
+        }
+        if (size == null) {
+            throw new java.util.NoSuchElementException("No value present");
+        }
         String what = "VHDX metadata table entry for the virtual disk size item";
         long rel = at - h.metadataOffset();
         if (rel < VhdxLayout.METADATA_TABLE_SIZE || rel > h.metadataLength() - 8) {

@@ -30,6 +30,7 @@ import org.diskplan.probe.RegionKind;
 import org.diskplan.probe.vhdx.VhdxHeader;
 import org.diskplan.probe.vhdx.VhdxLog;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * One VHDX resize, planned the way the format intends metadata to change: through its log.
  *
@@ -90,7 +91,7 @@ final class VhdxResize {
             } catch (ProbeException e) {
                 throw new ResizeError(ErrorCode.READ_FAILED, e.getMessage());
             }
-            for (VhdxLog.Entry e : r.map(VhdxLog.Replay::entries).orElse(List.of())) {
+            for (VhdxLog.Entry e : r.isPresent() ? r.get().entries() : List.<VhdxLog.Entry>of()) {
                 // the probe flags these as corrupt (checkOpen refuses them); kept here so that the plan never relies on it
                 long at = h.logOffset() + e.logPosition();
                 if (Long.compareUnsigned(e.flushedFileOffset(), image.fileSize()) > 0) {
@@ -107,7 +108,7 @@ final class VhdxResize {
             }
         }
         this.replay = r;
-        this.view = r.map(x -> x.overlay(raw)).orElse(raw);
+        this.view = r.isPresent() ? r.get().overlay(raw) : raw;
     }
 
     /** Reads the image as it reads once its log is replayed. */
@@ -135,7 +136,7 @@ final class VhdxResize {
         boolean grow = newSize > oldSize;
         long fileLength = image.fileSize();
         // the file as the pending log's replay leaves it: extended to its last_file_offset
-        long replayedLength = replay.map(r -> r.fileLength(fileLength)).orElse(fileLength);
+        long replayedLength = replay.isPresent() ? replay.get().fileLength(fileLength) : fileLength;
         long maxEnd = Math.max(usedEnd(bat, bat.length), replayedLength);
 
         // where a fixed image's new blocks and a relocated BAT go
@@ -295,7 +296,7 @@ final class VhdxResize {
                 RegionKind.HEADER)));
 
         if (newSize < oldSize) {
-            long replayedLength = replay.map(r -> r.fileLength(image.fileSize())).orElse(image.fileSize());
+            long replayedLength = replay.isPresent() ? replay.get().fileLength(image.fileSize()) : image.fileSize();
             long keep = Math.min(replayedLength, roundUp(usedEnd(bat, newEntries), MIB));
             if (keep < plan.length(ResizePatch.IMAGE)) {
                 plan.finalLength(ResizePatch.IMAGE, keep);
@@ -555,8 +556,18 @@ final class VhdxResize {
             if (zeroFrom >= 0) {
                 out.add(new VhdxLog.Zero(zeroFrom, zeroTo - zeroFrom));
             }
-            out.sort((a, b) -> Long.compare(a.fileOffset(), b.fileOffset()));
+            out.sort(ChangeOrder.INSTANCE);
             return out;
+        }
+    }
+
+    /** Log changes by file offset. */
+    private static final class ChangeOrder implements java.util.Comparator<VhdxLog.Change> {
+        static final ChangeOrder INSTANCE = new ChangeOrder();
+
+        @Override
+        public int compare(VhdxLog.Change a, VhdxLog.Change b) {
+            return Long.compare(a.fileOffset(), b.fileOffset());
         }
     }
 }

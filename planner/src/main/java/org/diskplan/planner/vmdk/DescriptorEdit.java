@@ -6,9 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * Edits the text of a VMDK descriptor (embedded or a file of its own) for a resize: the
  * sector count of chosen extent lines, {@code ddb.geometry.cylinders} and the CID. Every
@@ -17,10 +16,8 @@ import java.util.regex.Pattern;
  * its spacing and quotes, only the number changes.
  */
 public final class DescriptorEdit {
-    private static final Pattern EXTENT = Pattern.compile("^(\\s*\\S+\\s+)(\\d+)(\\s.*)?$", Pattern.DOTALL);
-    private static final Pattern CYLINDERS = Pattern.compile(
-            "^(\\s*ddb\\.geometry\\.cylinders\\s*=\\s*\"?)(\\d+)(.*)$", Pattern.DOTALL);
-    private static final Pattern CID = Pattern.compile("^(\\s*CID\\s*=\\s*)([0-9a-fA-F]+)(.*)$", Pattern.DOTALL);
+    // The lines are matched by hand, not with java.util.regex: its character classes link
+    // lambdas at start-up. Whitespace is regex's \s ([ \t\n\x0B\f\r]), digits ASCII 0-9.
 
     private final List<String> lines = new ArrayList<>();
 
@@ -41,11 +38,11 @@ public final class DescriptorEdit {
     /** Sets the sector count of the extent on 1-based {@code lineNumber}. */
     public DescriptorEdit extentSectors(int lineNumber, long sectors) throws IllegalArgumentException {
         String line = line(lineNumber);
-        Matcher m = EXTENT.matcher(body(line));
-        if (!m.matches()) {
+        Split m = extentLine(body(line));
+        if (m == null) {
             throw new IllegalArgumentException("descriptor line " + lineNumber + " is not an extent line: " + line.strip());
         }
-        lines.set(lineNumber - 1, m.group(1) + sectors + (m.group(3) == null ? "" : m.group(3)) + ending(line));
+        lines.set(lineNumber - 1, m.head() + sectors + m.tail() + ending(line));
         return this;
     }
 
@@ -87,9 +84,9 @@ public final class DescriptorEdit {
         }
         long cylinders = bytes / (heads.get() * sectors.get() * 512);
         for (int i = 0; i < lines.size(); i++) {
-            Matcher m = CYLINDERS.matcher(body(lines.get(i)));
-            if (m.matches()) {
-                lines.set(i, m.group(1) + cylinders + m.group(3) + ending(lines.get(i)));
+            Split m = keyLine(body(lines.get(i)), "ddb.geometry.cylinders", true, false);
+            if (m != null) {
+                lines.set(i, m.head() + cylinders + m.tail() + ending(lines.get(i)));
                 return OptionalLong.of(cylinders);
             }
         }
@@ -99,9 +96,9 @@ public final class DescriptorEdit {
     /** Sets the {@code CID} line's value (8 hex digits); {@code parentCID} is another key and is kept. */
     public boolean cid(String cid) {
         for (int i = 0; i < lines.size(); i++) {
-            Matcher m = CID.matcher(body(lines.get(i)));
-            if (m.matches()) {
-                lines.set(i, m.group(1) + cid + m.group(3) + ending(lines.get(i)));
+            Split m = keyLine(body(lines.get(i)), "CID", false, true);
+            if (m != null) {
+                lines.set(i, m.head() + cid + m.tail() + ending(lines.get(i)));
                 return true;
             }
         }
@@ -115,7 +112,7 @@ public final class DescriptorEdit {
      */
     public static String newCid(String old, java.util.random.RandomGenerator random) {
         String o = old.trim();
-        int width = o.matches("[0-9a-fA-F]{1,8}") ? o.length() : 8;
+        int width = o.length() >= 1 && o.length() <= 8 && digitsEnd(o, 0, true) == o.length() ? o.length() : 8;
         long low = width == 1 ? 1 : 1L << (4 * (width - 1));
         long high = 1L << (4 * width);
         while (true) {
@@ -151,6 +148,78 @@ public final class DescriptorEdit {
             return "\r\n";
         }
         return line.endsWith("\n") ? "\n" : "";
+    }
+
+    /** A line cut around its number: what comes before, the number's digits, and the rest. */
+    private record Split(String head, String value, String tail) {
+    }
+
+    /**
+     * An extent line: {@code ^(\s*\S+\s+)(\d+)(\s.*)?$} (the access, the count, then nothing
+     * or a blank and the rest); null when it is not one.
+     */
+    private static Split extentLine(String s) {
+        int i = blanksEnd(s, 0);
+        int j = i;
+        while (j < s.length() && !blank(s.charAt(j))) {
+            j++;
+        }
+        int k = blanksEnd(s, j);
+        int l = digitsEnd(s, k, false);
+        if (j == i || k == j || l == k || (l < s.length() && !blank(s.charAt(l)))) {
+            return null;
+        }
+        return new Split(s.substring(0, k), s.substring(k, l), s.substring(l));
+    }
+
+    /**
+     * A line {@code ^(\s*KEY\s*=\s*"?)(\d+)(.*)$} ({@code quote}: the optional quote; {@code hex}:
+     * hex digits and no quote); null when it is not one.
+     */
+    private static Split keyLine(String s, String key, boolean quote, boolean hex) {
+        int i = blanksEnd(s, 0);
+        if (!s.startsWith(key, i)) {
+            return null;
+        }
+        i = blanksEnd(s, i + key.length());
+        if (i >= s.length() || s.charAt(i) != '=') {
+            return null;
+        }
+        i = blanksEnd(s, i + 1);
+        if (quote && i < s.length() && s.charAt(i) == '"') {
+            i++;
+        }
+        int l = digitsEnd(s, i, hex);
+        if (l == i) {
+            return null;
+        }
+        return new Split(s.substring(0, i), s.substring(i, l), s.substring(l));
+    }
+
+    /** Regex's {@code \s}. */
+    private static boolean blank(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r';
+    }
+
+    private static int blanksEnd(String s, int from) {
+        int i = from;
+        while (i < s.length() && blank(s.charAt(i))) {
+            i++;
+        }
+        return i;
+    }
+
+    /** The end of the run of ASCII digits (or hex digits) at {@code from}. */
+    private static int digitsEnd(String s, int from, boolean hex) {
+        int i = from;
+        while (i < s.length()) {
+            char c = s.charAt(i);
+            if (!(c >= '0' && c <= '9') && !(hex && (c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'))) {
+                break;
+            }
+            i++;
+        }
+        return i;
     }
 
     private static Optional<Long> number(String s) {

@@ -27,6 +27,7 @@ import org.diskplan.probe.vmdk.VmdkDescriptor;
 import org.diskplan.probe.vmdk.VmdkExtent;
 import org.diskplan.probe.vmdk.VmdkHeader;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * One monolithicSparse resize being planned.
  *
@@ -107,7 +108,7 @@ final class SparseResize {
         }
         byte[] descriptor = Arrays.copyOf(text, Math.max(text.length + 1, oldTextLength));
         plan.note("embedded descriptor: the extent line's sector count becomes " + newCap
-                + cylinders.stream().mapToObj(c -> ", ddb.geometry.cylinders " + c).findFirst().orElse("")
+                + (cylinders.isPresent() ? ", ddb.geometry.cylinders " + cylinders.getAsLong() : "")
                 + (cidSet ? ", CID " + d.cid() + " -> " + cid + " (a new random content ID, as VMware and qemu give "
                 + "a disk whose content changed; parentCID kept)" : "")
                 + "; every other line is kept byte for byte");
@@ -176,8 +177,10 @@ final class SparseResize {
                         + "(gdOffset " + h.gdOffset() + " -> " + newGd + (rgd != null ? ", rgdOffset " + h.rgdOffset()
                         + " -> " + newRgd : "") + "); the old copies become unused");
             }
-            long last = fresh.stream().mapToLong(ResizePatch::end).max().orElse(image.fileSize());
-            last = Math.max(last, image.fileSize());
+            long last = image.fileSize();
+            for (ResizePatch p : fresh) {
+                last = Math.max(last, p.end());
+            }
             if (end > last) {
                 fresh.add(new Extend(last, end - last, (newE - oldE) + " new grain tables" + (rgd != null
                         ? " (and redundant copies)" : "") + ", all zero (sparse)", RegionKind.TABLE));

@@ -38,6 +38,7 @@ import org.diskplan.probe.vmdk.VmdkHeader;
 import org.diskplan.probe.vmdk.VmdkLayout;
 import org.diskplan.probe.vmdk.NewSparseExtent;
 
+// No lambdas or streams here: this class runs on the command line's start-up path (see ReadWatch / issue 20).
 /**
  * Resize of a VMDK whose descriptor is a file of its own and whose extents are flat:
  * monolithicFlat, vmfs (ESXi: {@code VMFS} extent lines) and twoGbMaxExtentFlat.
@@ -174,8 +175,11 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
      * readers see different disks, and DiskPlan keeps them equal, so it refuses.
      */
     private static void checkSparseExtent(String where, VmdkExtentFile e) throws ResizeError {
-        VmdkHeader sh = e.sparseHeader().orElseThrow(() -> new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, where
-                + ": the sparse extent's header was not read (only hosted \"KDMV\" extents are resized)"));
+        if (e.sparseHeader().isEmpty()) {
+            throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, where
+                    + ": the sparse extent's header was not read (only hosted \"KDMV\" extents are resized)");
+        }
+        VmdkHeader sh = e.sparseHeader().get();
         if (sh.gdAtEnd() || sh.compressed() || sh.markers() || !sh.grainTablesScanned()) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_SUBFORMAT, where + ": a compressed, stream-optimized or "
                     + "not completely read sparse extent is not resized");
@@ -319,7 +323,13 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
         Path keptReal = realFile(kept);
         long keptEnd = (kept.extent().offset().orElse(0) + kept.extent().sectors()) * VmdkLayout.SECTOR;
         long keptNewEnd = (kept.extent().offset().orElse(0) + keptNew) * VmdkLayout.SECTOR;
-        boolean shared = extents.stream().filter(e -> e != kept).anyMatch(e -> realFile(e).equals(keptReal));
+        boolean shared = false;
+        for (VmdkExtentFile e : extents) {
+            if (e != kept && realFile(e).equals(keptReal)) {
+                shared = true;
+                break;
+            }
+        }
         int keptFile = -1;
         boolean flat = !kept.extent().type().equals("SPARSE");
         if (flat && !shared && kept.fileSize() <= keptEnd && keptNewEnd < kept.fileSize()) {
@@ -339,7 +349,9 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
             plan.finalLength(keptFile, keptNewEnd);
             plan.note("extent \"" + kept.extent().fileName() + "\" cut to " + keptNewEnd + " bytes");
         }
-        gone.forEach(plan::removeFile);
+        for (int g : gone) {
+            plan.removeFile(g);
+        }
         plan.note("descriptor: extent line " + kept.extent().lineNumber() + " -> " + keptNew + " sectors, "
                 + (extents.size() - 1 - keep) + " extent line(s) after it removed, ddb.geometry.cylinders, CID "
                 + d.cid() + " -> " + cid + "; every other line kept byte for byte");
@@ -493,7 +505,10 @@ public final class VmdkDescriptorPlanner implements FormatPlanner<VmdkDescriptor
                     + "\" is not named <disk>-fNNN.vmdk, so DiskPlan cannot name the next extent as VMware does");
         }
         long n = Long.parseLong(m.group(2)) + 1;
-        String digits = String.format("%0" + m.group(2).length() + "d", n);
+        StringBuilder digits = new StringBuilder(Long.toString(n)); // not String.format: no Formatter or locale data
+        while (digits.length() < m.group(2).length()) {
+            digits.insert(0, '0');
+        }
         return m.group(1) + digits + m.group(3);
     }
 
