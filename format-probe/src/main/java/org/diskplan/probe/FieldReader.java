@@ -20,6 +20,31 @@ import java.util.function.LongFunction;
  * }</pre>
  */
 public final class FieldReader {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+    /** {@link #decimal}, as an object: a method reference would link a lambda class at its first use. */
+    public static final LongFunction<String> DECIMAL = Render.DECIMAL;
+    /** {@link #decimalAndHex}, as an object. */
+    public static final LongFunction<String> DECIMAL_AND_HEX = Render.DECIMAL_AND_HEX;
+    /** {@link #hex}, as an object. */
+    public static final LongFunction<String> HEX = Render.HEX;
+
+    /** The plain renderings of a field's value. */
+    private enum Render implements LongFunction<String> {
+        DECIMAL, DECIMAL_AND_HEX, HEX;
+
+        @Override
+        public String apply(long v) {
+            switch (this) {
+                case DECIMAL:
+                    return decimal(v);
+                case HEX:
+                    return hex(v);
+                default:
+                    return decimalAndHex(v);
+            }
+        }
+    }
+
     private final String group;
     private final long base;
     private final ByteBuffer buf;
@@ -47,15 +72,15 @@ public final class FieldReader {
     }
 
     public long u8(String name, int rel, String meaning) {
-        return record(name, rel, 1, Byte.toUnsignedLong(buf.get(rel)), FieldReader::decimal, meaning);
+        return record(name, rel, 1, Byte.toUnsignedLong(buf.get(rel)), DECIMAL, meaning);
     }
 
     public long u16(String name, int rel, String meaning) {
-        return record(name, rel, 2, Short.toUnsignedLong(buf.getShort(rel)), FieldReader::decimal, meaning);
+        return record(name, rel, 2, Short.toUnsignedLong(buf.getShort(rel)), DECIMAL, meaning);
     }
 
     public long u32(String name, int rel, String meaning) {
-        return u32(name, rel, meaning, FieldReader::decimalAndHex);
+        return u32(name, rel, meaning, DECIMAL_AND_HEX);
     }
 
     public long u32(String name, int rel, String meaning, LongFunction<String> render) {
@@ -64,7 +89,7 @@ public final class FieldReader {
 
     /** An unsigned 64-bit field; values ≥ 2^63 come back negative and render unsigned. */
     public long u64(String name, int rel, String meaning) {
-        return u64(name, rel, meaning, FieldReader::decimalAndHex);
+        return u64(name, rel, meaning, DECIMAL_AND_HEX);
     }
 
     public long u64(String name, int rel, String meaning, LongFunction<String> render) {
