@@ -151,6 +151,46 @@ public final class FieldReader {
         return digits.length() >= width ? digits : "0".repeat(width - digits.length()) + digits;
     }
 
+    /** First second of the year 10000: {@link #instant} formats the instants before it itself. */
+    private static final long YEAR_10000 = 253402300800L;
+
+    /**
+     * {@code Instant.ofEpochSecond(epochSecond).toString()} ("2024-05-01T12:00:00Z"), worked out by hand
+     * for the years 1970-9999: Instant.toString's DateTimeFormatter links lambdas at its first use.
+     */
+    public static String instant(long epochSecond) {
+        if (epochSecond < 0 || epochSecond >= YEAR_10000) {
+            return java.time.Instant.ofEpochSecond(epochSecond).toString();
+        }
+        long days = epochSecond / 86400;
+        int secs = (int) (epochSecond % 86400);
+        // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar, eras of 400 years).
+        long z = days + 719468;
+        long era = z / 146097;
+        long doe = z - era * 146097;
+        long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        long mp = (5 * doy + 2) / 153;
+        long day = doy - (153 * mp + 2) / 5 + 1;
+        long month = mp < 10 ? mp + 3 : mp - 9;
+        long year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+        StringBuilder sb = new StringBuilder(20);
+        pad(sb, year, 4).append('-');
+        pad(sb, month, 2).append('-');
+        pad(sb, day, 2).append('T');
+        pad(sb, secs / 3600, 2).append(':');
+        pad(sb, secs / 60 % 60, 2).append(':');
+        return pad(sb, secs % 60, 2).append('Z').toString();
+    }
+
+    private static StringBuilder pad(StringBuilder sb, long v, int width) {
+        String digits = Long.toString(v);
+        for (int i = digits.length(); i < width; i++) {
+            sb.append('0');
+        }
+        return sb.append(digits);
+    }
+
     /** Bytes as text with anything outside printable ASCII escaped as \xNN; trailing NULs dropped. */
     public static String printable(byte[] raw) {
         int end = raw.length;

@@ -5,7 +5,6 @@ import static org.diskplan.probe.qcow2.Qcow2Layout.*;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -177,7 +176,7 @@ public final class Qcow2Probe implements FormatProbe {
                             : v == LuksLayout.KEY_DISABLED ? "0x0000dead (disabled)"
                             : FieldReader.hex(v) + " (invalid)";
                 case SNAPSHOT_DATE:
-                    return v + " (" + Instant.ofEpochSecond(v) + ")";
+                    return v + " (" + FieldReader.instant(v) + ")";
                 case BITMAP_FLAGS:
                     return "0x" + Long.toHexString(v) + ((v & 1) != 0 ? " (in use)" : "")
                             + ((v & 2) != 0 ? " (auto)" : "");
