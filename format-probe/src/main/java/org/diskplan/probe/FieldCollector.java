@@ -12,6 +12,7 @@ import java.util.Set;
  * A nested probe (a VMDK extent, a backing file) joins the outer one's collection.
  */
 final class FieldCollector {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
     private static final ThreadLocal<FieldCollector> CURRENT = new ThreadLocal<>();
 
     private final Set<List<HeaderField>> seen = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -39,7 +40,11 @@ final class FieldCollector {
     }
 
     List<List<HeaderField>> sinks() {
-        return sinks.stream().map(List::copyOf).toList();
+        List<List<HeaderField>> copies = new ArrayList<>(sinks.size());
+        for (List<HeaderField> sink : sinks) {
+            copies.add(List.copyOf(sink));
+        }
+        return Collections.unmodifiableList(copies);
     }
 
     void stop() {

@@ -20,6 +20,31 @@ import java.util.function.LongFunction;
  * }</pre>
  */
 public final class FieldReader {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+    /** {@link #decimal}, as an object: a method reference would link a lambda class at its first use. */
+    public static final LongFunction<String> DECIMAL = Render.DECIMAL;
+    /** {@link #decimalAndHex}, as an object. */
+    public static final LongFunction<String> DECIMAL_AND_HEX = Render.DECIMAL_AND_HEX;
+    /** {@link #hex}, as an object. */
+    public static final LongFunction<String> HEX = Render.HEX;
+
+    /** The plain renderings of a field's value. */
+    private enum Render implements LongFunction<String> {
+        DECIMAL, DECIMAL_AND_HEX, HEX;
+
+        @Override
+        public String apply(long v) {
+            switch (this) {
+                case DECIMAL:
+                    return decimal(v);
+                case HEX:
+                    return hex(v);
+                default:
+                    return decimalAndHex(v);
+            }
+        }
+    }
+
     private final String group;
     private final long base;
     private final ByteBuffer buf;
@@ -47,15 +72,15 @@ public final class FieldReader {
     }
 
     public long u8(String name, int rel, String meaning) {
-        return record(name, rel, 1, Byte.toUnsignedLong(buf.get(rel)), FieldReader::decimal, meaning);
+        return record(name, rel, 1, Byte.toUnsignedLong(buf.get(rel)), DECIMAL, meaning);
     }
 
     public long u16(String name, int rel, String meaning) {
-        return record(name, rel, 2, Short.toUnsignedLong(buf.getShort(rel)), FieldReader::decimal, meaning);
+        return record(name, rel, 2, Short.toUnsignedLong(buf.getShort(rel)), DECIMAL, meaning);
     }
 
     public long u32(String name, int rel, String meaning) {
-        return u32(name, rel, meaning, FieldReader::decimalAndHex);
+        return u32(name, rel, meaning, DECIMAL_AND_HEX);
     }
 
     public long u32(String name, int rel, String meaning, LongFunction<String> render) {
@@ -64,7 +89,7 @@ public final class FieldReader {
 
     /** An unsigned 64-bit field; values ≥ 2^63 come back negative and render unsigned. */
     public long u64(String name, int rel, String meaning) {
-        return u64(name, rel, meaning, FieldReader::decimalAndHex);
+        return u64(name, rel, meaning, DECIMAL_AND_HEX);
     }
 
     public long u64(String name, int rel, String meaning, LongFunction<String> render) {
@@ -124,6 +149,46 @@ public final class FieldReader {
     public static String hexDigits(long v, int width) {
         String digits = Long.toHexString(v);
         return digits.length() >= width ? digits : "0".repeat(width - digits.length()) + digits;
+    }
+
+    /** First second of the year 10000: {@link #instant} formats the instants before it itself. */
+    private static final long YEAR_10000 = 253402300800L;
+
+    /**
+     * {@code Instant.ofEpochSecond(epochSecond).toString()} ("2024-05-01T12:00:00Z"), worked out by hand
+     * for the years 1970-9999: Instant.toString's DateTimeFormatter links lambdas at its first use.
+     */
+    public static String instant(long epochSecond) {
+        if (epochSecond < 0 || epochSecond >= YEAR_10000) {
+            return java.time.Instant.ofEpochSecond(epochSecond).toString();
+        }
+        long days = epochSecond / 86400;
+        int secs = (int) (epochSecond % 86400);
+        // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar, eras of 400 years).
+        long z = days + 719468;
+        long era = z / 146097;
+        long doe = z - era * 146097;
+        long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        long mp = (5 * doy + 2) / 153;
+        long day = doy - (153 * mp + 2) / 5 + 1;
+        long month = mp < 10 ? mp + 3 : mp - 9;
+        long year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+        StringBuilder sb = new StringBuilder(20);
+        pad(sb, year, 4).append('-');
+        pad(sb, month, 2).append('-');
+        pad(sb, day, 2).append('T');
+        pad(sb, secs / 3600, 2).append(':');
+        pad(sb, secs / 60 % 60, 2).append(':');
+        return pad(sb, secs % 60, 2).append('Z').toString();
+    }
+
+    private static StringBuilder pad(StringBuilder sb, long v, int width) {
+        String digits = Long.toString(v);
+        for (int i = digits.length(); i < width; i++) {
+            sb.append('0');
+        }
+        return sb.append(digits);
     }
 
     /** Bytes as text with anything outside printable ASCII escaped as \xNN; trailing NULs dropped. */

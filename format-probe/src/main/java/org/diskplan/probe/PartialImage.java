@@ -24,6 +24,8 @@ import org.diskplan.abi.ImageFormat;
  */
 public record PartialImage(Path path, ImageFormat format, long fileSize, List<HeaderField> fields,
                            List<LayoutRegion> regions, int badField) {
+    // No lambdas or streams here: info of a damaged image runs this on its start-up path (see ReadWatch / issue 20).
+
     public PartialImage {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(format, "format");
@@ -39,13 +41,36 @@ public record PartialImage(Path path, ImageFormat format, long fileSize, List<He
         return badField < 0 ? Optional.empty() : Optional.of(fields.get(badField));
     }
 
+    /** Field groups by the offset of their first field. */
+    private static final class ByFirstOffset implements Comparator<List<HeaderField>> {
+        @Override
+        public int compare(List<HeaderField> a, List<HeaderField> b) {
+            return Long.compare(a.get(0).offset(), b.get(0).offset());
+        }
+    }
+
+    /** Group spans by where they start. */
+    private static final class BySpanStart implements Comparator<Map.Entry<String, long[]>> {
+        @Override
+        public int compare(Map.Entry<String, long[]> a, Map.Entry<String, long[]> b) {
+            return Long.compare(a.getValue()[0], b.getValue()[0]);
+        }
+    }
+
     /** Builds the partial result from the fields collected before {@code failure}. */
     static PartialImage of(Path path, ImageFormat format, long fileSize, List<List<HeaderField>> sinks,
                            ProbeException failure) {
-        List<List<HeaderField>> groups = new ArrayList<>(sinks.stream().filter(s -> !s.isEmpty()).toList());
-        groups.sort(Comparator.comparingLong(s -> s.get(0).offset()));
+        List<List<HeaderField>> groups = new ArrayList<>();
+        for (List<HeaderField> s : sinks) {
+            if (!s.isEmpty()) {
+                groups.add(s);
+            }
+        }
+        groups.sort(new ByFirstOffset());
         List<HeaderField> fields = new ArrayList<>();
-        groups.forEach(fields::addAll);
+        for (List<HeaderField> g : groups) {
+            fields.addAll(g);
+        }
         return new PartialImage(path, format, fileSize, fields, regions(fields, fileSize), badIndex(fields, failure));
     }
 
@@ -74,12 +99,16 @@ public record PartialImage(Path path, ImageFormat format, long fileSize, List<He
             if (f.length() == 0) {
                 continue;
             }
-            long[] s = spans.computeIfAbsent(f.group(), g -> new long[] {f.offset(), f.offset() + f.length()});
+            long[] s = spans.get(f.group());
+            if (s == null) {
+                s = new long[] {f.offset(), f.offset() + f.length()};
+                spans.put(f.group(), s);
+            }
             s[0] = Math.min(s[0], f.offset());
             s[1] = Math.max(s[1], f.offset() + f.length());
         }
         List<Map.Entry<String, long[]>> sorted = new ArrayList<>(spans.entrySet());
-        sorted.sort(Comparator.comparingLong(e -> e.getValue()[0]));
+        sorted.sort(new BySpanStart());
         List<LayoutRegion> out = new ArrayList<>();
         long pos = 0;
         for (Map.Entry<String, long[]> e : sorted) {

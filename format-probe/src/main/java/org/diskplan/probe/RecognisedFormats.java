@@ -19,6 +19,7 @@ import org.diskplan.probe.vmdk.SeSparseProbe;
  * asks in that order, between the disk formats and raw.
  */
 final class RecognisedFormats {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
     private static final byte[] PARALLELS_MAGIC = "WithoutFreeSpace".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] PARALLELS_EXT_MAGIC = "WithouFreSpacExt".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] BOCHS_MAGIC = "Bochs Virtual HD Image\0".getBytes(StandardCharsets.US_ASCII);
@@ -61,7 +62,8 @@ final class RecognisedFormats {
 
     /** Compressed files and archives. */
     static Optional<Detection> compressed(byte[] head) {
-        return Archive.detect(head).map(a -> new Detection(a.format(), a.evidence()));
+        Optional<Archive> a = Archive.detect(head);
+        return a.isPresent() ? found(a.get().format(), a.get().evidence()) : Optional.empty();
     }
 
     private static Optional<Detection> found(ImageFormat format, String evidence) {

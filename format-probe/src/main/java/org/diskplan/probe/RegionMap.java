@@ -12,6 +12,16 @@ import java.util.List;
  * holds more than {@link #MAX_REGIONS} regions.
  */
 public final class RegionMap {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+
+    /** Regions by offset. */
+    private static final Comparator<LayoutRegion> BY_OFFSET = new Comparator<>() {
+        @Override
+        public int compare(LayoutRegion a, LayoutRegion b) {
+            return Long.compare(a.offset(), b.offset());
+        }
+    };
+
     public static final int MAX_REGIONS = 10_000;
     /** Runs per coalesced table or data class; keeps the total well below {@link #MAX_REGIONS}. */
     public static final int MAX_RUNS = 2_000;
@@ -52,7 +62,7 @@ public final class RegionMap {
         List<LayoutRegion> all = new ArrayList<>(s.size() + d.size());
         all.addAll(s);
         all.addAll(d);
-        all.sort(Comparator.comparingLong(LayoutRegion::offset));
+        all.sort(BY_OFFSET);
         List<LayoutRegion> out = new ArrayList<>();
         long pos = 0;
         for (LayoutRegion r : all) {
@@ -82,7 +92,7 @@ public final class RegionMap {
 
     private List<LayoutRegion> sweep(List<LayoutRegion> in) {
         List<LayoutRegion> sorted = new ArrayList<>(in);
-        sorted.sort(Comparator.comparingLong(LayoutRegion::offset));
+        sorted.sort(BY_OFFSET);
         List<LayoutRegion> out = new ArrayList<>();
         long end = 0;
         for (LayoutRegion r : sorted) {

@@ -5,7 +5,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Optional;
-import java.util.function.Predicate;
 import java.util.zip.CRC32;
 import org.diskplan.abi.ImageFormat;
 
@@ -16,28 +15,20 @@ import org.diskplan.abi.ImageFormat;
  * refuses to resize them.
  */
 public enum Archive {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+
     // ID1 ID2, CM = 8 (deflate), no reserved flag bits (RFC 1952)
-    GZIP(ImageFormat.GZIP, "a gzip-compressed file", Magic.DECOMPRESS, 10, "magic 1f 8b, method 8 (deflate) at offset 0",
-            h -> h.length >= 10 && (h[0] & 0xff) == 0x1f && (h[1] & 0xff) == 0x8b && h[2] == 8 && (h[3] & 0xe0) == 0),
+    GZIP(ImageFormat.GZIP, "a gzip-compressed file", Magic.DECOMPRESS, 10, "magic 1f 8b, method 8 (deflate) at offset 0"),
     XZ(ImageFormat.XZ, "an xz-compressed file", Magic.DECOMPRESS, 12,
-            "magic fd 37 7a 58 5a 00 at offset 0 and a stream header whose CRC32 matches",
-            h -> h.length >= 12 && startsWith(h, Magic.XZ) && h[6] == 0 && (h[7] & 0xf0) == 0
-                    && crc32(h, 6, 2) == le32(h, 8)),
+            "magic fd 37 7a 58 5a 00 at offset 0 and a stream header whose CRC32 matches"),
     BZIP2(ImageFormat.BZIP2, "a bzip2-compressed file", Magic.DECOMPRESS, 4,
-            "magic 'BZh1'..'BZh9' at offset 0 and a block or end-of-stream marker at offset 4",
-            h -> h.length >= 10 && h[0] == 'B' && h[1] == 'Z' && h[2] == 'h' && h[3] >= '1' && h[3] <= '9'
-                    && (Arrays.equals(h, 4, 10, Magic.BZIP2_BLOCK, 0, 6) || Arrays.equals(h, 4, 10, Magic.BZIP2_END, 0, 6))),
+            "magic 'BZh1'..'BZh9' at offset 0 and a block or end-of-stream marker at offset 4"),
     // frame magic 0xfd2fb528 little-endian; reserved bit 3 of the frame header descriptor clear
-    ZSTD(ImageFormat.ZSTD, "a zstd-compressed file", Magic.DECOMPRESS, 5, "frame magic 28 b5 2f fd at offset 0",
-            h -> h.length >= 5 && startsWith(h, Magic.ZSTD) && (h[4] & 0x08) == 0),
-    ZIP(ImageFormat.ZIP, "a zip archive", Magic.EXTRACT, 30, "local file header 'PK\\x03\\x04' at offset 0",
-            h -> h.length >= 30 && h[0] == 'P' && h[1] == 'K' && h[2] == 3 && h[3] == 4),
-    TAR(ImageFormat.TAR, "a tar archive", Magic.EXTRACT, 512, "'ustar' at offset 257 and a header checksum that matches",
-            h -> h.length >= 512 && Arrays.equals(h, 257, 262, Magic.USTAR, 0, 5)
-                    && octal(h, 148, 8).filter(sum -> sum == tarChecksum(h)).isPresent()),
+    ZSTD(ImageFormat.ZSTD, "a zstd-compressed file", Magic.DECOMPRESS, 5, "frame magic 28 b5 2f fd at offset 0"),
+    ZIP(ImageFormat.ZIP, "a zip archive", Magic.EXTRACT, 30, "local file header 'PK\\x03\\x04' at offset 0"),
+    TAR(ImageFormat.TAR, "a tar archive", Magic.EXTRACT, 512, "'ustar' at offset 257 and a header checksum that matches"),
     SEVEN_ZIP(ImageFormat.SEVEN_ZIP, "a 7z archive", Magic.EXTRACT, 32,
-            "signature 37 7a bc af 27 1c at offset 0 and a start header whose CRC32 matches",
-            h -> h.length >= 32 && startsWith(h, Magic.SEVEN_ZIP) && h[6] == 0 && crc32(h, 12, 20) == le32(h, 8));
+            "signature 37 7a bc af 27 1c at offset 0 and a start header whose CRC32 matches");
 
     /** The signatures (a nested class, so that the constants can use them). */
     static final class Magic {
@@ -59,21 +50,44 @@ public enum Archive {
     private final String advice;
     private final int headerSize;
     private final String evidence;
-    private final Predicate<byte[]> signature;
 
-    Archive(ImageFormat format, String description, String advice, int headerSize, String evidence,
-            Predicate<byte[]> signature) {
+    Archive(ImageFormat format, String description, String advice, int headerSize, String evidence) {
         this.format = format;
         this.description = description;
         this.advice = advice;
         this.headerSize = headerSize;
         this.evidence = evidence;
-        this.signature = signature;
     }
 
     /** Whether the first bytes of a file ({@code head}, up to 512 of them) are this kind's signature. */
     boolean matches(byte[] head) {
-        return signature.test(head);
+        byte[] h = head;
+        switch (this) {
+            case GZIP:
+                return h.length >= 10 && (h[0] & 0xff) == 0x1f && (h[1] & 0xff) == 0x8b && h[2] == 8
+                        && (h[3] & 0xe0) == 0;
+            case XZ:
+                return h.length >= 12 && startsWith(h, Magic.XZ) && h[6] == 0 && (h[7] & 0xf0) == 0
+                        && crc32(h, 6, 2) == le32(h, 8);
+            case BZIP2:
+                return h.length >= 10 && h[0] == 'B' && h[1] == 'Z' && h[2] == 'h' && h[3] >= '1' && h[3] <= '9'
+                        && (Arrays.equals(h, 4, 10, Magic.BZIP2_BLOCK, 0, 6)
+                        || Arrays.equals(h, 4, 10, Magic.BZIP2_END, 0, 6));
+            case ZSTD:
+                return h.length >= 5 && startsWith(h, Magic.ZSTD) && (h[4] & 0x08) == 0;
+            case ZIP:
+                return h.length >= 30 && h[0] == 'P' && h[1] == 'K' && h[2] == 3 && h[3] == 4;
+            case TAR:
+                if (h.length < 512 || !Arrays.equals(h, 257, 262, Magic.USTAR, 0, 5)) {
+                    return false;
+                }
+                Optional<Long> sum = octal(h, 148, 8);
+                return sum.isPresent() && sum.get() == tarChecksum(h);
+            case SEVEN_ZIP:
+                return h.length >= 32 && startsWith(h, Magic.SEVEN_ZIP) && h[6] == 0 && crc32(h, 12, 20) == le32(h, 8);
+            default:
+                throw new IllegalStateException("no signature for " + this);
+        }
     }
 
     /** The bytes that told, for the detection evidence. */
@@ -117,7 +131,12 @@ public enum Archive {
 
     /** The kind behind a detected format, empty for disk image formats. */
     public static Optional<Archive> of(ImageFormat format) {
-        return Arrays.stream(values()).filter(a -> a.format == format).findFirst();
+        for (Archive a : values()) {
+            if (a.format == format) {
+                return Optional.of(a);
+            }
+        }
+        return Optional.empty();
     }
 
     static boolean startsWith(byte[] h, byte[] magic) {

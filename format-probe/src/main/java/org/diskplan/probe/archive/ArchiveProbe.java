@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.probe.FieldReader;
@@ -35,9 +34,17 @@ public final class ArchiveProbe implements FormatProbe {
         return Archive.values()[0].format();
     }
 
+    /**
+     * Asked by ImageProber on every command's start-up: no lambdas or streams here (see ReadWatch /
+     * issue 20). The rest of this probe runs only for compressed files and archives.
+     */
     @Override
     public Set<ImageFormat> formats() {
-        return Arrays.stream(Archive.values()).map(Archive::format).collect(Collectors.toUnmodifiableSet());
+        List<ImageFormat> formats = new ArrayList<>();
+        for (Archive a : Archive.values()) {
+            formats.add(a.format());
+        }
+        return Set.copyOf(formats);
     }
 
     @Override

@@ -76,6 +76,7 @@ public record Qcow2Header(
         long refcountTableAllocated,
         Optional<LuksHeader> luks,
         List<Damage> damage) implements FormatHeader {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
 
     /**
      * A table qemu opens but that lies past the end of the file (L1, refcount or snapshot
@@ -176,12 +177,12 @@ public record Qcow2Header(
             }
         }
         if (cryptMethod != 0) {
-            luks.ifPresent(l -> {
+            if (luks.isPresent()) {
                 Map<String, Object> crypt = new LinkedHashMap<>();
                 crypt.put("format", "luks");
-                crypt.putAll(l.qemuCryptoInfo());
+                crypt.putAll(luks.get().qemuCryptoInfo());
                 data.put("encrypt", crypt);
-            });
+            }
             if (cryptMethod == 1) {
                 data.put("encrypt", Map.of("format", "aes"));
             }
@@ -241,7 +242,12 @@ public record Qcow2Header(
 
     /** The extension of this type, if present. */
     public Optional<Extension> extension(long type) {
-        return extensions.stream().filter(e -> e.type() == type).findFirst();
+        for (Extension e : extensions) {
+            if (e.type() == type) {
+                return Optional.of(e);
+            }
+        }
+        return Optional.empty();
     }
 
     /**

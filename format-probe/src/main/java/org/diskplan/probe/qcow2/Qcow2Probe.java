@@ -5,8 +5,8 @@ import static org.diskplan.probe.qcow2.Qcow2Layout.*;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.LongFunction;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.probe.FieldReader;
@@ -40,6 +41,8 @@ import org.diskplan.probe.crypto.LuksLayout;
  * most 1024 bytes of extra data each, a backing file name of at most 1023 bytes.
  */
 public final class Qcow2Probe implements FormatProbe {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+
     static final String HDR = "qcow2 header";
     // Offsets, masks, flags and qemu's format limits: Qcow2Layout (imported statically).
 
@@ -146,6 +149,59 @@ public final class Qcow2Probe implements FormatProbe {
             case 2 -> AUTOCLEAR_BITMAPS | AUTOCLEAR_DATA_FILE_RAW;
             default -> 0;
         };
+    }
+
+    /** How a header field's value is shown, beyond FieldReader's decimal and hex. */
+    enum Shown implements LongFunction<String> {
+        CLUSTER_BITS, CRYPT_METHOD, REFCOUNT_ORDER, COMPRESSION_TYPE, EXTENSION_TYPE, FEATURE_TYPE,
+        LUKS_KEY_SLOT_ACTIVE, SNAPSHOT_DATE, BITMAP_FLAGS, GRANULARITY_BITS;
+
+        @Override
+        public String apply(long v) {
+            switch (this) {
+                case CLUSTER_BITS:
+                    return v + " (cluster size " + (1L << v) + " bytes)";
+                case CRYPT_METHOD:
+                    return v == 0 ? "0 (none)" : v == 1 ? "1 (AES-CBC)" : v == 2 ? "2 (LUKS)" : v + " (unknown)";
+                case REFCOUNT_ORDER:
+                    return v + " (" + (1L << v) + "-bit refcounts)";
+                case COMPRESSION_TYPE:
+                    return v == 0 ? "0 (zlib)" : v == 1 ? "1 (zstd)" : v + " (unknown)";
+                case EXTENSION_TYPE:
+                    return "0x" + FieldReader.hexDigits(v, 8) + " (" + extensionName(v) + ")";
+                case FEATURE_TYPE:
+                    return v + " (" + featureKind((int) v) + ")";
+                case LUKS_KEY_SLOT_ACTIVE:
+                    return v == LuksLayout.KEY_ENABLED ? "0x00ac71f3 (enabled)"
+                            : v == LuksLayout.KEY_DISABLED ? "0x0000dead (disabled)"
+                            : FieldReader.hex(v) + " (invalid)";
+                case SNAPSHOT_DATE:
+                    return v + " (" + FieldReader.instant(v) + ")";
+                case BITMAP_FLAGS:
+                    return "0x" + Long.toHexString(v) + ((v & 1) != 0 ? " (in use)" : "")
+                            + ((v & 2) != 0 ? " (auto)" : "");
+                case GRANULARITY_BITS:
+                    return v + (v < 63 ? " (" + (1L << v) + " bytes per bit)" : "");
+                default:
+                    throw new IllegalStateException("no rendering for " + this);
+            }
+        }
+    }
+
+    /** Stretches by start offset. */
+    static final class ByStart implements Comparator<Iv> {
+        @Override
+        public int compare(Iv a, Iv b) {
+            return Long.compare(a.start(), b.start());
+        }
+    }
+
+    /** Stretches by start offset, then by priority (lower first). */
+    static final class ByStartThenPriority implements Comparator<Iv> {
+        @Override
+        public int compare(Iv a, Iv b) {
+            return a.start() != b.start() ? Long.compare(a.start(), b.start()) : Integer.compare(a.prio(), b.prio());
+        }
     }
 
     /** A stretch of the file with what it holds; lower priority wins an overlap at the same start. */
@@ -306,8 +362,13 @@ public final class Qcow2Probe implements FormatProbe {
             // qemu keeps size / 512 sectors and reports that many whole sectors.
             long virtualSize = size - (size % 512);
             List<String> flags = summaryFlags();
-            Qcow2OpenChecks.firstProblem(header).ifPresent(p -> flags.add(Qcow2OpenChecks.FLAG + p.describe()));
-            openProblems.forEach(p -> flags.add(Qcow2OpenChecks.FLAG + p));
+            Optional<Qcow2OpenChecks.Problem> first = Qcow2OpenChecks.firstProblem(header);
+            if (first.isPresent()) {
+                flags.add(Qcow2OpenChecks.FLAG + first.get().describe());
+            }
+            for (String p : openProblems) {
+                flags.add(Qcow2OpenChecks.FLAG + p);
+            }
             return new ProbedImage(path, ImageFormat.QCOW2, "v" + version, virtualSize, fileSize, clusterSize,
                     flags, fields, regions, header);
         }
@@ -401,41 +462,41 @@ public final class Qcow2Probe implements FormatProbe {
             FieldReader f = new FieldReader(HDR, 0, bytes, ORDER, headerFields);
             f.bytes("magic", OFF_MAGIC, 4, "'QFI\\xfb'", "identifies a QEMU copy-on-write image");
             f.u32("version", OFF_VERSION, "format version: 2 (qemu compat 0.10) or 3 (compat 1.1)",
-                    FieldReader::decimal);
+                    FieldReader.DECIMAL);
             f.u64("backing_file_offset", OFF_BACKING_FILE_OFFSET,
                     "where the backing file name is stored in the first cluster; 0 = no backing file");
             f.u32("backing_file_size", OFF_BACKING_FILE_SIZE, "length of the backing file name in bytes (no NUL)",
-                    FieldReader::decimal);
+                    FieldReader.DECIMAL);
             f.u32("cluster_bits", OFF_CLUSTER_BITS, "log2 of the cluster size: every allocation is one cluster",
-                    v -> v + " (cluster size " + (1L << v) + " bytes)");
+                    Shown.CLUSTER_BITS);
             f.u64("size", OFF_SIZE, "virtual disk size in bytes (the guest sees size / 512 whole sectors)");
             f.u32("crypt_method", OFF_CRYPT_METHOD, "encryption: 0 none, 1 AES-CBC (deprecated), 2 LUKS",
-                    v -> v == 0 ? "0 (none)" : v == 1 ? "1 (AES-CBC)" : v == 2 ? "2 (LUKS)" : v + " (unknown)");
-            f.u32("l1_size", OFF_L1_SIZE, "number of 8-byte entries in the active L1 table", FieldReader::decimal);
+                    Shown.CRYPT_METHOD);
+            f.u32("l1_size", OFF_L1_SIZE, "number of 8-byte entries in the active L1 table", FieldReader.DECIMAL);
             f.u64("l1_table_offset", OFF_L1_TABLE_OFFSET, "file offset of the active L1 table (cluster aligned)");
             f.u64("refcount_table_offset", OFF_REFCOUNT_TABLE_OFFSET,
                     "file offset of the refcount table (cluster aligned)");
             f.u32("refcount_table_clusters", OFF_REFCOUNT_TABLE_CLUSTERS,
-                    "clusters occupied by the refcount table", FieldReader::decimal);
-            f.u32("nb_snapshots", OFF_NB_SNAPSHOTS, "number of internal snapshots", FieldReader::decimal);
+                    "clusters occupied by the refcount table", FieldReader.DECIMAL);
+            f.u32("nb_snapshots", OFF_NB_SNAPSHOTS, "number of internal snapshots", FieldReader.DECIMAL);
             f.u64("snapshots_offset", OFF_SNAPSHOTS_OFFSET, "file offset of the snapshot table (cluster aligned)");
             if (version < 3 || headerLength < V3_MIN_HEADER_LENGTH) {
                 return;
             }
             f.u64("incompatible_features", OFF_INCOMPATIBLE,
-                    "features a reader must understand to open the image at all", v -> featureText(0, v));
+                    "features a reader must understand to open the image at all", new FeatureText(0));
             f.u64("compatible_features", OFF_COMPATIBLE,
-                    "features a reader may ignore safely", v -> featureText(1, v));
+                    "features a reader may ignore safely", new FeatureText(1));
             f.u64("autoclear_features", OFF_AUTOCLEAR,
-                    "features a writer that does not know them must clear", v -> featureText(2, v));
+                    "features a writer that does not know them must clear", new FeatureText(2));
             f.u32("refcount_order", OFF_REFCOUNT_ORDER, "log2 of the refcount entry width in bits",
-                    v -> v + " (" + (1L << v) + "-bit refcounts)");
+                    Shown.REFCOUNT_ORDER);
             f.u32("header_length", OFF_HEADER_LENGTH, "length of this header; extensions follow it",
-                    FieldReader::decimal);
+                    FieldReader.DECIMAL);
             if (headerLength > OFF_COMPRESSION_TYPE) {
                 long ct = f.record("compression_type", OFF_COMPRESSION_TYPE, 1,
                         bytes[OFF_COMPRESSION_TYPE] & 0xff,
-                        v -> v == 0 ? "0 (zlib)" : v == 1 ? "1 (zstd)" : v + " (unknown)",
+                        Shown.COMPRESSION_TYPE,
                         "algorithm of compressed clusters: 0 zlib, 1 zstd");
                 compressionType = (int) ct;
                 int padEnd = (int) Math.min(headerLength, COMPRESSION_FIELD_END);
@@ -449,6 +510,20 @@ public final class Qcow2Probe implements FormatProbe {
                             hexPreview(bytes, COMPRESSION_FIELD_END, (int) headerLength),
                             "header fields newer than this parser (kept as they are)");
                 }
+            }
+        }
+
+        /** A feature field's value with the names of its bits (the image's own names first). */
+        final class FeatureText implements LongFunction<String> {
+            private final int type;
+
+            FeatureText(int type) {
+                this.type = type;
+            }
+
+            @Override
+            public String apply(long v) {
+                return featureText(type, v);
             }
         }
 
@@ -512,9 +587,9 @@ public final class Qcow2Probe implements FormatProbe {
                 byte[] data = reader.read(offset, (int) (8 + len), group);
                 FieldReader f = new FieldReader(group, offset, data, ORDER, extFields);
                 f.u32("type", 0, "extension type code",
-                        v -> "0x" + FieldReader.hexDigits(v, 8) + " (" + extensionName(v) + ")");
+                        Shown.EXTENSION_TYPE);
                 f.u32("length", 4, "bytes of extension data (padded to a multiple of 8 on disk)",
-                        FieldReader::decimal);
+                        FieldReader.DECIMAL);
                 extensions.add(new Qcow2Header.Extension(type, offset, len, extensionName(type)));
                 if (type == EXT_END) {
                     extensionsEnd = offset + 8;
@@ -548,7 +623,7 @@ public final class Qcow2Probe implements FormatProbe {
                 for (int i = 0; i < entries; i++) {
                     int rel = 8 + i * FEATURE_ENTRY_SIZE;
                     int ftype = (int) f.record("feature " + i + " type", rel, 1, data[rel] & 0xff,
-                            v -> v + " (" + featureKind((int) v) + ")", "0 incompatible, 1 compatible, 2 autoclear");
+                            Shown.FEATURE_TYPE, "0 incompatible, 1 compatible, 2 autoclear");
                     int bit = (int) f.u8("feature " + i + " bit", rel + 1, "bit number within that feature field");
                     String name = f.ascii("feature " + i + " name", rel + 2, FEATURE_NAME_SIZE,
                             "human-readable feature name");
@@ -570,7 +645,7 @@ public final class Qcow2Probe implements FormatProbe {
                 }
                 hasBitmapsExt = true;
                 bitmapsExtOffset = offset;
-                nbBitmaps = f.u32("nb_bitmaps", 8, "number of persistent bitmaps", FieldReader::decimal);
+                nbBitmaps = f.u32("nb_bitmaps", 8, "number of persistent bitmaps", FieldReader.DECIMAL);
                 f.u32("reserved", 12, "must be zero");
                 bitmapDirSize = f.u64("bitmap_directory_size", 16, "bytes of the bitmap directory");
                 bitmapDirOffset = f.u64("bitmap_directory_offset", 24, "file offset of the bitmap directory");
@@ -634,9 +709,9 @@ public final class Qcow2Probe implements FormatProbe {
             String hash = f.ascii("hash_spec", LuksLayout.OFF_HASH_SPEC, LuksLayout.NAME_LEN,
                     "hash used by PBKDF2 and the AF splitter");
             long payload = f.u32("payload_offset", LuksLayout.OFF_PAYLOAD_OFFSET, "size of the LUKS area in 512-byte "
-                    + "sectors (inside qcow2 the data lives in clusters)", FieldReader::decimal);
+                    + "sectors (inside qcow2 the data lives in clusters)", FieldReader.DECIMAL);
             long keyBytes = f.u32("key_bytes", LuksLayout.OFF_KEY_BYTES, "master key length in bytes",
-                    FieldReader::decimal);
+                    FieldReader.DECIMAL);
             int digestEnd = LuksLayout.OFF_MK_DIGEST + LuksLayout.MK_DIGEST_SIZE;
             f.bytes("mk_digest", LuksLayout.OFF_MK_DIGEST, LuksLayout.MK_DIGEST_SIZE,
                     hexPreview(p, LuksLayout.OFF_MK_DIGEST, digestEnd), "PBKDF2 digest of the master key");
@@ -644,28 +719,26 @@ public final class Qcow2Probe implements FormatProbe {
             f.bytes("mk_digest_salt", LuksLayout.OFF_MK_DIGEST_SALT, LuksLayout.SALT_SIZE,
                     hexPreview(p, LuksLayout.OFF_MK_DIGEST_SALT, saltEnd), "salt of that digest");
             long mkIter = f.u32("mk_digest_iter", LuksLayout.OFF_MK_DIGEST_ITER, "PBKDF2 iterations of the digest",
-                    FieldReader::decimal);
+                    FieldReader.DECIMAL);
             String uuid = f.ascii("uuid", LuksLayout.OFF_UUID, LuksLayout.UUID_SIZE, "UUID of the encrypted volume");
             int enabled = 0;
             List<LuksHeader.KeySlot> slots = new ArrayList<>();
             for (int i = 0; i < LuksLayout.KEY_SLOTS; i++) {
                 int rel = LuksLayout.keySlotOffset(i);
                 long active = f.u32("key slot " + i + " active", rel + LuksLayout.KS_ACTIVE,
-                        "0x00AC71F3 enabled, 0x0000DEAD disabled", v -> v == LuksLayout.KEY_ENABLED
-                                ? "0x00ac71f3 (enabled)" : v == LuksLayout.KEY_DISABLED ? "0x0000dead (disabled)"
-                                : FieldReader.hex(v) + " (invalid)");
+                        "0x00AC71F3 enabled, 0x0000DEAD disabled", Shown.LUKS_KEY_SLOT_ACTIVE);
                 if (active == LuksLayout.KEY_ENABLED) {
                     enabled++;
                 }
                 long iter = f.u32("key slot " + i + " iterations", rel + LuksLayout.KS_ITERATIONS, "PBKDF2 iterations",
-                        FieldReader::decimal);
+                        FieldReader.DECIMAL);
                 int salt = rel + LuksLayout.KS_SALT;
                 f.bytes("key slot " + i + " salt", salt, LuksLayout.SALT_SIZE,
                         hexPreview(p, salt, salt + LuksLayout.SALT_SIZE), "PBKDF2 salt");
                 long km = f.u32("key slot " + i + " key_material_offset", rel + LuksLayout.KS_KEY_MATERIAL_OFFSET,
-                        "sector of the key material, relative to the LUKS header", FieldReader::decimal);
+                        "sector of the key material, relative to the LUKS header", FieldReader.DECIMAL);
                 long stripes = f.u32("key slot " + i + " stripes", rel + LuksLayout.KS_STRIPES,
-                        "anti-forensic stripes", FieldReader::decimal);
+                        "anti-forensic stripes", FieldReader.DECIMAL);
                 slots.add(new LuksHeader.KeySlot(active, iter, km, stripes));
             }
             luksCipher = FieldReader.printable(cipher) + "-" + FieldReader.printable(mode);
@@ -826,28 +899,28 @@ public final class Qcow2Probe implements FormatProbe {
                 byte[] e = reader.read(offset, (int) raw, group);
                 FieldReader f = new FieldReader(group, offset, e, ORDER, otherFields);
                 long l1Off = f.u64("l1_table_offset", 0, "file offset of the snapshot's L1 table");
-                long l1n = f.u32("l1_size", 8, "entries in the snapshot's L1 table", FieldReader::decimal);
+                long l1n = f.u32("l1_size", 8, "entries in the snapshot's L1 table", FieldReader.DECIMAL);
                 f.u16("id_str_size", 12, "length of the id string");
                 f.u16("name_size", 14, "length of the name");
                 long sec = f.u32("date_sec", 16, "creation time, seconds since 1970-01-01 UTC",
-                        v -> v + " (" + Instant.ofEpochSecond(v) + ")");
-                long nsec = f.u32("date_nsec", 20, "creation time, nanoseconds part", FieldReader::decimal);
+                        Shown.SNAPSHOT_DATE);
+                long nsec = f.u32("date_nsec", 20, "creation time, nanoseconds part", FieldReader.DECIMAL);
                 long clock = f.u64("vm_clock_nsec", 24, "guest clock at the snapshot, nanoseconds",
-                        FieldReader::decimal);
+                        FieldReader.DECIMAL);
                 long vmState = f.u32("vm_state_size", 32, "bytes of saved VM state (0 = disk-only snapshot)",
-                        FieldReader::decimal);
-                f.u32("extra_data_size", 36, "bytes of extra data that follow", FieldReader::decimal);
+                        FieldReader.DECIMAL);
+                f.u32("extra_data_size", 36, "bytes of extra data that follow", FieldReader.DECIMAL);
                 long diskSize = -1;
                 long icount = -1;
                 if (extra >= 8) {
-                    vmState = f.u64("vm_state_size_large", 40, "64-bit VM state size", FieldReader::decimal);
+                    vmState = f.u64("vm_state_size_large", 40, "64-bit VM state size", FieldReader.DECIMAL);
                 }
                 if (extra >= 16) {
                     diskSize = f.u64("disk_size", 48, "virtual disk size when the snapshot was taken",
-                            FieldReader::decimal);
+                            FieldReader.DECIMAL);
                 }
                 if (extra >= 24) {
-                    icount = f.u64("icount", 56, "instruction count (record/replay); -1 = none", FieldReader::hex);
+                    icount = f.u64("icount", 56, "instruction count (record/replay); -1 = none", FieldReader.HEX);
                 }
                 if (extra > 24) {
                     f.bytes("unknown extra data", 64, (int) extra - 24, hexPreview(e, 64, (int) (40 + extra)),
@@ -908,16 +981,15 @@ public final class Qcow2Probe implements FormatProbe {
                 byte[] e = java.util.Arrays.copyOfRange(dir, rel, (int) (rel + len));
                 FieldReader f = new FieldReader(g, bitmapDirOffset + rel, e, ORDER, otherFields);
                 long tOff = f.u64("bitmap_table_offset", 0, "file offset of the bitmap table");
-                long tSize = f.u32("bitmap_table_size", 8, "entries in the bitmap table", FieldReader::decimal);
+                long tSize = f.u32("bitmap_table_size", 8, "entries in the bitmap table", FieldReader.DECIMAL);
                 long bflags = f.u32("flags", 12, "bit 0 in use (not saved cleanly), bit 1 auto, bit 2 extra data compatible",
-                        v -> "0x" + Long.toHexString(v) + ((v & 1) != 0 ? " (in use)" : "")
-                                + ((v & 2) != 0 ? " (auto)" : ""));
+                        Shown.BITMAP_FLAGS);
                 int type = (int) f.u8("type", 16, "1 = dirty tracking bitmap");
                 int gran = (int) f.record("granularity_bits", 17, 1, e[17] & 0xff,
-                        v -> v + (v < 63 ? " (" + (1L << v) + " bytes per bit)" : ""),
+                        Shown.GRANULARITY_BITS,
                         "log2 of the guest bytes one bit covers");
                 f.u16("name_size", 18, "length of the name");
-                f.u32("extra_data_size", 20, "bytes of extra data", FieldReader::decimal);
+                f.u32("extra_data_size", 20, "bytes of extra data", FieldReader.DECIMAL);
                 if (extra > 0) {
                     f.bytes("extra data", 24, (int) extra, hexPreview(e, 24, (int) (24 + extra)), "extra data");
                 }
@@ -1184,7 +1256,7 @@ public final class Qcow2Probe implements FormatProbe {
                 head.add(new Iv(backingFileOffset, Math.min(backingFileOffset + backingFileSize, c0),
                         RegionKind.HEADER, "backing file name", 0));
             }
-            head.sort((a, b) -> Long.compare(a.start(), b.start()));
+            head.sort(new ByStart());
             long cur = 0;
             for (Iv h : head) {
                 if (h.start() > cur) {
@@ -1207,8 +1279,7 @@ public final class Qcow2Probe implements FormatProbe {
                             : cryptoOffset + cryptoLength, RegionKind.METADATA, "LUKS header", 0));
                 }
             }
-            all.sort((a, b) -> a.start() != b.start() ? Long.compare(a.start(), b.start())
-                    : Integer.compare(a.prio(), b.prio()));
+            all.sort(new ByStartThenPriority());
 
             List<LayoutRegion> out = new ArrayList<>();
             RefcountLookup rc = new RefcountLookup();

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import java.util.function.LongFunction;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.probe.RegionMap;
@@ -26,6 +27,25 @@ import org.diskplan.probe.RegionKind;
  * 0xffffffff free, 0xfffffffe zero) at offBlocks, and the data blocks from offData on.
  */
 public final class VdiProbe implements FormatProbe {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+
+    /** How a field's value is shown, beyond FieldReader's decimal and hex. */
+    private enum Shown implements LongFunction<String> {
+        VERSION, IMAGE_TYPE;
+
+        @Override
+        public String apply(long v) {
+            switch (this) {
+                case VERSION:
+                    return (v >>> 16) + "." + (v & 0xffff) + " (0x" + FieldReader.hexDigits(v, 8) + ")";
+                case IMAGE_TYPE:
+                    return v + " (" + typeName(v) + ")";
+                default:
+                    throw new IllegalStateException("no rendering for " + this);
+            }
+        }
+    }
+
     // Offsets, signature, types, block map values and limits: VdiLayout (imported statically).
     private static final int MAP_CHUNK = 16 << 20;
 
@@ -49,10 +69,10 @@ public final class VdiProbe implements FormatProbe {
         String text = pre.ascii("szFileInfo", OFF_TEXT, 64,
                 "free text identifying the creator, e.g. '<<< Oracle VM VirtualBox Disk Image >>>\\n'");
         long signature = pre.u32("u32Signature", OFF_SIGNATURE, "VDI signature, always 0xbeda107f",
-                FieldReader::hex);
+                FieldReader.HEX);
         long version = pre.u32("u32Version", OFF_VERSION,
                 "header version: major in the high 16 bits, minor in the low (1.1 = 0x00010001)",
-                v -> (v >>> 16) + "." + (v & 0xffff) + " (0x" + String.format("%08x", v) + ")");
+                Shown.VERSION);
         if (signature != SIGNATURE) {
             throw err("u32Signature", OFF_SIGNATURE, "0x" + Long.toHexString(signature)
                     + " is not the VDI signature 0xbeda107f");
@@ -66,9 +86,9 @@ public final class VdiProbe implements FormatProbe {
         long headerSize = h.u32("cbHeader", OFF_HEADER_SIZE,
                 "bytes of header after the 72-byte pre-header (qemu writes 384, VirtualBox 400 with LCHS geometry)");
         long type = h.u32("u32Type", OFF_IMAGE_TYPE, "image type: 1 dynamic (blocks allocated on write), "
-                + "2 fixed (all blocks allocated), 3 undo, 4 differencing", v -> v + " (" + typeName(v) + ")");
+                + "2 fixed (all blocks allocated), 3 undo, 4 differencing", Shown.IMAGE_TYPE);
         long imageFlags = h.u32("fFlags", OFF_IMAGE_FLAGS, "image flags (VD_VDI_IMAGE_FLAGS_*)",
-                FieldReader::hex);
+                FieldReader.HEX);
         String description = h.ascii("szComment", OFF_DESCRIPTION, DESCRIPTION_SIZE,
                 "user comment (NUL-terminated)");
         long offBlocks = h.u32("offBlocks", OFF_BLOCKS, "byte offset of the block map (sector-aligned)");

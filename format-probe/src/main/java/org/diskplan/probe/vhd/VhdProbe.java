@@ -6,10 +6,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.LongFunction;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
 import org.diskplan.probe.RegionMap;
@@ -29,6 +29,31 @@ import org.diskplan.probe.RegionKind;
  * offsets. The virtual size follows qemu 7.2's {@code vpc_open}.
  */
 public final class VhdProbe implements FormatProbe {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+
+    /** How a field's value is shown, beyond FieldReader's decimal and hex. */
+    private enum Shown implements LongFunction<String> {
+        VERSION, TIMESTAMP, PLATFORM_CODE, FEATURES, DISK_TYPE;
+
+        @Override
+        public String apply(long v) {
+            switch (this) {
+                case VERSION:
+                    return version(v);
+                case TIMESTAMP:
+                    return timestamp(v);
+                case PLATFORM_CODE:
+                    return platformCode(v);
+                case FEATURES:
+                    return features(v);
+                case DISK_TYPE:
+                    return diskTypeName(v);
+                default:
+                    throw new IllegalStateException("no rendering for " + this);
+            }
+        }
+    }
+
     // Offsets, cookies, limits, checksum and geometry: VhdLayout (imported statically).
     /** Above this many runs of data blocks the layout map shows one coalesced data region. */
     static final int MAX_DATA_RUNS = 4000;
@@ -176,12 +201,12 @@ public final class VhdProbe implements FormatProbe {
             d.ascii("cookie", D_COOKIE, 8, "'cxsparse' marks the dynamic disk header");
             d.u64("data_offset", D_DATA_OFFSET, "next structure; unused, 0xFFFFFFFFFFFFFFFF");
             batOffset = d.u64("table_offset", D_TABLE_OFFSET, "absolute offset of the block allocation table (BAT)");
-            d.u32("header_version", D_VERSION, "dynamic header version, 0x00010000 = 1.0", VhdProbe::version);
+            d.u32("header_version", D_VERSION, "dynamic header version, 0x00010000 = 1.0", Shown.VERSION);
             maxEntries = d.u32("max_table_entries", D_MAX_TABLE_ENTRIES,
                     "BAT capacity: entries (blocks) the table can address");
             blockSize = d.u32("block_size", D_BLOCK_SIZE, "bytes of guest data per block (default 2 MiB)");
             long dynStored = d.u32("checksum", D_CHECKSUM,
-                    "ones' complement of the byte sum of this header with this field as zero", FieldReader::hex);
+                    "ones' complement of the byte sum of this header with this field as zero", FieldReader.HEX);
             long dynComputed = checksum(dh, D_CHECKSUM);
             dynChecksumValid = dynStored == dynComputed;
             fields.add(new HeaderField("dynamic header", "checksum (computed)", dynOffset + D_CHECKSUM, 4,
@@ -195,7 +220,7 @@ public final class VhdProbe implements FormatProbe {
             d.bytes("parent_unique_id", D_PARENT_UUID, 16, parentUuid,
                     "unique id of the parent disk (differencing disks, big-endian UUID), zero otherwise");
             d.u32("parent_timestamp", D_PARENT_TIMESTAMP, "modification time of the parent, seconds since 2000-01-01",
-                    VhdProbe::timestamp);
+                    Shown.TIMESTAMP);
             d.u32("reserved", D_RESERVED1, "reserved, zero");
             parentName = utf16beName(dh, D_PARENT_NAME, D_PARENT_NAME_SIZE);
             d.bytes("parent_unicode_name", D_PARENT_NAME, D_PARENT_NAME_SIZE, "'" + parentName + "'",
@@ -206,7 +231,7 @@ public final class VhdProbe implements FormatProbe {
                 FieldReader l = new FieldReader(g, dynOffset + rel, Arrays.copyOfRange(dh, rel, rel + LOCATOR_SIZE),
                         ByteOrder.BIG_ENDIAN, fields);
                 long code = l.u32("platform_code", 0, "how the parent is named: W2ku/W2ru (UTF-16LE path), "
-                        + "Wi2k/Wi2r (deprecated), Mac/MacX (URL), 0 = unused", VhdProbe::platformCode);
+                        + "Wi2k/Wi2r (deprecated), Mac/MacX (URL), 0 = unused", Shown.PLATFORM_CODE);
                 long space = l.u32("platform_data_space", 4, "room reserved for the locator data (sectors per spec; "
                         + "many writers store bytes)");
                 long length = l.u32("platform_data_length", 8, "bytes of locator data");
@@ -391,11 +416,11 @@ public final class VhdProbe implements FormatProbe {
         FieldReader f = new FieldReader(group, at, raw, ByteOrder.BIG_ENDIAN, fields);
         f.ascii("cookie", F_COOKIE, 8, "'conectix' identifies a VHD footer");
         long features = f.u32("features", F_FEATURES, "bit 0 temporary disk, bit 1 reserved (always set)",
-                VhdProbe::features);
-        f.u32("file_format_version", F_VERSION, "format version, 0x00010000 = 1.0", VhdProbe::version);
+                Shown.FEATURES);
+        f.u32("file_format_version", F_VERSION, "format version, 0x00010000 = 1.0", Shown.VERSION);
         long dataOffset = f.u64("data_offset", F_DATA_OFFSET,
                 "absolute offset of the dynamic header; 0xFFFFFFFFFFFFFFFF for fixed disks");
-        f.u32("timestamp", F_TIMESTAMP, "creation time, seconds since 2000-01-01 00:00 UTC", VhdProbe::timestamp);
+        f.u32("timestamp", F_TIMESTAMP, "creation time, seconds since 2000-01-01 00:00 UTC", Shown.TIMESTAMP);
         byte[] app = Arrays.copyOfRange(full, F_CREATOR_APP, F_CREATOR_APP + 4);
         String creatorApp = new String(app, StandardCharsets.ISO_8859_1);
         f.bytes("creator_application", F_CREATOR_APP, 4, "'" + escaped(creatorApp) + "'",
@@ -403,16 +428,16 @@ public final class VhdProbe implements FormatProbe {
                         + "current_size, any other ('vpc ', 'qemu', disk2vhd's 'd2v\\0') by the CHS geometry unless "
                         + "it is the maximum 65535/16/255");
         f.u32("creator_version", F_CREATOR_VERSION, "version of the creating program, major.minor",
-                v -> (v >>> 16) + "." + (v & 0xffff) + " (0x" + Long.toHexString(v) + ")");
+                Shown.VERSION);
         f.ascii("creator_host_os", F_CREATOR_OS, 4, "host OS of the creator: 'Wi2k' Windows, 'Mac ' Macintosh");
         long original = f.u64("original_size", F_ORIGINAL_SIZE, "size of the disk in bytes when it was created");
         long current = f.u64("current_size", F_CURRENT_SIZE, "current size of the disk in bytes");
         int cyl = (int) f.u16("cylinders", F_CYLINDERS, "disk geometry: cylinders");
         int heads = (int) f.u8("heads", F_HEADS, "disk geometry: heads");
         int secs = (int) f.u8("sectors_per_track", F_SECTORS, "disk geometry: sectors per track");
-        long type = f.u32("disk_type", F_DISK_TYPE, "2 fixed, 3 dynamic, 4 differencing", VhdProbe::diskTypeName);
+        long type = f.u32("disk_type", F_DISK_TYPE, "2 fixed, 3 dynamic, 4 differencing", Shown.DISK_TYPE);
         long stored = f.u32("checksum", F_CHECKSUM,
-                "ones' complement of the byte sum of the footer with this field as zero", FieldReader::hex);
+                "ones' complement of the byte sum of the footer with this field as zero", FieldReader.HEX);
         long computed = checksum(raw, F_CHECKSUM);
         boolean valid = stored == computed;
         fields.add(new HeaderField(group, "checksum (computed)", at + F_CHECKSUM, 4, be32(computed),
@@ -542,7 +567,7 @@ public final class VhdProbe implements FormatProbe {
     }
 
     private static String timestamp(long v) {
-        return v + " (" + Instant.ofEpochSecond(VHD_EPOCH + v) + ")";
+        return v + " (" + FieldReader.instant(VHD_EPOCH + v) + ")";
     }
 
     private static String platformCode(long v) {
@@ -565,7 +590,7 @@ public final class VhdProbe implements FormatProbe {
             if (c >= 0x20 && c < 0x7f && c != '\\') {
                 sb.append(c);
             } else {
-                sb.append(String.format("\\x%02x", (int) c));
+                sb.append("\\x").append(FieldReader.hexDigits(c, 2));
             }
         }
         return sb.toString();
@@ -578,7 +603,7 @@ public final class VhdProbe implements FormatProbe {
             if (i == 4 || i == 6 || i == 8 || i == 10) {
                 sb.append('-');
             }
-            sb.append(String.format("%02x", b[at + i] & 0xff));
+            sb.append(FieldReader.hexDigits(b[at + i] & 0xff, 2));
         }
         return sb.toString();
     }

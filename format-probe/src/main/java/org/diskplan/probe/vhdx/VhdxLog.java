@@ -24,6 +24,7 @@ import org.diskplan.probe.ProbeException;
  * highest sequence number wins); the writer encodes one entry for the planner.
  */
 public final class VhdxLog {
+    // No lambdas or streams here: the VHDX planner runs this on its start-up path (see ReadWatch / issue 20).
     public static final int SECTOR = VhdxLayout.LOG_SECTOR;
     public static final int ENTRY_HEADER_SIZE = VhdxLayout.LOG_HEADER_SIZE;
     public static final int DESCRIPTOR_SIZE = 32;
@@ -106,7 +107,9 @@ public final class VhdxLog {
         /** Every change of every entry, in replay order. */
         public List<Change> changes() {
             List<Change> out = new ArrayList<>();
-            entries.forEach(e -> out.addAll(e.changes()));
+            for (Entry e : entries) {
+                out.addAll(e.changes());
+            }
             return out;
         }
 
@@ -184,7 +187,12 @@ public final class VhdxLog {
 
     /** The length of an entry with these changes. */
     public static long entryLength(List<? extends Change> changes) {
-        long data = changes.stream().filter(c -> c instanceof Data).count();
+        long data = 0;
+        for (Change c : changes) {
+            if (c instanceof Data) {
+                data++;
+            }
+        }
         return (descriptorSectors(changes.size()) + data) * SECTOR;
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.LongFunction;
 import java.util.zip.CRC32C;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.abi.ImageFormat;
@@ -29,6 +30,34 @@ import org.diskplan.probe.RegionKind;
  * region, whose table locates every metadata item by GUID. The header locates the log.
  */
 public final class VhdxProbe implements FormatProbe {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+
+    /** How a field's value is shown, beyond FieldReader's decimal and hex. */
+    private enum Shown implements LongFunction<String> {
+        SIGNATURE, REGION_REQUIRED, ITEM_FLAGS, FILE_PARAMETERS_FLAGS, CHECKSUM_VALID, CHECKSUM_NOT_VALID;
+
+        @Override
+        public String apply(long v) {
+            switch (this) {
+                case SIGNATURE:
+                    return FieldReader.hex(v) + " '" + FieldReader.printable(le32(v)) + "'";
+                case REGION_REQUIRED:
+                    return FieldReader.hex(v) + ((v & 1) != 0 ? " (required)" : "");
+                case ITEM_FLAGS:
+                    return itemFlags(v);
+                case FILE_PARAMETERS_FLAGS:
+                    return FieldReader.hex(v) + ((v & 1) != 0 ? " leave_blocks_allocated" : "")
+                            + ((v & 2) != 0 ? " has_parent" : "");
+                case CHECKSUM_VALID:
+                    return FieldReader.hex(v) + " (valid)";
+                case CHECKSUM_NOT_VALID:
+                    return FieldReader.hex(v) + " (invalid or not checked)";
+                default:
+                    throw new IllegalStateException("no rendering for " + this);
+            }
+        }
+    }
+
     // Offsets, signatures, GUIDs, limits, CRC-32C and BAT arithmetic: VhdxLayout (imported statically).
     /** Log entries shown field by field; the rest are only counted. */
     static final int MAX_LOG_ENTRIES_SHOWN = 16;
@@ -365,15 +394,15 @@ public final class VhdxProbe implements FormatProbe {
         byte[] raw = reader.read(at, HEADER_SIZE, group);
         FieldReader f = new FieldReader(group, at, raw, ByteOrder.LITTLE_ENDIAN, fields);
         long sig = f.u32("signature", H_SIGNATURE, "'head' (0x64616568) marks a header",
-                v -> FieldReader.hex(v) + " '" + FieldReader.printable(le32(v)) + "'");
+                Shown.SIGNATURE);
         long stored = f.u32("checksum", H_CHECKSUM, "CRC-32C of the 4 KiB header with this field as zero",
-                FieldReader::hex);
+                FieldReader.HEX);
         long computed = crc32c(raw, H_CHECKSUM);
         fields.add(new HeaderField(group, "checksum (computed)", at + H_CHECKSUM, 4, le32(computed),
                 FieldReader.hex(computed) + (stored == computed ? " (valid)" : " (MISMATCH)"),
                 "CRC-32C recomputed from the header bytes"));
         long seq = f.u64("sequence_number", H_SEQUENCE, "the valid header with the higher number is current",
-                FieldReader::decimal);
+                FieldReader.DECIMAL);
         String fw = guid(f, raw, "file_write_guid", H_FILE_WRITE_GUID, "changes on the first write to the file after open");
         String dw = guid(f, raw, "data_write_guid", H_DATA_WRITE_GUID, "changes on the first guest-visible write");
         String lg = guid(f, raw, "log_guid", H_LOG_GUID, "identifies valid log entries; zero = the log is empty");
@@ -408,9 +437,9 @@ public final class VhdxProbe implements FormatProbe {
         byte[] raw = reader.read(at, REGION_TABLE_SIZE, group);
         FieldReader f = new FieldReader(group, at, raw, ByteOrder.LITTLE_ENDIAN, fields);
         long sig = f.u32("signature", R_SIGNATURE, "'regi' (0x69676572) marks a region table",
-                v -> FieldReader.hex(v) + " '" + FieldReader.printable(le32(v)) + "'");
+                Shown.SIGNATURE);
         long stored = f.u32("checksum", R_CHECKSUM, "CRC-32C of the 64 KiB table with this field as zero",
-                FieldReader::hex);
+                FieldReader.HEX);
         long computed = crc32c(raw, R_CHECKSUM);
         fields.add(new HeaderField(group, "checksum (computed)", at + R_CHECKSUM, 4, le32(computed),
                 FieldReader.hex(computed) + (stored == computed ? " (valid)" : " (MISMATCH)"),
@@ -430,7 +459,7 @@ public final class VhdxProbe implements FormatProbe {
             long off = e.u64("file_offset", 16, "file offset of the region, a multiple of 1 MiB");
             long len = e.u32("length", 24, "length of the region in bytes, a multiple of 1 MiB");
             long req = e.u32("required", 28, "bit 0: a reader that does not know this region must refuse the file",
-                    v -> FieldReader.hex(v) + ((v & 1) != 0 ? " (required)" : ""));
+                    Shown.REGION_REQUIRED);
             entries.add(new VhdxHeader.RegionEntry(guid, regionName(guid), off, len, (req & 1) != 0));
         }
         if (count > MAX_REGION_ENTRIES) {
@@ -494,7 +523,7 @@ public final class VhdxProbe implements FormatProbe {
             long off = e.u32("offset", 16, "item offset from the start of the metadata region (≥ 64 KiB)");
             long len = e.u32("length", 20, "item length in bytes");
             long fl = e.u32("flags", 24, "bit 0 is_user, bit 1 is_virtual_disk, bit 2 is_required",
-                    VhdxProbe::itemFlags);
+                    Shown.ITEM_FLAGS);
             e.u32("reserved", 28, "reserved, zero");
             long abs = metaOffset + off;
             boolean seen = md.offsetOf(guid) >= 0;
@@ -544,8 +573,7 @@ public final class VhdxProbe implements FormatProbe {
                 }
                 md.blockSize = f.u32("block_size", 0, "payload block size in bytes, a power of two, 1-256 MiB");
                 long bits = f.u32("flags", 4, "bit 0 leave_blocks_allocated (fixed), bit 1 has_parent (differencing)",
-                        v -> FieldReader.hex(v) + ((v & 1) != 0 ? " leave_blocks_allocated" : "")
-                                + ((v & 2) != 0 ? " has_parent" : ""));
+                        Shown.FILE_PARAMETERS_FLAGS);
                 md.leaveBlocksAllocated = (bits & 1) != 0;
                 md.hasParent = (bits & 2) != 0;
             }
@@ -762,9 +790,9 @@ public final class VhdxProbe implements FormatProbe {
                                      boolean guidMatch) {
         String g = "log entry " + index;
         FieldReader f = new FieldReader(g, at, head, ByteOrder.LITTLE_ENDIAN, fields);
-        f.u32("signature", 0, "'loge' (0x65676f6c) marks a log entry", FieldReader::hex);
+        f.u32("signature", 0, "'loge' (0x65676f6c) marks a log entry", FieldReader.HEX);
         f.u32("checksum", 4, "CRC-32C of the whole entry with this field as zero",
-                v -> FieldReader.hex(v) + (crcOk ? " (valid)" : " (invalid or not checked)"));
+                crcOk ? Shown.CHECKSUM_VALID : Shown.CHECKSUM_NOT_VALID);
         f.u32("entry_length", 8, "bytes in this entry, a multiple of 4 KiB");
         f.u32("tail", 12, "offset (in the log) of the oldest entry still needed");
         f.u64("sequence_number", 16, "increases by one per entry");

@@ -8,8 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.probe.FieldReader;
 import org.diskplan.probe.HeaderField;
@@ -17,13 +15,19 @@ import org.diskplan.probe.ProbeException;
 
 /** Parses VMDK descriptor text line by line, recording each line as a field. */
 final class DescriptorParser {
+    // No lambdas, streams or regular expressions here (java.util.regex links lambdas): this class runs
+    // on the start-up path of every VMDK command (see ReadWatch / issue 20).
+
     /** Largest descriptor DiskPlan parses (qemu reads at most 1 MiB - 1 bytes of it). */
     static final int MAX_DESCRIPTOR = 1 << 20;
     /** Lines recorded as fields; the rest are summarised. */
     static final int MAX_LINE_FIELDS = 4096;
-    /** Mirrors qemu's sscanf("%10s %" SCNd64 " %10s \"%511[^\n\r\"]\" %" SCNd64). */
-    private static final Pattern EXTENT = Pattern.compile(
-            "^\\s*(\\S{1,10})\\s+([+-]?\\d{1,19})\\s+(\\S{1,10})\\s+\"([^\"\\r\\n]{0,511})\"(?:\\s+([+-]?\\d{1,19}))?");
+    /** Extent line fields found by {@link #extentFields}: access, sectors, type, file name, offset (or null). */
+    private static final int ACCESS = 0;
+    private static final int SECTORS = 1;
+    private static final int TYPE = 2;
+    private static final int FILE = 3;
+    private static final int OFFSET = 4;
 
     private DescriptorParser() {
     }
@@ -64,25 +68,25 @@ final class DescriptorParser {
             String name;
             String meaning;
             String value = "'" + FieldReader.printable(line.getBytes(StandardCharsets.ISO_8859_1)) + "'";
-            Matcher m = EXTENT.matcher(line);
+            String[] m = extentFields(line);
             int eq = trimmed.indexOf('=');
             if (trimmed.startsWith("#")) {
                 name = "comment";
                 meaning = "comment line";
-            } else if (m.find() && (m.group(1).equals("RW") || m.group(1).equals("RDONLY")
-                    || m.group(1).equals("NOACCESS"))) {
-                long sectors = parseLong(m.group(2));
-                OptionalLong off = m.group(5) == null ? OptionalLong.empty()
-                        : OptionalLong.of(parseLong(m.group(5)));
-                VmdkExtent e = new VmdkExtent(m.group(1), sectors, m.group(3), m.group(4), off, lineNo,
+            } else if (m != null && (m[ACCESS].equals("RW") || m[ACCESS].equals("RDONLY")
+                    || m[ACCESS].equals("NOACCESS"))) {
+                long sectors = parseLong(m[SECTORS]);
+                OptionalLong off = m[OFFSET] == null ? OptionalLong.empty()
+                        : OptionalLong.of(parseLong(m[OFFSET]));
+                VmdkExtent e = new VmdkExtent(m[ACCESS], sectors, m[TYPE], m[FILE], off, lineNo,
                         base + start, line);
                 extents.add(e);
                 name = "extent " + extents.size();
                 meaning = extentMeaning(e);
             } else if (isExtentWithoutFile(trimmed)) {
-                String[] t = trimmed.split("\\s+");
-                long sectors = parseLong(t[1]);
-                VmdkExtent e = new VmdkExtent(t[0], sectors, t[2], "", OptionalLong.empty(), lineNo, base + start,
+                List<String> t = words(trimmed);
+                long sectors = parseLong(t.get(1));
+                VmdkExtent e = new VmdkExtent(t.get(0), sectors, t.get(2), "", OptionalLong.empty(), lineNo, base + start,
                         line);
                 extents.add(e);
                 name = "extent " + extents.size();
@@ -117,7 +121,7 @@ final class DescriptorParser {
             }
         }
         if (skipped > 0) {
-            r.record("further lines", end, 0, skipped, FieldReader::decimal,
+            r.record("further lines", end, 0, skipped, FieldReader.DECIMAL,
                     "lines not listed individually (more than " + MAX_LINE_FIELDS + ")");
         }
         if (end < raw.length) {
@@ -147,9 +151,132 @@ final class DescriptorParser {
     }
 
     private static boolean isExtentWithoutFile(String t) {
-        String[] parts = t.split("\\s+");
-        return parts.length == 3 && (parts[0].equals("RW") || parts[0].equals("RDONLY")
-                || parts[0].equals("NOACCESS")) && parts[1].matches("[+-]?\\d{1,19}");
+        List<String> parts = words(t);
+        return parts.size() == 3 && (parts.get(0).equals("RW") || parts.get(0).equals("RDONLY")
+                || parts.get(0).equals("NOACCESS")) && isNumber(parts.get(1), 0, parts.get(1).length());
+    }
+
+    /**
+     * The fields of an extent line as qemu's sscanf("%10s %" SCNd64 " %10s \"%511[^\n\r\"]\" %" SCNd64)
+     * reads them, or null when the line does not start so: as the regular expression
+     * {@code ^\s*(\S{1,10})\s+([+-]?\d{1,19})\s+(\S{1,10})\s+"([^"\r\n]{0,511})"(?:\s+([+-]?\d{1,19}))?}
+     * would find them, with the offset null when absent.
+     */
+    static String[] extentFields(String line) {
+        int n = line.length();
+        int i = skipSpaces(line, 0);
+        int a = i;
+        i = skipWord(line, i);
+        if (i - a < 1 || i - a > 10 || i == n) {
+            return null;
+        }
+        String access = line.substring(a, i);
+        i = skipSpaces(line, i);
+        int b = i;
+        i = skipNumber(line, i, Integer.MAX_VALUE);
+        if (i < 0 || !isNumber(line, b, i) || i == n || !isSpace(line.charAt(i))) {
+            return null;
+        }
+        String sectors = line.substring(b, i);
+        i = skipSpaces(line, i);
+        int c = i;
+        i = skipWord(line, i);
+        if (i - c < 1 || i - c > 10 || i == n) {
+            return null;
+        }
+        String type = line.substring(c, i);
+        i = skipSpaces(line, i);
+        if (i == n || line.charAt(i) != '"') {
+            return null;
+        }
+        int f = ++i;
+        while (i < n && line.charAt(i) != '"' && line.charAt(i) != '\r' && line.charAt(i) != '\n') {
+            i++;
+        }
+        if (i == n || line.charAt(i) != '"' || i - f > 511) {
+            return null;
+        }
+        String file = line.substring(f, i);
+        i++;
+        String offset = null;
+        int o = skipSpaces(line, i);
+        if (o > i) {
+            int e = skipNumber(line, o, 19);
+            if (e > 0) {
+                offset = line.substring(o, e);
+            }
+        }
+        return new String[] {access, sectors, type, file, offset};
+    }
+
+    /** The words of {@code t} between runs of regex {@code \s} characters, as t.split("\\s+") (no leading space). */
+    private static List<String> words(String t) {
+        List<String> out = new ArrayList<>();
+        int i = 0;
+        int n = t.length();
+        while (i < n) {
+            int start = i;
+            i = skipWord(t, i);
+            if (i > start || out.isEmpty()) {
+                out.add(t.substring(start, i));
+            }
+            i = skipSpaces(t, i);
+        }
+        return out;
+    }
+
+    /** Whether s[from, to) is a sign and 1 to 19 ASCII digits (regex {@code [+-]?\d{1,19}}). */
+    private static boolean isNumber(String s, int from, int to) {
+        int i = from;
+        if (i < to && (s.charAt(i) == '+' || s.charAt(i) == '-')) {
+            i++;
+        }
+        int digits = to - i;
+        if (digits < 1 || digits > 19) {
+            return false;
+        }
+        for (; i < to; i++) {
+            if (!isDigit(s.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The end of a sign and up to {@code max} digits from {@code i}; -1 when no digit follows. */
+    private static int skipNumber(String s, int i, int max) {
+        int n = s.length();
+        if (i < n && (s.charAt(i) == '+' || s.charAt(i) == '-')) {
+            i++;
+        }
+        int d = i;
+        while (i < n && i - d < max && isDigit(s.charAt(i))) {
+            i++;
+        }
+        return i > d ? i : -1;
+    }
+
+    private static int skipSpaces(String s, int i) {
+        while (i < s.length() && isSpace(s.charAt(i))) {
+            i++;
+        }
+        return i;
+    }
+
+    private static int skipWord(String s, int i) {
+        while (i < s.length() && !isSpace(s.charAt(i))) {
+            i++;
+        }
+        return i;
+    }
+
+    /** Regex {@code \s}: space, tab, newline, vertical tab, form feed, carriage return. */
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == 0x0b || c == '\f' || c == '\r';
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
     }
 
     private static long parseLong(String s) {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.LongFunction;
 import org.diskplan.abi.ErrorCode;
 import org.diskplan.probe.RegionMap;
 import org.diskplan.probe.FieldReader;
@@ -22,6 +23,16 @@ import org.diskplan.probe.RegionKind;
  * qemu's {@code vmdk_open_vmdk4} and {@code vmdk_add_extent}.
  */
 final class SparseExtentParser {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+
+    /** {@link #flagText} as an object. */
+    private static final LongFunction<String> FLAG_TEXT = new LongFunction<>() {
+        @Override
+        public String apply(long v) {
+            return flagText(v);
+        }
+    };
+
     // Header offsets, flags, markers and qemu's limits: VmdkLayout (imported statically).
     static final int GD_CHUNK = 16 << 20;
     static final int GT_WINDOW = 1 << 20;
@@ -466,7 +477,7 @@ final class SparseExtentParser {
                 "1, 2 (zeroed-grain entries), 3 (VMware: persistent changed block tracking; qemu writes 3 for "
                 + "streamOptimized and opens version 3 read-only unless its grains are compressed)");
         long flags = h.u32("flags", OFF_FLAGS, "bit 0 valid newline test, 1 redundant grain table, "
-                + "2 zeroed-grain GTE, 16 compressed grains, 17 markers", SparseExtentParser::flagText);
+                + "2 zeroed-grain GTE, 16 compressed grains, 17 markers", FLAG_TEXT);
         long capacity = h.u64("capacity", OFF_CAPACITY, "extent size in 512-byte sectors");
         long grainSize = h.u64("grainSize", OFF_GRAIN_SIZE,
                 "grain (allocation unit) size in sectors; 128 = 64 KiB by default");
@@ -514,7 +525,7 @@ final class SparseExtentParser {
         fm.u64("val", 0, "sectors of metadata that follow the marker (1: the footer header)");
         long size = fm.u32("size", 8, "0: a metadata marker, not a grain");
         long type = fm.u32("type", 12, "marker type: 0 end of stream, 1 grain table, 2 grain directory, 3 footer",
-                FieldReader::decimal);
+                FieldReader.DECIMAL);
         byte[] fhBytes = Arrays.copyOfRange(f, SECTOR, 2 * SECTOR);
         FieldReader fh = new FieldReader(prefix + "footer header", footerOffset + SECTOR, fhBytes,
                 ByteOrder.LITTLE_ENDIAN, fields);
@@ -523,7 +534,7 @@ final class SparseExtentParser {
                 Arrays.copyOfRange(f, 2 * SECTOR, 3 * SECTOR), ByteOrder.LITTLE_ENDIAN, fields);
         long eVal = eos.u64("val", 0, "0");
         long eSize = eos.u32("size", 8, "0");
-        long eType = eos.u32("type", 12, "0: end of stream", FieldReader::decimal);
+        long eType = eos.u32("type", 12, "0: end of stream", FieldReader.DECIMAL);
         if (size != 0 || type != MARKER_FOOTER) {
             throw field("footer marker", "type", footerOffset + 12, "invalid footer: marker size " + size
                     + ", type " + type + " (expected 0 and 3)");
@@ -561,11 +572,14 @@ final class SparseExtentParser {
             // wherever descriptorOffset points; DiskPlan edits the descriptor where it points
             byte[] atSector1 = reader.read(SECTOR, (int) Math.min(VmdkCids.DESC_READ, fileSize - SECTOR),
                     "descriptor text at offset 512");
-            VmdkCids.qemuProblem(new String(atSector1, java.nio.charset.StandardCharsets.ISO_8859_1))
-                    .ifPresent(problem -> flags.add("corrupt: " + where + " field descriptorOffset at offset "
-                            + (base + OFF_DESCRIPTOR_OFFSET) + ": the embedded descriptor is at sector "
-                            + Long.toUnsignedString(raw.descOffset) + ", but qemu reads the CIDs at offset 512: "
-                            + problem + " there (qemu refuses to open)"));
+            Optional<String> problem = VmdkCids.qemuProblem(
+                    new String(atSector1, java.nio.charset.StandardCharsets.ISO_8859_1));
+            if (problem.isPresent()) {
+                flags.add("corrupt: " + where + " field descriptorOffset at offset "
+                        + (base + OFF_DESCRIPTOR_OFFSET) + ": the embedded descriptor is at sector "
+                        + Long.toUnsignedString(raw.descOffset) + ", but qemu reads the CIDs at offset 512: "
+                        + problem.get() + " there (qemu refuses to open)");
+            }
         }
         return Optional.of(DescriptorParser.parse(text, off, prefix + "embedded descriptor", fields));
     }

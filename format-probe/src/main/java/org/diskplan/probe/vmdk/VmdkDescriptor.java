@@ -20,6 +20,8 @@ import java.util.Optional;
 public record VmdkDescriptor(long offset, String text, String version, String cid, String parentCid,
                              String createType, Optional<String> parentFileNameHint, List<VmdkExtent> extents,
                              Map<String, String> ddb) {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+
     public VmdkDescriptor {
         extents = List.copyOf(extents);
         ddb = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(ddb));
@@ -32,10 +34,18 @@ public record VmdkDescriptor(long offset, String text, String version, String ci
      */
     Map<String, Object> qemuInfo(String filename, List<Map<String, Object>> extentInfo) {
         Map<String, Object> m = new java.util.LinkedHashMap<>();
-        parentFileNameHint.ifPresent(p -> m.putAll(org.diskplan.probe.QemuNames.backing(filename, p, "vmdk")));
+        if (parentFileNameHint.isPresent()) {
+            m.putAll(org.diskplan.probe.QemuNames.backing(filename, parentFileNameHint.get(), "vmdk"));
+        }
         Map<String, Object> data = new java.util.LinkedHashMap<>();
-        hex(cid).ifPresent(v -> data.put("cid", v));
-        hex(parentCid).ifPresent(v -> data.put("parent-cid", v));
+        Optional<Long> cidValue = hex(cid);
+        if (cidValue.isPresent()) {
+            data.put("cid", cidValue.get());
+        }
+        Optional<Long> parentCidValue = hex(parentCid);
+        if (parentCidValue.isPresent()) {
+            data.put("parent-cid", parentCidValue.get());
+        }
         if (!createType.isEmpty()) {
             data.put("create-type", createType);
         }
@@ -50,12 +60,13 @@ public record VmdkDescriptor(long offset, String text, String version, String ci
         e.put("filename", filename);
         e.put("format", type);
         e.put("virtual-size", sectors * 512);
-        sparse.ifPresent(h -> {
+        if (sparse.isPresent()) {
+            VmdkHeader h = sparse.get();
             e.put("cluster-size", h.grainBytes());
             if (h.compressAlgorithm() == VmdkLayout.COMPRESSION_DEFLATE) {
                 e.put("compressed", true);
             }
-        });
+        }
         return e;
     }
 

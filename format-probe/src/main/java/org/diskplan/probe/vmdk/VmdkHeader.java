@@ -39,6 +39,8 @@ public record VmdkHeader(long version, long flags, long capacity, long grainSize
                          long footerOffset, Optional<VmdkDescriptor> descriptor, long grainDirectoryEntries,
                          long allocatedGrainTables, long allocatedRedundantGrainTables, long allocatedGrains,
                          long zeroedGrains, boolean grainTablesScanned) implements FormatHeader {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
+
     public VmdkHeader {
         newlineChars = newlineChars.clone();
     }
@@ -52,7 +54,8 @@ public record VmdkHeader(long version, long flags, long capacity, long grainSize
     @Override
     public java.util.Map<String, Object> qemuInfo(String filename) {
         java.util.Map<String, Object> extent = VmdkDescriptor.extentInfo(filename, "", capacity, Optional.of(this));
-        return descriptor.map(d -> d.qemuInfo(filename, java.util.List.of(extent))).orElse(java.util.Map.of());
+        return descriptor.isPresent() ? descriptor.get().qemuInfo(filename, java.util.List.of(extent))
+                : java.util.Map.of();
     }
 
     public long grainBytes() {
@@ -90,6 +93,6 @@ public record VmdkHeader(long version, long flags, long capacity, long grainSize
 
     /** createType of the embedded descriptor, empty when there is none. */
     public String createType() {
-        return descriptor.map(VmdkDescriptor::createType).orElse("");
+        return descriptor.isPresent() ? descriptor.get().createType() : "";
     }
 }

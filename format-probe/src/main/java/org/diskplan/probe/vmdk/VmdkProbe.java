@@ -19,6 +19,7 @@ import org.diskplan.probe.RegionKind;
  * {@code capacity × 512}, as qemu reports it.
  */
 public final class VmdkProbe implements FormatProbe {
+    // No lambdas or streams here: this class runs on every command's start-up path (see ReadWatch / issue 20).
     static final String NO_PARENT_CID = "ffffffff";
 
     @Override
@@ -34,7 +35,7 @@ public final class VmdkProbe implements FormatProbe {
         VmdkHeader h = new SparseExtentParser(reader, "", fields, flags, map, SparseExtentParser.Budget.standard())
                 .parse();
         String subformat = h.createType();
-        boolean hasCid = h.descriptor().map(d -> d.text().contains("CID")).orElse(false);
+        boolean hasCid = h.descriptor().isPresent() && h.descriptor().get().text().contains("CID");
         if (h.capacity() == 0 && h.descriptorOffset() != 0) {
             flags.add("capacity 0 with an embedded descriptor: qemu opens the embedded descriptor as a "
                     + "descriptor file and takes the size from its extents");
@@ -45,7 +46,9 @@ public final class VmdkProbe implements FormatProbe {
                     + "only through its descriptor file");
         } else {
             VmdkDescriptor d = h.descriptor().get();
-            d.parentFileNameHint().ifPresent(p -> flags.add("backing file: " + p));
+            if (d.parentFileNameHint().isPresent()) {
+                flags.add("backing file: " + d.parentFileNameHint().get());
+            }
             if (!d.parentCid().isEmpty() && !d.parentCid().equalsIgnoreCase(NO_PARENT_CID)) {
                 flags.add("has parent (parentCID " + d.parentCid() + ")");
             }
