@@ -23,9 +23,57 @@ public final class Planners {
     public static final String SHRINK_WARNING = "Shrinking an image will delete all data beyond the shrunken "
             + "image's end. Before performing such an operation, make sure there is no important data there.";
 
-    private static final Map<ImageFormat, FormatPlanner<?>> PLANNERS = load();
+    /** The planners made so far, one per format ({@link #plannerFor}). */
+    private static final Map<ImageFormat, FormatPlanner<?>> MADE = new EnumMap<>(ImageFormat.class);
 
     private Planners() {
+    }
+
+    /** Every planner, for the lists of what DiskPlan resizes (help, messages): made only when one is asked for. */
+    private static final class All {
+        static final Map<ImageFormat, FormatPlanner<?>> PLANNERS = load();
+    }
+
+    /**
+     * The planner of {@code format}, or null where DiskPlan resizes none: made when first
+     * asked for, so that a command loads (and the JVM verifies) the planner of its image's
+     * format only. PlannerListTest checks that it gives every format the planner
+     * {@link #planners()} gives it.
+     */
+    static synchronized FormatPlanner<?> plannerFor(ImageFormat format) {
+        FormatPlanner<?> planner = MADE.get(format);
+        if (planner == null) {
+            planner = newPlanner(format);
+            if (planner != null) {
+                MADE.put(format, planner);
+            }
+        }
+        return planner;
+    }
+
+    private static FormatPlanner<?> newPlanner(ImageFormat format) {
+        switch (format) {
+            case RAW:
+                return new org.diskplan.planner.raw.RawPlanner();
+            case QCOW2:
+                return new org.diskplan.planner.qcow2.Qcow2Planner();
+            case VHD:
+                return new org.diskplan.planner.vhd.VhdPlanner();
+            case VDI:
+                return new org.diskplan.planner.vdi.VdiPlanner();
+            case VHDX:
+                return new org.diskplan.planner.vhdx.VhdxPlanner();
+            case VMDK4:
+                return new org.diskplan.planner.vmdk.VmdkPlanner();
+            case VMDK_DESCRIPTOR:
+                return new org.diskplan.planner.vmdk.VmdkDescriptorPlanner();
+            case QED:
+                return new org.diskplan.planner.qed.QedPlanner();
+            case LUKS:
+                return new org.diskplan.planner.luks.LuksPlanner();
+            default:
+                return null;
+        }
     }
 
     private static Map<ImageFormat, FormatPlanner<?>> load() {
@@ -61,17 +109,17 @@ public final class Planners {
 
     /** Whether DiskPlan can resize images of this format. */
     public static boolean canResize(ImageFormat format) {
-        return PLANNERS.containsKey(format);
+        return plannerFor(format) != null;
     }
 
     /** The formats that have a planner, in code order. */
     public static Set<ImageFormat> resizable() {
-        return new LinkedHashSet<>(PLANNERS.keySet());
+        return new LinkedHashSet<>(All.PLANNERS.keySet());
     }
 
     /** What DiskPlan can do for this image, or empty when it cannot resize its format. */
     public static Optional<Capabilities> capabilities(ProbedImage image) {
-        FormatPlanner<?> p = PLANNERS.get(image.format());
+        FormatPlanner<?> p = plannerFor(image.format());
         return p == null ? Optional.empty() : Optional.of(capabilities(p, image));
     }
 
@@ -81,7 +129,7 @@ public final class Planners {
 
     /** The size the image will have for {@code requested} (the size as asked for if it cannot be resized). */
     public static long effectiveSize(ProbedImage image, long requested) {
-        FormatPlanner<?> p = PLANNERS.get(image.format());
+        FormatPlanner<?> p = plannerFor(image.format());
         return p == null ? requested : effectiveSize(p, image, requested);
     }
 
@@ -97,7 +145,7 @@ public final class Planners {
      * @return whether the image's format has a planner ({@link #canResize}): false when nothing was checked
      */
     public static boolean checkOpen(ProbedImage image) throws ResizeError {
-        FormatPlanner<?> planner = PLANNERS.get(image.format());
+        FormatPlanner<?> planner = plannerFor(image.format());
         if (planner != null) {
             checkOpen(planner, image);
         }
@@ -118,7 +166,7 @@ public final class Planners {
      * {@link PlanReader#probeView()}), for the applier to re-check.
      */
     public static ResizePlan plan(ProbedImage image, PlanReader reader, ResizeRequest request) throws ResizeError {
-        FormatPlanner<?> planner = PLANNERS.get(image.format());
+        FormatPlanner<?> planner = plannerFor(image.format());
         if (planner == null) {
             throw new ResizeError(ErrorCode.UNSUPPORTED_FORMAT, "DiskPlan cannot resize "
                     + image.format().displayName() + " images yet (" + supportedList() + ")");
@@ -149,7 +197,7 @@ public final class Planners {
     public static List<String> summary() {
         // a set: two planners of one qemu driver (vmdk's sparse files and its descriptors) say the same line once
         java.util.Set<String> out = new java.util.LinkedHashSet<>();
-        java.util.Set<FormatPlanner<?>> seen = new java.util.LinkedHashSet<>(PLANNERS.values());
+        java.util.Set<FormatPlanner<?>> seen = new java.util.LinkedHashSet<>(All.PLANNERS.values());
         for (FormatPlanner<?> p : seen) {
             Capabilities c = p.typical();
             String names = p.formats().stream().map(ImageFormat::qemuName).distinct()
@@ -162,7 +210,7 @@ public final class Planners {
 
     /** "raw and qcow2 are supported": the formats that have a planner, in code order. */
     static String supportedList() {
-        List<String> names = PLANNERS.keySet().stream().map(ImageFormat::qemuName).distinct().toList();
+        List<String> names = All.PLANNERS.keySet().stream().map(ImageFormat::qemuName).distinct().toList();
         if (names.size() == 1) {
             return names.get(0) + " is supported";
         }
