@@ -43,6 +43,7 @@ for m in $(sed -n 's/^MODULES="\(.*\)"$/\1/p' "$p17/lib/runtime/release"); do
 done
 mkdir -p "$work/input"
 cp "$p17/lib/app/diskplan.jar" "$work/input/"
+cp -r "$p17/lib/app/lib" "$work/input/"   # the libraries diskplan.jar's Class-Path names
 "$jdk25/bin/jpackage" --type app-image --name diskplan --input "$work/input" --main-jar diskplan.jar \
   --add-modules "${mods#,}" --jlink-options "--strip-debug --no-man-pages --no-header-files" \
   --dest "$work/p25"
